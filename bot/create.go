@@ -1,0 +1,133 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// NewIncident describes a report that becomes an incident.
+type NewIncident struct {
+	Title       string // untrusted: from the report's subject
+	SIG         string // empty: the default SIG
+	Severity    Severity
+	Reporter    string
+	ReporterKey string
+	ReportID    int64
+	Encrypted   bool
+	// Detail, when set, is added to the "created" event (e.g. how the
+	// report arrived and whether its signature was verified).
+	Detail string
+}
+
+// MaxTitleLength bounds titles: a subject line, not a body.
+const MaxTitleLength = 200
+
+// OpenIncident creates an incident from a report, assigns it to the SIG's
+// on-duty contact and the officers' on-duty manager, and queues the post
+// to each platform and the pings to both people, in one transaction.
+func (s *Service) OpenIncident(ctx context.Context, a Actor, n NewIncident) (*Incident, error) {
+	st := s.Settings()
+	sig := st.SIG(n.SIG)
+	if sig == nil {
+		sig = st.SIG(st.DefaultSIG)
+	}
+	if sig == nil {
+		return nil, Errorf(KindInternal, "no SIG %q and no default SIG", n.SIG)
+	}
+	title := strings.TrimSpace(strings.Join(strings.Fields(n.Title), " "))
+	if title == "" {
+		title = "(no subject)"
+	}
+	if r := []rune(title); len(r) > MaxTitleLength {
+		title = string(r[:MaxTitleLength-1]) + "…"
+	}
+	if n.Severity == "" {
+		n.Severity = SeverityUnknown
+	}
+	now := s.clock.Now()
+	assignee, manager := s.onDuty(ctx, st, sig.Name, now)
+	inc := &Incident{
+		Title: title, SIG: sig.Name, Severity: n.Severity, State: StateNew,
+		Assignee: assignee, Manager: manager,
+		Reporter: n.Reporter, ReporterKey: n.ReporterKey, ReportID: n.ReportID, Encrypted: n.Encrypted,
+		Created: now, Updated: now, StateSince: now, LastActivity: now,
+	}
+	st.Policy(sig.Name).Apply(inc)
+	created, err := s.store.CreateIncident(ctx, inc, func(inc *Incident) Change {
+		var ch Change
+		detail := "opened in SIG " + sig.Name
+		if n.Detail != "" {
+			detail += "; " + n.Detail
+		}
+		ch.Events = append(ch.Events, s.event(a, EventCreated, detail))
+		if assignee != "" || manager != "" {
+			ch.Events = append(ch.Events, s.event(SystemActor(), EventAssigned,
+				fmt.Sprintf("assignee %s (on duty for SIG %s), manager %s", orNobody(assignee), sig.Name, orNobody(manager))))
+		}
+		post := Announcement(inc, st.location())
+		for _, p := range st.Platforms {
+			ch.Outbox = append(ch.Outbox, OutboxMessage{
+				Dest:         Destination{Platform: p, Channel: ChannelIncident},
+				Kind:         MessageNewIncident,
+				IncidentID:   inc.ID,
+				Text:         post,
+				Confidential: true,
+			})
+		}
+		for _, who := range []struct{ name, role string }{{assignee, "assignee"}, {manager, "incident manager"}} {
+			if who.name == "" || (who.role == "incident manager" && who.name == assignee) {
+				continue
+			}
+			var ping Text
+			ping.Mention(who.name).Plain(fmt.Sprintf(" you are the %s of new incident ", who.role))
+			ping.Append(summaryLine(inc))
+			ping.Plain(fmt.Sprintf(". Acknowledge by %s: claim %d or ack %d.", FormatTime(inc.Due, st.location()), inc.ID, inc.ID))
+			for _, m := range s.pings(st, inc, who.name, MessagePing, "", ping) {
+				m.Confidential = true
+				ch.Outbox = append(ch.Outbox, m)
+			}
+		}
+		stampMessages(ch.Outbox, now)
+		return ch
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.wake()
+	return created, nil
+}
+
+// Announcement is the post that introduces an incident to the team: the
+// summary, who has it and the deadline. Adapters add the report body.
+func Announcement(inc *Incident, loc *time.Location) Text {
+	var t Text
+	t.Plain("New incident ")
+	t.Append(summaryLine(inc))
+	t.Line()
+	t.Plain(fmt.Sprintf("Assignee: %s · Manager: %s", orNobody(inc.Assignee), orNobody(inc.Manager)))
+	if !inc.Due.IsZero() {
+		t.Plain(fmt.Sprintf(" · %s due %s", inc.DueKind, FormatTime(inc.Due, loc)))
+	}
+	t.Line()
+	if inc.Reporter != "" {
+		t.Plain("Reporter: ").Untrusted(inc.Reporter)
+		if inc.ReporterKey != "" {
+			t.Plain(" (key " + inc.ReporterKey + ")")
+		}
+		t.Line()
+	}
+	if !inc.Encrypted {
+		t.Plain("This report arrived UNENCRYPTED.").Line()
+	}
+	t.Plain(fmt.Sprintf("Commands: claim %d · ack %d · show %d", inc.ID, inc.ID, inc.ID))
+	return t
+}
+
+func orNobody(name string) string {
+	if name == "" {
+		return "nobody"
+	}
+	return name
+}

@@ -1,0 +1,72 @@
+package bot
+
+import "fmt"
+
+// hasIdentity reports whether a person can be reached on a platform.
+func hasIdentity(p *Person, platform string) bool {
+	switch platform {
+	case PlatformMattermost:
+		return p.Mattermost != ""
+	case PlatformIRC:
+		return p.IRCAccount != ""
+	case PlatformEmail:
+		return p.Email != ""
+	default:
+		return true
+	}
+}
+
+// notices tells the team on every chat platform about a change on an
+// incident, except on the platform the actor used: they saw the reply.
+// Notices name the incident but carry no report content.
+func (s *Service) notices(settings *Settings, a Actor, inc *Incident, text Text) []OutboxMessage {
+	var out []OutboxMessage
+	for _, p := range settings.Platforms {
+		if p == a.Platform {
+			continue
+		}
+		out = append(out, OutboxMessage{
+			Dest:       Destination{Platform: p, Channel: ChannelIncident},
+			Kind:       MessageNotice,
+			IncidentID: inc.ID,
+			Text:       text,
+		})
+	}
+	return out
+}
+
+// pings asks a person to act, on every platform where they have an
+// identity. The adapter decides between a DM and a highlight in the
+// incident's channel from the person's notify preference.
+func (s *Service) pings(settings *Settings, inc *Incident, person, kind, dedupe string, text Text) []OutboxMessage {
+	p := settings.People.ByName(person)
+	if p == nil {
+		return nil
+	}
+	var out []OutboxMessage
+	for _, platform := range settings.Platforms {
+		if !hasIdentity(p, platform) {
+			continue
+		}
+		key := ""
+		if dedupe != "" {
+			key = fmt.Sprintf("%s|%s|%s", dedupe, platform, p.Name)
+		}
+		out = append(out, OutboxMessage{
+			Dest:       Destination{Platform: platform, Person: p.Name},
+			Kind:       kind,
+			IncidentID: inc.ID,
+			Text:       text,
+			DedupeKey:  key,
+		})
+	}
+	return out
+}
+
+// summaryLine is the one-line description of an incident used in posts.
+func summaryLine(inc *Incident) Text {
+	var t Text
+	t.Plain(fmt.Sprintf("%s [%s, %s, SIG %s] ", inc.Name(), inc.Severity, inc.State, inc.SIG))
+	t.Untrusted(inc.Title)
+	return t
+}

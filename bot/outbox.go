@@ -1,0 +1,268 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Channels a message can go to on a chat platform.
+const (
+	// ChannelTriage is the platform's private triage channel.
+	ChannelTriage = "triage"
+	// ChannelIncident is where the incident is discussed: its own private
+	// channel when the platform makes one, else the triage channel.
+	ChannelIncident = "incident"
+)
+
+// Destination says where a message goes. Exactly one of Channel, Person and
+// Address is set.
+type Destination struct {
+	Platform string `json:"platform"`
+	Channel  string `json:"channel,omitempty"` // ChannelTriage or ChannelIncident
+	Person   string `json:"person,omitempty"`  // a declared person's name: a ping or DM
+	Address  string `json:"address,omitempty"` // an e-mail address (replies to reporters)
+}
+
+func (d Destination) String() string {
+	switch {
+	case d.Person != "":
+		return d.Platform + ":@" + d.Person
+	case d.Address != "":
+		return d.Platform + ":<address>" // addresses stay out of logs
+	default:
+		return d.Platform + ":#" + d.Channel
+	}
+}
+
+// Message kinds, so adapters can present each one properly.
+const (
+	MessageNotice      = "notice"       // something changed on an incident
+	MessageNewIncident = "new-incident" // a report became an incident: summary (+ body)
+	MessagePing        = "ping"         // a person is asked to act
+	MessageEscalation  = "escalation"
+	MessageDigest      = "digest"
+	MessageAlert       = "alert"      // to officers: something is wrong (privacy, delivery)
+	MessageQuarantine  = "quarantine" // a report could not be accepted
+	MessageMail        = "mail"       // an e-mail to a reporter
+)
+
+// OutboxMessage is a message waiting to be sent. Everything the bot says
+// goes through the outbox table first, so a crash or an unreachable server
+// never loses a message.
+type OutboxMessage struct {
+	ID         int64
+	Dest       Destination
+	Kind       string
+	IncidentID int64 // 0 when not about one incident
+	Text       Text
+	// Confidential messages carry report content (title, body): adapters
+	// deliver them only to a destination verified private at that moment.
+	Confidential bool
+	// DedupeKey, when set, makes a second message with the same key a no-op,
+	// so a ping is never sent twice for the same incident and period.
+	DedupeKey string
+
+	Created     time.Time
+	Attempts    int
+	NextAttempt time.Time
+	LastError   string
+}
+
+// Deliverer sends messages of one platform.
+type Deliverer interface {
+	Deliver(ctx context.Context, m OutboxMessage) error
+}
+
+// DeliverFunc adapts a function to a Deliverer.
+type DeliverFunc func(ctx context.Context, m OutboxMessage) error
+
+func (f DeliverFunc) Deliver(ctx context.Context, m OutboxMessage) error { return f(ctx, m) }
+
+// PermanentError marks a delivery failure that retrying cannot fix (the
+// channel is not private, the person has no account on the platform).
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Permanent wraps err so the outbox gives up on the message.
+func Permanent(err error) error { return &PermanentError{Err: err} }
+
+// DeferrerStore is implemented by stores that can push back every pending
+// message of a platform at once, so one unreachable server does not make
+// the worker spin through its backlog.
+type DeferrerStore interface {
+	DeferPlatform(ctx context.Context, platform string, until time.Time) error
+}
+
+// Outbox delivers queued messages through the registered adapters, retrying
+// with exponential backoff while an adapter fails.
+type Outbox struct {
+	store      OutboxStore
+	clock      Clock
+	log        *slog.Logger
+	deliverers map[string]Deliverer
+	wake       chan struct{}
+
+	MinBackoff time.Duration // first retry delay
+	MaxBackoff time.Duration // retry delay cap
+	BatchSize  int
+	// Idle is how long the worker waits when nothing is pending and
+	// nobody wakes it: a safety net for messages enqueued by another
+	// process (`sectriage cmd`, `sectriage ingest`).
+	Idle time.Duration
+	// Observe, when set, is told the result of every delivery attempt.
+	Observe func(m OutboxMessage, err error)
+}
+
+// NewOutbox makes a worker. Register deliverers before Run.
+func NewOutbox(store OutboxStore, clock Clock, log *slog.Logger) *Outbox {
+	return &Outbox{
+		store:      store,
+		clock:      clock,
+		log:        log.With("component", "outbox"),
+		deliverers: map[string]Deliverer{},
+		wake:       make(chan struct{}, 1),
+		MinBackoff: time.Second,
+		MaxBackoff: 5 * time.Minute,
+		BatchSize:  100,
+		Idle:       2 * time.Second,
+	}
+}
+
+// Register sets the deliverer for a platform.
+func (o *Outbox) Register(platform string, d Deliverer) { o.deliverers[platform] = d }
+
+// Wake tells the worker that new messages are waiting. It never blocks.
+func (o *Outbox) Wake() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers messages until ctx ends.
+func (o *Outbox) Run(ctx context.Context) error {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		if err := o.Flush(ctx); err != nil && ctx.Err() == nil {
+			o.log.Error("outbox round failed", "err", err)
+		}
+		wait := o.Idle
+		if next, err := o.store.NextAttempt(ctx); err == nil && !next.IsZero() {
+			if d := next.Sub(o.clock.Now()); d < wait {
+				wait = max(d, 10*time.Millisecond)
+			}
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-o.wake:
+		case <-timer.C:
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+// Flush delivers every message that is due now, once, and returns. The demo
+// and tests use it to deliver synchronously.
+func (o *Outbox) Flush(ctx context.Context) error {
+	for {
+		now := o.clock.Now()
+		msgs, err := o.store.DueMessages(ctx, now, o.BatchSize)
+		if err != nil {
+			return fmt.Errorf("reading the outbox: %w", err)
+		}
+		blocked := map[string]bool{} // keeps each platform's messages in order
+		progressed := false
+		for _, m := range msgs {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if blocked[m.Dest.Platform] {
+				continue
+			}
+			if o.deliver(ctx, m, now) {
+				progressed = true
+			} else {
+				blocked[m.Dest.Platform] = true
+			}
+		}
+		if !progressed || len(msgs) < o.BatchSize {
+			return nil
+		}
+	}
+}
+
+// deliver tries one message and records the outcome. It reports whether the
+// message left the queue (delivered or given up).
+func (o *Outbox) deliver(ctx context.Context, m OutboxMessage, now time.Time) bool {
+	d, ok := o.deliverers[m.Dest.Platform]
+	var err error
+	if !ok {
+		err = Permanent(fmt.Errorf("no adapter for platform %q is configured", m.Dest.Platform))
+	} else {
+		err = safeDeliver(ctx, d, m)
+	}
+	if o.Observe != nil {
+		o.Observe(m, err)
+	}
+	log := o.log.With("id", m.ID, "kind", m.Kind, "dest", m.Dest.String(), "incident", m.IncidentID)
+	if err == nil {
+		if err := o.store.MarkDelivered(ctx, m.ID, o.clock.Now()); err != nil {
+			// Delivered but not recorded: it may be sent again after a restart.
+			// At-least-once is the price of never losing a message.
+			log.Error("delivered but could not record it", "err", err)
+		}
+		return true
+	}
+	var perm *PermanentError
+	if errors.As(err, &perm) {
+		log.Error("giving up on message", "err", err)
+		if err := o.store.MarkDead(ctx, m.ID, now, err.Error()); err != nil {
+			log.Error("could not record failed message", "err", err)
+		}
+		return true
+	}
+	attempts := m.Attempts + 1
+	next := now.Add(o.backoff(attempts))
+	log.Warn("delivery failed, will retry", "attempt", attempts, "retry_at", next, "err", err)
+	if err := o.store.MarkRetry(ctx, m.ID, attempts, next, err.Error()); err != nil {
+		log.Error("could not record retry", "err", err)
+	}
+	if ds, ok := o.store.(DeferrerStore); ok {
+		if err := ds.DeferPlatform(ctx, m.Dest.Platform, next); err != nil {
+			log.Error("could not defer platform", "err", err)
+		}
+	}
+	return false
+}
+
+func (o *Outbox) backoff(attempts int) time.Duration {
+	d := o.MinBackoff
+	for i := 1; i < attempts && d < o.MaxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, o.MaxBackoff)
+}
+
+// safeDeliver turns an adapter panic into an error: a bad message must not
+// take the daemon down, and retrying would only panic again.
+func safeDeliver(ctx context.Context, d Deliverer, m OutboxMessage) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = Permanent(fmt.Errorf("adapter panicked: %v", r))
+		}
+	}()
+	return d.Deliver(ctx, m)
+}

@@ -1,0 +1,151 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/sectriage/sectriage/bot"
+)
+
+const hiddenTitle = "(title shown only in private channels)"
+
+func (h *handlers) list(ctx context.Context, req *Request) (Reply, error) {
+	var q bot.ListQuery
+	label := "open incidents"
+	if len(req.Args) == 1 {
+		switch strings.ToLower(req.Args[0]) {
+		case "open":
+		case "mine":
+			q.Mine, label = true, "open incidents assigned to you"
+		case "overdue":
+			q.Overdue, label = true, "overdue incidents"
+		case "all":
+			q.All, label = true, "incidents"
+		default:
+			q.SIG = req.Args[0]
+		}
+	}
+	list, err := h.svc.List(ctx, req.Actor, q)
+	if err != nil {
+		return Reply{}, err
+	}
+	if q.SIG != "" {
+		label = "open incidents in SIG " + h.svc.Settings().SIG(q.SIG).Name
+	}
+	if len(list) == 0 {
+		return ok("No %s.", label), nil
+	}
+	now, loc := h.now().Now(), req.Actor.Location()
+	var t bot.Text
+	if len(list) == 1 {
+		label = strings.Replace(label, "incidents", "incident", 1)
+	}
+	t.Plain(fmt.Sprintf("%d %s, most urgent first:", len(list), label))
+	for _, inc := range list {
+		assignee := inc.Assignee
+		if assignee == "" {
+			assignee = "-"
+		}
+		t.Line().Plain(fmt.Sprintf("%-7s %-9s %-8s %-10s %-10s %s · ", inc.Name(), stateText(inc), inc.Severity, inc.SIG, assignee,
+			dueText(inc, now, loc)))
+		if req.Private {
+			t.Untrusted(inc.Title)
+		} else {
+			t.Plain(hiddenTitle)
+		}
+	}
+	return Reply{Text: t, Confidential: req.Private}, nil
+}
+
+func (h *handlers) show(ctx context.Context, req *Request) (Reply, error) {
+	id, err := incidentArg(req, 0)
+	if err != nil {
+		return Reply{}, err
+	}
+	inc, events, err := h.svc.Timeline(ctx, req.Actor, id)
+	if err != nil {
+		return Reply{}, err
+	}
+	now, loc := h.now().Now(), req.Actor.Location()
+	var t bot.Text
+	t.Plain(inc.Name() + ": ")
+	if req.Private {
+		t.Untrusted(inc.Title)
+	} else {
+		t.Plain(hiddenTitle)
+	}
+	t.Line().Plain(fmt.Sprintf("State: %s since %s · Severity: %s", stateText(inc), bot.FormatTime(inc.StateSince, loc), inc.Severity))
+	if inc.CVSS != "" {
+		t.Plain(fmt.Sprintf(" (%s, base score %.1f)", inc.CVSS, inc.Score))
+	}
+	claimed := ""
+	if inc.Claimed {
+		claimed = " (claimed)"
+	}
+	t.Line().Plain(fmt.Sprintf("SIG: %s · Assignee: %s%s · Manager: %s", inc.SIG, orDash(inc.Assignee), claimed, orDash(inc.Manager)))
+	t.Line().Plain("Reporter: ")
+	if req.Private && inc.Reporter != "" {
+		t.Untrusted(inc.Reporter)
+	} else {
+		t.Plain(orDash(""))
+	}
+	if inc.ReporterKey != "" {
+		t.Plain(" · key " + inc.ReporterKey)
+	}
+	if inc.Encrypted {
+		t.Plain(" · arrived encrypted")
+	} else {
+		t.Plain(" · arrived UNENCRYPTED")
+	}
+	cves := "none"
+	if len(inc.CVEs) > 0 {
+		cves = strings.Join(inc.CVEs, ", ")
+	}
+	t.Line().Plain(fmt.Sprintf("CVEs: %s · Embargo: %s", cves, when(inc.Embargo, now, loc)))
+	t.Line().Plain("Deadline: " + dueText(inc, now, loc))
+	if !inc.SnoozedUntil.IsZero() && inc.SnoozedUntil.After(now) {
+		t.Line().Plain("Nags snoozed until " + bot.FormatTime(inc.SnoozedUntil, loc))
+	}
+	t.Line().Plain("Timeline:")
+	for _, ev := range events {
+		t.Line().Plain(fmt.Sprintf("  %s  %s (%s)  %s", bot.FormatTime(ev.At, loc), ev.Actor, ev.Platform, ev.Kind))
+		if ev.Details != "" {
+			t.Plain(": ")
+			if ev.Kind == bot.EventNote && !req.Private {
+				t.Plain("(note shown only in private channels)")
+			} else {
+				t.Untrusted(ev.Details)
+			}
+		}
+	}
+	reply := Reply{Text: t, Confidential: req.Private}
+	switch {
+	case !req.Private:
+		t.Line().Plain("The report is shown only in private channels and direct messages.")
+		reply.Text = t
+	case h.reports == nil || inc.ReportID == 0:
+		t.Line().Plain("Report: no stored report for this incident.")
+		reply.Text = t
+	default:
+		body, err := h.reports.ReportBody(ctx, inc.ID)
+		if err != nil {
+			if bot.KindOf(err) == bot.KindInternal {
+				return Reply{}, fmt.Errorf("reading the report of %s: %w", inc.Name(), err)
+			}
+			t.Line().Plain("Report: " + bot.UserMessage(err))
+		} else {
+			t.Line().Plain("Report:").Line()
+			t.Append(body)
+		}
+		reply.Text = t
+	}
+	return reply, nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,245 @@
+// Package config reads sectriage.toml: typed sections decoded strictly (an
+// unknown key, a wrong type or a missing required value is an error naming
+// the key and line), defaults, validation, and the secrets that live in
+// files or the environment rather than in the TOML.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/sectriage/sectriage/bot"
+)
+
+// Config is the whole file. Each component receives only its own section.
+type Config struct {
+	// Timezone is the zone for times in shared channel posts; replies to a
+	// person use that person's zone.
+	Timezone  string          `toml:"timezone"`
+	Storage   StorageConfig   `toml:"storage"`
+	Log       LogConfig       `toml:"log"`
+	Keys      KeysConfig      `toml:"keys"`
+	People    []PersonConfig  `toml:"people"`
+	SIGs      []SIGConfig     `toml:"sigs"`
+	Deadlines DeadlinesConfig `toml:"deadlines"`
+
+	// file is where the config was read from: relative paths in it are
+	// relative to its directory, and problems name it.
+	file string
+	loc  *locator
+}
+
+// StorageConfig is the [storage] section.
+type StorageConfig struct {
+	Path string `toml:"path"` // the SQLite file
+}
+
+// LogConfig is the [log] section.
+type LogConfig struct {
+	Level  string `toml:"level"`  // debug, info, warn, error
+	Format string `toml:"format"` // text or json
+}
+
+// KeysConfig is the [keys] section: the team's OpenPGP key.
+type KeysConfig struct {
+	TeamKeyFile    string `toml:"team_key_file"`   // armored secret key
+	PassphraseFile string `toml:"passphrase_file"` // else the environment variable below
+	PassphraseEnv  string `toml:"passphrase_env"`
+}
+
+// PersonConfig is one [[people]] entry.
+type PersonConfig struct {
+	Name       string `toml:"name"`
+	Role       string `toml:"role"`
+	Mattermost string `toml:"mattermost"`
+	IRCAccount string `toml:"irc_account"`
+	Email      string `toml:"email"`
+	Timezone   string `toml:"timezone"`
+	QuietHours string `toml:"quiet_hours"`
+	Notify     string `toml:"notify"`
+}
+
+// SIGConfig is one [[sigs]] entry.
+type SIGConfig struct {
+	Name      string            `toml:"name"`
+	Default   bool              `toml:"default"` // takes what no routing rule matches
+	Lead      string            `toml:"lead"`
+	Deputies  []string          `toml:"deputies"`
+	Contacts  []string          `toml:"contacts"`
+	Deadlines DeadlineOverrides `toml:"deadlines"`
+}
+
+// DeadlinesConfig is the [deadlines] section.
+type DeadlinesConfig struct {
+	Acknowledge     Duration     `toml:"acknowledge"`
+	Triage          Duration     `toml:"triage"`
+	Fix             FixDeadlines `toml:"fix"`
+	Stale           Duration     `toml:"stale"`
+	EmbargoWarnings []Duration   `toml:"embargo_warnings"`
+	EmbargoMax      Duration     `toml:"embargo_max"`
+}
+
+// FixDeadlines is the fix deadline by severity.
+type FixDeadlines struct {
+	Critical Duration `toml:"critical"`
+	High     Duration `toml:"high"`
+	Medium   Duration `toml:"medium"`
+	Low      Duration `toml:"low"`
+	Unknown  Duration `toml:"unknown"`
+}
+
+// DeadlineOverrides is a SIG's partial [deadlines]: unset values inherit.
+type DeadlineOverrides struct {
+	Acknowledge *Duration    `toml:"acknowledge"`
+	Triage      *Duration    `toml:"triage"`
+	Fix         FixOverrides `toml:"fix"`
+	Stale       *Duration    `toml:"stale"`
+}
+
+// FixOverrides is a SIG's partial fix deadlines.
+type FixOverrides struct {
+	Critical *Duration `toml:"critical"`
+	High     *Duration `toml:"high"`
+	Medium   *Duration `toml:"medium"`
+	Low      *Duration `toml:"low"`
+	Unknown  *Duration `toml:"unknown"`
+}
+
+// Duration is a time.Duration written as "48h", "5d" or "1w2d".
+type Duration struct{ time.Duration }
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := bot.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(bot.FormatDuration(d.Duration)), nil }
+
+// DefaultConfig is the configuration before the file is applied.
+func DefaultConfig() *Config {
+	def := bot.DefaultDeadlines()
+	var warnings []Duration
+	for _, w := range def.EmbargoWarnings {
+		warnings = append(warnings, Duration{w})
+	}
+	return &Config{
+		Timezone: "UTC",
+		Storage:  StorageConfig{Path: "sectriage.db"},
+		Log:      LogConfig{Level: "info", Format: "text"},
+		Keys:     KeysConfig{PassphraseEnv: "SECTRIAGE_TEAM_PASSPHRASE"},
+		Deadlines: DeadlinesConfig{
+			Acknowledge: Duration{def.Acknowledge},
+			Triage:      Duration{def.Triage},
+			Fix: FixDeadlines{
+				Critical: Duration{def.Fix[bot.SeverityCritical]},
+				High:     Duration{def.Fix[bot.SeverityHigh]},
+				Medium:   Duration{def.Fix[bot.SeverityMedium]},
+				Low:      Duration{def.Fix[bot.SeverityLow]},
+				Unknown:  Duration{def.Fix[bot.SeverityUnknown]},
+			},
+			Stale:           Duration{def.Stale},
+			EmbargoWarnings: warnings,
+			EmbargoMax:      Duration{def.EmbargoMax},
+		},
+	}
+}
+
+// Load reads, decodes and validates a config file.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	cfg, err := Parse(data, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// secretHint makes the unknown-key error for a secret say where secrets go.
+var secretWords = []string{"token", "password", "passphrase", "secret"}
+
+// Parse decodes TOML over DefaultConfig strictly. It does not validate.
+func Parse(data []byte, file string) (*Config, error) {
+	cfg := DefaultConfig()
+	cfg.file = file
+	src := string(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")))
+	cfg.loc = newLocator(src)
+	md, err := toml.Decode(src, cfg)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, Problems{{File: file, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}}
+		}
+		// Type mismatches come as "toml: line N (last key "k"): ...".
+		return nil, Problems{{File: file, Msg: strings.TrimPrefix(err.Error(), "toml: ")}}
+	}
+	var ps Problems
+	for _, k := range md.Undecoded() {
+		key := k.String()
+		msg := "unknown key (check the spelling against config.example.toml)"
+		last := strings.ToLower(k[len(k)-1])
+		for _, w := range secretWords {
+			if strings.Contains(last, w) && !strings.HasSuffix(last, "_file") && !strings.HasSuffix(last, "_env") {
+				msg = fmt.Sprintf("unknown key; secrets never go in the TOML: put it in a file and set %s_file, or use the environment", last)
+			}
+		}
+		ps = append(ps, Problem{File: file, Line: cfg.loc.lineOfUndecoded(key), Key: key, Msg: msg})
+	}
+	if len(ps) > 0 {
+		return nil, ps
+	}
+	return cfg, nil
+}
+
+// File is the path the config was read from ("" if built in code).
+func (c *Config) File() string { return c.file }
+
+// Resolve makes a path from the config absolute, relative to the config
+// file's directory.
+func (c *Config) Resolve(p string) string {
+	if p == "" || filepath.IsAbs(p) || c.file == "" {
+		return p
+	}
+	return filepath.Join(filepath.Dir(c.file), p)
+}
+
+// ReadSecret returns a secret from a file (relative to the config) or, when
+// no file is set, from an environment variable. Trailing newlines are
+// dropped; an empty secret is an error.
+func (c *Config) ReadSecret(file, env, what string) (string, error) {
+	var v string
+	switch {
+	case file != "":
+		b, err := os.ReadFile(c.Resolve(file))
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", what, err)
+		}
+		v = strings.TrimRight(string(b), "\r\n")
+	case env != "":
+		v = os.Getenv(env)
+		if v == "" {
+			return "", fmt.Errorf("%s: no file configured and $%s is empty", what, env)
+		}
+	default:
+		return "", fmt.Errorf("%s: neither a file nor an environment variable is configured", what)
+	}
+	if v == "" {
+		return "", fmt.Errorf("%s: the secret is empty", what)
+	}
+	return v, nil
+}

@@ -1,0 +1,239 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sectriage/sectriage/bot"
+)
+
+const incidentColumns = `id, title, sig, severity, cvss, score, state, close_reason, assignee, claimed, manager,
+	acked_by, acked_at, reporter, reporter_key, report_id, encrypted, cves, embargo_at, created_at, updated_at,
+	state_since, last_activity, due_overrides, due_at, due_kind, snoozed_until`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanIncident(row scanner) (*bot.Incident, error) {
+	var (
+		inc                                       bot.Incident
+		severity, state, cves, overrides, dueKind string
+		ackedAt, reportID, embargo, dueAt, snooze sql.NullInt64
+		created, updated, since, activity         int64
+	)
+	err := row.Scan(&inc.ID, &inc.Title, &inc.SIG, &severity, &inc.CVSS, &inc.Score, &state, &inc.CloseReason,
+		&inc.Assignee, &inc.Claimed, &inc.Manager, &inc.AckedBy, &ackedAt, &inc.Reporter, &inc.ReporterKey,
+		&reportID, &inc.Encrypted, &cves, &embargo, &created, &updated, &since, &activity, &overrides,
+		&dueAt, &dueKind, &snooze)
+	if err != nil {
+		return nil, err
+	}
+	inc.Severity, inc.State, inc.DueKind = bot.Severity(severity), bot.State(state), bot.DeadlineKind(dueKind)
+	inc.AckedAt, inc.Embargo, inc.Due, inc.SnoozedUntil = fromMS(ackedAt), fromMS(embargo), fromMS(dueAt), fromMS(snooze)
+	inc.ReportID = reportID.Int64
+	inc.Created, inc.Updated = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+	inc.StateSince, inc.LastActivity = time.UnixMilli(since).UTC(), time.UnixMilli(activity).UTC()
+	inc.CVEs = strings.Fields(cves)
+	if overrides != "" && overrides != "{}" {
+		var m map[bot.DeadlineKind]int64
+		if err := json.Unmarshal([]byte(overrides), &m); err != nil {
+			return nil, fmt.Errorf("incident %d: bad due_overrides: %w", inc.ID, err)
+		}
+		inc.DueOverrides = make(map[bot.DeadlineKind]time.Time, len(m))
+		for k, v := range m {
+			inc.DueOverrides[k] = time.UnixMilli(v).UTC()
+		}
+	}
+	return &inc, nil
+}
+
+// incidentValues lists the incident's columns after id, in incidentColumns order.
+func incidentValues(inc *bot.Incident) ([]any, error) {
+	overrides := "{}"
+	if len(inc.DueOverrides) > 0 {
+		m := make(map[bot.DeadlineKind]int64, len(inc.DueOverrides))
+		for k, v := range inc.DueOverrides {
+			m[k] = v.UnixMilli()
+		}
+		b, err := json.Marshal(m)
+		if err != nil {
+			return nil, err
+		}
+		overrides = string(b)
+	}
+	var reportID any
+	if inc.ReportID != 0 {
+		reportID = inc.ReportID
+	}
+	return []any{inc.Title, inc.SIG, string(inc.Severity), inc.CVSS, inc.Score, string(inc.State), inc.CloseReason,
+		inc.Assignee, inc.Claimed, inc.Manager, inc.AckedBy, ms(inc.AckedAt), inc.Reporter, inc.ReporterKey,
+		reportID, inc.Encrypted, strings.Join(inc.CVEs, " "), ms(inc.Embargo), inc.Created.UnixMilli(),
+		inc.Updated.UnixMilli(), inc.StateSince.UnixMilli(), inc.LastActivity.UnixMilli(), overrides,
+		ms(inc.Due), string(inc.DueKind), ms(inc.SnoozedUntil)}, nil
+}
+
+// CreateIncident implements bot.IncidentStore.
+func (db *DB) CreateIncident(ctx context.Context, inc *bot.Incident, build func(*bot.Incident) bot.Change) (*bot.Incident, error) {
+	created := inc.Clone()
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		vals, err := incidentValues(created)
+		if err != nil {
+			return err
+		}
+		cols := strings.TrimPrefix(incidentColumns, "id, ")
+		res, err := tx.ExecContext(ctx, `INSERT INTO incidents(`+cols+`) VALUES (`+placeholders(len(vals))+`)`, vals...)
+		if err != nil {
+			return err
+		}
+		if created.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		return applyChange(ctx, tx, created.ID, build(created))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storing new incident: %w", err)
+	}
+	return created, nil
+}
+
+// UpdateIncident implements bot.IncidentStore. The write connection runs
+// BEGIN IMMEDIATE, so the read below already holds the write lock: two
+// concurrent updates of one incident cannot both read the old state.
+func (db *DB) UpdateIncident(ctx context.Context, id int64, fn func(*bot.Incident) (bot.Change, error)) (*bot.Incident, error) {
+	var updated *bot.Incident
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		inc, err := scanIncident(tx.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound(id)
+		}
+		if err != nil {
+			return err
+		}
+		change, err := fn(inc)
+		if err != nil {
+			return err
+		}
+		vals, err := incidentValues(inc)
+		if err != nil {
+			return err
+		}
+		sets := strings.Split(strings.TrimPrefix(incidentColumns, "id, "), ",")
+		for i := range sets {
+			sets[i] = strings.TrimSpace(sets[i]) + " = ?"
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE incidents SET `+strings.Join(sets, ", ")+` WHERE id = ?`, append(vals, id)...); err != nil {
+			return err
+		}
+		updated = inc
+		return applyChange(ctx, tx, id, change)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return updated, nil
+}
+
+func notFound(id int64) error {
+	return bot.Errorf(bot.KindNotFound, "%s does not exist.", bot.FormatID(id))
+}
+
+// applyChange appends events and queues messages inside tx.
+func applyChange(ctx context.Context, tx *sql.Tx, incidentID int64, ch bot.Change) error {
+	for _, ev := range ch.Events {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO events(incident_id, at, actor, platform, kind, details) VALUES (?, ?, ?, ?, ?, ?)`,
+			incidentID, ev.At.UnixMilli(), ev.Actor, ev.Platform, ev.Kind, ev.Details); err != nil {
+			return fmt.Errorf("appending event: %w", err)
+		}
+	}
+	for _, m := range ch.Outbox {
+		if m.IncidentID == 0 {
+			m.IncidentID = incidentID
+		}
+		if err := enqueue(ctx, tx, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Incident implements bot.IncidentStore.
+func (db *DB) Incident(ctx context.Context, id int64) (*bot.Incident, error) {
+	inc, err := scanIncident(db.read.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound(id)
+	}
+	return inc, err
+}
+
+// ListIncidents implements bot.IncidentStore.
+func (db *DB) ListIncidents(ctx context.Context, f bot.IncidentFilter) ([]*bot.Incident, error) {
+	var where []string
+	var args []any
+	if f.OpenOnly {
+		where = append(where, `state <> 'closed'`)
+	}
+	if f.Assignee != "" {
+		where = append(where, `assignee = ?`)
+		args = append(args, f.Assignee)
+	}
+	if f.SIG != "" {
+		where = append(where, `sig = ?`)
+		args = append(args, f.SIG)
+	}
+	order := `id`
+	if !f.DueBefore.IsZero() {
+		where = append(where, `due_at IS NOT NULL AND due_at < ?`)
+		args = append(args, f.DueBefore.UnixMilli())
+		order = `due_at, id`
+	}
+	q := `SELECT ` + incidentColumns + ` FROM incidents`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	q += ` ORDER BY ` + order
+	if f.Limit > 0 {
+		q += fmt.Sprintf(` LIMIT %d`, f.Limit)
+	}
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*bot.Incident
+	for rows.Next() {
+		inc, err := scanIncident(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, inc)
+	}
+	return out, rows.Err()
+}
+
+// Events implements bot.IncidentStore.
+func (db *DB) Events(ctx context.Context, incidentID int64) ([]bot.Event, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id, incident_id, at, actor, platform, kind, details FROM events WHERE incident_id = ? ORDER BY id`, incidentID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []bot.Event
+	for rows.Next() {
+		var ev bot.Event
+		var at int64
+		if err := rows.Scan(&ev.ID, &ev.IncidentID, &at, &ev.Actor, &ev.Platform, &ev.Kind, &ev.Details); err != nil {
+			return nil, err
+		}
+		ev.At = time.UnixMilli(at).UTC()
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

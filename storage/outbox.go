@@ -1,0 +1,140 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/sectriage/sectriage/bot"
+)
+
+// enqueue inserts a message; a message whose dedupe key was used before is
+// dropped silently: that ping was already sent or queued.
+func enqueue(ctx context.Context, tx *sql.Tx, m bot.OutboxMessage) error {
+	body, err := json.Marshal(m.Text)
+	if err != nil {
+		return err
+	}
+	created := m.Created
+	if created.IsZero() {
+		created = time.Now()
+	}
+	next := m.NextAttempt
+	if next.IsZero() {
+		next = created
+	}
+	var incident, dedupe any
+	if m.IncidentID != 0 {
+		incident = m.IncidentID
+	}
+	if m.DedupeKey != "" {
+		dedupe = m.DedupeKey
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO outbox(created_at, platform, channel, person, address, kind, incident_id, body,
+		confidential, dedupe_key, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`,
+		created.UnixMilli(), m.Dest.Platform, m.Dest.Channel, m.Dest.Person, m.Dest.Address, m.Kind, incident,
+		string(body), m.Confidential, dedupe, next.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("queueing message: %w", err)
+	}
+	return nil
+}
+
+// Enqueue queues messages outside an incident update (sweeps, intake
+// notices) in one transaction.
+func (db *DB) Enqueue(ctx context.Context, msgs []bot.OutboxMessage) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		for _, m := range msgs {
+			if err := enqueue(ctx, tx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// DueMessages implements bot.OutboxStore.
+func (db *DB) DueMessages(ctx context.Context, now time.Time, limit int) ([]bot.OutboxMessage, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id, created_at, platform, channel, person, address, kind,
+		COALESCE(incident_id, 0), body, confidential, COALESCE(dedupe_key, ''), attempts, next_attempt_at, last_error
+		FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= ?
+		ORDER BY id LIMIT ?`, now.UnixMilli(), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []bot.OutboxMessage
+	for rows.Next() {
+		var m bot.OutboxMessage
+		var created, next int64
+		var body string
+		if err := rows.Scan(&m.ID, &created, &m.Dest.Platform, &m.Dest.Channel, &m.Dest.Person, &m.Dest.Address,
+			&m.Kind, &m.IncidentID, &body, &m.Confidential, &m.DedupeKey, &m.Attempts, &next, &m.LastError); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(body), &m.Text); err != nil {
+			return nil, fmt.Errorf("outbox message %d: bad body: %w", m.ID, err)
+		}
+		m.Created, m.NextAttempt = time.UnixMilli(created).UTC(), time.UnixMilli(next).UTC()
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// MarkDelivered implements bot.OutboxStore.
+func (db *DB) MarkDelivered(ctx context.Context, id int64, at time.Time) error {
+	_, err := db.write.ExecContext(ctx, `UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?`, at.UnixMilli(), id)
+	return err
+}
+
+// MarkRetry implements bot.OutboxStore.
+func (db *DB) MarkRetry(ctx context.Context, id int64, attempts int, next time.Time, errText string) error {
+	_, err := db.write.ExecContext(ctx, `UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?`,
+		attempts, next.UnixMilli(), errText, id)
+	return err
+}
+
+// MarkDead implements bot.OutboxStore.
+func (db *DB) MarkDead(ctx context.Context, id int64, at time.Time, errText string) error {
+	_, err := db.write.ExecContext(ctx, `UPDATE outbox SET dead_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?`,
+		at.UnixMilli(), errText, id)
+	return err
+}
+
+// DeferPlatform implements bot.DeferrerStore.
+func (db *DB) DeferPlatform(ctx context.Context, platform string, until time.Time) error {
+	_, err := db.write.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ?
+		WHERE platform = ? AND delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at < ?`,
+		until.UnixMilli(), platform, until.UnixMilli())
+	return err
+}
+
+// NextAttempt implements bot.OutboxStore.
+func (db *DB) NextAttempt(ctx context.Context) (time.Time, error) {
+	var next sql.NullInt64
+	err := db.read.QueryRowContext(ctx, `SELECT MIN(next_attempt_at) FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL`).Scan(&next)
+	return fromMS(next), err
+}
+
+// OutboxStats summarises the queue for health checks and metrics.
+type OutboxStats struct {
+	Pending       int
+	Dead          int
+	OldestPending time.Time // zero when nothing is pending
+}
+
+// OutboxStats counts pending and dead messages.
+func (db *DB) OutboxStats(ctx context.Context) (OutboxStats, error) {
+	var s OutboxStats
+	var oldest sql.NullInt64
+	err := db.read.QueryRowContext(ctx, `SELECT
+		COUNT(*) FILTER (WHERE delivered_at IS NULL AND dead_at IS NULL),
+		COUNT(*) FILTER (WHERE dead_at IS NOT NULL),
+		MIN(created_at) FILTER (WHERE delivered_at IS NULL AND dead_at IS NULL)
+		FROM outbox`).Scan(&s.Pending, &s.Dead, &oldest)
+	s.OldestPending = fromMS(oldest)
+	return s, err
+}
