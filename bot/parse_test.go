@@ -139,13 +139,13 @@ func TestQuietHours(t *testing.T) {
 
 func TestEscapeControl(t *testing.T) {
 	for in, want := range map[string]string{
-		"plain":          "plain",
-		"a\x1b[31mb":     `a\x1b[31mb`,
-		"line\r\nnext":   `line\x0d\x0anext`,
-		"nul\x00":        `nul\x00`,
-		"rtl\u202eevil":  `rtl\u202eevil`,
-		"bad\xffutf8":    `bad\xffutf8`,
-		"tab\tkept":      "tab\tkept",
+		"plain":         "plain",
+		"a\x1b[31mb":    `a\x1b[31mb`,
+		"line\r\nnext":  `line\x0d\x0anext`,
+		"nul\x00":       `nul\x00`,
+		"rtl\u202eevil": `rtl\u202eevil`,
+		"bad\xffutf8":   `bad\xffutf8`,
+		"tab\tkept":     "tab\tkept",
 		"ünïcödé stays": "ünïcödé stays",
 	} {
 		if got := EscapeControl(in, false); got != want {

@@ -1,0 +1,76 @@
+// Command sectriage runs a security-response desk in chat: encrypted
+// vulnerability reports become incidents in private Mattermost and IRC
+// channels, assigned to whoever is on duty, with deadlines nagged about
+// until they are closed.
+//
+// Usage:
+//
+//	sectriage run -config sectriage.toml        the daemon
+//	sectriage cmd -config F -as PERSON -- WORDS  run one command as a person
+//	sectriage check -config F                    validate config, database and keys
+//	sectriage demo                               try it: local, no accounts needed
+//	sectriage version
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailed  = 1  // a command was refused or failed; check found problems
+	exitUsage   = 2  // bad flags or config
+	exitTempErr = 75 // EX_TEMPFAIL: the MTA should retry (ingest)
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run dispatches a subcommand. It is main without the exit, so tests can
+// call it in-process.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	switch args[0] {
+	case "run":
+		return cmdRun(ctx, args[1:], stderr)
+	case "cmd":
+		return cmdCmd(ctx, args[1:], stdout, stderr)
+	case "check":
+		return cmdCheck(ctx, args[1:], stdout, stderr)
+	case "demo":
+		return cmdDemo(ctx, args[1:], stdin, stdout, stderr)
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, "sectriage", version())
+		return exitOK
+	case "help", "-h", "-help", "--help":
+		usage(stdout)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "sectriage: unknown subcommand %q\n", args[0])
+		usage(stderr)
+		return exitUsage
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `Usage:
+  sectriage run -config sectriage.toml         run the daemon
+  sectriage cmd -config F -as PERSON -- WORDS   run one command as PERSON and print the reply
+  sectriage check -config F                     validate config, database and keys
+  sectriage demo                                local demo: no accounts, no config
+  sectriage version
+`)
+}

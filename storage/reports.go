@@ -1,0 +1,72 @@
+package storage
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"time"
+
+	"github.com/sectriage/sectriage/bot"
+)
+
+// Report is a message as received (or, for a plaintext submission, as
+// encrypted to the team key before storing).
+type Report struct {
+	ID         int64
+	ReceivedAt time.Time
+	Source     string
+	MessageID  string
+	SHA256     string
+	Raw        []byte
+}
+
+// StoreReport keeps a report durably before anything else happens to it. A
+// report already stored (same content hash or Message-ID) is not stored
+// again: its id comes back with duplicate set, so a re-delivery makes no
+// second incident.
+func (db *DB) StoreReport(ctx context.Context, source, messageID string, raw []byte, at time.Time) (id int64, duplicate bool, err error) {
+	sum := sha256.Sum256(raw)
+	hash := hex.EncodeToString(sum[:])
+	var mid any
+	if messageID != "" {
+		mid = messageID
+	}
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT id FROM reports WHERE sha256 = ? OR (message_id IS NOT NULL AND message_id = ?)`,
+			hash, mid).Scan(&id)
+		if err == nil {
+			duplicate = true
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO reports(received_at, source, message_id, sha256, raw) VALUES (?, ?, ?, ?, ?)`,
+			at.UnixMilli(), source, mid, hash, raw)
+		if err != nil {
+			return err
+		}
+		id, err = res.LastInsertId()
+		return err
+	})
+	return id, duplicate, err
+}
+
+// Report returns a stored report.
+func (db *DB) Report(ctx context.Context, id int64) (*Report, error) {
+	r := &Report{ID: id}
+	var at int64
+	var mid sql.NullString
+	err := db.read.QueryRowContext(ctx, `SELECT received_at, source, message_id, sha256, raw FROM reports WHERE id = ?`, id).
+		Scan(&at, &r.Source, &mid, &r.SHA256, &r.Raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, bot.Errorf(bot.KindNotFound, "report %d does not exist", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.ReceivedAt, r.MessageID = time.UnixMilli(at).UTC(), mid.String
+	return r, nil
+}
