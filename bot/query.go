@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"sort"
 	"strings"
 )
 
@@ -33,23 +32,30 @@ type ListQuery struct {
 	Limit   int
 }
 
-// List returns incidents, most urgent deadline first; those without a
-// deadline come last, newest first.
-func (s *Service) List(ctx context.Context, a Actor, q ListQuery) ([]*Incident, error) {
+// DefaultListLimit is how many incidents a list shows: a chat message, not
+// a report. The reply says how many more there are.
+const DefaultListLimit = 50
+
+// List returns the most urgent matching incidents (at most q.Limit, or
+// DefaultListLimit) and how many match in all.
+func (s *Service) List(ctx context.Context, a Actor, q ListQuery) ([]*Incident, int, error) {
 	if err := requireMember(a); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	f := IncidentFilter{OpenOnly: !q.All, Limit: q.Limit}
+	if f.Limit <= 0 {
+		f.Limit = DefaultListLimit
+	}
 	if q.Mine {
 		if a.Person == nil {
-			return nil, Errorf(KindInvalid, "Only a person has incidents of their own.")
+			return nil, 0, Errorf(KindInvalid, "Only a person has incidents of their own.")
 		}
 		f.Assignee = a.Person.Name
 	}
 	if q.SIG != "" {
 		g := s.Settings().SIG(q.SIG)
 		if g == nil {
-			return nil, Errorf(KindNotFound, "There is no SIG %q; SIGs: %s.", q.SIG, strings.Join(s.Settings().SIGNames(), ", "))
+			return nil, 0, Errorf(KindNotFound, "There is no SIG %q; SIGs: %s.", q.SIG, strings.Join(s.Settings().SIGNames(), ", "))
 		}
 		f.SIG = g.Name
 	}
@@ -58,17 +64,13 @@ func (s *Service) List(ctx context.Context, a Actor, q ListQuery) ([]*Incident, 
 	}
 	list, err := s.store.ListIncidents(ctx, f)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	sort.SliceStable(list, func(i, j int) bool {
-		a, b := list[i], list[j]
-		if a.Due.IsZero() != b.Due.IsZero() {
-			return !a.Due.IsZero()
+	total := len(list)
+	if total == f.Limit {
+		if total, err = s.store.CountIncidents(ctx, f); err != nil {
+			return nil, 0, err
 		}
-		if !a.Due.Equal(b.Due) {
-			return a.Due.Before(b.Due)
-		}
-		return a.ID > b.ID
-	})
-	return list, nil
+	}
+	return list, total, nil
 }

@@ -34,7 +34,10 @@ type IncidentStore interface {
 	UpdateIncident(ctx context.Context, id int64, fn func(inc *Incident) (Change, error)) (*Incident, error)
 	// Incident returns an incident or a KindNotFound *Error.
 	Incident(ctx context.Context, id int64) (*Incident, error)
+	// ListIncidents returns matching incidents, most urgent deadline
+	// first, those without a deadline last.
 	ListIncidents(ctx context.Context, f IncidentFilter) ([]*Incident, error)
+	CountIncidents(ctx context.Context, f IncidentFilter) (int, error)
 	Events(ctx context.Context, incidentID int64) ([]Event, error)
 }
 

@@ -26,7 +26,7 @@ func (h *handlers) list(ctx context.Context, req *Request) (Reply, error) {
 			q.SIG = req.Args[0]
 		}
 	}
-	list, err := h.svc.List(ctx, req.Actor, q)
+	list, total, err := h.svc.List(ctx, req.Actor, q)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -38,10 +38,10 @@ func (h *handlers) list(ctx context.Context, req *Request) (Reply, error) {
 	}
 	now, loc := h.now().Now(), req.Actor.Location()
 	var t bot.Text
-	if len(list) == 1 {
+	if total == 1 {
 		label = strings.Replace(label, "incidents", "incident", 1)
 	}
-	t.Plain(fmt.Sprintf("%d %s, most urgent first:", len(list), label))
+	t.Plain(fmt.Sprintf("%d %s, most urgent first:", total, label))
 	for _, inc := range list {
 		assignee := inc.Assignee
 		if assignee == "" {
@@ -54,6 +54,9 @@ func (h *handlers) list(ctx context.Context, req *Request) (Reply, error) {
 		} else {
 			t.Plain(hiddenTitle)
 		}
+	}
+	if total > len(list) {
+		t.Line().Plain(fmt.Sprintf("… and %d more; narrow it down with list mine, list overdue or list <sig>.", total-len(list)))
 	}
 	return Reply{Text: t, Confidential: req.Private}, nil
 }

@@ -169,8 +169,8 @@ func (db *DB) Incident(ctx context.Context, id int64) (*bot.Incident, error) {
 	return inc, err
 }
 
-// ListIncidents implements bot.IncidentStore.
-func (db *DB) ListIncidents(ctx context.Context, f bot.IncidentFilter) ([]*bot.Incident, error) {
+// incidentWhere turns a filter into a WHERE clause.
+func incidentWhere(f bot.IncidentFilter) (string, []any) {
 	var where []string
 	var args []any
 	if f.OpenOnly {
@@ -184,17 +184,26 @@ func (db *DB) ListIncidents(ctx context.Context, f bot.IncidentFilter) ([]*bot.I
 		where = append(where, `sig = ?`)
 		args = append(args, f.SIG)
 	}
-	order := `id`
 	if !f.DueBefore.IsZero() {
 		where = append(where, `due_at IS NOT NULL AND due_at < ?`)
 		args = append(args, f.DueBefore.UnixMilli())
-		order = `due_at, id`
 	}
-	q := `SELECT ` + incidentColumns + ` FROM incidents`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, ` AND `)
+	if len(where) == 0 {
+		return "", nil
 	}
-	q += ` ORDER BY ` + order
+	return ` WHERE ` + strings.Join(where, ` AND `), args
+}
+
+// ListIncidents implements bot.IncidentStore: most urgent deadline first,
+// incidents without a deadline last.
+func (db *DB) ListIncidents(ctx context.Context, f bot.IncidentFilter) ([]*bot.Incident, error) {
+	where, args := incidentWhere(f)
+	order := ` ORDER BY due_at IS NULL, due_at, id`
+	if !f.DueBefore.IsZero() {
+		// No NULLs here: this order walks the due_at index and stops at the limit.
+		order = ` ORDER BY due_at, id`
+	}
+	q := `SELECT ` + incidentColumns + ` FROM incidents` + where + order
 	if f.Limit > 0 {
 		q += fmt.Sprintf(` LIMIT %d`, f.Limit)
 	}
@@ -212,6 +221,14 @@ func (db *DB) ListIncidents(ctx context.Context, f bot.IncidentFilter) ([]*bot.I
 		out = append(out, inc)
 	}
 	return out, rows.Err()
+}
+
+// CountIncidents implements bot.IncidentStore.
+func (db *DB) CountIncidents(ctx context.Context, f bot.IncidentFilter) (int, error) {
+	where, args := incidentWhere(f)
+	var n int
+	err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM incidents`+where, args...).Scan(&n)
+	return n, err
 }
 
 // Events implements bot.IncidentStore.

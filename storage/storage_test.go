@@ -35,8 +35,8 @@ func openDB(t testing.TB) (*storage.DB, string) {
 func testSettings(t testing.TB) *bot.Settings {
 	t.Helper()
 	people, err := bot.NewPeople([]bot.Person{
-		{Name: "alice", Role: bot.RoleOfficer},
-		{Name: "bob", Role: bot.RoleMember},
+		{Name: "alice", Role: bot.RoleOfficer, Mattermost: "alice", IRCAccount: "alice"},
+		{Name: "bob", Role: bot.RoleMember, Mattermost: "bob", IRCAccount: "bob"},
 		{Name: "erin", Role: bot.RoleMember},
 	})
 	if err != nil {

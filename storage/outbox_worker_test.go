@@ -1,0 +1,177 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sectriage/sectriage/bot"
+	"github.com/sectriage/sectriage/storage"
+)
+
+// flakyAdapter fails while down and records what it delivered.
+type flakyAdapter struct {
+	mu        sync.Mutex
+	down      bool
+	attempts  int
+	delivered []string
+	deliverCh chan string
+}
+
+func (f *flakyAdapter) Deliver(ctx context.Context, m bot.OutboxMessage) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.attempts++
+	if f.down {
+		return errors.New("connection refused")
+	}
+	f.delivered = append(f.delivered, bot.RenderPlain(m.Text))
+	if f.deliverCh != nil {
+		f.deliverCh <- bot.RenderPlain(m.Text)
+	}
+	return nil
+}
+
+func (f *flakyAdapter) setDown(down bool) {
+	f.mu.Lock()
+	f.down = down
+	f.mu.Unlock()
+}
+
+func notice(text string, at time.Time) bot.OutboxMessage {
+	return bot.OutboxMessage{Dest: bot.Destination{Platform: "irc", Channel: bot.ChannelTriage}, Kind: bot.MessageNotice,
+		Text: bot.PlainText(text), Created: at, NextAttempt: at}
+}
+
+// TestOutboxRetriesWithBackoffAndKeepsOrder: while the adapter fails, each
+// round costs one attempt and pushes the whole platform back; once it is up,
+// everything goes out in order.
+func TestOutboxRetriesWithBackoffAndKeepsOrder(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openDB(t)
+	clock := bot.NewManualClock(t0)
+	if err := db.Enqueue(ctx, []bot.OutboxMessage{notice("1", t0), notice("2", t0), notice("3", t0)}); err != nil {
+		t.Fatal(err)
+	}
+	irc := &flakyAdapter{down: true}
+	ob := bot.NewOutbox(db, clock, discard())
+	ob.Register("irc", irc)
+
+	var waits []time.Duration
+	for i := 0; i < 4; i++ {
+		if err := ob.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		next, _ := db.NextAttempt(ctx)
+		waits = append(waits, next.Sub(clock.Now()))
+		clock.Set(next)
+	}
+	if want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}; !equalDurations(waits, want) {
+		t.Fatalf("backoff %v, want %v", waits, want)
+	}
+	if irc.attempts != 4 {
+		t.Fatalf("%d attempts, want 4: one per round, the rest of the platform waits", irc.attempts)
+	}
+	irc.setDown(false)
+	if err := ob.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := irc.delivered; len(got) != 3 || got[0] != "1" || got[1] != "2" || got[2] != "3" {
+		t.Fatalf("delivered %q, want 1 2 3 in order", got)
+	}
+	if stats, _ := db.OutboxStats(ctx); stats.Pending != 0 {
+		t.Fatalf("still pending: %+v", stats)
+	}
+}
+
+func equalDurations(a, b []time.Duration) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestOutboxDeliversPendingAfterRestart: messages queued by one process
+// are delivered by the next one, and a failing platform does not hold up
+// another.
+func TestOutboxDeliversPendingAfterRestart(t *testing.T) {
+	ctx := context.Background()
+	db, path := openDB(t)
+	settings := testSettings(t)
+	settings.Platforms = []string{"irc", "mattermost"}
+	svc := bot.NewService(db, bot.SystemClock{}, discard(), settings)
+	if _, err := svc.OpenIncident(ctx, bot.SystemActor(), bot.NewIncident{Title: "queued before restart"}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	db2, err := storage.Open(ctx, path, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	irc := &flakyAdapter{down: true}
+	mm := &flakyAdapter{deliverCh: make(chan string, 10)}
+	ob := bot.NewOutbox(db2, bot.SystemClock{}, discard())
+	ob.MinBackoff = 20 * time.Millisecond
+	ob.Register("irc", irc)
+	ob.Register("mattermost", mm)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error)
+	go func() { done <- ob.Run(runCtx) }()
+	// Mattermost gets the post and both pings while IRC is down.
+	for i := 0; i < 3; i++ {
+		select {
+		case <-mm.deliverCh:
+		case <-time.After(5 * time.Second):
+			t.Fatal("mattermost messages not delivered while irc is down")
+		}
+	}
+	irc.mu.Lock()
+	irc.deliverCh = make(chan string, 10)
+	irc.down = false
+	ch := irc.deliverCh
+	irc.mu.Unlock()
+	ob.Wake()
+	for i := 0; i < 3; i++ {
+		select {
+		case <-ch:
+		case <-time.After(5 * time.Second):
+			t.Fatal("irc messages not delivered after it came back")
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+type panicky struct{}
+
+func (panicky) Deliver(context.Context, bot.OutboxMessage) error { panic("boom") }
+
+func TestOutboxGivesUpOnPermanentFailures(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openDB(t)
+	m1, m2 := notice("panics", t0), notice("unknown platform", t0)
+	m2.Dest.Platform = "carrier-pigeon"
+	if err := db.Enqueue(ctx, []bot.OutboxMessage{m1, m2}); err != nil {
+		t.Fatal(err)
+	}
+	ob := bot.NewOutbox(db, bot.NewManualClock(t0), discard())
+	ob.Register("irc", panicky{})
+	if err := ob.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stats, _ := db.OutboxStats(ctx)
+	if stats.Pending != 0 || stats.Dead != 2 {
+		t.Fatalf("stats %+v, want both dead", stats)
+	}
+}
