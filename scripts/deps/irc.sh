@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the IRC network that internal/testenv/ircnet starts for the
-# integration tests: InspIRCd 3 + Anope 2 (Debian 12 packages) and openssl.
+# integration tests: InspIRCd 3 + Anope 2 (Debian 12 packages). The TLS
+# certificate is generated in Go, so openssl is not needed.
 # Idempotent: does nothing when everything is there, and runs apt-get update
 # only when something has to be installed.
 #
@@ -9,7 +10,7 @@
 # load /etc configs the tests know nothing about.
 set -euo pipefail
 
-pkgs=(inspircd anope openssl)
+pkgs=(inspircd anope)
 missing=()
 for p in "${pkgs[@]}"; do
   if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" != installed ]; then

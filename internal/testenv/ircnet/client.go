@@ -273,7 +273,8 @@ func (c *Client) since(start int) string {
 
 // Expect reads on until a line matches (lines before it are consumed) and
 // returns it. It fails the test on timeout or when the connection closes,
-// showing the lines that did arrive.
+// showing the lines that did arrive. Call it from one goroutine at a time
+// per client: the lines it consumes are shared.
 func (c *Client) Expect(t testing.TB, timeout time.Duration, match func(Line) bool) Line {
 	t.Helper()
 	l, err := c.wait(time.Now().Add(timeout), match)

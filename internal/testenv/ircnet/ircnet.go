@@ -13,7 +13,9 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -60,7 +62,7 @@ type Network struct {
 // Start writes the config into a new temporary directory, starts InspIRCd
 // and Anope, and returns once NickServ is online. Everything is stopped and
 // removed when the test ends; when the test failed, the ends of the daemons'
-// logs are logged first.
+// logs are logged before the directory goes.
 func Start(t testing.TB, opts Options) *Network {
 	t.Helper()
 	n := &Network{
@@ -101,17 +103,17 @@ func Start(t testing.TB, opts Options) *Network {
 	}
 	n.CertFile, n.CertFingerprint, n.certPEM = n.conf.CertFile, cert.fingerprint, cert.cert
 	t.Cleanup(func() {
+		n.Stop() // first: InspIRCd only flushes its log file on exit
 		if t.Failed() {
 			n.logTails(t)
 		}
-		n.Stop()
 	})
 	// The ports are free when picked but may be taken before InspIRCd binds
 	// them; a fresh set is tried in that rare case.
 	for attempt := 1; ; attempt++ {
 		n.conf.Plain, n.conf.TLS, n.conf.Link = testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
 		if err := writeConfig(n.conf); err != nil {
-			if os.IsPermission(err) || os.IsNotExist(err) {
+			if errors.Is(err, fs.ErrPermission) || errors.Is(err, fs.ErrNotExist) {
 				testenv.Unavailable(t, "%v", err)
 			}
 			t.Fatalf("ircnet: writing config: %v", err)
@@ -207,11 +209,21 @@ func (n *Network) start() error {
 		return fmt.Errorf("readiness probe: %w", err)
 	}
 	defer probe.Close()
-	probe.Send("MONITOR + NickServ")
-	if _, err := probe.wait(time.Now().Add(15*time.Second), Cmd("730")); err != nil {
-		return fmt.Errorf("NickServ did not come online (anope %s): %w", n.anope.state(), err)
+	probe.Send("MONITOR + NickServ") // 730 now or as soon as NickServ appears
+	online := make(chan error, 1)
+	go func() {
+		_, err := probe.wait(time.Now().Add(15*time.Second), Cmd("730"))
+		online <- err
+	}()
+	select {
+	case err := <-online:
+		if err != nil {
+			return fmt.Errorf("NickServ did not come online (anope %s): %w", n.anope.state(), err)
+		}
+		return nil
+	case <-n.anope.done:
+		return fmt.Errorf("anope exited (%s) before linking; see anope.stdout", n.anope.state())
 	}
-	return nil
 }
 
 // logTails logs the end of every log the daemons wrote, for failed tests.
