@@ -39,6 +39,9 @@ type IncidentStore interface {
 	ListIncidents(ctx context.Context, f IncidentFilter) ([]*Incident, error)
 	CountIncidents(ctx context.Context, f IncidentFilter) (int, error)
 	Events(ctx context.Context, incidentID int64) ([]Event, error)
+	// Enqueue queues messages that belong to no incident update (alerts,
+	// digests, intake notices) in one transaction.
+	Enqueue(ctx context.Context, msgs []OutboxMessage) error
 }
 
 // OutboxStore is what the outbox worker needs from storage.

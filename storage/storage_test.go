@@ -262,3 +262,24 @@ func TestPathWithSpecialCharacters(t *testing.T) {
 		t.Fatalf("database not created at the literal path: %v", err)
 	}
 }
+
+func TestAlertOfficersDedupes(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openDB(t)
+	settings := testSettings(t)
+	settings.Platforms = []string{bot.PlatformIRC, bot.PlatformMattermost}
+	svc := bot.NewService(db, bot.NewManualClock(t0), discard(), settings)
+	for i := 0; i < 3; i++ {
+		if err := svc.AlertOfficers(ctx, "irc-channel-public", bot.PlainText("#sec is not private")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	due, err := db.DueMessages(ctx, t0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// alice is the only officer, on both platforms; three alerts, one key.
+	if len(due) != 2 || due[0].Dest.Person != "alice" || due[0].Kind != bot.MessageAlert {
+		t.Fatalf("queued %+v", due)
+	}
+}
