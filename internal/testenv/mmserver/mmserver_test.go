@@ -87,20 +87,32 @@ func TestHarness(t *testing.T) {
 		t.Errorf("alice's unread = %+v, %v; want one more mention than %d", unread, err, before.MentionCount)
 	}
 
-	// The slash command calls an HTTP server on 127.0.0.1, as the bot will.
+	// The slash command and the button call an HTTP server on 127.0.0.1,
+	// as they will call the bot.
 	type call struct {
 		auth string
 		form url.Values
 	}
 	calls := make(chan call, 1)
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	actions := make(chan model.PostActionIntegrationRequest, 1)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/slash", func(w http.ResponseWriter, r *http.Request) {
 		_ = r.ParseForm()
 		calls <- call{r.Header.Get("Authorization"), r.PostForm}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(&model.CommandResponse{ResponseType: model.CommandResponseTypeInChannel, Text: "ack from the hook"})
-	}))
+	})
+	mux.HandleFunc("/action", func(w http.ResponseWriter, r *http.Request) {
+		var req model.PostActionIntegrationRequest
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		actions <- req
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(&model.PostActionIntegrationResponse{EphemeralText: "claimed"})
+	})
+	hook := httptest.NewServer(mux)
 	defer hook.Close()
-	cmd := s.CreateSlashCommand(t, team.Id, "sec", hook.URL)
+
+	cmd := s.CreateSlashCommand(t, team.Id, "sec", hook.URL+"/slash")
 	if cmd.Token == "" {
 		t.Fatal("slash command has no token")
 	}
@@ -128,6 +140,30 @@ func TestHarness(t *testing.T) {
 		t.Fatal("the slash command never reached the hook")
 	}
 	ws.WaitFor(t, 10*time.Second, mmserver.IsPosted(ch.Id, "ack from the hook"))
+
+	buttons := &model.Post{ChannelId: ch.Id, Message: "incident 42"}
+	model.ParseMessageAttachment(buttons, []*model.MessageAttachment{{
+		Text: "open",
+		Actions: []*model.PostAction{{
+			Id: "claim", Type: model.PostActionTypeButton, Name: "Claim",
+			Integration: &model.PostActionIntegration{URL: hook.URL + "/action", Context: map[string]any{"incident": "42"}},
+		}},
+	}})
+	buttons, _, err = bot.CreatePost(ctx(t), buttons)
+	if err != nil {
+		t.Fatalf("bot post with a button: %v", err)
+	}
+	if _, err := aliceC.DoPostAction(ctx(t), buttons.Id, "claim"); err != nil {
+		t.Fatalf("clicking the button: %v", err)
+	}
+	select {
+	case req := <-actions:
+		if req.UserId != alice.Id || req.PostId != buttons.Id || req.ChannelId != ch.Id || req.Context["incident"] != "42" {
+			t.Errorf("button callback %+v", req)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the button never reached the hook")
+	}
 
 	if got := s.ConvertChannelToPublic(t, ch.Id); got.Type != model.ChannelTypeOpen {
 		t.Errorf("after ConvertChannelToPublic type %q", got.Type)
