@@ -65,7 +65,7 @@ if [ -x "$BIN" ] && [ -f "$CACHE/i18n/en.json" ] && [ -d "$CACHE/templates" ] &&
 fi
 
 command -v go >/dev/null || { echo "mattermost.sh: go is not on PATH" >&2; exit 1; }
-echo "mattermost.sh: building Mattermost $MM_VERSION into $CACHE (about 5 minutes on 2 cores from nothing)"
+echo "mattermost.sh: building Mattermost $MM_VERSION into $CACHE (3-5 minutes on 2 cores with empty Go caches)"
 mkdir -p "$CACHE"
 WORK=$CACHE/build # throw-away module: the build happens in "dependency mode"
 rm -rf "$WORK"

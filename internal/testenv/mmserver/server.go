@@ -282,8 +282,8 @@ func (s *Server) pingOK() bool {
 	return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&body) == nil && body.Status == "OK"
 }
 
-// Mattermost shuts down in about two seconds; the grace only matters when
-// it hangs.
+// With the job server off Mattermost stops in well under a second; the
+// grace only matters when it hangs.
 const mmGrace = 30 * time.Second
 
 // StopMattermost stops the Mattermost process and leaves the database, so
