@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/sectriage/sectriage/bot"
 	"github.com/sectriage/sectriage/config"
@@ -129,5 +132,48 @@ func TestVersionAndUsage(t *testing.T) {
 	}
 	if code, _, errOut := runCLI(t, "", "frob"); code != exitUsage || !strings.Contains(errOut, "unknown subcommand") {
 		t.Fatalf("unknown subcommand: %d %q", code, errOut)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a reader at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestRunStopsGracefully(t *testing.T) {
+	cfg := writeConfig(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int)
+	errOut := &syncBuffer{}
+	go func() { done <- run(ctx, []string{"run", "-config", cfg}, strings.NewReader(""), io.Discard, errOut) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(errOut.String(), "sectriage running") {
+		if time.Now().After(deadline) {
+			t.Fatalf("daemon did not start: %s", errOut.String())
+		}
+		time.Sleep(10 * time.Millisecond) // polling a log for readiness, not waiting for a deadline
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitOK || !strings.Contains(errOut.String(), "sectriage stopped") {
+			t.Fatalf("run exited %d: %s", code, errOut.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not stop when its context ended")
 	}
 }
