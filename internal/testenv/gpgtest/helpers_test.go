@@ -163,3 +163,11 @@ func armoredIn(t *testing.T, text []byte, kind string) []byte {
 	}
 	return []byte(s[i : j+len(end)])
 }
+
+func armorDecode(armored []byte) (io.Reader, error) {
+	block, err := armor.Decode(bytes.NewReader(armored))
+	if err != nil {
+		return nil, err
+	}
+	return block.Body, nil
+}

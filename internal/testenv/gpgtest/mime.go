@@ -258,10 +258,11 @@ func (g *GPG) InlineMail(t testing.TB, m Mail, recipients []*Key, opts InlineOpt
 	armored := g.Encrypt(t, plaintext, recipients, enc)
 	text := m
 	text.HTML = false
-	text.Body = opts.Before + "\n" + string(armored) + opts.After
-	if opts.Before == "" {
-		text.Body = string(armored) + opts.After
+	text.Body = opts.Before
+	if text.Body != "" && !strings.HasSuffix(text.Body, "\n") {
+		text.Body += "\n"
 	}
+	text.Body += string(armored) + opts.After
 	e := textPart(t, text)
 	e.header = append(outerHeaders(m, m.Subject), e.header...)
 	return e.bytes()
