@@ -68,6 +68,17 @@ func TestDeliverAndAppendAppear(t *testing.T) {
 	if got := srv.Messages(t, "Processed"); len(got) != 1 || !bytes.Equal(got[0].Raw, appended) {
 		t.Fatalf("Processed holds %d messages, want the appended one", len(got))
 	}
+	// What a bot test does after the bot acted: wait for the flag.
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(100 * time.Millisecond) // the "bot" acts a little later
+		_, _ = c.Store(imap.SeqSetNum(1), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagFlagged}}, nil).Collect()
+	}()
+	srv.WaitMessages(t, "INBOX", 5*time.Second, func(ms []dovecot.MessageInfo) bool {
+		return len(ms) == 1 && ms[0].HasFlag(imap.FlagFlagged)
+	})
 	srv.CreateMailbox(t, "Processed") // exists already: no failure
 }
 

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -105,6 +106,34 @@ func (s *Server) Messages(t testing.TB, mailbox string) []MessageInfo {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].UID < out[j].UID })
 	return out
+}
+
+// WaitMessages returns mailbox's messages once cond accepts them, checking
+// every 50 ms, and fails the test after timeout. The bot acts on its own
+// schedule and the server has no way to announce a flag change to a test,
+// so this polls.
+func (s *Server) WaitMessages(t testing.TB, mailbox string, timeout time.Duration, cond func([]MessageInfo) bool) []MessageInfo {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		msgs := s.Messages(t, mailbox)
+		if cond(msgs) {
+			return msgs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: condition not met within %v; last state: %s", mailbox, timeout, describe(msgs))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func describe(msgs []MessageInfo) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d messages", len(msgs))
+	for _, m := range msgs {
+		fmt.Fprintf(&b, "; UID %d flags %v", m.UID, m.Flags)
+	}
+	return b.String()
 }
 
 // Client returns a logged-in client on the plain port (no mailbox

@@ -178,7 +178,7 @@ func (g *GPG) GenerateKey(t testing.TB, name, email string, opts KeyOptions) *Ke
 	t.Helper()
 	var p strings.Builder
 	switch alg := opts.Algorithm; {
-	case alg == "" || alg == "ed25519":
+	case alg == "" || alg == "ed25519" || alg == "ed25519/cv25519":
 		p.WriteString("Key-Type: EDDSA\nKey-Curve: ed25519\nSubkey-Type: ECDH\nSubkey-Curve: cv25519\n")
 	case alg == "nistp256":
 		p.WriteString("Key-Type: ECDSA\nKey-Curve: nistp256\nSubkey-Type: ECDH\nSubkey-Curve: nistp256\n")

@@ -145,3 +145,18 @@ func TestSignatures(t *testing.T) {
 		}
 	})
 }
+
+// A second home (the bot's side) imports the team key exported by the
+// first, passphrase and all, and decrypts what the first encrypted.
+func TestImport(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	msg := f.g.Encrypt(t, report, []*gpgtest.Key{f.team}, gpgtest.EncryptOptions{SignWith: f.reporter})
+	bot := gpgtest.New(t)
+	bot.Import(t, f.team)
+	bot.Import(t, &gpgtest.Key{PublicKey: f.reporter.PublicKey})
+	r := bot.TryDecrypt(msg)
+	if r.Err != nil || !bytes.Equal(r.Output, report) || !r.Has("GOODSIG") {
+		t.Fatalf("imported key: %v %q", r.Err, r.Status)
+	}
+}
