@@ -13,6 +13,7 @@
 package dovecot
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/tls"
 	"fmt"
@@ -26,8 +27,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/sectriage/sectriage/internal/testenv"
 )
@@ -89,13 +88,14 @@ func Start(t testing.TB, opts Options) *Server {
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(testenv.FreePort(t)))
-		if opts.TLS {
+		for opts.TLS && (s.TLSAddr == "" || s.TLSAddr == s.Addr) {
 			s.TLSAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(testenv.FreePort(t)))
 		}
 		s.writeConfig(t)
-		if err = s.start(); err == nil || !strings.Contains(s.LogTail(20), "in use") {
+		if err = s.start(); err == nil || !addrInUse(s.LogTail(5)) {
 			break
 		}
+		s.TLSAddr = ""
 	}
 	if err != nil {
 		t.Fatalf("dovecot: %v\nlog tail:\n%s", err, s.LogTail(40))
@@ -105,6 +105,8 @@ func Start(t testing.TB, opts Options) *Server {
 	}
 	return s
 }
+
+func addrInUse(log string) bool { return strings.Contains(log, "Address already in use") }
 
 // Stop terminates the server and ends every open IMAP session, as a
 // crashing or restarting mail server would: SIGTERM to its process group,
@@ -213,17 +215,38 @@ func (s *Server) start() error {
 	return fmt.Errorf("dovecot not ready after 10 s: %v", lastErr)
 }
 
+// tryLogin speaks just enough IMAP to log in and out. It does not use
+// imapclient, whose own 30 s read timeouts would override a deadline: a
+// port that another process took must fail fast, not after a minute.
 func (s *Server) tryLogin() error {
 	conn, err := net.DialTimeout("tcp", s.Addr, time.Second)
 	if err != nil {
 		return err
 	}
-	c := imapclient.New(conn, nil)
-	defer c.Close()
-	if err := c.Login(s.Username, s.Password).Wait(); err != nil {
-		return fmt.Errorf("login: %w", err)
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+	r := bufio.NewReader(conn)
+	// The greeting may be "* OK Waiting for authentication process to
+	// respond.." while auth starts; LOGIN then simply waits for it.
+	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "* OK") {
+		return fmt.Errorf("greeting %q: %v", line, err)
 	}
-	return c.Logout().Wait()
+	quote := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+	fmt.Fprintf(conn, "a1 LOGIN \"%s\" \"%s\"\r\n", quote.Replace(s.Username), quote.Replace(s.Password))
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return fmt.Errorf("LOGIN: %w", err)
+		}
+		if strings.HasPrefix(line, "a1 ") {
+			if !strings.HasPrefix(line, "a1 OK") {
+				return fmt.Errorf("LOGIN: %s", strings.TrimSpace(line))
+			}
+			break
+		}
+	}
+	_, _ = fmt.Fprintf(conn, "a2 LOGOUT\r\n")
+	return nil
 }
 
 // prepare writes the users file, Maildir and certificate. Dovecot refuses
