@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what internal/testenv/dovecot and internal/testenv/gpgtest run:
-# Dovecot (IMAP server), GnuPG and openssl (self-signed test certificates).
+# Dovecot (IMAP server), GnuPG, and openssl for looking at the test
+# certificates by hand (the harness itself makes them with crypto/x509).
 # Idempotent: does nothing when everything is there, and runs apt-get update
 # only when a package cannot be found in the current lists.
 set -euo pipefail

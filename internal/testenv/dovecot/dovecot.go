@@ -8,7 +8,7 @@
 //
 //	srv := dovecot.Start(t, dovecot.Options{TLS: true})
 //	srv.Deliver(t, raw)                 // as if the MTA had delivered it
-//	c := srv.Client(t)                  // logged-in go-imap client
+//	c := srv.Client(t, nil)             // logged-in go-imap client
 //	msgs := srv.Messages(t, "INBOX")    // what the bot left behind
 package dovecot
 
