@@ -8,6 +8,7 @@
 //	sectriage run -config sectriage.toml        the daemon
 //	sectriage cmd -config F -as PERSON -- WORDS  run one command as a person
 //	sectriage check -config F                    validate config, database and keys
+//	sectriage backup -config F OUT.db            consistent copy of the database while it runs
 //	sectriage demo                               try it: local, no accounts needed
 //	sectriage version
 package main
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdCmd(ctx, args[1:], stdout, stderr)
 	case "check":
 		return cmdCheck(ctx, args[1:], stdout, stderr)
+	case "backup":
+		return cmdBackup(ctx, args[1:], stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, args[1:], stdin, stdout, stderr)
 	case "version", "-version", "--version":
@@ -70,6 +73,7 @@ func usage(w io.Writer) {
   sectriage run -config sectriage.toml         run the daemon
   sectriage cmd -config F -as PERSON -- WORDS   run one command as PERSON and print the reply
   sectriage check -config F                     validate config, database and keys
+  sectriage backup -config F OUT.db             consistent copy of the database, safe while running
   sectriage demo                                local demo: no accounts, no config
   sectriage version
 `)

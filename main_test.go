@@ -177,3 +177,15 @@ func TestRunStopsGracefully(t *testing.T) {
 		t.Fatal("run did not stop when its context ended")
 	}
 }
+
+func TestBackupCommand(t *testing.T) {
+	cfg := writeConfig(t)
+	out := filepath.Join(t.TempDir(), "copy.db")
+	code, stdout, stderr := runCLI(t, "", "backup", "-config", cfg, out)
+	if code != exitOK || !strings.Contains(stdout, "1 incidents") || !strings.Contains(stdout, "integrity check ok") {
+		t.Fatalf("backup: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, _, stderr := runCLI(t, "", "backup", "-config", cfg, out); code != exitFailed || !strings.Contains(stderr, "already exists") {
+		t.Fatalf("second backup to the same file: exit %d %s", code, stderr)
+	}
+}

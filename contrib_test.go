@@ -1,0 +1,41 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sectriage/sectriage/internal/testenv"
+)
+
+// TestSystemdUnitVerifies runs systemd-analyze verify on the shipped unit,
+// with ExecStart pointed at a freshly built binary (verify checks that the
+// command exists).
+func TestSystemdUnitVerifies(t *testing.T) {
+	analyze := testenv.LookPath(t, "systemd-analyze", "systemd")
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "sectriage")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	unit, err := os.ReadFile("contrib/systemd/sectriage.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.ReplaceAll(string(unit), "/usr/local/bin/sectriage", bin)
+	for _, want := range []string{"User=sectriage", "ProtectSystem=strict", "NoNewPrivileges=yes", "StateDirectory=sectriage", "LoadCredential="} {
+		if !strings.Contains(text, want) {
+			t.Errorf("unit lacks %s", want)
+		}
+	}
+	path := filepath.Join(dir, "sectriage.service")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(analyze, "verify", path).CombinedOutput()
+	if err != nil || strings.Contains(string(out), "sectriage.service:") {
+		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
