@@ -45,7 +45,7 @@ func Parse(spec string) (sched cron.Schedule, err error) {
 	}()
 	sched, err = cron.ParseStandard(s)
 	if err != nil {
-		return nil, fmt.Errorf("%q: %v", spec, err)
+		return nil, fmt.Errorf("%q: %v (write 5 fields such as \"0 9 * * MON-FRI\", or @every 5m, @daily, ..., optionally after CRON_TZ=Zone)", spec, err)
 	}
 	return sched, nil
 }
