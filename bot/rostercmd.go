@@ -102,6 +102,11 @@ func (d *Duty) Cover(ctx context.Context, a Actor, teamName, name string, from, 
 	if err != nil {
 		return nil, err
 	}
+	if g == nil { // the officers' rotation: no lead to look up
+		if err := requireRosterManager(a, nil, teamName, nil, "change the officers' rotation"); err != nil {
+			return nil, err
+		}
+	}
 	p, err := person(st, name)
 	if err != nil {
 		return nil, err
