@@ -57,12 +57,14 @@ type Nag struct {
 	Assignee, Deputy string
 }
 
-// Reassignment hands an incident from an away person to a stand-in.
+// Reassignment hands an incident to someone else: from an away person to
+// their stand-in, or, for an incident nobody has acknowledged or claimed,
+// to whoever is on duty now.
 type Reassignment struct {
 	Incident *Incident
 	Manager  bool // the manager moves rather than the assignee
 	From, To string
-	Away     *Override
+	Away     *Override // From's absence; nil when the incident follows the rotation
 }
 
 // SweepPlan is what one sweep decided.
@@ -115,11 +117,20 @@ type planner struct {
 	onDuty  map[string]string // SIG → on-duty person now, computed once per sweep
 }
 
-// reassign plans the hand-over of an away assignee's or manager's incident
-// and returns who holds it afterwards.
+// reassign plans the hand-over of an away assignee's or manager's incident,
+// and moves an incident that nobody has acknowledged or claimed to the
+// SIG's on-duty contact when the duty has changed hands (hand-off, cover,
+// absence). It returns who holds the incident afterwards.
 func (p *planner) reassign(inc *Incident) (assignee, manager string) {
 	assignee, manager = inc.Assignee, inc.Manager
-	if away := p.rs.Away(assignee, p.now); away != nil {
+	if inc.State == StateNew && !inc.Claimed {
+		if to := p.sigOnDuty(inc.SIG); to != "" && !strings.EqualFold(to, assignee) {
+			// Say it is an absence when it is one: that is the news.
+			away := p.rs.Away(assignee, p.now)
+			p.plan.Reassign = append(p.plan.Reassign, Reassignment{Incident: inc, From: assignee, To: to, Away: away})
+			assignee = to
+		}
+	} else if away := p.rs.Away(assignee, p.now); away != nil {
 		if to := StandIn(p.st, p.rs, inc.SIG, assignee, p.now); !strings.EqualFold(to, assignee) {
 			p.plan.Reassign = append(p.plan.Reassign, Reassignment{Incident: inc, From: assignee, To: to, Away: away})
 			assignee = to

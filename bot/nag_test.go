@@ -77,7 +77,13 @@ func TestPlanSweep(t *testing.T) {
 			rs: &bot.RosterState{Overrides: []*bot.Override{
 				{Kind: bot.OverrideAway, Person: "alice", From: utc("2026-11-04 00:00"), Until: utc("2026-11-10 00:00")}}},
 			want: []string{"reassign SEC-1 manager alice→carol"}},
-		{name: "deputy is the assignee: the next deputy", now: "2026-11-04 14:00", inc: newInc(1, func(i *bot.Incident) { i.Assignee = "dave" }),
+		{name: "unacknowledged and unclaimed: follows the on-duty", now: "2026-11-04 10:05",
+			inc:  newInc(1, func(i *bot.Incident) { i.Assignee = "erin" }),
+			want: []string{"reassign SEC-1 assignee erin→bob", "ping bob assignee #1 acknowledge"}},
+		{name: "acknowledged: stays with its assignee", now: "2026-11-04 10:05",
+			inc:  newInc(1, func(i *bot.Incident) { i.Assignee, i.State, i.DueKind = "erin", bot.StateTriage, bot.DeadlineTriage }),
+			want: []string{"ping erin assignee #1 triage"}},
+		{name: "deputy is the assignee: the next deputy", now: "2026-11-04 14:00", inc: newInc(1, func(i *bot.Incident) { i.Assignee, i.Claimed = "dave", true }),
 			history: []bot.NagKey{key(1, due, "dave")}, want: []string{"ping erin deputy #1 acknowledge"}},
 		{name: "embargo warning: only the latest threshold", now: "2026-11-04 12:00",
 			inc: newInc(1, func(i *bot.Incident) {

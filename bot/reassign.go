@@ -14,9 +14,9 @@ const (
 	EventEscalated = "escalated" // a deputy or the officers were pinged
 )
 
-// reassign hands an incident from an away person to their stand-in, as the
-// system: it is not progress on the incident, so the stale clock keeps
-// running. Nothing changes if someone else took it meanwhile.
+// reassign hands an incident to a stand-in or to the on-duty contact, as
+// the system: it is not progress on the incident, so the stale clock keeps
+// running. Nothing changes if the incident moved on meanwhile.
 func (s *Service) reassign(ctx context.Context, r Reassignment) (bool, error) {
 	out, err := s.update(ctx, SystemActor(), r.Incident.ID, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
 		if !inc.State.Open() {
@@ -29,20 +29,29 @@ func (s *Service) reassign(ctx context.Context, r Reassignment) (bool, error) {
 		if !strings.EqualFold(*held, r.From) || strings.EqualFold(*held, r.To) {
 			return false, nil
 		}
+		if r.Away == nil && (inc.State != StateNew || inc.Claimed) {
+			return false, nil // acknowledged or claimed meanwhile: it stays
+		}
 		*held = r.To
 		if !r.Manager {
 			inc.Claimed = false
 		}
-		back := FormatTime(r.Away.Until, time.UTC)
-		ch.Events = append(ch.Events, s.event(SystemActor(), EventAssigned,
-			fmt.Sprintf("%s %s → %s: %s is away until %s", role, r.From, r.To, r.From, back)))
+		var why, whyNotice, whyPing string
+		if r.Away != nil {
+			why = fmt.Sprintf("%s is away until %s", r.From, FormatTime(r.Away.Until, time.UTC))
+			whyNotice = fmt.Sprintf("%s is away until %s", r.From, FormatTime(r.Away.Until, st.location()))
+			whyPing = fmt.Sprintf("%s is away until %s, so you are now the %s of ", r.From, FormatTime(r.Away.Until, s.personLocation(st, r.To)), role)
+		} else {
+			why = fmt.Sprintf("nobody acknowledged it and %s is on duty for SIG %s now", r.To, inc.SIG)
+			whyNotice = fmt.Sprintf("still unacknowledged, and the duty of SIG %s passed from %s to %s", inc.SIG, orNobody(r.From), r.To)
+			whyPing = fmt.Sprintf("you are on duty for SIG %s now, so you are the %s of the unacknowledged ", inc.SIG, role)
+		}
+		ch.Events = append(ch.Events, s.event(SystemActor(), EventAssigned, fmt.Sprintf("%s %s → %s: %s", role, orNobody(r.From), r.To, why)))
 		var t Text
-		t.Plain(fmt.Sprintf("%s: %s is away until %s; %s is now its %s.", inc.Name(), r.From,
-			FormatTime(r.Away.Until, st.location()), r.To, role))
+		t.Plain(fmt.Sprintf("%s: %s; %s is now its %s.", inc.Name(), whyNotice, r.To, role))
 		ch.Outbox = append(ch.Outbox, s.notices(st, SystemActor(), inc, t)...)
 		var ping Text
-		ping.Mention(r.To).Plain(fmt.Sprintf(" %s is away until %s, so you are now the %s of ", r.From,
-			FormatTime(r.Away.Until, s.personLocation(st, r.To)), role))
+		ping.Mention(r.To).Plain(" " + whyPing)
 		ping.Append(summaryLine(inc))
 		if !inc.Due.IsZero() {
 			ping.Plain(fmt.Sprintf(". %s due %s.", inc.DueKind, FormatTime(inc.Due, s.personLocation(st, r.To))))

@@ -181,12 +181,12 @@ func pingNag(st *Settings, now time.Time, n Nag) []OutboxMessage {
 	case StepOfficers:
 		t.Plain(" escalation to the security officers: ")
 		t.Append(summaryLine(n.Incident))
-		asked := orNobody(n.Assignee) + " (assignee)"
+		with := "assignee " + orNobody(n.Assignee)
 		if n.Deputy != "" {
-			asked += " and " + n.Deputy + " (deputy)"
+			with += ", deputy " + n.Deputy
 		}
-		t.Plain(fmt.Sprintf(": the %s; %s did not act. Assign it (assign %d <person>) or set a new deadline (due %d <date>).",
-			deadlinePassed(n, now), asked, n.Incident.ID, n.Incident.ID))
+		t.Plain(fmt.Sprintf(": the %s and nobody has acted (%s). Assign it (assign %d <person>) or set a new deadline (due %d <date>).",
+			deadlinePassed(n, now), with, n.Incident.ID, n.Incident.ID))
 	}
 	return nagMessages(st, p, n.Incident.ID, kind, t, true)
 }
