@@ -118,16 +118,19 @@ func (s *Scheduler) Run(ctx context.Context) error {
 
 // RunDue runs, in order and once each, every job whose schedule fires in
 // (from, to]: what the daemon would have run while the clock moved from
-// from to to. The demo's `advance` and the simulation use it.
-func (s *Scheduler) RunDue(ctx context.Context, from, to time.Time) error {
+// from to to. It returns the names of the jobs it ran. The demo's
+// `advance` and the simulation use it.
+func (s *Scheduler) RunDue(ctx context.Context, from, to time.Time) ([]string, error) {
+	var ran []string
 	for _, e := range s.jobs {
 		if next := e.sched.Next(from.In(s.loc)); !next.IsZero() && !next.After(to) {
+			ran = append(ran, e.Name)
 			if err := s.run(ctx, e.Job); err != nil {
-				return err
+				return ran, err
 			}
 		}
 	}
-	return nil
+	return ran, nil
 }
 
 // Next returns when each job runs next after t, by name.

@@ -79,10 +79,11 @@ func TestRunDueRunsEachFiredJobOnceInOrder(t *testing.T) {
 		{fri.Add(26 * time.Hour), fri.Add(49 * time.Hour), "sweep digest"}, // Saturday and Sunday: no reminders
 	} {
 		ran = nil
-		if err := s.RunDue(context.Background(), tc.from, tc.to); err != nil {
+		names, err := s.RunDue(context.Background(), tc.from, tc.to)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if got := strings.Join(ran, " "); got != tc.want {
+		if got := strings.Join(ran, " "); got != tc.want || strings.Join(names, " ") != got {
 			t.Errorf("RunDue(%v, %v) ran %q, want %q", tc.from, tc.to, got, tc.want)
 		}
 	}
