@@ -8,64 +8,6 @@ import (
 	"time"
 )
 
-// Reminder is one person's list of open incidents.
-type Reminder struct {
-	Person   string
-	Assigned []*Incident // open, not snoozed, most urgent first
-	Managed  []*Incident // overdue incidents they manage but are not assigned
-	// SendAt is now, or the end of the person's quiet hours unless an
-	// incident on the list is critical.
-	SendAt time.Time
-}
-
-// PlanReminders decides the personal reminders at now: everyone with an
-// open, unsnoozed incident assigned to them, or an overdue one they manage.
-func PlanReminders(now time.Time, st *Settings, incidents []*Incident) []Reminder {
-	byPerson := map[string]*Reminder{}
-	get := func(name string) *Reminder {
-		p := st.People.ByName(name)
-		if p == nil {
-			return nil
-		}
-		r := byPerson[p.Name]
-		if r == nil {
-			r = &Reminder{Person: p.Name}
-			byPerson[p.Name] = r
-		}
-		return r
-	}
-	for _, inc := range sortedByDue(incidents) {
-		if !inc.State.Open() || inc.SnoozedUntil.After(now) {
-			continue
-		}
-		if r := get(inc.Assignee); r != nil {
-			r.Assigned = append(r.Assigned, inc)
-		}
-		if inc.Overdue(now) && !strings.EqualFold(inc.Manager, inc.Assignee) {
-			if r := get(inc.Manager); r != nil {
-				r.Managed = append(r.Managed, inc)
-			}
-		}
-	}
-	var out []Reminder
-	for _, p := range st.People.All() {
-		r := byPerson[p.Name]
-		if r == nil {
-			continue
-		}
-		r.SendAt = now
-		critical := false
-		for _, inc := range append(append([]*Incident{}, r.Assigned...), r.Managed...) {
-			critical = critical || inc.Severity == SeverityCritical
-		}
-		if !critical {
-			r.SendAt = quietEnd(p.QuietHours, now, p.Location)
-		}
-		out = append(out, *r)
-	}
-	return out
-}
-
 // quietEnd returns t, or when the quiet hours that hold t end.
 func quietEnd(q QuietHours, t time.Time, loc *time.Location) time.Time {
 	if !q.Contains(t, loc) {
@@ -106,68 +48,12 @@ func dueLine(inc *Incident, now time.Time, loc *time.Location) string {
 		s += "no deadline runs"
 	case inc.Overdue(now):
 		s += fmt.Sprintf("OVERDUE: %s due %s (%s ago)", inc.DueKind, FormatTime(inc.Due, loc), ago(now, inc.Due))
+	case inc.Due.Sub(now) < time.Minute:
+		s += fmt.Sprintf("%s due %s (now)", inc.DueKind, FormatTime(inc.Due, loc))
 	default:
 		s += fmt.Sprintf("%s due %s (in %s)", inc.DueKind, FormatTime(inc.Due, loc), FormatDuration(inc.Due.Sub(now).Truncate(time.Minute)))
 	}
 	return s
-}
-
-// Text is the reminder as the person reads it.
-func (r Reminder) Text(now time.Time, loc *time.Location) Text {
-	var t Text
-	t.Mention(r.Person)
-	if n := len(r.Assigned); n > 0 {
-		t.Plain(fmt.Sprintf(" your open incidents (%d), most urgent first:", n))
-		for _, inc := range r.Assigned {
-			t.Line().Plain("  " + dueLine(inc, now, loc))
-		}
-		if len(r.Managed) > 0 {
-			t.Line().Plain("Overdue incidents you manage:")
-		}
-	} else {
-		t.Plain(" overdue incidents you manage:")
-	}
-	for _, inc := range r.Managed {
-		t.Line().Plain("  " + dueLine(inc, now, loc))
-	}
-	return t
-}
-
-// runKey names a scheduled run for dedupe keys: a run repeated within the
-// same hour (a restart) sends nothing twice.
-func runKey(now time.Time) string { return now.UTC().Format("2006-01-02T15") }
-
-// Reminders sends every person their personal reminder. The scheduler runs
-// it (the reminders schedule); people in quiet hours get theirs when the
-// quiet hours end.
-func (d *Duty) Reminders(ctx context.Context) (int, error) {
-	now, st := d.svc.clock.Now(), d.svc.Settings()
-	incidents, err := d.store.ListIncidents(ctx, IncidentFilter{OpenOnly: true})
-	if err != nil {
-		return 0, fmt.Errorf("reminders: reading incidents: %w", err)
-	}
-	var msgs []OutboxMessage
-	n := 0
-	for _, r := range PlanReminders(now, st, incidents) {
-		p := st.People.ByName(r.Person)
-		ms := nagMessages(st, p, 0, MessagePing, r.Text(now, p.Location), false)
-		for i := range ms {
-			ms[i].DedupeKey = fmt.Sprintf("reminder|%s|%s|%s", runKey(now), p.Name, ms[i].Dest.Platform)
-			ms[i].Created, ms[i].NextAttempt = now, r.SendAt
-		}
-		if len(ms) > 0 {
-			n++
-		}
-		msgs = append(msgs, ms...)
-	}
-	if len(msgs) == 0 {
-		return 0, nil
-	}
-	if err := d.store.Enqueue(ctx, msgs); err != nil {
-		return 0, fmt.Errorf("reminders: %w", err)
-	}
-	d.svc.wake()
-	return n, nil
 }
 
 // PlanDigest writes the daily digest for the triage channel: counts,
@@ -272,3 +158,7 @@ func (d *Duty) Digest(ctx context.Context) error {
 	d.svc.wake()
 	return nil
 }
+
+// runKey names a scheduled run for dedupe keys: a run repeated within the
+// same hour (a restart) sends nothing twice.
+func runKey(now time.Time) string { return now.UTC().Format("2006-01-02T15") }

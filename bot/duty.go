@@ -34,12 +34,14 @@ type RosterChange struct {
 }
 
 // SweepQuery selects the open incidents a sweep may act on: any whose
-// deadline passed, whose embargo warning time came, or whose assignee or
-// manager is one of People.
+// deadline passed, whose embargo warning time came, whose assignee or
+// manager is one of People, or (Unacknowledged) that nobody has
+// acknowledged or claimed yet, which follow the on-duty contact.
 type SweepQuery struct {
-	DueBefore     time.Time
-	EmbargoBefore time.Time
-	People        []string
+	DueBefore      time.Time
+	EmbargoBefore  time.Time
+	People         []string
+	Unacknowledged bool
 }
 
 // NagStore records the nags that were sent, so that nobody is asked twice
@@ -53,6 +55,8 @@ type NagStore interface {
 	// messages, in one transaction; records already stored are skipped.
 	// It returns how many were new.
 	RecordNags(ctx context.Context, records []NagRecord) (int, error)
+	// LatestPeriod returns the latest period recorded for a topic, or zero.
+	LatestPeriod(ctx context.Context, topic string) (time.Time, error)
 	// Enqueue queues messages that belong to no incident update.
 	Enqueue(ctx context.Context, msgs []OutboxMessage) error
 }

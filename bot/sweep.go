@@ -27,8 +27,9 @@ type SweepReport struct {
 }
 
 // Sweep runs one escalation sweep: it reads the state, lets PlanSweep
-// decide, hands away people's incidents to their stand-ins and records and
-// queues the nags. The scheduler runs it every few minutes.
+// decide, hands incidents to stand-ins and on-duty contacts, records and
+// queues the nags, and sends reminders that quiet hours held back. The
+// scheduler runs it every few minutes.
 func (d *Duty) Sweep(ctx context.Context) (SweepReport, error) {
 	now := d.svc.clock.Now()
 	st := d.svc.Settings()
@@ -44,7 +45,7 @@ func (d *Duty) Sweep(ctx context.Context) (SweepReport, error) {
 			away = append(away, o.Person)
 		}
 	}
-	incidents, err := d.store.SweepIncidents(ctx, SweepQuery{DueBefore: now, EmbargoBefore: now.Add(warn), People: away})
+	incidents, err := d.store.SweepIncidents(ctx, SweepQuery{DueBefore: now, EmbargoBefore: now.Add(warn), People: away, Unacknowledged: true})
 	if err != nil {
 		return SweepReport{}, fmt.Errorf("sweep: reading incidents: %w", err)
 	}
@@ -72,6 +73,11 @@ func (d *Duty) Sweep(ctx context.Context) (SweepReport, error) {
 			return rep, fmt.Errorf("sweep: recording nags: %w", err)
 		}
 	}
+	reminded, err := d.remindHeld(ctx, now)
+	if err != nil {
+		return rep, err
+	}
+	rep.Pinged += reminded
 	if rep.Reassigned > 0 || rep.Pinged > 0 {
 		d.svc.wake()
 	}

@@ -11,9 +11,9 @@ import (
 )
 
 // SweepIncidents implements bot.NagStore: the open incidents whose deadline
-// passed, whose embargo is near, or which the given people hold. The
-// indexes on due_at, embargo_at, assignee and manager keep this cheap
-// however many incidents are open.
+// passed, whose embargo is near, which the given people hold, or which
+// nobody acknowledged. Partial indexes keep this cheap however many
+// incidents are open.
 func (db *DB) SweepIncidents(ctx context.Context, q bot.SweepQuery) ([]*bot.Incident, error) {
 	var or []string
 	var args []any
@@ -33,6 +33,9 @@ func (db *DB) SweepIncidents(ctx context.Context, q bot.SweepQuery) ([]*bot.Inci
 				args = append(args, p)
 			}
 		}
+	}
+	if q.Unacknowledged {
+		or = append(or, `(state = 'new' AND claimed = 0)`)
 	}
 	if len(or) == 0 {
 		return nil, nil
@@ -104,4 +107,11 @@ func (db *DB) RecordNags(ctx context.Context, records []bot.NagRecord) (int, err
 		return nil
 	})
 	return n, err
+}
+
+// LatestPeriod implements bot.NagStore.
+func (db *DB) LatestPeriod(ctx context.Context, topic string) (time.Time, error) {
+	var at sql.NullInt64
+	err := db.read.QueryRowContext(ctx, `SELECT MAX(period_at) FROM nags WHERE topic = ?`, topic).Scan(&at)
+	return fromMS(at), err
 }

@@ -196,6 +196,9 @@ func TestSweepIncidentsSelectsOnlyActionable(t *testing.T) {
 	if ids := got(bot.SweepQuery{People: []string{"erin"}}); len(ids) != 1 || ids[0] != 3 {
 		t.Fatalf("held by erin = %v", ids)
 	}
+	if ids := got(bot.SweepQuery{Unacknowledged: true}); len(ids) != 2 || ids[1] != 2 {
+		t.Fatalf("unacknowledged = %v, want [1 2]", ids)
+	}
 	if ids := got(bot.SweepQuery{}); len(ids) != 0 {
 		t.Fatalf("empty query = %v", ids)
 	}

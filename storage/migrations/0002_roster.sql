@@ -46,17 +46,19 @@ CREATE TRIGGER roster_events_append_only_delete BEFORE DELETE ON roster_events
 BEGIN SELECT RAISE(ABORT, 'roster events are append-only'); END;
 
 CREATE TABLE nags (
-    subject     INTEGER NOT NULL,  -- incident id, or hand-over id for topic 'handover'
-    topic       TEXT    NOT NULL,  -- deadline kind, 'embargo-warning' or 'handover'
-    period_at   INTEGER NOT NULL,  -- when the period started
-    person      TEXT    NOT NULL,
-    step        TEXT    NOT NULL,  -- assignee, deputy, officers, embargo, handover
+    subject     INTEGER NOT NULL,  -- incident id, hand-over id for 'handover', 0 for reminders
+    topic       TEXT    NOT NULL,  -- deadline kind, 'embargo-warning', 'handover', 'reminder', 'reminder-round'
+    period_at   INTEGER NOT NULL,  -- when the period (or reminder round) started
+    person      TEXT    NOT NULL,  -- '' for a round
+    step        TEXT    NOT NULL,  -- assignee, deputy, officers, embargo, handover, reminder
     incident_id INTEGER REFERENCES incidents(id),
     sent_at     INTEGER NOT NULL,
     PRIMARY KEY (subject, topic, period_at, person)
 ) WITHOUT ROWID;
 CREATE INDEX nags_period ON nags(period_at);
+CREATE INDEX nags_topic ON nags(topic, period_at);
 
 -- The sweep reads only incidents it may act on.
 CREATE INDEX incidents_open_embargo ON incidents(embargo_at) WHERE state <> 'closed' AND embargo_at IS NOT NULL;
 CREATE INDEX incidents_manager ON incidents(manager, state);
+CREATE INDEX incidents_unacknowledged ON incidents(id) WHERE state = 'new' AND claimed = 0;
