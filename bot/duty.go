@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 )
 
@@ -80,6 +81,15 @@ type Duty struct {
 	svc   *Service
 	store DutyStore
 	log   *slog.Logger
+
+	// sweeping serialises sweeps and guards history: the nags recorded so
+	// far, read from the store once and then kept up to date with what
+	// this process records, so a sweep does not reread every key. A nag
+	// another process recorded meanwhile is planned again here and then
+	// dropped by the store's key, so the cache can only cost work, never
+	// a duplicate ping.
+	sweeping sync.Mutex
+	history  NagHistory
 }
 
 var _ Roster = (*Duty)(nil)

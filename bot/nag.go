@@ -86,7 +86,15 @@ type SweepPlan struct {
 // incidents should be in id order: the plan follows it.
 func PlanSweep(now time.Time, st *Settings, rs *RosterState, incidents []*Incident, history NagHistory) SweepPlan {
 	p := planner{now: now, st: st, rs: rs, history: history, esc: st.escalation(),
-		planned: map[NagKey]bool{}, onDuty: map[string]string{}}
+		planned: map[NagKey]bool{}, onDuty: map[string]string{}, sigs: make(map[string]*SIG, len(st.SIGs))}
+	for _, g := range st.SIGs {
+		p.sigs[g.Name] = g
+	}
+	for _, o := range st.People.Officers() {
+		if rs.Away(o.Name, now) == nil {
+			p.officersFree = append(p.officersFree, o.Name)
+		}
+	}
 	for _, inc := range incidents {
 		if !inc.State.Open() {
 			continue
@@ -114,7 +122,20 @@ type planner struct {
 	esc     EscalationPolicy
 	plan    SweepPlan
 	planned map[NagKey]bool
-	onDuty  map[string]string // SIG → on-duty person now, computed once per sweep
+	// Computed once per sweep rather than once per incident: with
+	// thousands of incidents, scanning every SIG or person each time
+	// dominated the sweep.
+	onDuty       map[string]string // SIG → on-duty person now
+	sigs         map[string]*SIG   // by the name incidents store
+	officersFree []string          // officers not away now, in declaration order
+}
+
+// sig finds an incident's SIG; incidents store the name as configured.
+func (p *planner) sig(name string) *SIG {
+	if g, ok := p.sigs[name]; ok {
+		return g
+	}
+	return p.st.SIG(name) // a name in another case: the slow path
 }
 
 // reassign plans the hand-over of an away assignee's or manager's incident,
@@ -183,7 +204,7 @@ func (p *planner) escalate(inc *Incident, assignee, manager string) {
 	}
 	step(StepAssignee, assignee)
 	if since >= p.esc.DeputyAfter {
-		base.Deputy = Deputy(p.st, p.rs, inc.SIG, assignee, p.now)
+		base.Deputy = deputyOf(p.sig(inc.SIG), p.rs, assignee, p.now)
 		step(StepDeputy, base.Deputy)
 	}
 	if since >= p.esc.OfficersAfter {
@@ -195,16 +216,14 @@ func (p *planner) escalate(inc *Incident, assignee, manager string) {
 
 // officers lists the available officers, the incident's manager first.
 func (p *planner) officers(manager string) []string {
-	var out []string
-	if m := p.st.People.ByName(manager); m.IsOfficer() && p.rs.Away(m.Name, p.now) == nil {
-		out = append(out, m.Name)
+	i := slices.IndexFunc(p.officersFree, func(o string) bool { return strings.EqualFold(o, manager) })
+	if i <= 0 {
+		return p.officersFree // the manager is first already, away, or no officer
 	}
-	for _, o := range p.st.People.Officers() {
-		if !strings.EqualFold(o.Name, manager) && p.rs.Away(o.Name, p.now) == nil {
-			out = append(out, o.Name)
-		}
-	}
-	return out
+	out := make([]string, 0, len(p.officersFree))
+	out = append(out, p.officersFree[i])
+	out = append(out, p.officersFree[:i]...)
+	return append(out, p.officersFree[i+1:]...)
 }
 
 func (p *planner) sigOnDuty(sig string) string {
@@ -223,7 +242,11 @@ func (p *planner) embargo(inc *Incident, assignee, manager string) {
 		return
 	}
 	var at time.Time
-	for _, w := range p.st.Policy(inc.SIG).EmbargoWarnings {
+	policy := p.st.Deadlines
+	if g := p.sig(inc.SIG); g != nil && g.Deadlines != nil {
+		policy = *g.Deadlines
+	}
+	for _, w := range policy.EmbargoWarnings {
 		if t := inc.Embargo.Add(-w); !p.now.Before(t) && t.After(at) {
 			at = t
 		}

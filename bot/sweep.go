@@ -31,6 +31,8 @@ type SweepReport struct {
 // queues the nags, and sends reminders that quiet hours held back. The
 // scheduler runs it every few minutes.
 func (d *Duty) Sweep(ctx context.Context) (SweepReport, error) {
+	d.sweeping.Lock()
+	defer d.sweeping.Unlock()
 	now := d.svc.clock.Now()
 	st := d.svc.Settings()
 	esc := st.escalation()
@@ -49,7 +51,7 @@ func (d *Duty) Sweep(ctx context.Context) (SweepReport, error) {
 	if err != nil {
 		return SweepReport{}, fmt.Errorf("sweep: reading incidents: %w", err)
 	}
-	history, err := d.store.NagHistory(ctx, now.Add(-max(esc.Repeat, warn)))
+	history, err := d.nagHistory(ctx, now.Add(-max(esc.Repeat, warn)))
 	if err != nil {
 		return SweepReport{}, fmt.Errorf("sweep: reading sent nags: %w", err)
 	}
@@ -70,7 +72,11 @@ func (d *Duty) Sweep(ctx context.Context) (SweepReport, error) {
 	records := renderNags(st, now, plan.Nags)
 	if len(records) > 0 {
 		if rep.Pinged, err = d.store.RecordNags(ctx, records); err != nil {
+			d.history = nil // unsure what was stored: read it again next time
 			return rep, fmt.Errorf("sweep: recording nags: %w", err)
+		}
+		for _, r := range records {
+			history[r.Key] = struct{}{} // stored now, by us or by someone before us
 		}
 	}
 	reminded, err := d.remindHeld(ctx, now)
@@ -82,6 +88,27 @@ func (d *Duty) Sweep(ctx context.Context) (SweepReport, error) {
 		d.svc.wake()
 	}
 	return rep, nil
+}
+
+// nagHistory returns the nags whose period starts at or after since: read
+// from the store on the first sweep, from memory afterwards, with older
+// periods dropped as they fall out of reach. Callers hold d.sweeping.
+func (d *Duty) nagHistory(ctx context.Context, since time.Time) (NagHistory, error) {
+	if d.history == nil {
+		h, err := d.store.NagHistory(ctx, since)
+		if err != nil {
+			return nil, err
+		}
+		d.history = h
+		return h, nil
+	}
+	cut := since.UnixMilli()
+	for k := range d.history {
+		if k.Period < cut {
+			delete(d.history, k)
+		}
+	}
+	return d.history, nil
 }
 
 // renderNags turns planned nags into records: a ping per nag, and for each
