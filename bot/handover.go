@@ -54,7 +54,7 @@ func (d *Duty) Handover(ctx context.Context, a Actor, sig, name string) (Handove
 			var n, ping Text
 			n.Plain(fmt.Sprintf("Roster: the hand-over of SIG %s to %s was withdrawn by %s; %s stays lead.", g.Name, pending.To, a.Name(), lead))
 			ping.Mention(pending.To).Plain(fmt.Sprintf(" %s withdrew the hand-over of SIG %s to you; nothing to accept.", a.Name(), g.Name))
-			ch.Outbox = append(rosterNotice(st, a, n), rosterPing(st, a, pending.To, ping)...)
+			ch.Outbox = append(rosterNotice(st, a, n), rosterPing(st, a, now, pending.To, ping)...)
 		case pending != nil && strings.EqualFold(pending.To, p.Name):
 			return RosterChange{}, Errorf(KindConflict, "The hand-over of SIG %s to %s already waits for them: they accept with accept handover %s.", g.Name, p.Name, g.Name)
 		default:
@@ -77,8 +77,8 @@ func (d *Duty) Handover(ctx context.Context, a Actor, sig, name string) (Handove
 			toOld.Mention(lead).Plain(fmt.Sprintf(" the lead of SIG %s goes to %s once they accept (asked by %s); until then it stays with you.",
 				g.Name, p.Name, a.Name()))
 			ch.Outbox = rosterNotice(st, a, n)
-			ch.Outbox = append(ch.Outbox, rosterPing(st, a, p.Name, toNew)...)
-			ch.Outbox = append(ch.Outbox, rosterPing(st, a, lead, toOld)...)
+			ch.Outbox = append(ch.Outbox, rosterPing(st, a, now, p.Name, toNew)...)
+			ch.Outbox = append(ch.Outbox, rosterPing(st, a, now, lead, toOld)...)
 		}
 		stampMessages(ch.Outbox, now)
 		return ch, nil
@@ -136,7 +136,7 @@ func (d *Duty) AcceptHandover(ctx context.Context, a Actor, sig string) (*Handov
 		ping.Mention(h.From).Plain(fmt.Sprintf(" %s accepted: they lead SIG %s now.", h.To, h.SIG))
 		ch := RosterChange{Handovers: []*Handover{&h},
 			Events: []RosterEvent{d.rosterEvent(a, "accepted", h.SIG, h.To, fmt.Sprintf("%s leads SIG %s (was %s)", h.To, h.SIG, orNobody(h.From)))}}
-		ch.Outbox = append(rosterNotice(st, a, n), rosterPing(st, a, h.From, ping)...)
+		ch.Outbox = append(rosterNotice(st, a, n), rosterPing(st, a, now, h.From, ping)...)
 		stampMessages(ch.Outbox, now)
 		return ch, nil
 	})

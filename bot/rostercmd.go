@@ -59,13 +59,19 @@ func rosterNotice(st *Settings, a Actor, text Text) []OutboxMessage {
 }
 
 // rosterPing tells a person about a roster change that concerns them,
-// unless they made it themselves.
-func rosterPing(st *Settings, a Actor, name string, text Text) []OutboxMessage {
+// unless they made it themselves; it waits for their quiet hours to end.
+func rosterPing(st *Settings, a Actor, now time.Time, name string, text Text) []OutboxMessage {
 	p := st.People.ByName(name)
 	if p == nil || (a.Person != nil && a.Person.Name == p.Name) {
 		return nil
 	}
-	return nagMessages(st, p, 0, MessagePing, text, false)
+	msgs := nagMessages(st, p, 0, MessagePing, text, false)
+	if end := quietEnd(p.QuietHours, now, p.Location); end.After(now) {
+		for i := range msgs {
+			msgs[i].NextAttempt = end
+		}
+	}
+	return msgs
 }
 
 func (d *Duty) rosterEvent(a Actor, kind, sig, person, details string) RosterEvent {
@@ -130,7 +136,7 @@ func (d *Duty) Cover(ctx context.Context, a Actor, teamName, name string, from, 
 		ch := RosterChange{Add: []*Override{o},
 			Events: []RosterEvent{d.rosterEvent(a, OverrideCover, teamName, p.Name, fmt.Sprintf("%s covers %s from %s until %s",
 				p.Name, teamName, FormatTime(from, time.UTC), FormatTime(until, time.UTC)))}}
-		ch.Outbox = append(rosterNotice(st, a, notice), rosterPing(st, a, p.Name, ping)...)
+		ch.Outbox = append(rosterNotice(st, a, notice), rosterPing(st, a, now, p.Name, ping)...)
 		stampMessages(ch.Outbox, now)
 		return ch, nil
 	})
