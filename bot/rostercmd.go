@@ -152,6 +152,7 @@ type AwayResult struct {
 	Person   string
 	Override *Override // the new absence; nil when it ended absences
 	Ended    int       // absences ended early ("until now")
+	Started  bool      // the absence has begun: Handed is what moved
 	Handed   []Reassignment
 }
 
@@ -210,7 +211,7 @@ func (d *Duty) Away(ctx context.Context, a Actor, name string, from, until time.
 		return AwayResult{}, err
 	}
 	d.svc.wake()
-	if !ending && !from.After(now) {
+	if res.Started = !ending && !from.After(now); res.Started {
 		// Hand over what they hold now rather than at the next sweep, so
 		// the reply can say where it went.
 		if res.Handed, err = d.handOver(ctx, now, p.Name); err != nil {

@@ -225,7 +225,7 @@ func (h *handlers) away(ctx context.Context, req *Request) (Reply, error) {
 	}
 	o := res.Override
 	r := ok("%s is away from %s until %s; stand-ins take their shifts.", o.Person, bot.FormatTime(o.From, loc), bot.FormatTime(o.Until, loc))
-	if o.From.After(now) {
+	if !res.Started {
 		r.Text.Plain(" Their incidents go to stand-ins when the absence starts.")
 		return r, nil
 	}
