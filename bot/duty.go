@@ -117,9 +117,3 @@ func (d *Duty) Lead(ctx context.Context, sig string) (string, error) {
 	}
 	return rs.Lead(d.svc.Settings().SIG(sig)), nil
 }
-
-// State returns the roster as stored, for callers that compute duty
-// themselves (the demo, tests).
-func (d *Duty) State(ctx context.Context, since time.Time) (*RosterState, error) {
-	return d.store.RosterState(ctx, since)
-}

@@ -245,12 +245,8 @@ func StandIn(st *Settings, rs *RosterState, team, away string, t time.Time) stri
 	return away
 }
 
-// Deputy returns the SIG's first deputy available at t who is not exclude,
-// or "" when there is none: the second step of an escalation.
-func Deputy(st *Settings, rs *RosterState, sig, exclude string, t time.Time) string {
-	return deputyOf(st.SIG(sig), rs, exclude, t)
-}
-
+// deputyOf returns the SIG's first deputy available at t who is not
+// exclude, or "" when there is none: the second step of an escalation.
 func deputyOf(g *SIG, rs *RosterState, exclude string, t time.Time) string {
 	if g == nil {
 		return ""

@@ -18,11 +18,6 @@ type RouteRules struct {
 	Addresses []string
 }
 
-// IsEmpty reports whether the rules match nothing.
-func (r RouteRules) IsEmpty() bool {
-	return len(r.Keywords) == 0 && len(r.Regex) == 0 && len(r.Addresses) == 0
-}
-
 // ReportFacts are what routing looks at. Subject and Body are decrypted,
 // untrusted text; Recipients are the addresses the report was sent to.
 type ReportFacts struct {

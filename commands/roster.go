@@ -34,7 +34,9 @@ func (h *handlers) rosterCommands() []Command {
 	}
 }
 
-var noRoster = bot.Errorf(bot.KindInternal, "the roster is not configured in this process")
+// noRoster refuses roster commands where no roster was wired in (a
+// registry built without Options.Duty).
+var noRoster = bot.Errorf(bot.KindConflict, "There is no roster here: this sectriage was started without one.")
 
 var dateOnlyRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 
