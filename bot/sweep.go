@@ -18,6 +18,9 @@ type NagRecord struct {
 	Outbox     []OutboxMessage
 }
 
+// recordBatch is how many nags one write transaction records.
+const recordBatch = 500
+
 // SweepReport counts what a sweep did, for the log.
 type SweepReport struct {
 	Incidents  int // looked at
@@ -70,12 +73,19 @@ func (d *Duty) Sweep(ctx context.Context) (SweepReport, error) {
 		}
 	}
 	records := renderNags(st, now, plan.Nags)
-	if len(records) > 0 {
-		if rep.Pinged, err = d.store.RecordNags(ctx, records); err != nil {
+	for len(records) > 0 {
+		// Batches keep each write transaction short, so that commands
+		// (in this process or another) are not kept waiting for the lock
+		// when a sweep has thousands of nags to send.
+		batch := records[:min(len(records), recordBatch)]
+		records = records[len(batch):]
+		n, err := d.store.RecordNags(ctx, batch)
+		if err != nil {
 			d.history = nil // unsure what was stored: read it again next time
 			return rep, fmt.Errorf("sweep: recording nags: %w", err)
 		}
-		for _, r := range records {
+		rep.Pinged += n
+		for _, r := range batch {
 			history[r.Key] = struct{}{} // stored now, by us or by someone before us
 		}
 	}
