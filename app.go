@@ -10,18 +10,21 @@ import (
 	"github.com/sectriage/sectriage/bot"
 	"github.com/sectriage/sectriage/commands"
 	"github.com/sectriage/sectriage/config"
+	"github.com/sectriage/sectriage/schedule"
 	"github.com/sectriage/sectriage/storage"
 )
 
 // app is what every subcommand shares: the database, the service, the
-// command registry and the outbox worker.
+// roster, the command registry, the outbox worker and the scheduler.
 type app struct {
 	cfg    *config.Config
 	log    *slog.Logger
 	db     *storage.DB
 	svc    *bot.Service
+	duty   *bot.Duty
 	reg    *commands.Registry
 	outbox *bot.Outbox
+	sched  *schedule.Scheduler
 }
 
 // appOptions are the parts that differ between the daemon, the CLI and the
@@ -46,14 +49,41 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts app
 		return nil, err
 	}
 	svc := bot.NewService(db, opts.clock, log, settings)
-	reg, err := commands.New(svc, log, commands.Options{Reports: opts.reports})
+	duty := bot.NewDuty(svc, db, log)
+	svc.SetRoster(duty)
+	reg, err := commands.New(svc, log, commands.Options{Reports: opts.reports, Duty: duty})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	sched, err := schedule.New(log, settings.Location, jobs(duty, cfg.Schedules, log)...)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	outbox := bot.NewOutbox(db, opts.clock, log)
 	svc.OnEnqueue(outbox.Wake)
-	return &app{cfg: cfg, log: log, db: db, svc: svc, reg: reg, outbox: outbox}, nil
+	return &app{cfg: cfg, log: log, db: db, svc: svc, duty: duty, reg: reg, outbox: outbox, sched: sched}, nil
+}
+
+// jobs are the periodic jobs of [schedules]: each asks the roster to
+// decide and queue what is due now.
+func jobs(duty *bot.Duty, sc config.SchedulesConfig, log *slog.Logger) []schedule.Job {
+	return []schedule.Job{
+		{Name: "sweep", Spec: sc.Sweep, AtStart: true, Run: func(ctx context.Context) error {
+			rep, err := duty.Sweep(ctx)
+			if rep.Reassigned > 0 || rep.Pinged > 0 || rep.Held > 0 {
+				log.Info("sweep", "incidents", rep.Incidents, "reassigned", rep.Reassigned, "pinged", rep.Pinged, "held_for_quiet_hours", rep.Held)
+			}
+			return err
+		}},
+		{Name: "reminders", Spec: sc.Reminders, Run: func(ctx context.Context) error {
+			n, err := duty.Reminders(ctx)
+			log.Info("reminders", "people", n)
+			return err
+		}},
+		{Name: "digest", Spec: sc.Digest, Run: duty.Digest},
+	}
 }
 
 func (a *app) Close() error { return a.db.Close() }

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
+	"github.com/sectriage/sectriage/bot"
 	"github.com/sectriage/sectriage/config"
+	"github.com/sectriage/sectriage/schedule"
 	"github.com/sectriage/sectriage/storage"
 	"github.com/sectriage/sectriage/teamkey"
 )
@@ -55,6 +58,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitFailed
 	}
 	c.ok("config %s: %d people, %d SIGs", *configPath, len(cfg.People), len(cfg.SIGs))
+	checkRoster(c, cfg, time.Now())
 	checkDatabase(ctx, c, cfg)
 	checkTeamKey(c, cfg, time.Now())
 	if c.errors > 0 {
@@ -120,4 +124,37 @@ func checkTeamKey(c *checker, cfg *config.Config, now time.Time) {
 		}
 	}
 	c.ok("team key %s (%s) unlocked", key.Fingerprint(), key.UserID())
+}
+
+// checkRoster shows when the jobs run next and who the rotations put on
+// duty now (covers and absences in the database aside), so an operator
+// can see a misplaced zone or start date before the first page.
+func checkRoster(c *checker, cfg *config.Config, now time.Time) {
+	st, err := cfg.Settings(nil)
+	if err != nil {
+		c.fail("%v", err)
+		return
+	}
+	// Only the specs matter here: the jobs are never run.
+	sched, err := schedule.New(discardLogger(), st.Location, jobs(nil, cfg.Schedules, discardLogger())...)
+	if err != nil {
+		c.fail("%v", err)
+		return
+	}
+	next := sched.Next(now)
+	var runs []string
+	for _, name := range []string{"sweep", "reminders", "digest"} {
+		if t, ok := next[name]; ok {
+			runs = append(runs, fmt.Sprintf("%s %s", name, bot.FormatTime(t, st.Location)))
+		} else {
+			runs = append(runs, name+" off")
+		}
+	}
+	c.ok("schedules, next runs: %s", strings.Join(runs, ", "))
+	var duty []string
+	for _, team := range append(st.SIGNames(), bot.Officers) {
+		d := bot.OnDutyAt(st, nil, team, now)
+		duty = append(duty, fmt.Sprintf("%s %s (%s)", team, d.Person, d.Source))
+	}
+	c.ok("on duty now by the config: %s", strings.Join(duty, ", "))
 }

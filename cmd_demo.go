@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/sectriage/sectriage/adapters/console"
 	"github.com/sectriage/sectriage/bot"
 	"github.com/sectriage/sectriage/commands"
 	"github.com/sectriage/sectriage/config"
+	"github.com/sectriage/sectriage/schedule"
 	"github.com/sectriage/sectriage/storage"
 	"github.com/sectriage/sectriage/teamkey"
 )
@@ -72,7 +74,7 @@ func cmdDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	defer a.Close()
 	reports.db = a.db
 
-	if err := a.reg.Add(advanceCommand(clock)); err != nil {
+	if err := a.reg.Add(advanceCommand(clock, a.sched)); err != nil {
 		fmt.Fprintln(stderr, "sectriage demo:", err)
 		return exitFailed
 	}
@@ -116,18 +118,30 @@ func seedDemo(ctx context.Context, a *app, key *teamkey.Key, clock bot.Clock) er
 	return err
 }
 
-// advanceCommand is the demo-only command that moves the demo clock.
-func advanceCommand(clock *bot.ManualClock) commands.Command {
+// advanceCommand is the demo-only command that moves the demo clock and
+// then runs, synchronously and in order, the scheduled jobs (sweep,
+// reminders, digest) that would have fired meanwhile; the console prints
+// what they queued after the reply.
+func advanceCommand(clock *bot.ManualClock, sched *schedule.Scheduler) commands.Command {
 	return commands.Command{
-		Name: "advance", Args: "<duration>", Summary: "demo only: move the clock forward (e.g. 49h, 3d)",
+		Name: "advance", Args: "<duration>", Summary: "demo only: move the clock forward (e.g. 49h, 3d) and run what was scheduled",
 		MinArgs: 1, MaxArgs: 1,
 		Handler: commands.HandlerFunc(func(ctx context.Context, req *commands.Request) (commands.Reply, error) {
 			d, err := bot.ParseDuration(req.Args[0])
 			if err != nil {
 				return commands.Reply{}, bot.Errorf(bot.KindInvalid, "%s", err.Error())
 			}
+			from := clock.Now()
 			now := clock.Advance(d)
-			return commands.Reply{Text: bot.PlainText("The clock is now " + bot.FormatTime(now, req.Actor.Location()) + ".")}, nil
+			ran, err := sched.RunDue(ctx, from, now)
+			if err != nil {
+				return commands.Reply{}, err
+			}
+			text := "The clock is now " + bot.FormatTime(now, req.Actor.Location()) + "."
+			if len(ran) > 0 {
+				text += " Ran: " + strings.Join(ran, ", ") + "."
+			}
+			return commands.Reply{Text: bot.PlainText(text)}, nil
 		}),
 	}
 }

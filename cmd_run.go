@@ -32,6 +32,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.outbox.Run(ctx) })
+	g.Go(func() error { return a.sched.Run(ctx) })
 	log.Info("sectriage running", "version", version(), "database", a.db.Path())
 	if err := g.Wait(); err != nil {
 		log.Error("stopped with an error", "err", err)

@@ -121,7 +121,7 @@ func (s *Service) Ack(ctx context.Context, a Actor, id int64) (Outcome, error) {
 // Assign makes a person the assignee. Officers and the SIG lead may do it.
 func (s *Service) Assign(ctx context.Context, a Actor, id int64, person string) (Outcome, error) {
 	return s.update(ctx, a, id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
-		if err := requireLeadOrOfficer(a, st, inc.SIG, "assign "+inc.Name()); err != nil {
+		if err := s.requireLeadOrOfficer(ctx, a, st, inc.SIG, "assign "+inc.Name()); err != nil {
 			return false, err
 		}
 		if err := requireOpen(inc); err != nil {

@@ -1,6 +1,9 @@
 package bot
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // hasIdentity reports whether a person can be reached on a platform.
 func hasIdentity(p *Person, platform string) bool {
@@ -53,14 +56,28 @@ func (s *Service) pings(settings *Settings, inc *Incident, person, kind, dedupe 
 			key = fmt.Sprintf("%s|%s|%s", dedupe, platform, p.Name)
 		}
 		out = append(out, OutboxMessage{
-			Dest:       Destination{Platform: platform, Person: p.Name},
-			Kind:       kind,
-			IncidentID: inc.ID,
-			Text:       text,
-			DedupeKey:  key,
+			Dest:        Destination{Platform: platform, Person: p.Name},
+			Kind:        kind,
+			IncidentID:  inc.ID,
+			Text:        text,
+			DedupeKey:   key,
+			NextAttempt: s.notBefore(p, inc),
 		})
 	}
 	return out
+}
+
+// notBefore holds a ping back until the person's quiet hours end, unless
+// the incident is critical; zero means at once.
+func (s *Service) notBefore(p *Person, inc *Incident) time.Time {
+	if inc.Severity == SeverityCritical {
+		return time.Time{}
+	}
+	now := s.clock.Now()
+	if end := quietEnd(p.QuietHours, now, p.Location); end.After(now) {
+		return end
+	}
+	return time.Time{}
 }
 
 // summaryLine is the one-line description of an incident used in posts.

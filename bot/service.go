@@ -9,13 +9,16 @@ import (
 	"time"
 )
 
-// Roster answers who is on duty. The roster package of the configuration
-// implements it with rotations and overrides; without one, a SIG's lead is
-// on duty and the first officer manages.
+// Roster answers who is on duty. Duty implements it with rotations, covers
+// and absences; without one, a SIG's lead is on duty and the first officer
+// manages.
 type Roster interface {
 	// OnDuty returns the person names on the hook for a SIG at t: the
 	// contact who fixes and the officer who manages.
 	OnDuty(ctx context.Context, sig string, at time.Time) (assignee, manager string, err error)
+	// Lead returns the SIG's lead now: the config's, or whoever accepted
+	// a hand-over since.
+	Lead(ctx context.Context, sig string) (string, error)
 }
 
 // Service applies commands to incidents. Every method checks who may do
@@ -105,11 +108,26 @@ func requireAssigneeOrOfficer(a Actor, inc *Incident, what string) error {
 	return Errorf(KindForbidden, "Only the assignee of %s (%s) or a security officer can %s.", inc.Name(), who, what)
 }
 
-func requireLeadOrOfficer(a Actor, settings *Settings, sig, what string) error {
+// lead returns the SIG's lead, asking the roster about hand-overs.
+func (s *Service) lead(ctx context.Context, settings *Settings, sig string) string {
+	if r := s.roster.Load().(rosterBox).r; r != nil {
+		l, err := r.Lead(ctx, sig)
+		if err == nil {
+			return l
+		}
+		s.log.Error("roster lookup failed; using the config's SIG lead", "sig", sig, "err", err)
+	}
+	if g := settings.SIG(sig); g != nil {
+		return g.Lead
+	}
+	return ""
+}
+
+func (s *Service) requireLeadOrOfficer(ctx context.Context, a Actor, settings *Settings, sig, what string) error {
 	if a.Platform == PlatformSystem || a.Person.IsOfficer() {
 		return nil
 	}
-	if g := settings.SIG(sig); g != nil && a.Person != nil && strings.EqualFold(g.Lead, a.Person.Name) {
+	if lead := s.lead(ctx, settings, sig); a.Person != nil && lead != "" && strings.EqualFold(lead, a.Person.Name) {
 		return nil
 	}
 	return Errorf(KindForbidden, "Only the lead of SIG %s or a security officer can %s.", sig, what)
@@ -130,6 +148,12 @@ type mutation func(settings *Settings, inc *Incident, ch *Change) (changed bool,
 // update is the one path every incident change takes: membership check,
 // transaction, deadline recomputation, timestamps, events and notices.
 func (s *Service) update(ctx context.Context, a Actor, id int64, fn mutation) (Outcome, error) {
+	return s.change(ctx, a, id, true, fn)
+}
+
+// change is update; activity says whether a person's change counts as
+// progress for the stale deadline (a snooze does not).
+func (s *Service) change(ctx context.Context, a Actor, id int64, activity bool, fn mutation) (Outcome, error) {
 	if err := requireMember(a); err != nil {
 		return Outcome{}, err
 	}
@@ -148,7 +172,7 @@ func (s *Service) update(ctx context.Context, a Actor, id int64, fn mutation) (O
 		}
 		now := s.clock.Now()
 		inc.Updated = now
-		if a.Person != nil {
+		if a.Person != nil && activity {
 			inc.LastActivity = now
 		}
 		if inc.State != out.Before.State {

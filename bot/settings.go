@@ -14,6 +14,10 @@ type SIG struct {
 	// Deadlines is this SIG's policy (the global one with the SIG's
 	// overrides applied), or nil to use Settings.Deadlines.
 	Deadlines *DeadlinePolicy
+	// Rotation says who is on duty; nil: the lead always is.
+	Rotation *Rotation
+	// Route says which reports belong to this SIG.
+	Route RouteRules
 }
 
 // HasContact reports whether name is one of the SIG's contacts, lead or deputies.
@@ -44,6 +48,12 @@ type Settings struct {
 	Platforms []string
 	// Location is the zone for times in shared messages (channel posts).
 	Location *time.Location
+	// Officers is the security officers' rotation, which picks each
+	// incident's manager; nil: the first officer manages.
+	Officers *Rotation
+	// Escalation says when nags move up the chain; the zero value means
+	// DefaultEscalation.
+	Escalation EscalationPolicy
 }
 
 // SIG finds a SIG by name (case-insensitive).

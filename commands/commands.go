@@ -17,17 +17,19 @@ type ReportReader interface {
 // Options are the optional parts of the standard command set.
 type Options struct {
 	Reports ReportReader // nil: `show` has no report body to offer
+	Duty    *bot.Duty    // nil: the roster commands say there is no roster
 }
 
 // handlers holds what the standard commands need.
 type handlers struct {
 	svc     *bot.Service
 	reports ReportReader
+	duty    *bot.Duty
 }
 
 // New builds the registry with every standard command.
 func New(svc *bot.Service, log *slog.Logger, opts Options) (*Registry, error) {
-	h := &handlers{svc: svc, reports: opts.Reports}
+	h := &handlers{svc: svc, reports: opts.Reports, duty: opts.Duty}
 	r := NewRegistry(log)
 	for _, c := range h.commands(r) {
 		if err := r.Add(c); err != nil {
@@ -38,7 +40,7 @@ func New(svc *bot.Service, log *slog.Logger, opts Options) (*Registry, error) {
 }
 
 func (h *handlers) commands(r *Registry) []Command {
-	return []Command{
+	return append([]Command{
 		{Name: "help", Args: "[command]", Summary: "list the commands, or explain one", MaxArgs: 1,
 			Handler: HandlerFunc(func(ctx context.Context, req *Request) (Reply, error) { return help(r, req) })},
 		{Name: "list", Args: "[open|mine|overdue|all|<sig>]", Summary: "incidents with their deadlines, most urgent first",
@@ -79,7 +81,7 @@ func (h *handlers) commands(r *Registry) []Command {
 			MinArgs: 2, MaxArgs: -1, Handler: HandlerFunc(h.note)},
 		{Name: "route", Args: "<id> <sig>", Summary: "move to another SIG and its on-duty contact",
 			MinArgs: 2, MaxArgs: 2, Handler: HandlerFunc(h.route)},
-	}
+	}, h.rosterCommands()...)
 }
 
 func incidentArg(req *Request, i int) (int64, error) {

@@ -33,7 +33,9 @@ type world struct {
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // newWorld is the team every golden file starts with: officers alice and
-// carol, bob (core lead), erin (core), dave (web lead), and three reports.
+// carol (weekly rotation from 2026-11-23, alice first), bob (core lead) and
+// erin (core deputy) on core's weekly Berlin rotation, dave (web lead, no
+// rotation), and three reports.
 func newWorld(t testing.TB) *world {
 	t.Helper()
 	ctx := context.Background()
@@ -56,16 +58,23 @@ func newWorld(t testing.TB) *world {
 	settings := &bot.Settings{
 		People: people,
 		SIGs: []*bot.SIG{
-			{Name: "core", Lead: "bob", Contacts: []string{"bob", "erin"}},
+			// bob's week in core at start; erin's from Monday 2026-11-30 09:00 Berlin.
+			{Name: "core", Lead: "bob", Deputies: []string{"erin"}, Contacts: []string{"bob", "erin"},
+				Rotation: &bot.Rotation{Every: bot.RotationWeekly, Weekday: time.Monday, Minute: 9 * 60, Location: berlin,
+					Members: []string{"bob", "erin"}, Start: time.Date(2026, 11, 9, 0, 0, 0, 0, time.UTC)}},
 			{Name: "web", Lead: "dave", Contacts: []string{"dave"}},
 		},
 		DefaultSIG: "core",
 		Deadlines:  bot.DefaultDeadlines(),
 		Platforms:  []string{bot.PlatformConsole, bot.PlatformIRC},
+		Officers: &bot.Rotation{Every: bot.RotationWeekly, Weekday: time.Monday, Minute: 9 * 60,
+			Members: []string{"alice", "carol"}, Start: start},
 	}
 	clock := bot.NewManualClock(start)
 	svc := bot.NewService(db, clock, discard(), settings)
-	reg, err := commands.New(svc, discard(), commands.Options{})
+	duty := bot.NewDuty(svc, db, discard())
+	svc.SetRoster(duty)
+	reg, err := commands.New(svc, discard(), commands.Options{Duty: duty})
 	if err != nil {
 		t.Fatal(err)
 	}

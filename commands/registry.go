@@ -23,10 +23,12 @@ const (
 	Officer
 	AssigneeOrOfficer
 	LeadOrOfficer
+	SelfLeadOrOfficer // the person concerned, their SIG lead or an officer
 )
 
 func (p Permission) String() string {
-	return [...]string{"any team member", "security officers", "the assignee or an officer", "the SIG lead or an officer"}[p]
+	return [...]string{"any team member", "security officers", "the assignee or an officer", "the SIG lead or an officer",
+		"the person themselves, a lead of their SIG or an officer"}[p]
 }
 
 // Request is one command to run.

@@ -28,6 +28,11 @@ type Config struct {
 	People    []PersonConfig  `toml:"people"`
 	SIGs      []SIGConfig     `toml:"sigs"`
 	Deadlines DeadlinesConfig `toml:"deadlines"`
+	// Officers, Escalation and Schedules drive the roster and its nags
+	// (roster.go).
+	Officers   OfficersConfig   `toml:"officers"`
+	Escalation EscalationConfig `toml:"escalation"`
+	Schedules  SchedulesConfig  `toml:"schedules"`
 
 	// file is where the config was read from: relative paths in it are
 	// relative to its directory, and problems name it.
@@ -73,6 +78,8 @@ type SIGConfig struct {
 	Deputies  []string          `toml:"deputies"`
 	Contacts  []string          `toml:"contacts"`
 	Deadlines DeadlineOverrides `toml:"deadlines"`
+	Rotation  *RotationConfig   `toml:"rotation"` // nil: the lead is always on duty
+	Route     RouteConfig       `toml:"route"`
 }
 
 // DeadlinesConfig is the [deadlines] section.
@@ -100,6 +107,8 @@ type DeadlineOverrides struct {
 	Triage      *Duration    `toml:"triage"`
 	Fix         FixOverrides `toml:"fix"`
 	Stale       *Duration    `toml:"stale"`
+	// EmbargoWarnings, when set, replaces the global list.
+	EmbargoWarnings []Duration `toml:"embargo_warnings"`
 }
 
 // FixOverrides is a SIG's partial fix deadlines.
@@ -151,6 +160,8 @@ func DefaultConfig() *Config {
 			EmbargoWarnings: warnings,
 			EmbargoMax:      Duration{def.EmbargoMax},
 		},
+		Escalation: defaultEscalation(),
+		Schedules:  defaultSchedules(),
 	}
 }
 

@@ -32,6 +32,10 @@ func TestExampleDecodes(t *testing.T) {
 	if st.SIG("web").Deadlines.Acknowledge != 48*time.Hour {
 		t.Fatal("web should inherit the global deadlines")
 	}
+	if core.Rotation == nil || st.SIG("web").Rotation == nil || st.Officers == nil || len(core.Route.Regex) != 1 ||
+		len(core.Deadlines.EmbargoWarnings) != 3 || cfg.Schedules.Digest == "" || st.Escalation.Repeat != 24*time.Hour {
+		t.Fatalf("roster options of the example not applied: %+v", core)
+	}
 }
 
 const minimal = `

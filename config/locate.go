@@ -33,7 +33,7 @@ func newLocator(src string) *locator {
 			continue
 		}
 		if m := tableRE.FindStringSubmatch(line); m != nil {
-			prefix = normKey(m[1])
+			prefix = inArray(normKey(m[1]), counts)
 			l.set(prefix, n)
 			continue
 		}
@@ -46,6 +46,18 @@ func newLocator(src string) *locator {
 		}
 	}
 	return l
+}
+
+// inArray places a sub-table of an array of tables ([sigs.rotation] after
+// the second [[sigs]]) under its element: "sigs[2].rotation".
+func inArray(name string, counts map[string]int) string {
+	parts := strings.Split(name, ".")
+	for i := len(parts) - 1; i >= 1; i-- {
+		if n := counts[strings.Join(parts[:i], ".")]; n > 0 {
+			return fmt.Sprintf("%s[%d].%s", strings.Join(parts[:i], "."), n, strings.Join(parts[i:], "."))
+		}
+	}
+	return name
 }
 
 func normKey(k string) string {

@@ -62,6 +62,12 @@ func (o DeadlineOverrides) apply(p bot.DeadlinePolicy) *bot.DeadlinePolicy {
 	set(&p.Acknowledge, o.Acknowledge)
 	set(&p.Triage, o.Triage)
 	set(&p.Stale, o.Stale)
+	if o.EmbargoWarnings != nil {
+		p.EmbargoWarnings = nil
+		for _, w := range o.EmbargoWarnings {
+			p.EmbargoWarnings = append(p.EmbargoWarnings, w.Duration)
+		}
+	}
 	for sev, v := range map[bot.Severity]*Duration{
 		bot.SeverityCritical: o.Fix.Critical, bot.SeverityHigh: o.Fix.High, bot.SeverityMedium: o.Fix.Medium,
 		bot.SeverityLow: o.Fix.Low, bot.SeverityUnknown: o.Fix.Unknown,
@@ -94,6 +100,9 @@ func (c *Config) Settings(platforms []string) (*bot.Settings, error) {
 			Name: g.Name, Lead: g.Lead, Deputies: g.Deputies, Contacts: g.Contacts,
 			Deadlines: g.Deadlines.apply(policy),
 		})
+	}
+	if err := c.rosterSettings(st); err != nil {
+		return nil, err
 	}
 	return st, nil
 }
