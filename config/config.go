@@ -29,6 +29,9 @@ type Config struct {
 	SIGs      []SIGConfig     `toml:"sigs"`
 	Deadlines DeadlinesConfig `toml:"deadlines"`
 
+	Server     ServerConfig     `toml:"server"`
+	Mattermost MattermostConfig `toml:"mattermost"`
+
 	// file is where the config was read from: relative paths in it are
 	// relative to its directory, and problems name it.
 	file string
@@ -151,6 +154,7 @@ func DefaultConfig() *Config {
 			EmbargoWarnings: warnings,
 			EmbargoMax:      Duration{def.EmbargoMax},
 		},
+		Mattermost: defaultMattermost(),
 	}
 }
 

@@ -39,6 +39,8 @@ func (c *Config) Validate() error {
 	c.validatePeople(s)
 	c.validateSIGs(s)
 	c.validateDeadlines(s)
+	c.validateServer(s)
+	c.validateMattermost(s)
 	if len(s.list) > 0 {
 		return s.list
 	}
