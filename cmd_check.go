@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/sectriage/sectriage/adapters/mattermost"
 	"github.com/sectriage/sectriage/config"
 	"github.com/sectriage/sectriage/storage"
 	"github.com/sectriage/sectriage/teamkey"
@@ -57,6 +58,9 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	c.ok("config %s: %d people, %d SIGs", *configPath, len(cfg.People), len(cfg.SIGs))
 	checkDatabase(ctx, c, cfg)
 	checkTeamKey(c, cfg, time.Now())
+	if cfg.Mattermost.Enabled() {
+		checkMattermost(ctx, c, cfg)
+	}
 	if c.errors > 0 {
 		fmt.Fprintf(stdout, "%d problem(s) found\n", c.errors)
 		return exitFailed
@@ -120,4 +124,40 @@ func checkTeamKey(c *checker, cfg *config.Config, now time.Time) {
 		}
 	}
 	c.ok("team key %s (%s) unlocked", key.Fingerprint(), key.UserID())
+}
+
+// checkMattermost checks the secrets, the bot account, the team, the
+// triage channel, the people's accounts and the slash command, changing
+// nothing.
+func checkMattermost(ctx context.Context, c *checker, cfg *config.Config) {
+	if _, err := mattermostOptions(cfg, true); err != nil {
+		c.fail("mattermost: %v", err)
+	}
+	opts, err := mattermostOptions(cfg, false)
+	if err != nil {
+		return
+	}
+	a, err := openApp(ctx, cfg, discardLogger(), appOptions{platforms: chatPlatforms(cfg)})
+	if err != nil {
+		c.fail("mattermost: %v", err)
+		return
+	}
+	defer a.Close()
+	mm, err := mattermost.New(opts, a.svc, a.reg, a.db, nil, discardLogger())
+	if err != nil {
+		c.fail("%v", err)
+		return
+	}
+	findings, err := mm.Check(ctx)
+	if err != nil {
+		c.fail("mattermost %s: %v", cfg.Mattermost.URL, err)
+		return
+	}
+	for _, f := range findings {
+		if f.Warning {
+			c.warn("mattermost: %s", f.Msg)
+		} else {
+			c.ok("%s", f.Msg)
+		}
+	}
 }

@@ -8,6 +8,7 @@
 //	sectriage run -config sectriage.toml        the daemon
 //	sectriage cmd -config F -as PERSON -- WORDS  run one command as a person
 //	sectriage check -config F                    validate config, database and keys
+//	sectriage mattermost register -config F      create or update the /sec slash command
 //	sectriage demo                               try it: local, no accounts needed
 //	sectriage version
 package main
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdCmd(ctx, args[1:], stdout, stderr)
 	case "check":
 		return cmdCheck(ctx, args[1:], stdout, stderr)
+	case "mattermost":
+		return cmdMattermost(ctx, args[1:], stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, args[1:], stdin, stdout, stderr)
 	case "version", "-version", "--version":
@@ -69,7 +72,9 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `Usage:
   sectriage run -config sectriage.toml         run the daemon
   sectriage cmd -config F -as PERSON -- WORDS   run one command as PERSON and print the reply
-  sectriage check -config F                     validate config, database and keys
+  sectriage check -config F                     validate config, database, keys and chat accounts
+  sectriage mattermost register -config F       create or update the Mattermost slash command
+  sectriage mattermost accept-user -config F U  trust the account the Mattermost username U names now
   sectriage demo                                local demo: no accounts, no config
   sectriage version
 `)
