@@ -109,6 +109,8 @@ type Adapter struct {
 
 	mu        sync.RWMutex
 	conn      *connection       // nil until the start checks passed
+	ready     chan struct{}     // closed once conn is set
+	hello     chan struct{}     // signalled on each websocket hello, for tests
 	incidents map[string]int64  // incident channel id → incident id
 	dms       map[string]string // user id → direct channel id
 
@@ -180,6 +182,8 @@ func New(opts Options, svc Service, runner Runner, store Store, reports ReportRe
 		http:      &http.Client{Timeout: opts.RequestTimeout},
 		incidents: map[string]int64{},
 		dms:       map[string]string{},
+		ready:     make(chan struct{}),
+		hello:     make(chan struct{}, 1),
 		sem:       make(chan struct{}, 8),
 	}, nil
 }
@@ -223,6 +227,10 @@ func (a *Adapter) Run(ctx context.Context) error {
 	}
 	return a.listen(ctx)
 }
+
+// Ready is closed once the start checks have passed and the adapter
+// serves callbacks and deliveries.
+func (a *Adapter) Ready() <-chan struct{} { return a.ready }
 
 // current returns the connection once the start checks passed.
 func (a *Adapter) current() (*connection, error) {

@@ -67,11 +67,15 @@ func (a *Adapter) start(ctx context.Context) error {
 		return err
 	}
 	a.mu.Lock()
+	first := a.conn == nil
 	a.conn = c
 	for ch, inc := range chans {
 		a.incidents[ch] = inc
 	}
 	a.mu.Unlock()
+	if first {
+		close(a.ready)
+	}
 	a.log.Info("connected to Mattermost", "bot", c.botName, "team", a.opts.Team, "people", len(c.ids.byPerson))
 	// The triage channel's privacy is checked now, not only when something
 	// is posted, so a public one is reported at once.

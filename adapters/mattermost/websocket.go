@@ -25,12 +25,22 @@ import (
 // start again from its minimum.
 const stableAfter = time.Minute
 
+// resume identifies a websocket connection to the server, which keeps
+// the events of a dropped connection for a while and replays them when
+// the client reconnects with the connection id and the next sequence
+// number. After a server restart it starts a new connection instead.
+type resume struct {
+	connID string
+	next   int64
+}
+
 // listen keeps a websocket open until ctx ends.
 func (a *Adapter) listen(ctx context.Context) error {
 	bo := a.backoff()
+	var r resume
 	for {
 		started := time.Now()
-		hello, err := a.session(ctx)
+		hello, err := a.session(ctx, &r)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -47,13 +57,13 @@ func (a *Adapter) listen(ctx context.Context) error {
 
 // session runs one websocket connection. It reports whether the server
 // said hello (the token was accepted).
-func (a *Adapter) session(ctx context.Context) (bool, error) {
+func (a *Adapter) session(ctx context.Context, r *resume) (bool, error) {
 	c, err := a.current()
 	if err != nil {
 		return false, err
 	}
 	dialer := &websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: a.opts.RequestTimeout}
-	ws, err := model.NewWebSocketClient4WithDialer(dialer, wsURL(a.opts.URL), a.opts.Token)
+	ws, err := model.NewReliableWebSocketClientWithDialer(dialer, wsURL(a.opts.URL), a.opts.Token, r.connID, int(r.next), true)
 	if err != nil {
 		return false, err
 	}
@@ -72,14 +82,27 @@ func (a *Adapter) session(ctx context.Context) (bool, error) {
 				return hello, errors.New("connection closed")
 			}
 			if ev.EventType() == model.WebsocketEventHello {
+				id, _ := ev.GetData()["connection_id"].(string)
+				resumed := id != "" && id == r.connID
+				if id != r.connID {
+					r.connID = id
+				}
+				r.next = ev.GetSequence() + 1
 				if !hello {
-					a.log.Info("websocket connected")
+					a.log.Info("websocket connected", "resumed", resumed)
 					hello = true
-					// Changes missed while disconnected show up now.
-					a.goBackground(func() { a.recheckChannels(ctx, c) })
+					if !resumed {
+						// Changes missed while disconnected show up now.
+						a.goBackground(func() { a.recheckChannels(ctx, c) })
+					}
+					select {
+					case a.hello <- struct{}{}:
+					default:
+					}
 				}
 				continue
 			}
+			r.next = ev.GetSequence() + 1
 			a.onEvent(ctx, c, ev)
 		case r, ok := <-ws.ResponseChannel:
 			if ok && r.Status == model.StatusFail {
