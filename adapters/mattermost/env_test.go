@@ -186,11 +186,12 @@ type worldOptions struct {
 	reports            ReportReader
 	server             *mmserver.Server // nil: the shared one
 	adapt              func(*Options)
+	wrap               func(http.Handler) http.Handler // around the adapter's handler
 }
 
 // Usernames of the world: alice (officer), bob (member, SIG lead), carol
 // (in the team, not declared).
-func newWorld(t *testing.T, o worldOptions) *world {
+func newWorld(t testing.TB, o worldOptions) *world {
 	t.Helper()
 	s := o.server
 	if s == nil {
@@ -232,7 +233,11 @@ func newWorld(t *testing.T, o worldOptions) *world {
 		t.Fatal(err)
 	}
 	w.a = a
-	mux.Handle("/mattermost/", a.Handler())
+	h := a.Handler()
+	if o.wrap != nil {
+		h = o.wrap(h)
+	}
+	mux.Handle("/mattermost/", h)
 	w.c.outbox.Register(bot.PlatformMattermost, a)
 
 	ctx, cancel := context.WithCancel(context.Background())
