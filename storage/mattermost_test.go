@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/sectriage/sectriage/bot"
+	"github.com/sectriage/sectriage/storage"
 )
 
 func TestMattermostPins(t *testing.T) {
@@ -74,5 +75,32 @@ func TestMattermostPostsAndNonces(t *testing.T) {
 	}
 	if _, _, nonce, _ := db.MattermostButtonPost(ctx, "p1"); nonce != "" {
 		t.Fatal("a post without buttons has a nonce")
+	}
+}
+
+// TestUnrecordedMigrationApplied: branches number their migrations ahead
+// of each other, so a database may record 0004 and not yet a lower one;
+// every migration not recorded is applied, not only those above the
+// highest.
+func TestUnrecordedMigrationApplied(t *testing.T) {
+	db, path := openDB(t)
+	ctx := context.Background()
+	// Make it a database that has 0004 but not 0001.
+	if err := db.ExecForTest(ctx, `DELETE FROM schema_migrations WHERE version = 1;
+		DROP TABLE mattermost_posts; DROP TABLE mattermost_channels; DROP TABLE events; DROP TABLE outbox;
+		DROP TABLE incidents; DROP TABLE reports`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	again, err := storage.Open(ctx, path, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if _, err := again.CountIncidents(ctx, bot.IncidentFilter{}); err != nil {
+		t.Fatalf("migration 0001 was not applied below the recorded 0004: %v", err)
+	}
+	if v, err := again.SchemaVersion(ctx); err != nil || v != 4 {
+		t.Fatalf("schema version %d, %v", v, err)
 	}
 }
