@@ -88,6 +88,16 @@ func jobs(duty *bot.Duty, sc config.SchedulesConfig, log *slog.Logger) []schedul
 
 func (a *app) Close() error { return a.db.Close() }
 
+// chatPlatforms are the chat platforms the config sets up: they receive
+// the notices and pings of every change, whichever process makes it.
+func chatPlatforms(cfg *config.Config) []string {
+	var out []string
+	if cfg.Mattermost.Enabled() {
+		out = append(out, bot.PlatformMattermost)
+	}
+	return out
+}
+
 // newLogger builds the logger the config asks for.
 func newLogger(c config.LogConfig, w io.Writer) *slog.Logger {
 	var level slog.Level

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sectriage/sectriage/adapters/mattermost"
 	"github.com/sectriage/sectriage/bot"
 	"github.com/sectriage/sectriage/config"
 	"github.com/sectriage/sectriage/schedule"
@@ -59,6 +60,9 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	c.ok("config %s: %d people, %d SIGs", *configPath, len(cfg.People), len(cfg.SIGs))
 	checkRoster(c, cfg, time.Now())
+	if cfg.Mattermost.Enabled() {
+		checkMattermost(ctx, c, cfg)
+	}
 	checkDatabase(ctx, c, cfg)
 	checkTeamKey(c, cfg, time.Now())
 	if c.errors > 0 {
@@ -157,4 +161,40 @@ func checkRoster(c *checker, cfg *config.Config, now time.Time) {
 		duty = append(duty, fmt.Sprintf("%s %s (%s)", team, d.Person, d.Source))
 	}
 	c.ok("on duty now by the config: %s", strings.Join(duty, ", "))
+}
+
+// checkMattermost checks the secrets, the bot account, the team, the
+// triage channel, the people's accounts and the slash command, changing
+// nothing.
+func checkMattermost(ctx context.Context, c *checker, cfg *config.Config) {
+	if _, err := mattermostOptions(cfg, true); err != nil {
+		c.fail("mattermost: %v", err)
+	}
+	opts, err := mattermostOptions(cfg, false)
+	if err != nil {
+		return
+	}
+	a, err := openApp(ctx, cfg, discardLogger(), appOptions{platforms: chatPlatforms(cfg)})
+	if err != nil {
+		c.fail("mattermost: %v", err)
+		return
+	}
+	defer a.Close()
+	mm, err := mattermost.New(opts, a.svc, a.reg, a.db, nil, discardLogger())
+	if err != nil {
+		c.fail("%v", err)
+		return
+	}
+	findings, err := mm.Check(ctx)
+	if err != nil {
+		c.fail("mattermost %s: %v", cfg.Mattermost.URL, err)
+		return
+	}
+	for _, f := range findings {
+		if f.Warning {
+			c.warn("mattermost: %s", f.Msg)
+		} else {
+			c.ok("%s", f.Msg)
+		}
+	}
 }

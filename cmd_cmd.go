@@ -29,7 +29,7 @@ func cmdCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	log := newLogger(cfg.Log, stderr)
-	a, err := openApp(ctx, cfg, log, appOptions{})
+	a, err := openApp(ctx, cfg, log, appOptions{platforms: chatPlatforms(cfg)})
 	if err != nil {
 		fmt.Fprintln(stderr, "sectriage:", err)
 		return exitFailed

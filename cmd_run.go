@@ -5,8 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/sectriage/sectriage/adapters/mattermost"
+	"github.com/sectriage/sectriage/bot"
 )
 
 // cmdRun is the daemon: it runs until SIGTERM/SIGINT and stops gracefully,
@@ -23,7 +27,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 		return exitUsage
 	}
 	log := newLogger(cfg.Log, stderr)
-	a, err := openApp(ctx, cfg, log, appOptions{})
+	a, err := openApp(ctx, cfg, log, appOptions{platforms: chatPlatforms(cfg)})
 	if err != nil {
 		fmt.Fprintln(stderr, "sectriage:", err)
 		return exitFailed
@@ -31,6 +35,27 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 	defer a.Close()
 
 	g, ctx := errgroup.WithContext(ctx)
+	mounts := map[string]http.Handler{}
+	if cfg.Mattermost.Enabled() {
+		opts, err := mattermostOptions(cfg, true)
+		if err != nil {
+			fmt.Fprintln(stderr, "sectriage:", err)
+			return exitUsage
+		}
+		// The report body in the new-incident post comes from the intake
+		// pipeline's ReportReader; until it is wired, posts carry none.
+		mm, err := mattermost.New(opts, a.svc, a.reg, a.db, nil, log)
+		if err != nil {
+			fmt.Fprintln(stderr, "sectriage:", err)
+			return exitUsage
+		}
+		a.outbox.Register(bot.PlatformMattermost, mm)
+		mounts["/mattermost/"] = mm.Handler()
+		g.Go(func() error { return mm.Run(ctx) })
+	}
+	if cfg.Server.Enabled() {
+		g.Go(func() error { return serveHTTP(ctx, cfg.Server, newMux(mounts), log) })
+	}
 	g.Go(func() error { return a.outbox.Run(ctx) })
 	g.Go(func() error { return a.sched.Run(ctx) })
 	log.Info("sectriage running", "version", version(), "database", a.db.Path())

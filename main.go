@@ -9,6 +9,7 @@
 //	sectriage cmd -config F -as PERSON -- WORDS  run one command as a person
 //	sectriage check -config F                    validate config, database and keys
 //	sectriage backup -config F OUT.db            consistent copy of the database while it runs
+//	sectriage mattermost register -config F      create or update the /sec slash command
 //	sectriage demo                               try it: local, no accounts needed
 //	sectriage version
 package main
@@ -53,6 +54,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdCheck(ctx, args[1:], stdout, stderr)
 	case "backup":
 		return cmdBackup(ctx, args[1:], stdout, stderr)
+	case "mattermost":
+		return cmdMattermost(ctx, args[1:], stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, args[1:], stdin, stdout, stderr)
 	case "version", "-version", "--version":
@@ -74,6 +77,9 @@ func usage(w io.Writer) {
   sectriage cmd -config F -as PERSON -- WORDS   run one command as PERSON and print the reply
   sectriage check -config F                     validate config, database and keys
   sectriage backup -config F OUT.db             consistent copy of the database, safe while running
+  sectriage check -config F                     validate config, database, keys and chat accounts
+  sectriage mattermost register -config F       create or update the Mattermost slash command
+  sectriage mattermost accept-user -config F U  trust the account the Mattermost username U names now
   sectriage demo                                local demo: no accounts, no config
   sectriage version
 `)

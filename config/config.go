@@ -34,6 +34,9 @@ type Config struct {
 	Escalation EscalationConfig `toml:"escalation"`
 	Schedules  SchedulesConfig  `toml:"schedules"`
 
+	Server     ServerConfig     `toml:"server"`
+	Mattermost MattermostConfig `toml:"mattermost"`
+
 	// file is where the config was read from: relative paths in it are
 	// relative to its directory, and problems name it.
 	file string
@@ -162,6 +165,7 @@ func DefaultConfig() *Config {
 		},
 		Escalation: defaultEscalation(),
 		Schedules:  defaultSchedules(),
+		Mattermost: defaultMattermost(),
 	}
 }
 

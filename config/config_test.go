@@ -163,3 +163,59 @@ func TestReadSecret(t *testing.T) {
 		t.Fatal("missing file accepted")
 	}
 }
+
+func TestMattermostSection(t *testing.T) {
+	cfg, err := Load("../config.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := cfg.Mattermost
+	if !m.Enabled() || m.Team != "security" || !m.ChannelPerIncident || m.Trigger != "sec" || m.MaxPosts != 4 ||
+		m.ButtonTTL.Duration != 30*24*time.Hour || m.RequestTimeout.Duration != 15*time.Second {
+		t.Fatalf("example [mattermost] = %+v", m)
+	}
+	if cfg.Server.Listen != "127.0.0.1:8080" || cfg.Server.PublicURL != "https://security.example.org" {
+		t.Fatalf("example [server] = %+v", cfg.Server)
+	}
+
+	src := minimal + `
+[mattermost]
+url = "chat.example.org"
+team = "Security Team"
+trusted_members = ["Not A User"]
+button_ttl = "10m"
+token_env = ""
+`
+	cfg, err = Parse([]byte(src), "m.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.Validate()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{
+		`m.toml:14: mattermost.url: must be an absolute http:// or https:// URL`,
+		`m.toml:15: mattermost.team: "Security Team" is not a team name`,
+		`mattermost.triage_channel: required`,
+		`mattermost.token_file: required (or token_env)`,
+		`m.toml:16: mattermost.trusted_members[1]: "Not A User" is not a Mattermost username`,
+		`m.toml:17: mattermost.button_ttl: must be at least 1h`,
+		`server.listen: required with [mattermost]`,
+		`server.public_url: required with [mattermost]`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%s", want, err)
+		}
+	}
+
+	// Without a url the adapter is off, and stray keys are an error.
+	cfg, _ = Parse([]byte(minimal+"\n[mattermost]\nteam = \"security\"\n"), "m.toml")
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "mattermost.url: required") {
+		t.Errorf("[mattermost] without url: %v", err)
+	}
+	cfg, _ = Parse([]byte(minimal), "m.toml")
+	if err := cfg.Validate(); err != nil || cfg.Mattermost.Enabled() {
+		t.Errorf("no [mattermost]: enabled=%v, %v", cfg.Mattermost.Enabled(), err)
+	}
+}

@@ -40,6 +40,8 @@ func (c *Config) Validate() error {
 	c.validateSIGs(s)
 	c.validateDeadlines(s)
 	c.validateRoster(s)
+	c.validateServer(s)
+	c.validateMattermost(s)
 	if len(s.list) > 0 {
 		return s.list
 	}

@@ -140,8 +140,26 @@ func (db *DB) migrate(ctx context.Context) error {
 	if n := len(list); n > 0 && current > list[n-1].version {
 		return fmt.Errorf("storage: %s has schema version %d, newer than this sectriage knows (%d); use a newer binary", db.path, current, list[n-1].version)
 	}
+	// Apply every migration not yet recorded, not only those above the
+	// highest: branches number their migrations ahead of each other (0004
+	// may be merged before 0002), and a database that ran 0004 first must
+	// still get 0002 later.
+	applied := map[int]bool{}
+	rows, err := db.write.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return fmt.Errorf("storage: reading applied migrations: %w", err)
+	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return err
+		}
+		applied[v] = true
+	}
+	rows.Close()
 	for _, m := range list {
-		if m.version <= current {
+		if applied[m.version] {
 			continue
 		}
 		err := db.inTx(ctx, func(tx *sql.Tx) error {

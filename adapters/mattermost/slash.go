@@ -1,0 +1,196 @@
+package mattermost
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/sectriage/sectriage/bot"
+	"github.com/sectriage/sectriage/commands"
+)
+
+// The /sec slash command. Mattermost POSTs a form (token, team_id,
+// channel_id, user_id, command, text, response_url, ...) with the header
+// "Authorization: Token <token>", and waits a limited time for the answer.
+
+// slashTimeout bounds a command that was answered later through
+// response_url.
+const slashTimeout = 2 * time.Minute
+
+// readOnly commands answer only the user who asked, wherever they ask.
+var readOnly = map[string]bool{"help": true, "list": true, "show": true, "oncall": true}
+
+func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	if !a.slashTokenOK(r) {
+		a.log.Warn("refused a slash command with a wrong token", "remote", r.RemoteAddr)
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	f := r.PostForm
+	userID, channelID, responseURL := f.Get("user_id"), f.Get("channel_id"), f.Get("response_url")
+	line := strings.TrimSpace(f.Get("text"))
+	if line == "" {
+		line = "help"
+	}
+	c, err := a.current()
+	if err != nil {
+		writeCommand(w, ephemeral("sectriage is still connecting to Mattermost; try again in a moment."))
+		return
+	}
+	actor := bot.Actor{Person: a.person(c, userID), Platform: bot.PlatformMattermost}
+	if actor.Person == nil {
+		a.log.Warn("slash command from someone not on the team", "user", userID)
+	}
+
+	// Run in the background so that a slow command cannot miss
+	// Mattermost's deadline: past the budget, the user is told it is under
+	// way and gets the answer through response_url.
+	done := make(chan *model.CommandResponse, 1)
+	base := context.WithoutCancel(r.Context()) // the work outlives the request
+	a.goBackground(func() {
+		ctx, cancel := context.WithTimeout(base, slashTimeout)
+		defer cancel()
+		// Ephemeral answers reach only the user, so the reply may show
+		// report content; commandResponse decides what goes public.
+		reply := a.runner.Run(ctx, actor, line, true)
+		done <- a.commandResponse(ctx, c, reply, channelID, line)
+		if !reply.Failed {
+			if id, ok := incidentArg(line); ok {
+				a.refreshIncidentPosts(ctx, id)
+			}
+		}
+	})
+	timer := time.NewTimer(a.opts.SlashBudget)
+	defer timer.Stop()
+	select {
+	case resp := <-done:
+		writeCommand(w, resp)
+	case <-timer.C:
+		if !a.validResponseURL(responseURL) {
+			a.log.Warn("slash command is slow and its response_url is not this server's; the answer will be lost", "response_url_host", hostOf(responseURL))
+			writeCommand(w, ephemeral("Working on it; the answer could not be delivered (bad response_url)."))
+			return
+		}
+		writeCommand(w, ephemeral("Working on it…"))
+		a.goBackground(func() {
+			select {
+			case resp := <-done:
+				a.followUp(responseURL, resp)
+			case <-time.After(slashTimeout):
+			}
+		})
+	}
+}
+
+// slashTokenOK compares the form's token, and the Authorization header's
+// when present, with the configured one in constant time.
+func (a *Adapter) slashTokenOK(r *http.Request) bool {
+	want := []byte(a.opts.SlashToken)
+	if len(want) == 0 {
+		return false // not configured: nothing matches
+	}
+	ok := subtle.ConstantTimeCompare([]byte(r.PostForm.Get("token")), want) == 1
+	if h := r.Header.Get("Authorization"); h != "" {
+		tok, found := strings.CutPrefix(h, "Token ")
+		ok = ok && found && subtle.ConstantTimeCompare([]byte(tok), want) == 1
+	}
+	return ok
+}
+
+// commandResponse renders a reply. It goes to the whole channel only when
+// that is safe: the command succeeded, changed something, shows no report
+// content, and the channel is one of sectriage's, verified private now.
+func (a *Adapter) commandResponse(ctx context.Context, c *connection, reply commands.Reply, channelID, line string) *model.CommandResponse {
+	typ := model.CommandResponseTypeEphemeral
+	text := reply.Text
+	name, _, _ := strings.Cut(line, " ")
+	if !reply.Failed && !reply.Confidential && !readOnly[strings.ToLower(name)] && a.watched(c, channelID) {
+		if ch, err := a.verifyChannel(ctx, c, channelID, false); err == nil && ch.Type == model.ChannelTypePrivate {
+			typ = model.CommandResponseTypeInChannel
+			var t bot.Text
+			t.Untrusted("/" + a.opts.Trigger + " " + line).Line().Append(reply.Text)
+			text = t
+		}
+	}
+	parts := pack(blocks(text, c.mention), a.opts.PostLimit)
+	if len(parts) == 0 {
+		parts = []string{"(no reply)"}
+	}
+	if len(parts) > a.opts.MaxPosts {
+		parts = append(parts[:a.opts.MaxPosts], fmt.Sprintf("(%d more part(s) cut; narrow the command down)", len(parts)-a.opts.MaxPosts))
+	}
+	resp := &model.CommandResponse{ResponseType: typ, Text: parts[0], SkipSlackParsing: true}
+	for _, p := range parts[1:] {
+		resp.ExtraResponses = append(resp.ExtraResponses, &model.CommandResponse{ResponseType: typ, Text: p, SkipSlackParsing: true})
+	}
+	return resp
+}
+
+// validResponseURL accepts only this Mattermost server's command hooks, so
+// a forged request cannot make the bot send an answer elsewhere.
+func (a *Adapter) validResponseURL(u string) bool {
+	return strings.HasPrefix(u, a.opts.URL+"/hooks/commands/") && !strings.ContainsAny(u[len(a.opts.URL):], "@\\")
+}
+
+// followUp posts a deferred answer to response_url.
+func (a *Adapter) followUp(responseURL string, resp *model.CommandResponse) {
+	body, err := json.Marshal(resp)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), a.opts.RequestTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, responseURL, bytes.NewReader(body))
+	if err != nil {
+		return
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := a.http.Do(req)
+	if err != nil {
+		a.log.Warn("could not deliver a deferred slash command answer", "err", err)
+		return
+	}
+	res.Body.Close()
+	if res.StatusCode >= 300 {
+		a.log.Warn("Mattermost refused a deferred slash command answer", "status", res.StatusCode)
+	}
+}
+
+func ephemeral(text string) *model.CommandResponse {
+	return &model.CommandResponse{ResponseType: model.CommandResponseTypeEphemeral, Text: text, SkipSlackParsing: true}
+}
+
+func writeCommand(w http.ResponseWriter, resp *model.CommandResponse) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(resp)
+}
+
+// incidentArg finds the incident a command line is about: its first
+// argument, for the commands that take one.
+func incidentArg(line string) (int64, bool) {
+	words := strings.Fields(line)
+	if len(words) < 2 {
+		return 0, false
+	}
+	id, err := bot.ParseIncidentID(words[1])
+	return id, err == nil
+}
+
+func hostOf(u string) string {
+	rest, _ := strings.CutPrefix(u, "https://")
+	rest, _ = strings.CutPrefix(rest, "http://")
+	host, _, _ := strings.Cut(rest, "/")
+	return host
+}

@@ -1,0 +1,135 @@
+package mattermost
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/sectriage/sectriage/bot"
+	"github.com/sectriage/sectriage/internal/testenv/mmserver"
+)
+
+// The real server sends the slash command to the bot's listener; the
+// command runs as whoever Mattermost says typed it.
+
+func TestSlashClaimFromDeclaredPerson(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	inc := w.c.open(t, "Heap overflow in the SIP parser")
+	w.c.waitDelivered(t, bot.MessageNewIncident, nil)
+
+	alice := w.client(t, "alice")
+	ws := w.s.WebSocket(t, alice.AuthToken)
+	resp, _, err := alice.ExecuteCommand(ctxT(t), w.triage.Id, fmt.Sprintf("/sec claim %d", inc.ID))
+	if err != nil {
+		t.Fatalf("ExecuteCommand: %v", err)
+	}
+	if got := w.c.incident(t, inc.ID); !got.Claimed || got.Assignee != "alice" || got.State != bot.StateTriage {
+		t.Fatalf("after /sec claim: claimed=%v assignee=%q state=%s", got.Claimed, got.Assignee, got.State)
+	}
+	// A change, no report content, in a verified private channel of
+	// sectriage's: the confirmation is for everyone there.
+	if resp.ResponseType != model.CommandResponseTypeInChannel || !strings.Contains(resp.Text, "You claimed "+inc.Name()) {
+		t.Errorf("response %q %q", resp.ResponseType, resp.Text)
+	}
+	ws.WaitFor(t, waitLong, mmserver.IsPosted(w.triage.Id, "You claimed "+inc.Name()))
+	// The incident's post follows: it now says who has it.
+	ev := ws.WaitFor(t, waitLong, func(ev *model.WebSocketEvent) bool {
+		return ev.EventType() == model.WebsocketEventPostEdited && ev.GetBroadcast().ChannelId == w.triage.Id
+	})
+	if p := mmserver.PostOf(t, ev); !strings.Contains(p.Message, "Assignee: alice") || !strings.Contains(p.Message, ", triage,") {
+		t.Errorf("updated post: %q", p.Message)
+	}
+}
+
+func TestSlashFromUndeclaredUserChangesNothing(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	inc := w.c.open(t, "Use after free")
+	w.c.waitDelivered(t, bot.MessageNewIncident, nil)
+	// carol is in the team, not in [[people]]; she tries from a public
+	// channel she can post in.
+	town, _, err := w.s.Admin().GetChannelByName(ctxT(t), "town-square", w.team.Id, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, _, err := w.client(t, "carol").ExecuteCommand(ctxT(t), town.Id, fmt.Sprintf("/sec claim %d", inc.ID))
+	if err != nil {
+		t.Fatalf("ExecuteCommand: %v", err)
+	}
+	if resp.ResponseType != model.CommandResponseTypeEphemeral || !strings.Contains(resp.Text, "only from members of the security team") {
+		t.Errorf("outsider got %q %q", resp.ResponseType, resp.Text)
+	}
+	if got := w.c.incident(t, inc.ID); got.Claimed || got.State != bot.StateNew {
+		t.Fatalf("an outsider changed the incident: claimed=%v state=%s", got.Claimed, got.State)
+	}
+}
+
+func TestSlashWithWrongTokenChangesNothing(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	inc := w.c.open(t, "Path traversal")
+	w.c.waitDelivered(t, bot.MessageNewIncident, nil)
+	claim := fmt.Sprintf("claim %d", inc.ID)
+
+	// Another slash command pointing at the bot: the real server sends
+	// that command's token, which is not the configured one.
+	w.s.CreateSlashCommand(t, w.team.Id, "sec2", w.listener.URL+CommandPath)
+	if _, _, err := w.client(t, "alice").ExecuteCommand(ctxT(t), w.triage.Id, "/sec2 "+claim); err == nil {
+		t.Error("a command with another token was answered")
+	}
+	// And forged requests straight to the listener.
+	for name, form := range map[string]url.Values{
+		"wrong token": {"token": {"x" + w.slash.Token[1:]}, "user_id": {w.users["alice"].Id}, "channel_id": {w.triage.Id}, "text": {claim}},
+		"no token":    {"user_id": {w.users["alice"].Id}, "channel_id": {w.triage.Id}, "text": {claim}},
+	} {
+		res, err := http.PostForm(w.listener.URL+CommandPath, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusForbidden {
+			t.Errorf("%s: HTTP %d, want 403", name, res.StatusCode)
+		}
+	}
+	if got := w.c.incident(t, inc.ID); got.Claimed || got.State != bot.StateNew {
+		t.Fatalf("a request with a wrong token changed the incident: claimed=%v state=%s", got.Claimed, got.State)
+	}
+}
+
+// TestSlashQueryIsEphemeral: list shows titles, so only the asker sees it.
+func TestSlashQueryIsEphemeral(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	w.c.open(t, "Secret title")
+	w.c.waitDelivered(t, bot.MessageNewIncident, nil)
+	resp, _, err := w.client(t, "bob").ExecuteCommand(ctxT(t), w.triage.Id, "/sec list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.ResponseType != model.CommandResponseTypeEphemeral || !strings.Contains(resp.Text, "Secret title") {
+		t.Errorf("list answered %q: %q", resp.ResponseType, resp.Text)
+	}
+}
+
+// TestDirectMessageCommand: "claim N" in a direct message to the bot.
+func TestDirectMessageCommand(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	inc := w.c.open(t, "Integer overflow")
+	w.c.waitDelivered(t, bot.MessageNewIncident, nil)
+	bob := w.client(t, "bob")
+	dm, _, err := bob.CreateDirectChannel(ctxT(t), w.users["bob"].Id, w.botID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := w.s.WebSocket(t, bob.AuthToken)
+	if _, _, err := bob.CreatePost(ctxT(t), &model.Post{ChannelId: dm.Id, Message: fmt.Sprintf("claim %d", inc.ID)}); err != nil {
+		t.Fatal(err)
+	}
+	ws.WaitFor(t, waitLong, mmserver.IsPosted(dm.Id, "You claimed "+inc.Name()))
+	if got := w.c.incident(t, inc.ID); got.Assignee != "bob" || !got.Claimed {
+		t.Fatalf("after the DM: %+v", got)
+	}
+	_ = time.Second
+}

@@ -1,0 +1,208 @@
+package mattermost
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/sectriage/sectriage/bot"
+	"github.com/sectriage/sectriage/commands"
+)
+
+// The websocket carries direct messages to the bot (commands without the
+// slash) and the channel changes the privacy checks watch for. The model's
+// client does not reconnect, so a dropped connection is replaced by a new
+// client after a backoff.
+
+// stableAfter is how long a connection must last for the backoff to
+// start again from its minimum.
+const stableAfter = time.Minute
+
+// resume identifies a websocket connection to the server, which keeps
+// the events of a dropped connection for a while and replays them when
+// the client reconnects with the connection id and the next sequence
+// number. After a server restart it starts a new connection instead.
+type resume struct {
+	connID string
+	next   int64
+}
+
+// listen keeps a websocket open until ctx ends.
+func (a *Adapter) listen(ctx context.Context) error {
+	bo := a.backoff()
+	var r resume
+	for {
+		started := time.Now()
+		hello, err := a.session(ctx, &r)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if hello && time.Since(started) > stableAfter {
+			bo.reset()
+		}
+		d := bo.next()
+		a.log.Warn("websocket closed; reconnecting", "in", d.Round(time.Millisecond), "err", err)
+		if !wait(ctx, d) {
+			return nil
+		}
+	}
+}
+
+// session runs one websocket connection. It reports whether the server
+// said hello (the token was accepted).
+func (a *Adapter) session(ctx context.Context, r *resume) (bool, error) {
+	c, err := a.current()
+	if err != nil {
+		return false, err
+	}
+	dialer := &websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: a.opts.RequestTimeout}
+	ws, err := model.NewReliableWebSocketClientWithDialer(dialer, wsURL(a.opts.URL), a.opts.Token, r.connID, int(r.next), true)
+	if err != nil {
+		return false, err
+	}
+	ws.Listen()
+	defer closeWebSocket(ws)
+	hello := false
+	for {
+		select {
+		case <-ctx.Done():
+			return hello, nil
+		case ev, ok := <-ws.EventChannel:
+			if !ok {
+				if ws.ListenError != nil {
+					return hello, ws.ListenError
+				}
+				return hello, errors.New("connection closed")
+			}
+			if ev.EventType() == model.WebsocketEventHello {
+				id, _ := ev.GetData()["connection_id"].(string)
+				resumed := id != "" && id == r.connID
+				if id != r.connID {
+					r.connID = id
+				}
+				r.next = ev.GetSequence() + 1
+				if !hello {
+					a.log.Info("websocket connected", "resumed", resumed)
+					hello = true
+					if !resumed {
+						// Changes missed while disconnected show up now.
+						a.goBackground(func() { a.recheckChannels(ctx, c) })
+					}
+					select {
+					case a.hello <- struct{}{}:
+					default:
+					}
+				}
+				continue
+			}
+			r.next = ev.GetSequence() + 1
+			a.onEvent(ctx, c, ev)
+		case r, ok := <-ws.ResponseChannel:
+			if ok && r.Status == model.StatusFail {
+				msg := "rejected"
+				if r.Error != nil {
+					msg = r.Error.Error()
+				}
+				return hello, fmt.Errorf("websocket request %d failed: %s", r.SeqReply, msg)
+			}
+		case <-ws.PingTimeoutChannel:
+			return hello, errors.New("no ping from the server")
+		}
+	}
+}
+
+// closeWebSocket closes the connection and drains the client's channels
+// until its reader has stopped: the client blocks on full channels, and
+// Close itself can block behind a stuck write.
+func closeWebSocket(ws *model.WebSocketClient) {
+	ws.Conn.Close()
+	timeout := time.NewTimer(10 * time.Second)
+	defer timeout.Stop()
+	for {
+		select {
+		case _, ok := <-ws.EventChannel:
+			if !ok {
+				return
+			}
+		case <-ws.ResponseChannel:
+		case <-ws.PingTimeoutChannel:
+		case <-timeout.C:
+			return
+		}
+	}
+}
+
+func wsURL(httpURL string) string {
+	if rest, ok := strings.CutPrefix(httpURL, "https://"); ok {
+		return "wss://" + rest
+	}
+	return "ws://" + strings.TrimPrefix(httpURL, "http://")
+}
+
+func (a *Adapter) onEvent(ctx context.Context, c *connection, ev *model.WebSocketEvent) {
+	switch ev.EventType() {
+	case model.WebsocketEventPosted:
+		a.onPosted(ctx, c, ev)
+	case model.WebsocketEventChannelConverted, model.WebsocketEventChannelUpdated, model.WebsocketEventChannelDeleted,
+		model.WebsocketEventUserAdded, model.WebsocketEventUserRemoved:
+		// These fetch from the API: off the read loop.
+		a.goBackground(func() { a.onChannelEvent(ctx, c, ev) })
+	}
+}
+
+// onPosted runs a direct message to the bot as a command: "claim 42",
+// "/sec claim 42" and "!claim 42" alike.
+func (a *Adapter) onPosted(ctx context.Context, c *connection, ev *model.WebSocketEvent) {
+	data := ev.GetData()
+	if t, _ := data["channel_type"].(string); t != string(model.ChannelTypeDirect) {
+		return
+	}
+	var post model.Post
+	if err := decodeJSONString(data["post"], &post); err != nil {
+		return
+	}
+	if post.UserId == c.botID || post.Type != "" || post.GetProp(model.PostPropsFromBot) == "true" || post.GetProp(model.PostPropsFromWebhook) == "true" {
+		return // never answer itself, system messages or other bots
+	}
+	line, _ := commands.Normalize(post.Message, "/"+a.opts.Trigger, "!", "")
+	if line == "" {
+		return
+	}
+	actor := bot.Actor{Person: a.person(c, post.UserId), Platform: bot.PlatformMattermost}
+	channelID := post.ChannelId
+	a.goBackground(func() {
+		// A direct channel reaches only that user: report content may show.
+		reply := a.runner.Run(ctx, actor, line, true)
+		m := bot.OutboxMessage{Text: reply.Text, Confidential: reply.Confidential}
+		if _, err := a.verifyChannel(ctx, c, channelID, reply.Confidential); err != nil {
+			a.log.Warn("cannot answer a direct message", "err", err)
+			return
+		}
+		// The answer goes straight back: the question came over the
+		// websocket, so the server is up; a failure is logged.
+		if err := a.postText(ctx, c, m, channelID, reply.Text, 0, ""); err != nil {
+			a.log.Warn("cannot answer a direct message", "err", err)
+		}
+		if !reply.Failed {
+			if id, ok := incidentArg(line); ok {
+				a.refreshIncidentPosts(ctx, id)
+			}
+		}
+	})
+}
+
+// decodeJSONString decodes an event field that holds JSON as a string.
+func decodeJSONString(v any, into any) error {
+	s, ok := v.(string)
+	if !ok {
+		return errors.New("not a JSON string")
+	}
+	return json.Unmarshal([]byte(s), into)
+}
