@@ -90,9 +90,9 @@ type desk struct {
 
 type deskOptions struct {
 	platforms []string // bot.Settings.Platforms; default: IRC
-	// gate, when set, holds every delivery until it is closed, so a test
-	// can get its watchers in place first.
-	gate  <-chan struct{}
+	// gate, when set, holds deliveries while it is held, so a test can get
+	// its watchers in place first.
+	gate  *gate
 	tweak func(*irc.Options)
 }
 
@@ -145,7 +145,7 @@ func startDesk(t *testing.T, n *ircnet.Network, o deskOptions) *desk {
 	if o.gate != nil {
 		deliverer = bot.DeliverFunc(func(ctx context.Context, m bot.OutboxMessage) error {
 			select {
-			case <-o.gate:
+			case <-o.gate.wait():
 			case <-ctx.Done():
 				return ctx.Err()
 			}
@@ -192,6 +192,30 @@ func (d *desk) waitDelivered(t *testing.T, n int, timeout time.Duration, match f
 		}
 	}
 	return got
+}
+
+// waitOutboxEmpty waits until nothing is pending. Outbox.Observe runs just
+// before a delivery is recorded, so the last one may still be on its way.
+func (d *desk) waitOutboxEmpty(t *testing.T) {
+	t.Helper()
+	var stats storage.OutboxStats
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(wait)
+	for {
+		stats, _ = d.db.OutboxStats(context.Background())
+		if stats.Pending == 0 {
+			break
+		}
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("outbox still has %d pending", stats.Pending)
+		}
+	}
+	if stats.Dead != 0 {
+		t.Fatalf("%d messages were given up", stats.Dead)
+	}
 }
 
 // open creates an incident as intake would, with its report body.

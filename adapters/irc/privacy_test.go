@@ -1,0 +1,123 @@
+package irc_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sectriage/sectriage/adapters/irc"
+	"github.com/sectriage/sectriage/bot"
+	"github.com/sectriage/sectriage/internal/testenv/ircnet"
+)
+
+// TestPublicTriageChannelGetsNoReport: a channel configured as the triage
+// channel but neither +s nor +i/+k gets no report content; the officers
+// get the alarm, on IRC by private message, and `sectriage check` says so.
+func TestPublicTriageChannelGetsNoReport(t *testing.T) {
+	t.Parallel()
+	n := ircnet.Start(t, ircnet.Options{})
+	n.RegisterAccounts(t, accounts...)
+	cs := ircnet.DialAll(t,
+		ircnet.Spec{Addr: n.Addr(), Nick: "alice", Opts: sasl("alice")},
+		ircnet.Spec{Addr: n.Addr(), Nick: "watcher"})
+	alice, watcher := cs[0], cs[1]
+	for _, c := range cs {
+		c.Join(channel, "")
+		c.Expect(t, wait, ircnet.Cmd("JOIN", channel))
+	}
+	d := startDesk(t, n, deskOptions{})
+	d.waitStatus(t, "read the channel's modes", func(st irc.Status) bool { return st.Modes != "" })
+
+	d.open(t, "Secret title ZZ", "secret body ZZ")
+	// The post is given up, with the alarm raised; alice's ping (she is
+	// online and logged in) goes by private message.
+	post := d.waitDelivered(t, 1, 2*wait, func(dl delivery) bool { return dl.m.Kind == bot.MessageNewIncident })[0]
+	var perm *bot.PermanentError
+	if !errors.As(post.err, &perm) || !strings.Contains(post.err.Error(), "not private") {
+		t.Fatalf("new-incident post: err %v, want a permanent 'not private' failure", post.err)
+	}
+	l := alice.Expect(t, wait, func(l ircnet.Line) bool {
+		return fromBot("PRIVMSG", "alice")(l) && strings.Contains(l.Param(1), "is not private")
+	})
+	if !strings.Contains(l.Param(1), channel) || strings.Contains(l.Param(1), "ZZ") {
+		t.Fatalf("alarm %q: must name the channel and carry no report content", l.Param(1))
+	}
+	d.waitDelivered(t, 1, wait, func(dl delivery) bool { return dl.m.Kind == bot.MessageAlert && dl.err == nil })
+
+	watcher.Send("PING :sync")
+	watcher.Expect(t, wait, ircnet.Cmd("PONG"))
+	for _, l := range watcher.Lines() {
+		if l.Nick() == botNick && (l.Command == "PRIVMSG" || l.Command == "NOTICE") || strings.Contains(l.Raw, "ZZ") {
+			t.Errorf("the public channel received %s", l.Raw)
+		}
+	}
+
+	t.Run("check reports the channel as not private", func(t *testing.T) {
+		res, err := irc.Check(context.Background(), checkOptions(n), slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Joined || res.Private || res.Modes != "+nt" || res.Err() == nil || !res.LoggedIn {
+			t.Fatalf("check: %+v (err %v)", res, res.Err())
+		}
+	})
+}
+
+// TestChannelTurningPublicStopsPosts: once the modes change to public,
+// content is withheld and the alarm raised; when they are fixed, posting
+// resumes.
+func TestChannelTurningPublicStopsPosts(t *testing.T) {
+	t.Parallel()
+	n := ircnet.Start(t, ircnet.Options{})
+	n.RegisterAccounts(t, accounts...)
+	alice := securedChannel(t, n)
+	watcher := joinAs(t, n, "watcher", ircnet.ClientOptions{})
+	d := startDesk(t, n, deskOptions{platforms: []string{bot.PlatformIRC}})
+	d.waitStatus(t, "joined a private channel", func(st irc.Status) bool { return st.Private })
+
+	t.Run("check reports the channel as private", func(t *testing.T) {
+		res, err := irc.Check(context.Background(), checkOptions(n), slog.New(slog.DiscardHandler))
+		if err != nil || res.Err() != nil || !res.Private || res.Modes != "+knst" {
+			t.Fatalf("check: %+v, err %v / %v", res, err, res.Err())
+		}
+	})
+
+	d.open(t, "First title AA", "")
+	watcher.Expect(t, wait, func(l ircnet.Line) bool {
+		return fromBot("PRIVMSG", channel)(l) && strings.Contains(l.Param(1), "First title AA")
+	})
+
+	alice.Mode(channel, "-s")
+	d.waitStatus(t, "saw the channel turn public", func(st irc.Status) bool { return !st.Private && st.Modes == "+knt" })
+	alice.Expect(t, 2*wait, func(l ircnet.Line) bool {
+		return fromBot("PRIVMSG", "alice")(l) && strings.Contains(l.Param(1), "is not private")
+	})
+	d.open(t, "Second title BB", "")
+	d.waitDelivered(t, 1, 2*wait, func(dl delivery) bool {
+		return dl.m.Kind == bot.MessageNewIncident && dl.m.IncidentID == 2 && dl.err != nil
+	})
+
+	alice.Mode(channel, "+s")
+	d.waitStatus(t, "saw the channel private again", func(st irc.Status) bool { return st.Private })
+	d.open(t, "Third title CC", "")
+	watcher.Expect(t, wait, func(l ircnet.Line) bool {
+		return fromBot("PRIVMSG", channel)(l) && strings.Contains(l.Param(1), "Third title CC")
+	})
+	for _, l := range watcher.Lines() {
+		if strings.Contains(l.Raw, "BB") {
+			t.Errorf("withheld content reached the channel: %s", l.Raw)
+		}
+	}
+}
+
+// checkOptions are the bot's options for a check connection.
+func checkOptions(n *ircnet.Network) irc.Options {
+	return irc.Options{
+		Server: n.Addr(), Nick: botNick + "-check",
+		SASL:          irc.SASL{Mechanism: irc.SASLPlain, Account: botNick, Password: password + botNick},
+		TriageChannel: channel, TriageKey: chanKey, ModeGrace: time.Second,
+	}
+}
