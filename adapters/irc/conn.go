@@ -87,11 +87,11 @@ func (a *Adapter) runSession(ctx context.Context) (registered bool, err error) {
 	errc := make(chan error, 1)
 	go func() {
 		errc <- client.DialerConnect(dialerFunc(func(string, string) (net.Conn, error) {
-			conn, err := a.dial(sctx)
+			conn, tcp, err := a.dial(sctx)
 			if err != nil {
 				return nil, err
 			}
-			w := newWire(conn, s.lim, a.log)
+			w := newWire(conn, tcp, s.lim, a.log)
 			s.wire.Store(w)
 			return w, nil
 		}))
@@ -120,18 +120,31 @@ type dialerFunc func(network, addr string) (net.Conn, error)
 
 func (f dialerFunc) Dial(network, addr string) (net.Conn, error) { return f(network, addr) }
 
-func (a *Adapter) dial(ctx context.Context) (net.Conn, error) {
+// dial connects, with TLS when configured, and returns the connection and
+// the TCP socket under it.
+func (a *Adapter) dial(ctx context.Context) (net.Conn, *net.TCPConn, error) {
 	d := &net.Dialer{Timeout: 20 * time.Second, KeepAlive: time.Minute}
+	c, err := d.DialContext(ctx, "tcp", a.opts.Server)
+	if err != nil {
+		return nil, nil, err
+	}
+	tcp, _ := c.(*net.TCPConn)
 	if a.opts.TLS == nil {
-		return d.DialContext(ctx, "tcp", a.opts.Server)
+		return c, tcp, nil
 	}
 	cfg := a.opts.TLS.Clone()
 	if cfg.ServerName == "" {
 		host, _, _ := net.SplitHostPort(a.opts.Server)
 		cfg.ServerName = host
 	}
-	td := &tls.Dialer{NetDialer: d, Config: cfg}
-	return td.DialContext(ctx, "tcp", a.opts.Server)
+	hctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	tc := tls.Client(c, cfg)
+	if err := tc.HandshakeContext(hctx); err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return tc, tcp, nil
 }
 
 // girConfig is the girc configuration: flood control, auto WHO/MODE and
@@ -186,14 +199,28 @@ func (a *Adapter) girConfig() girc.Config {
 // let an outsider make the bot flood itself off the network.
 type wire struct {
 	net.Conn
+	tcp      *net.TCPConn // the socket under TLS, for quickACK
 	mu       sync.Mutex
 	lim      *limiter
 	counting atomic.Bool // after registration the server counts our lines
 	log      *slog.Logger
 }
 
-func newWire(c net.Conn, lim *limiter, log *slog.Logger) *wire {
-	return &wire{Conn: c, lim: lim, log: log}
+func newWire(c net.Conn, tcp *net.TCPConn, lim *limiter, log *slog.Logger) *wire {
+	return &wire{Conn: c, tcp: tcp, lim: lim, log: log}
+}
+
+// Read is girc's path from the socket. After each read it asks the kernel
+// to acknowledge at once: IRC servers (InspIRCd among them) do not turn off
+// Nagle's algorithm, so a line for us waits until our previous one is
+// acknowledged, and a delayed ACK made every command that followed a reply
+// or an echo 40 ms late.
+func (w *wire) Read(b []byte) (int, error) {
+	n, err := w.Conn.Read(b)
+	if w.tcp != nil {
+		quickACK(w.tcp)
+	}
+	return n, err
 }
 
 // Write is girc's path to the socket.

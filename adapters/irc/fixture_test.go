@@ -97,7 +97,7 @@ type deskOptions struct {
 }
 
 // startDesk starts the bot on n. The caller has prepared the channel.
-func startDesk(t *testing.T, n *ircnet.Network, o deskOptions) *desk {
+func startDesk(t testing.TB, n *ircnet.Network, o deskOptions) *desk {
 	t.Helper()
 	d := &desk{net: n, reports: &fakeReports{}, delivered: make(chan delivery, 1000), log: &syncBuffer{}}
 	// Registered first so it runs last, after everything has stopped.
@@ -165,7 +165,7 @@ func startDesk(t *testing.T, n *ircnet.Network, o deskOptions) *desk {
 }
 
 // waitStatus waits until the bot's status satisfies cond.
-func (d *desk) waitStatus(t *testing.T, what string, cond func(irc.Status) bool) irc.Status {
+func (d *desk) waitStatus(t testing.TB, what string, cond func(irc.Status) bool) irc.Status {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*wait)
 	defer cancel()
@@ -177,7 +177,7 @@ func (d *desk) waitStatus(t *testing.T, what string, cond func(irc.Status) bool)
 }
 
 // waitDelivered waits for n delivery attempts that match and returns them.
-func (d *desk) waitDelivered(t *testing.T, n int, timeout time.Duration, match func(delivery) bool) []delivery {
+func (d *desk) waitDelivered(t testing.TB, n int, timeout time.Duration, match func(delivery) bool) []delivery {
 	t.Helper()
 	var got []delivery
 	deadline := time.After(timeout)
@@ -196,7 +196,7 @@ func (d *desk) waitDelivered(t *testing.T, n int, timeout time.Duration, match f
 
 // waitOutboxEmpty waits until nothing is pending. Outbox.Observe runs just
 // before a delivery is recorded, so the last one may still be on its way.
-func (d *desk) waitOutboxEmpty(t *testing.T) {
+func (d *desk) waitOutboxEmpty(t testing.TB) {
 	t.Helper()
 	var stats storage.OutboxStats
 	tick := time.NewTicker(20 * time.Millisecond)
@@ -219,7 +219,7 @@ func (d *desk) waitOutboxEmpty(t *testing.T) {
 }
 
 // open creates an incident as intake would, with its report body.
-func (d *desk) open(t *testing.T, title, body string) *bot.Incident {
+func (d *desk) open(t testing.TB, title, body string) *bot.Incident {
 	t.Helper()
 	inc, err := d.svc.OpenIncident(context.Background(), bot.SystemActor(), bot.NewIncident{
 		Title: title, Reporter: "reporter@example.org", Encrypted: true,
@@ -235,7 +235,7 @@ func (d *desk) open(t *testing.T, title, body string) *bot.Incident {
 
 // securedChannel has alice (an officer) create the triage channel with
 // +snk, as a team would before inviting the bot.
-func securedChannel(t *testing.T, n *ircnet.Network) *ircnet.Client {
+func securedChannel(t testing.TB, n *ircnet.Network) *ircnet.Client {
 	t.Helper()
 	alice := ircnet.Dial(t, n.Addr(), "alice", ircnet.ClientOptions{Account: "alice", Password: password + "alice",
 		Caps: []string{"account-tag", "extended-join", "message-tags", "server-time"}})
@@ -247,7 +247,7 @@ func securedChannel(t *testing.T, n *ircnet.Network) *ircnet.Client {
 }
 
 // joinAs connects a client and joins the triage channel with the key.
-func joinAs(t *testing.T, n *ircnet.Network, nick string, opts ircnet.ClientOptions) *ircnet.Client {
+func joinAs(t testing.TB, n *ircnet.Network, nick string, opts ircnet.ClientOptions) *ircnet.Client {
 	t.Helper()
 	c := ircnet.Dial(t, n.Addr(), nick, opts)
 	c.Join(channel, chanKey)

@@ -89,6 +89,8 @@ func TestChannelTurningPublicStopsPosts(t *testing.T) {
 	watcher.Expect(t, wait, func(l ircnet.Line) bool {
 		return fromBot("PRIVMSG", channel)(l) && strings.Contains(l.Param(1), "First title AA")
 	})
+	// The post and the pings to bob (offline: a highlight) and alice.
+	d.waitDelivered(t, 3, wait, func(dl delivery) bool { return dl.m.IncidentID == 1 && dl.err == nil })
 
 	alice.Mode(channel, "-s")
 	d.waitStatus(t, "saw the channel turn public", func(st irc.Status) bool { return !st.Private && st.Modes == "+knt" })
@@ -96,9 +98,13 @@ func TestChannelTurningPublicStopsPosts(t *testing.T) {
 		return fromBot("PRIVMSG", "alice")(l) && strings.Contains(l.Param(1), "is not private")
 	})
 	d.open(t, "Second title BB", "")
-	d.waitDelivered(t, 1, 2*wait, func(dl delivery) bool {
-		return dl.m.Kind == bot.MessageNewIncident && dl.m.IncidentID == 2 && dl.err != nil
-	})
+	// The post and bob's highlight are given up; alice's ping goes to her
+	// by private message, which is private whatever the channel.
+	for _, dl := range d.waitDelivered(t, 3, 2*wait, func(dl delivery) bool { return dl.m.IncidentID == 2 }) {
+		if dl.m.Dest.Person == "alice" != (dl.err == nil) {
+			t.Fatalf("SEC-2 %s to %s: err %v", dl.m.Kind, dl.m.Dest, dl.err)
+		}
+	}
 
 	alice.Mode(channel, "+s")
 	d.waitStatus(t, "saw the channel private again", func(st irc.Status) bool { return st.Private })
