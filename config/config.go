@@ -28,7 +28,10 @@ type Config struct {
 	People    []PersonConfig  `toml:"people"`
 	SIGs      []SIGConfig     `toml:"sigs"`
 	Deadlines DeadlinesConfig `toml:"deadlines"`
+	IRC       IRCConfig       `toml:"irc"`
 
+	// ircDefined is set when the file has an [irc] section.
+	ircDefined bool
 	// file is where the config was read from: relative paths in it are
 	// relative to its directory, and problems name it.
 	file string
@@ -151,6 +154,7 @@ func DefaultConfig() *Config {
 			EmbargoWarnings: warnings,
 			EmbargoMax:      Duration{def.EmbargoMax},
 		},
+		IRC: defaultIRC(),
 	}
 }
 
@@ -188,6 +192,7 @@ func Parse(data []byte, file string) (*Config, error) {
 		// Type mismatches come as "toml: line N (last key "k"): ...".
 		return nil, Problems{{File: file, Msg: strings.TrimPrefix(err.Error(), "toml: ")}}
 	}
+	cfg.ircDefined = md.IsDefined("irc")
 	var ps Problems
 	for _, k := range md.Undecoded() {
 		key := k.String()

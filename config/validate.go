@@ -39,6 +39,7 @@ func (c *Config) Validate() error {
 	c.validatePeople(s)
 	c.validateSIGs(s)
 	c.validateDeadlines(s)
+	c.validateIRC(s)
 	if len(s.list) > 0 {
 		return s.list
 	}
