@@ -87,9 +87,18 @@ type SASL struct {
 
 func (o *Options) defaults() {
 	if o.User == "" {
-		o.User = safeNick(strings.ToLower(o.Nick))
+		// An ident is stricter than a nick: letters and digits only.
+		o.User = strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+				return r
+			}
+			return -1
+		}, strings.ToLower(o.Nick))
 		if len(o.User) > 10 {
 			o.User = o.User[:10]
+		}
+		if o.User == "" {
+			o.User = "sectriage"
 		}
 	}
 	if o.RealName == "" {

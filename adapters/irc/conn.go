@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -98,6 +99,11 @@ func (a *Adapter) runSession(ctx context.Context) (registered bool, err error) {
 	}()
 	select {
 	case err = <-errc:
+		s.mu.Lock()
+		if s.closeErr != nil {
+			err = s.closeErr
+		}
+		s.mu.Unlock()
 		if err == nil {
 			err = errors.New("connection closed")
 		}
@@ -172,21 +178,15 @@ func (a *Adapter) girConfig() girc.Config {
 	case SASLExternal:
 		cfg.SASL = &girc.SASLExternal{}
 	}
-	alts := a.opts.AltNicks
-	cfg.HandleNickCollide = func(old string) string {
-		for i, n := range alts {
-			if girc.ToRFC1459(n) != girc.ToRFC1459(old) {
-				continue
-			}
-			if i+1 < len(alts) {
-				return alts[i+1]
-			}
-			return a.opts.Nick + "_"
+	// girc passes the nick it thinks we have, which stays the configured
+	// one until registration ends, so the attempts are counted here.
+	var tries atomic.Int32
+	cfg.HandleNickCollide = func(string) string {
+		i := int(tries.Add(1)) - 1
+		if i < len(a.opts.AltNicks) {
+			return a.opts.AltNicks[i]
 		}
-		if girc.ToRFC1459(old) == girc.ToRFC1459(a.opts.Nick) && len(alts) > 0 {
-			return alts[0]
-		}
-		return old + "_"
+		return a.opts.Nick + strings.Repeat("_", min(i-len(a.opts.AltNicks)+1, 9))
 	}
 	return cfg
 }

@@ -36,16 +36,40 @@ func (a *Adapter) Deliver(ctx context.Context, m bot.OutboxMessage) error {
 		return bot.Permanent(fmt.Errorf("IRC has no channel %q", m.Dest.Channel))
 	}
 	ch := a.opts.TriageChannel
-	p, modes, err := s.waitPrivacy(ctx, ch)
-	if err != nil {
+	if err := a.usableChannel(ctx, s, ch); err != nil {
 		return err
 	}
-	if p == privPublic {
-		// SPEC §3: a channel that fails the check gets nothing.
-		a.raiseAlarm(ctx, ch, modes)
+	return s.post(ctx, prioLow, "PRIVMSG", ch, a.compose(ctx, m), m.IncidentID, s.channelGuard(ch))
+}
+
+// usableChannel waits until the channel's privacy is known and returns nil
+// when it is private. A channel that is public, or that refused to let us
+// in, gets nothing (SPEC §3): the alarm is raised and the error is
+// permanent, so one broken channel does not hold up the private messages
+// queued behind it. Not being in yet is an ordinary error: retry later.
+func (a *Adapter) usableChannel(ctx context.Context, s *session, ch string) error {
+	p, modes, err := s.waitPrivacy(ctx, ch)
+	switch {
+	case errors.Is(err, errNotReady) && s.joinRefusal() != "":
+		a.raiseAlarm(ctx, alarmCannotJoin, ch, s.joinRefusal())
+		return bot.Permanent(fmt.Errorf("withheld: cannot join %s: %s", ch, s.joinRefusal()))
+	case err != nil:
+		return err
+	case p == privPublic:
+		a.raiseAlarm(ctx, alarmNotPrivate, ch, modes)
 		return bot.Permanent(fmt.Errorf("withheld: %s is not private (modes %s; it needs +s and +i or +k)", ch, modes))
 	}
-	return s.post(ctx, prioLow, "PRIVMSG", ch, a.compose(ctx, m), m.IncidentID, s.channelGuard(ch))
+	return nil
+}
+
+// errNotReady is waitPrivacy giving up: not in the channel, or its modes
+// not read, in time.
+var errNotReady = errors.New("not in the channel yet, or its modes not read yet")
+
+func (s *session) joinRefusal() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.joinErr
 }
 
 func (a *Adapter) deliverToPerson(ctx context.Context, s *session, m bot.OutboxMessage) error {
@@ -76,14 +100,14 @@ func (a *Adapter) deliverToPerson(ctx context.Context, s *session, m bot.OutboxM
 	}
 	// Not online under a nick we can find: they will see a highlight in
 	// the private channel when they are back (bouncers, logs).
-	pv, modes, err := s.waitPrivacy(ctx, ch)
-	if err != nil {
+	if err := a.usableChannel(ctx, s, ch); err != nil {
+		var perm *bot.PermanentError
+		if errors.As(err, &perm) {
+			return bot.Permanent(fmt.Errorf("%s is not online on IRC, and %w", p.Name, perm.Err))
+		}
 		return err
 	}
-	if pv == privPrivate {
-		return s.post(ctx, prioLow, "PRIVMSG", ch, highlight(p, text), m.IncidentID, s.channelGuard(ch))
-	}
-	return bot.Permanent(fmt.Errorf("%s is not online on IRC and %s is not private (modes %s)", p.Name, ch, modes))
+	return s.post(ctx, prioLow, "PRIVMSG", ch, highlight(p, text), m.IncidentID, s.channelGuard(ch))
 }
 
 // highlight makes sure a message names its person, so their client alerts.
@@ -196,7 +220,10 @@ func (s *session) mentionLocked(target string) func(string) string {
 }
 
 // waitPrivacy waits, a bounded time, until the channel's privacy is known.
+// When the channel has refused us it waits only long enough for ChanServ's
+// invitation to get us in.
 func (s *session) waitPrivacy(ctx context.Context, channel string) (privacy, string, error) {
+	start := s.a.now()
 	deadline := time.NewTimer(s.a.opts.ModeGrace + 10*time.Second)
 	defer deadline.Stop()
 	for {
@@ -205,20 +232,17 @@ func (s *session) waitPrivacy(ctx context.Context, channel string) (privacy, str
 		if p != privUnknown {
 			return p, modes, nil
 		}
+		if s.joinRefusal() != "" && s.a.now().Sub(start) >= refusalWait {
+			return p, modes, fmt.Errorf("%s: %w", channel, errNotReady)
+		}
 		// The grace period ends without an event: look again then.
-		recheck := time.NewTimer(s.a.opts.ModeGrace / 4)
+		recheck := time.NewTimer(min(s.a.opts.ModeGrace/4, refusalWait))
 		select {
 		case <-changed:
 		case <-recheck.C:
 		case <-deadline.C:
 			recheck.Stop()
-			s.mu.Lock()
-			why := s.joinErr
-			s.mu.Unlock()
-			if why == "" {
-				why = "not joined yet or its modes not read yet"
-			}
-			return privUnknown, modes, fmt.Errorf("%s is not ready: %s", channel, why)
+			return privUnknown, modes, fmt.Errorf("%s: %w", channel, errNotReady)
 		case <-ctx.Done():
 			recheck.Stop()
 			return privUnknown, modes, ctx.Err()
@@ -229,6 +253,9 @@ func (s *session) waitPrivacy(ctx context.Context, channel string) (privacy, str
 		recheck.Stop()
 	}
 }
+
+// refusalWait is how long a delivery waits on a channel that refused us.
+const refusalWait = 2 * time.Second
 
 // channelGuard stops a message, line by line, when its channel stops being
 // private (or we leave it) while it is being sent.

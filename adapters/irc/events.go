@@ -36,8 +36,7 @@ func (s *session) onEvent(c *girc.Client, e girc.Event) {
 			// The server did not offer SASL or skipped it: do not stay
 			// on as an anonymous nick that anyone may impersonate.
 			s.a.log.Error("IRC server ended registration without a SASL login; disconnecting")
-			s.a.setLastErr(errNoLogin)
-			c.Close()
+			s.fail(errNoLogin)
 			return
 		}
 		if w := s.wire.Load(); w != nil {
@@ -109,6 +108,12 @@ func (s *session) joinFailed(numeric, reason string) {
 		})
 	}
 	s.after(30*time.Second, s.joinTriage)
+	// Still out after ChanServ had its chance: tell the officers.
+	s.after(10*time.Second, func(ctx context.Context) {
+		if why := s.joinRefusal(); why != "" && !s.a.opts.readOnly {
+			s.a.raiseAlarm(ctx, alarmCannotJoin, s.a.opts.TriageChannel, why)
+		}
+	})
 	s.a.notify()
 }
 
@@ -186,7 +191,7 @@ func (s *session) checkPrivacy(ctx context.Context, channel string) {
 
 	switch {
 	case p == privPrivate:
-		s.a.clearAlarm(channel)
+		s.a.clearAlarms(channel)
 		s.mu.Lock()
 		first := !s.resumed
 		s.resumed = true
@@ -214,6 +219,6 @@ func (s *session) checkPrivacy(ctx context.Context, channel string) {
 		}
 		s.after(max(wait, 10*time.Millisecond), func(ctx context.Context) { s.checkPrivacy(ctx, channel) })
 	default:
-		s.a.raiseAlarm(ctx, channel, modes)
+		s.a.raiseAlarm(ctx, alarmNotPrivate, channel, modes)
 	}
 }

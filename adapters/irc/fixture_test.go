@@ -28,14 +28,16 @@ const (
 // accounts every test network gets: the bot's, two team members' and a
 // stranger's.
 var accounts = []string{botNick, password + botNick, "alice", password + "alice", "bob", password + "bob",
-	"mallory", password + "mallory"}
+	"dave", password + "dave", "mallory", password + "mallory"}
 
 // team is the declared people: alice is an officer, bob a member and
-// SIG lead; carol is on the team but not on IRC.
+// SIG lead, dave a member who wants pings in the channel; carol is on the
+// team but not on IRC.
 func team(t testing.TB) *bot.People {
 	p, err := bot.NewPeople([]bot.Person{
 		{Name: "alice", Role: bot.RoleOfficer, IRCAccount: "alice"},
 		{Name: "bob", Role: bot.RoleMember, IRCAccount: "bob"},
+		{Name: "dave", Role: bot.RoleMember, IRCAccount: "dave", Notify: bot.NotifyChannel},
 		{Name: "carol", Role: bot.RoleMember},
 	})
 	if err != nil {

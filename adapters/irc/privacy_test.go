@@ -79,8 +79,12 @@ func TestChannelTurningPublicStopsPosts(t *testing.T) {
 	d.waitStatus(t, "joined a private channel", func(st irc.Status) bool { return st.Private })
 
 	t.Run("check reports the channel as private", func(t *testing.T) {
-		res, err := irc.Check(context.Background(), checkOptions(n), slog.New(slog.DiscardHandler))
-		if err != nil || res.Err() != nil || !res.Private || res.Modes != "+knst" {
+		// The check connection uses the bot's own nick, which is taken,
+		// and so is the first alternative: it ends up with the second.
+		o := checkOptions(n)
+		o.Nick, o.AltNicks = botNick, []string{"alice", botNick + "-alt"}
+		res, err := irc.Check(context.Background(), o, slog.New(slog.DiscardHandler))
+		if err != nil || res.Err() != nil || !res.Private || res.Modes != "+knst" || res.Nick != botNick+"-alt" {
 			t.Fatalf("check: %+v, err %v / %v", res, err, res.Err())
 		}
 	})
@@ -116,6 +120,56 @@ func TestChannelTurningPublicStopsPosts(t *testing.T) {
 		if strings.Contains(l.Raw, "BB") {
 			t.Errorf("withheld content reached the channel: %s", l.Raw)
 		}
+	}
+
+	t.Run("a person who asked for channel pings gets a highlight there", func(t *testing.T) {
+		dave := joinAs(t, n, "dave", sasl("dave"))
+		var txt bot.Text
+		txt.Mention("dave").Plain(" SEC-3 needs triage")
+		ping := bot.OutboxMessage{Dest: bot.Destination{Platform: bot.PlatformIRC, Person: "dave"}, Kind: bot.MessagePing,
+			IncidentID: 3, Text: txt, Created: time.Now(), NextAttempt: time.Now()}
+		if err := d.db.Enqueue(context.Background(), []bot.OutboxMessage{ping}); err != nil {
+			t.Fatal(err)
+		}
+		d.outbox.Wake()
+		dave.Expect(t, wait, func(l ircnet.Line) bool {
+			return fromBot("PRIVMSG", channel)(l) && l.Param(1) == "dave SEC-3 needs triage"
+		})
+		for _, l := range dave.Lines() {
+			if fromBot("PRIVMSG", "dave")(l) {
+				t.Errorf("dave asked for channel pings but got a private message: %s", l.Raw)
+			}
+		}
+	})
+}
+
+// TestRefusedChannel: a channel that will not let the bot in (here, a key
+// changed behind its back) gets nothing, does not hold up the private
+// messages queued after it, and the officers hear of it.
+func TestRefusedChannel(t *testing.T) {
+	t.Parallel()
+	n := ircnet.Start(t, ircnet.Options{})
+	n.RegisterAccounts(t, accounts...)
+	alice := ircnet.Dial(t, n.Addr(), "alice", sasl("alice"))
+	alice.Join(channel, "")
+	alice.Expect(t, wait, ircnet.Cmd("JOIN", channel))
+	alice.Mode(channel, "+snk", "another-key")
+	alice.Expect(t, wait, ircnet.Cmd("MODE", channel))
+	d := startDesk(t, n, deskOptions{})
+	d.waitStatus(t, "was refused", func(st irc.Status) bool { return st.JoinError != "" })
+
+	d.open(t, "Refused DD", "")
+	post := d.waitDelivered(t, 1, 2*wait, func(dl delivery) bool { return dl.m.Kind == bot.MessageNewIncident })[0]
+	if post.err == nil || !strings.Contains(post.err.Error(), "cannot join") {
+		t.Fatalf("post: err %v, want cannot join", post.err)
+	}
+	// alice's ping and the alarm reach her by private message.
+	alice.Expect(t, 2*wait, func(l ircnet.Line) bool {
+		return fromBot("PRIVMSG", "alice")(l) && strings.Contains(l.Param(1), "cannot join the IRC channel "+channel+" (475")
+	})
+	res, err := irc.Check(context.Background(), checkOptions(n), slog.New(slog.DiscardHandler))
+	if err != nil || res.Joined || !strings.HasPrefix(res.JoinError, "475") || res.Err() == nil {
+		t.Fatalf("check: %+v %v", res, err)
 	}
 }
 

@@ -31,7 +31,8 @@ type session struct {
 	fixedAt    map[string]time.Time // folded channel -> when we sent MODE to make it private
 	fixTries   map[string]int
 	resumed    bool
-	joinErr    string
+	joinErr    string // the channel's last refusal, "" once joined
+	closeErr   error  // why we ended the connection ourselves
 
 	high, low chan *outLine              // lines to send; high goes first
 	control   chan func(context.Context) // actions that send, run in order
@@ -175,13 +176,15 @@ func (s *session) controlLoop(ctx context.Context) {
 	}
 }
 
-// after queues f once d has passed, unless the connection ends first.
+// after queues f once d has passed, unless the connection has ended.
 func (s *session) after(d time.Duration, f func(ctx context.Context)) {
-	t := time.AfterFunc(d, func() { s.do(f) })
-	go func() {
-		<-s.done
-		t.Stop()
-	}()
+	time.AfterFunc(d, func() {
+		select {
+		case <-s.done:
+		default:
+			s.do(f)
+		}
+	})
 }
 
 // quit says goodbye directly on the wire: the sender may be stopping.
