@@ -74,7 +74,7 @@ func (s *session) commandLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case req := <-s.commands:
-			s.runCommand(ctx, req)
+			s.safely("command", func() { s.runCommand(ctx, req) })
 		}
 	}
 }

@@ -22,17 +22,19 @@ func (s *session) onEvent(c *girc.Client, e girc.Event) {
 	case girc.RPL_LOGGEDIN:
 		s.loggedIn = true
 	case girc.RPL_WELCOME:
-		s.registered = true
+		// Without the login the configuration asks for, this connection
+		// is not one to deliver on.
+		s.registered = s.a.opts.SASL.Mechanism == "" || s.loggedIn
 		// girc has settled the capabilities by now.
 		s.echo = c.HasCapability("echo-message")
 		s.accountTag = c.HasCapability("account-tag")
 	}
-	loggedIn := s.loggedIn
+	registered, echo, accountTag, me := s.registered, s.echo, s.accountTag, s.tr.me
 	s.mu.Unlock()
 
 	switch e.Command {
 	case girc.RPL_WELCOME:
-		if s.a.opts.SASL.Mechanism != "" && !loggedIn {
+		if !registered {
 			// The server did not offer SASL or skipped it: do not stay
 			// on as an anonymous nick that anyone may impersonate.
 			s.a.log.Error("IRC server ended registration without a SASL login; disconnecting")
@@ -43,7 +45,7 @@ func (s *session) onEvent(c *girc.Client, e girc.Event) {
 			s.lim.reset()
 			w.counting.Store(true)
 		}
-		s.a.log.Info("connected to IRC", "nick", e.Params[0], "echo", s.echo, "account_tag", s.accountTag)
+		s.a.log.Info("connected to IRC", "nick", safeNick(me), "echo", echo, "account_tag", accountTag)
 		s.a.notify()
 		s.do(s.joinTriage)
 	case girc.INVITE:

@@ -3,6 +3,7 @@ package irc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -171,9 +172,20 @@ func (s *session) controlLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case f := <-s.control:
-			f(ctx)
+			s.safely("control action", func() { f(ctx) })
 		}
 	}
+}
+
+// safely runs f and turns a panic into a log line: a bug in one action
+// must not take the daemon down with it.
+func (s *session) safely(what string, f func()) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.a.log.Error("IRC "+what+" panicked", "panic", fmt.Sprint(p))
+		}
+	}()
+	f()
 }
 
 // after queues f once d has passed, unless the connection has ended.
