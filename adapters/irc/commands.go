@@ -26,7 +26,7 @@ const outsiderQuiet = time.Minute
 // onPrivmsg takes commands: "!cmd" in the triage channel, "cmd" or "!cmd"
 // in a private message. It runs in girc's event loop, so it only queues.
 func (s *session) onPrivmsg(e *girc.Event) {
-	if e.Echo || e.Source == nil || e.Source.Ident == "" || len(e.Params) < 2 || s.a.deps.Commands == nil {
+	if e.Command != girc.PRIVMSG || e.Echo || e.Source == nil || e.Source.Ident == "" || len(e.Params) < 2 || s.a.deps.Commands == nil {
 		return
 	}
 	text := e.Last()
