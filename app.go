@@ -92,6 +92,9 @@ func (a *app) Close() error { return a.db.Close() }
 // the notices and pings of every change, whichever process makes it.
 func chatPlatforms(cfg *config.Config) []string {
 	var out []string
+	if cfg.IRCEnabled() {
+		out = append(out, bot.PlatformIRC)
+	}
 	if cfg.Mattermost.Enabled() {
 		out = append(out, bot.PlatformMattermost)
 	}

@@ -37,7 +37,8 @@ func (c *checker) fail(format string, args ...any) {
 	fmt.Fprintf(c.out, "error:   "+format+"\n", args...)
 }
 
-// cmdCheck validates the config, the database and the team key, printing
+// cmdCheck validates the config, the database and the team key, and with
+// IRC configured connects to check the triage channel is private, printing
 // each finding; it exits 0 only if there is no error.
 func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
@@ -65,6 +66,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	checkDatabase(ctx, c, cfg)
 	checkTeamKey(c, cfg, time.Now())
+	checkIRC(ctx, c, cfg)
 	if c.errors > 0 {
 		fmt.Fprintf(stdout, "%d problem(s) found\n", c.errors)
 		return exitFailed

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/sectriage/sectriage/adapters/irc"
 	"github.com/sectriage/sectriage/adapters/mattermost"
 	"github.com/sectriage/sectriage/bot"
 )
@@ -27,6 +28,14 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 		return exitUsage
 	}
 	log := newLogger(cfg.Log, stderr)
+	var ircOpts irc.Options
+	if cfg.IRCEnabled() {
+		var err error
+		if ircOpts, err = ircOptions(cfg); err != nil {
+			fmt.Fprintln(stderr, "sectriage:", err)
+			return exitUsage
+		}
+	}
 	a, err := openApp(ctx, cfg, log, appOptions{platforms: chatPlatforms(cfg)})
 	if err != nil {
 		fmt.Fprintln(stderr, "sectriage:", err)
@@ -35,6 +44,13 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 	defer a.Close()
 
 	g, ctx := errgroup.WithContext(ctx)
+	if cfg.IRCEnabled() {
+		// Reports stays nil until the intake pipeline provides the reader:
+		// new incidents are then announced without the report body.
+		adapter := irc.New(ircOpts, irc.Deps{Service: a.svc, Commands: a.reg, Outbox: a.outbox}, log)
+		a.outbox.Register(bot.PlatformIRC, adapter)
+		g.Go(func() error { return adapter.Run(ctx) })
+	}
 	mounts := map[string]http.Handler{}
 	if cfg.Mattermost.Enabled() {
 		opts, err := mattermostOptions(cfg, true)

@@ -98,6 +98,13 @@ type DeferrerStore interface {
 	DeferPlatform(ctx context.Context, platform string, until time.Time) error
 }
 
+// ResumerStore is implemented by stores that can make every pending
+// message of a platform due now: the undo of DeferPlatform, for an adapter
+// that is connected again.
+type ResumerStore interface {
+	ResumePlatform(ctx context.Context, platform string, now time.Time) error
+}
+
 // Outbox delivers queued messages through the registered adapters, retrying
 // with exponential backoff while an adapter fails.
 type Outbox struct {
@@ -142,6 +149,20 @@ func (o *Outbox) Wake() {
 	case o.wake <- struct{}{}:
 	default:
 	}
+}
+
+// Resume tells the worker that a platform is reachable again: its pending
+// messages, pushed back by the retry backoff while it was down, become due
+// now instead of after up to MaxBackoff. Adapters call it when they have
+// reconnected.
+func (o *Outbox) Resume(ctx context.Context, platform string) error {
+	if rs, ok := o.store.(ResumerStore); ok {
+		if err := rs.ResumePlatform(ctx, platform, o.clock.Now()); err != nil {
+			return fmt.Errorf("resuming %s: %w", platform, err)
+		}
+	}
+	o.Wake()
+	return nil
 }
 
 // Run delivers messages until ctx ends.

@@ -36,7 +36,10 @@ type Config struct {
 
 	Server     ServerConfig     `toml:"server"`
 	Mattermost MattermostConfig `toml:"mattermost"`
+	IRC        IRCConfig        `toml:"irc"`
 
+	// ircDefined is set when the file has an [irc] section.
+	ircDefined bool
 	// file is where the config was read from: relative paths in it are
 	// relative to its directory, and problems name it.
 	file string
@@ -166,6 +169,7 @@ func DefaultConfig() *Config {
 		Escalation: defaultEscalation(),
 		Schedules:  defaultSchedules(),
 		Mattermost: defaultMattermost(),
+		IRC:        defaultIRC(),
 	}
 }
 
@@ -203,6 +207,7 @@ func Parse(data []byte, file string) (*Config, error) {
 		// Type mismatches come as "toml: line N (last key "k"): ...".
 		return nil, Problems{{File: file, Msg: strings.TrimPrefix(err.Error(), "toml: ")}}
 	}
+	cfg.ircDefined = md.IsDefined("irc")
 	var ps Problems
 	for _, k := range md.Undecoded() {
 		key := k.String()

@@ -42,6 +42,7 @@ func (c *Config) Validate() error {
 	c.validateRoster(s)
 	c.validateServer(s)
 	c.validateMattermost(s)
+	c.validateIRC(s)
 	if len(s.list) > 0 {
 		return s.list
 	}

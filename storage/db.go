@@ -40,6 +40,7 @@ var (
 	_ bot.IncidentStore = (*DB)(nil)
 	_ bot.OutboxStore   = (*DB)(nil)
 	_ bot.DeferrerStore = (*DB)(nil)
+	_ bot.ResumerStore  = (*DB)(nil)
 )
 
 // Open opens (creating if needed) the database at path and applies

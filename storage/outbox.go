@@ -112,6 +112,14 @@ func (db *DB) DeferPlatform(ctx context.Context, platform string, until time.Tim
 	return err
 }
 
+// ResumePlatform implements bot.ResumerStore.
+func (db *DB) ResumePlatform(ctx context.Context, platform string, now time.Time) error {
+	_, err := db.write.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ?
+		WHERE platform = ? AND delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at > ?`,
+		now.UnixMilli(), platform, now.UnixMilli())
+	return err
+}
+
 // NextAttempt implements bot.OutboxStore.
 func (db *DB) NextAttempt(ctx context.Context) (time.Time, error) {
 	var next sql.NullInt64

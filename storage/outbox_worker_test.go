@@ -86,6 +86,47 @@ func TestOutboxRetriesWithBackoffAndKeepsOrder(t *testing.T) {
 	}
 }
 
+// TestOutboxResumeAfterOutage: after a long outage the backoff has pushed
+// a platform's messages minutes away; Resume, which an adapter calls once
+// it is connected again, makes them due at once and leaves other platforms
+// alone.
+func TestOutboxResumeAfterOutage(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openDB(t)
+	clock := bot.NewManualClock(t0)
+	other := notice("mm", t0)
+	other.Dest.Platform = "mattermost"
+	other.NextAttempt = t0.Add(time.Hour)
+	if err := db.Enqueue(ctx, []bot.OutboxMessage{notice("1", t0), notice("2", t0), other}); err != nil {
+		t.Fatal(err)
+	}
+	irc := &flakyAdapter{down: true}
+	ob := bot.NewOutbox(db, clock, discard())
+	ob.Register("irc", irc)
+	for range 8 { // backoff grows to 2 minutes
+		ob.Flush(ctx)
+		next, _ := db.NextAttempt(ctx)
+		clock.Set(next)
+	}
+	clock.Advance(time.Second)
+	if err := ob.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	irc.setDown(false)
+	if err := ob.Resume(ctx, "irc"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ob.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := irc.delivered; len(got) != 2 {
+		t.Fatalf("after Resume delivered %q, want both irc messages at once", got)
+	}
+	if next, _ := db.NextAttempt(ctx); !next.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("Resume moved another platform's message to %v", next)
+	}
+}
+
 func equalDurations(a, b []time.Duration) bool {
 	if len(a) != len(b) {
 		return false

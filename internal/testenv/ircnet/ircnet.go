@@ -22,6 +22,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -167,21 +168,63 @@ func (n *Network) Restart(t testing.TB) {
 	}
 }
 
+// Relaunch starts the daemons again after Stop, on the same ports with the
+// same accounts, so a test can act while the network is down (queue
+// messages, watch a client retry) before it comes back.
+func (n *Network) Relaunch(t testing.TB) {
+	t.Helper()
+	if n.inspircd != nil {
+		t.Fatal("ircnet: Relaunch while the network is running; call Stop first")
+	}
+	if err := n.start(); err != nil {
+		t.Fatalf("ircnet: relaunch: %v", err)
+	}
+}
+
+// RegisterAccounts registers several accounts at once, each as
+// RegisterAccount does. Every registration waits for the server's
+// one-second registration tick, so in parallel they cost one tick in all.
+// Pairs are account, password.
+func (n *Network) RegisterAccounts(t testing.TB, pairs ...string) {
+	t.Helper()
+	if len(pairs)%2 != 0 {
+		t.Fatal("ircnet: RegisterAccounts takes account, password pairs")
+	}
+	errs := make([]error, len(pairs)/2)
+	var wg sync.WaitGroup
+	for i := 0; i < len(pairs); i += 2 {
+		wg.Go(func() { errs[i/2] = n.register(pairs[i], pairs[i+1]) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatalf("ircnet: %v", err)
+		}
+	}
+}
+
 // RegisterAccount registers a NickServ account (no e-mail) from a temporary
 // connection using the account name as nick, and waits until NickServ has
 // logged that connection in.
 func (n *Network) RegisterAccount(t testing.TB, account, password string) {
 	t.Helper()
+	if err := n.register(account, password); err != nil {
+		t.Fatalf("ircnet: %v", err)
+	}
+}
+
+func (n *Network) register(account, password string) error {
 	c, err := connect(n.Addr(), account, ClientOptions{})
 	if err != nil {
-		t.Fatalf("ircnet: registering %s: %v", account, err)
+		return fmt.Errorf("registering %s: %w", account, err)
 	}
 	defer c.Close()
 	c.Privmsg("NickServ", "REGISTER "+password)
 	// 900 RPL_LOGGEDIN; Anope's wording of errors is not matched on purpose.
 	if _, err := c.wait(time.Now().Add(10*time.Second), Cmd("900")); err != nil {
-		t.Fatalf("ircnet: NickServ REGISTER %s: %v", account, err)
+		return fmt.Errorf("NickServ REGISTER %s: %w", account, err)
 	}
+	return nil
 }
 
 // start launches InspIRCd, then Anope once the server port accepts, and
