@@ -44,6 +44,9 @@ type Settings struct {
 	Platforms []string
 	// Location is the zone for times in shared messages (channel posts).
 	Location *time.Location
+	// ReporterMail is set when an e-mail deliverer is configured, so
+	// acknowledgements and replies can reach reporters.
+	ReporterMail bool
 }
 
 // SIG finds a SIG by name (case-insensitive).
