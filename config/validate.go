@@ -39,6 +39,10 @@ func (c *Config) Validate() error {
 	c.validatePeople(s)
 	c.validateSIGs(s)
 	c.validateDeadlines(s)
+	c.validateServer(s)
+	c.validateIntake(s)
+	c.validateEmail(s)
+	c.validateSecurityTxt(s)
 	if len(s.list) > 0 {
 		return s.list
 	}
