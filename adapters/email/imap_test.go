@@ -62,7 +62,6 @@ func runIMAP(t *testing.T, opts email.IMAPOptions, recv email.Receiver) (stop fu
 	}
 }
 
-
 func TestIMAPDeliveryBecomesIncidentAndIsMoved(t *testing.T) {
 	// Mailboxes exist so the test can watch them; the bot creates them too.
 	srv := dovecot.Start(t, dovecot.Options{TLS: true, Mailboxes: []string{"Processed", "Quarantine"}})
