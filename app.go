@@ -11,6 +11,7 @@ import (
 	"github.com/sectriage/sectriage/commands"
 	"github.com/sectriage/sectriage/config"
 	"github.com/sectriage/sectriage/storage"
+	"github.com/sectriage/sectriage/teamkey"
 )
 
 // app is what every subcommand shares: the database, the service, the
@@ -22,6 +23,8 @@ type app struct {
 	svc    *bot.Service
 	reg    *commands.Registry
 	outbox *bot.Outbox
+	// intake is the report pipeline; nil when no team key is configured.
+	intake *intakeParts
 }
 
 // appOptions are the parts that differ between the daemon, the CLI and the
@@ -29,7 +32,9 @@ type app struct {
 type appOptions struct {
 	clock     bot.Clock
 	platforms []string // chat platforms that receive notices
-	reports   commands.ReportReader
+	// teamKey, when set, is used instead of loading [keys] team_key_file
+	// (the demo's throw-away key).
+	teamKey *teamkey.Key
 }
 
 func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error) {
@@ -46,14 +51,30 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts app
 		return nil, err
 	}
 	svc := bot.NewService(db, opts.clock, log, settings)
-	reg, err := commands.New(svc, log, commands.Options{Reports: opts.reports})
+	var parts *intakeParts
+	var reports commands.ReportReader
+	key := opts.teamKey
+	if key == nil && cfg.Keys.TeamKeyFile != "" {
+		if key, err = loadTeamKey(cfg); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	if key != nil {
+		if parts, err = buildIntake(cfg, db, svc, key, log); err != nil {
+			db.Close()
+			return nil, err
+		}
+		reports = parts.intake
+	}
+	reg, err := commands.New(svc, log, commands.Options{Reports: reports})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	outbox := bot.NewOutbox(db, opts.clock, log)
 	svc.OnEnqueue(outbox.Wake)
-	return &app{cfg: cfg, log: log, db: db, svc: svc, reg: reg, outbox: outbox}, nil
+	return &app{cfg: cfg, log: log, db: db, svc: svc, reg: reg, outbox: outbox, intake: parts}, nil
 }
 
 func (a *app) Close() error { return a.db.Close() }

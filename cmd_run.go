@@ -5,8 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
+	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/sectriage/sectriage/bot"
 )
 
 // cmdRun is the daemon: it runs until SIGTERM/SIGINT and stops gracefully,
@@ -30,9 +34,43 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	defer a.Close()
 
+	// Everything that can fail on bad settings is built before anything runs.
+	var runners []func(context.Context) error
+	if cfg.Email.SMTP != nil {
+		mailer, err := newMailer(cfg, a.intake, log)
+		if err != nil {
+			fmt.Fprintln(stderr, "sectriage:", err)
+			return exitFailed
+		}
+		a.outbox.Register(bot.PlatformEmail, mailer)
+	}
+	if a.intake != nil {
+		runners = append(runners, a.intake.run)
+		if cfg.Email.IMAP != nil {
+			src, err := newIMAP(cfg, a.intake.intake, log)
+			if err != nil {
+				fmt.Fprintln(stderr, "sectriage:", err)
+				return exitFailed
+			}
+			runners = append(runners, src.Run)
+		}
+	}
+	if cfg.Server.Listen != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/healthz", healthz(a))
+		if err := intakeHandlers(mux, a, time.Now()); err != nil {
+			fmt.Fprintln(stderr, "sectriage:", err)
+			return exitFailed
+		}
+		runners = append(runners, func(ctx context.Context) error { return serveHTTP(ctx, cfg.Server.Listen, mux, log) })
+	}
+
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.outbox.Run(ctx) })
-	log.Info("sectriage running", "version", version(), "database", a.db.Path())
+	for _, r := range runners {
+		g.Go(func() error { return r(ctx) })
+	}
+	log.Info("sectriage running", "version", version(), "database", a.db.Path(), "intake", a.intake != nil)
 	if err := g.Wait(); err != nil {
 		log.Error("stopped with an error", "err", err)
 		return exitFailed

@@ -85,6 +85,9 @@ func (c *Config) validateEmail(s *problemSink) {
 		if m.PollInterval.Duration < time.Second {
 			s.add("email.imap.poll_interval", "must be at least 1s")
 		}
+		if c.Keys.TeamKeyFile == "" {
+			s.add("email.imap", "needs [keys] team_key_file: reports are decrypted with the team key")
+		}
 	}
 	if m := c.Email.SMTP; m != nil {
 		validateMailServer(s, "email.smtp", m.Address, m.TLS, []string{"starttls", "implicit", "none"})

@@ -26,6 +26,9 @@ func TestSize(t *testing.T) {
 
 func TestEmailDefaultsAndProblems(t *testing.T) {
 	cfg, err := Parse([]byte(minimal+`
+[keys]
+team_key_file = "team.asc"
+
 [email.imap]
 address = "imap.example.org:993"
 username = "security@example.org"

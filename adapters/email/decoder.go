@@ -10,6 +10,7 @@
 package email
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -110,6 +111,9 @@ func (d *Decoder) Decode(raw []byte) (rep *bot.Report, err error) {
 	}()
 	if int64(len(raw)) > d.limits.MaxMessageBytes {
 		return nil, bot.Reject(bot.RejectTooLarge, "the message is larger than %d bytes ([intake] max_message_size)", d.limits.MaxMessageBytes)
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil, bot.Reject(bot.RejectMalformedMIME, "the message is empty")
 	}
 	top, err := parseEntity(raw, d.limits.MaxHeaderBytes)
 	if err != nil {

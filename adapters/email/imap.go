@@ -276,3 +276,21 @@ func (s *IMAP) handle(ctx context.Context, c *imapclient.Client, uid imap.UID) e
 		"quarantine", res.QuarantineID, "duplicate", res.Duplicate, "moved_to", target)
 	return nil
 }
+
+// Check logs in and selects the mailbox, for `sectriage check`.
+func (s *IMAP) Check(ctx context.Context) error {
+	c, err := s.dial(&imapclient.Options{Dialer: &net.Dialer{Timeout: 10 * time.Second}})
+	if err != nil {
+		return fmt.Errorf("connecting to %s: %w", s.opts.Address, err)
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	if err := c.Login(s.opts.Username, s.opts.Password).Wait(); err != nil {
+		return fmt.Errorf("logging in as %s: %w", s.opts.Username, err)
+	}
+	if _, err := c.Select(s.opts.Mailbox, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+		return fmt.Errorf("selecting %s: %w", s.opts.Mailbox, err)
+	}
+	return c.Logout().Wait()
+}

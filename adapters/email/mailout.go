@@ -62,7 +62,11 @@ func composeMail(team *teamkey.Key, in composeInput) (data []byte, encrypted boo
 		return append(h.Bytes(), text...), false, nil
 	}
 	inner := textEntity(in.Body, fmt.Sprintf("Subject: %s\r\nFrom: %s\r\nTo: %s\r\n", subject, in.From, in.To))
-	armored, err := teamkey.EncryptTo(inner, key, team.Entity())
+	var signer *openpgp.Entity
+	if team != nil {
+		signer = team.Entity()
+	}
+	armored, err := teamkey.EncryptTo(inner, key, signer)
 	if err != nil {
 		return nil, false, err
 	}

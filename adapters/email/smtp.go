@@ -35,30 +35,26 @@ type ReportLookup interface {
 	Report(ctx context.Context, incidentID int64) (*bot.Report, error)
 }
 
-// IncidentLookup finds an incident.
-type IncidentLookup interface {
-	Incident(ctx context.Context, id int64) (*bot.Incident, error)
-}
-
 // Mailer delivers the outbox's mail to reporters over SMTP (the
 // bot.PlatformEmail deliverer): encrypted to the reporter's key and signed
 // by the team when a key is known, plain text otherwise.
 type Mailer struct {
-	opts      SMTPOptions
-	team      *teamkey.Key
-	reports   ReportLookup
-	incidents IncidentLookup
-	log       *slog.Logger
+	opts    SMTPOptions
+	team    *teamkey.Key
+	reports ReportLookup
+	log     *slog.Logger
 }
 
 var _ bot.Deliverer = (*Mailer)(nil)
 
-// NewMailer makes the deliverer.
-func NewMailer(opts SMTPOptions, team *teamkey.Key, reports ReportLookup, incidents IncidentLookup, log *slog.Logger) *Mailer {
+// NewMailer makes the deliverer. team signs encrypted mail; reports finds
+// reporters' keys. Either may be nil (no team key configured): then mail
+// goes unsigned, or unencrypted.
+func NewMailer(opts SMTPOptions, team *teamkey.Key, reports ReportLookup, log *slog.Logger) *Mailer {
 	if opts.Timeout <= 0 {
 		opts.Timeout = time.Minute
 	}
-	return &Mailer{opts: opts, team: team, reports: reports, incidents: incidents, log: log.With("adapter", "smtp")}
+	return &Mailer{opts: opts, team: team, reports: reports, log: log.With("adapter", "smtp")}
 }
 
 // Deliver implements bot.Deliverer.
@@ -70,7 +66,7 @@ func (m *Mailer) Deliver(ctx context.Context, msg bot.OutboxMessage) error {
 		return bot.Permanent(errors.New("the reporter's address is not a plain e-mail address"))
 	}
 	var rep *bot.Report
-	if msg.IncidentID != 0 {
+	if msg.IncidentID != 0 && m.reports != nil {
 		r, err := m.reports.Report(ctx, msg.IncidentID)
 		switch {
 		case err == nil:
@@ -174,4 +170,24 @@ func newSMTPClient(conn net.Conn, timeout time.Duration) *smtp.Client {
 	c := smtp.NewClient(conn)
 	c.CommandTimeout, c.SubmissionTimeout = timeout, timeout
 	return c
+}
+
+// Check connects, secures the connection and authenticates, for
+// `sectriage check`.
+func (m *Mailer) Check(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
+	defer cancel()
+	c, err := m.dial(ctx)
+	if err != nil {
+		return fmt.Errorf("connecting to %s: %w", m.opts.Address, err)
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	if m.opts.Username != "" {
+		if err := c.Auth(sasl.NewPlainClient("", m.opts.Username, m.opts.Password)); err != nil {
+			return fmt.Errorf("authenticating as %s: %w", m.opts.Username, err)
+		}
+	}
+	return c.Quit()
 }

@@ -136,7 +136,7 @@ func TestAcknowledgementAndReplyByMail(t *testing.T) {
 	mailer := email.NewMailer(email.SMTPOptions{
 		Address: sink.addr, TLS: "starttls", RootCAs: sink.roots, Username: "security@example.org", Password: "smtp secret",
 		From: "security@example.org", Timeout: 10 * time.Second,
-	}, f.team, p.in, p.db, discard())
+	}, f.team, p.in, discard())
 	outbox := bot.NewOutbox(p.db, p.clock, discard())
 	outbox.Register(bot.PlatformEmail, mailer)
 	outbox.Register(bot.PlatformConsole, bot.DeliverFunc(func(context.Context, bot.OutboxMessage) error { return nil }))
@@ -216,7 +216,7 @@ func TestMailerPermanentAndTemporaryFailures(t *testing.T) {
 	p := newPipeline(t, f.team, pipelineOptions{reporterMail: true})
 	sink := startSMTPSink(t)
 	opts := email.SMTPOptions{Address: sink.addr, TLS: "starttls", RootCAs: sink.roots, From: "security@example.org", Timeout: 5 * time.Second}
-	m := email.NewMailer(opts, f.team, p.in, p.db, discard())
+	m := email.NewMailer(opts, f.team, p.in, discard())
 	ctx := context.Background()
 	msg := bot.OutboxMessage{Kind: bot.MessageMail, Dest: bot.Destination{Platform: bot.PlatformEmail, Address: "bounce@example.com"}, Text: bot.PlainText("hi")}
 	var perm *bot.PermanentError
@@ -229,12 +229,12 @@ func TestMailerPermanentAndTemporaryFailures(t *testing.T) {
 	}
 	opts.Username, opts.Password = "security@example.org", "wrong"
 	msg.Dest.Address = "bob@example.com"
-	if err := email.NewMailer(opts, f.team, p.in, p.db, discard()).Deliver(ctx, msg); !asPermanent(err, &perm) {
+	if err := email.NewMailer(opts, f.team, p.in, discard()).Deliver(ctx, msg); !asPermanent(err, &perm) {
 		t.Errorf("535 on AUTH: %v, want permanent", err)
 	}
 	// No server: retried later.
 	opts.Address = "127.0.0.1:1"
-	if err := email.NewMailer(opts, f.team, p.in, p.db, discard()).Deliver(ctx, msg); err == nil || asPermanent(err, &perm) {
+	if err := email.NewMailer(opts, f.team, p.in, discard()).Deliver(ctx, msg); err == nil || asPermanent(err, &perm) {
 		t.Errorf("connection refused: %v, want a temporary error", err)
 	}
 }

@@ -67,8 +67,11 @@ func (w *walker) walk(e *entity, depth int, enc bool) error {
 			return err
 		}
 		return w.walk(inner, depth+1, enc)
-	case mt == "text/rfc822-headers" || (strings.HasPrefix(mt, "text/") && e.params["protected-headers"] != "" && !e.isAttachment()):
-		// The "legacy display" copy of protected headers: the subject, known already.
+	case mt == "text/rfc822-headers" || (strings.HasPrefix(mt, "text/") && e.params["protected-headers"] != "" &&
+		!e.header.Has("Subject") && !e.isAttachment()):
+		// The "legacy display" copy of protected headers (the subject,
+		// known already). A text part that carries the protected Subject
+		// itself is the whole payload, not a copy.
 		return nil
 	case e.isAttachment():
 		return w.attachment(e, enc)
