@@ -32,10 +32,12 @@ type Decoder struct {
 	team      *teamkey.Key
 	teamKeyID string
 	keyring   openpgp.EntityList // the team key, then the known keys
-	known     openpgp.EntityList
-	limits    Limits
-	hashKey   []byte
-	log       *slog.Logger
+	// teamKeyIDs are the IDs of the team's decryption keys.
+	teamKeyIDs map[uint64]bool
+	known      openpgp.EntityList
+	limits     Limits
+	hashKey    []byte
+	log        *slog.Logger
 }
 
 var (
@@ -51,9 +53,13 @@ func NewDecoder(team *teamkey.Key, known openpgp.EntityList, limits Limits, log 
 		return nil, err
 	}
 	ring := append(openpgp.EntityList{team.Entity()}, known...)
+	ids := map[uint64]bool{}
+	for _, k := range (openpgp.EntityList{team.Entity()}).DecryptionKeys() {
+		ids[k.PublicKey.KeyId] = true
+	}
 	fp := team.Fingerprint()
 	return &Decoder{
-		team: team, teamKeyID: fp[len(fp)-16:], keyring: ring, known: known,
+		team: team, teamKeyID: fp[len(fp)-16:], keyring: ring, known: known, teamKeyIDs: ids,
 		limits: limits.withDefaults(), hashKey: hashKey, log: log,
 	}, nil
 }
@@ -119,7 +125,7 @@ func (d *Decoder) Decode(raw []byte) (rep *bot.Report, err error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &walker{d: d, rep: &bot.Report{}}
+	w := &walker{d: d, rep: &bot.Report{}, keyOps: d.limits.MaxRecipients}
 	w.rep.MessageID = messageID(top.header.Get("Message-Id"))
 	w.rep.From = reporterAddress(top)
 	w.rep.Subject = headerText(top.header, "Subject")

@@ -67,6 +67,7 @@ func isBinaryMessage(data []byte) bool {
 // packetInfo is what a message says about itself before decryption.
 type packetInfo struct {
 	recipients []uint64 // key IDs of the public-key encrypted session keys
+	ours       int      // of them, those naming a team key or nobody: each costs a private-key operation
 	passphrase bool     // a session key encrypted with a passphrase
 	encrypted  bool
 }
@@ -75,7 +76,7 @@ type packetInfo struct {
 // unprotected encryption with a clear reason, to bound the public-key work
 // a message can ask for, and to name the keys a message was encrypted to
 // when it was not the team's.
-func scanPackets(raw []byte, maxRecipients int) (packetInfo, error) {
+func scanPackets(raw []byte, maxRecipients int, ours map[uint64]bool) (packetInfo, error) {
 	var info packetInfo
 	pr := packet.NewReader(bytes.NewReader(raw))
 	for {
@@ -89,6 +90,9 @@ func scanPackets(raw []byte, maxRecipients int) (packetInfo, error) {
 		switch p := p.(type) {
 		case *packet.EncryptedKey:
 			info.recipients = append(info.recipients, p.KeyId)
+			if p.KeyId == 0 || ours[p.KeyId] {
+				info.ours++
+			}
 			if len(info.recipients) > maxRecipients {
 				return info, bot.Reject(bot.RejectMalformedOpenPGP, "the message names more than %d recipients", maxRecipients)
 			}
@@ -112,8 +116,11 @@ func scanPackets(raw []byte, maxRecipients int) (packetInfo, error) {
 }
 
 // open decrypts and checks one OpenPGP message, armored or binary. budget
-// bounds its plaintext, before and after decompression.
-func (d *Decoder) open(data []byte, budget int64) (*opened, error) {
+// bounds its plaintext, before and after decompression; keyOps is what is
+// left of the message's private-key operations (a message of many blocks,
+// each with many session keys for the team key, would otherwise cost
+// seconds of RSA).
+func (d *Decoder) open(data []byte, budget int64, keyOps *int) (*opened, error) {
 	raw := data
 	if t := armorType(data); t != "" {
 		block, err := armor.Decode(bytes.NewReader(data))
@@ -134,9 +141,12 @@ func (d *Decoder) open(data []byte, budget int64) (*opened, error) {
 			return nil, bot.Reject(bot.RejectBadArmor, "the ASCII armor of an OpenPGP message is truncated or corrupted (%s)", pgpError(err))
 		}
 	}
-	info, err := scanPackets(raw, d.limits.MaxRecipients)
+	info, err := scanPackets(raw, d.limits.MaxRecipients, d.teamKeyIDs)
 	if err != nil {
 		return nil, err
+	}
+	if *keyOps -= info.ours; *keyOps < 0 {
+		return nil, bot.Reject(bot.RejectTooManyParts, "the message holds more than %d encrypted session keys for the team key", d.limits.MaxRecipients)
 	}
 	limit := budget
 	cfg := &packet.Config{MaxDecompressedMessageSize: &limit}

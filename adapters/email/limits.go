@@ -21,7 +21,8 @@ type Limits struct {
 	// MaxHeaderBytes bounds one entity's header.
 	MaxHeaderBytes int
 	// MaxRecipients bounds the encrypted session keys of one OpenPGP
-	// message: each one naming the team key costs a public-key operation.
+	// message, and those naming the team key (or no key) in a whole mail:
+	// each of those costs a private-key operation.
 	MaxRecipients int
 }
 

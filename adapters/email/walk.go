@@ -19,6 +19,7 @@ type walker struct {
 	entities    int   // MIME entities and inline OpenPGP blocks so far
 	attachments int   // files so far
 	decrypted   int64 // plaintext bytes decrypted so far
+	keyOps      int   // private-key operations left
 	keys        []keyCandidate
 	sigEnc      bool // rep.Signature came from encrypted content
 }
@@ -230,7 +231,7 @@ func (w *walker) open(data []byte) (*opened, error) {
 	if budget <= 0 {
 		return nil, bot.Reject(bot.RejectDecryptedTooLarge, "the decrypted parts together are larger than %d bytes ([intake] max_decrypted_size)", w.d.limits.MaxDecryptedBytes)
 	}
-	op, err := w.d.open(data, budget)
+	op, err := w.d.open(data, budget, &w.keyOps)
 	if err != nil {
 		return nil, err
 	}
