@@ -201,7 +201,7 @@ func TestAcknowledgementAndReplyByMail(t *testing.T) {
 }
 
 // armoredPayload cuts the armored message out of a PGP/MIME mail.
-func armoredPayload(t *testing.T, mail []byte) []byte {
+func armoredPayload(t testing.TB, mail []byte) []byte {
 	t.Helper()
 	i := bytes.Index(mail, []byte("-----BEGIN PGP MESSAGE-----"))
 	j := bytes.Index(mail, []byte("-----END PGP MESSAGE-----"))
