@@ -88,9 +88,10 @@ type KeptReport struct {
 
 // ReportOutcome says how far a stored report got.
 type ReportOutcome struct {
-	IncidentID   int64
-	QuarantineID int64
-	Finished     bool // the outcome and everything it queues are committed
+	IncidentID       int64
+	QuarantineID     int64
+	QuarantineReason string
+	Finished         bool // the outcome and everything it queues are committed
 }
 
 // IntakeStore is what intake needs from storage.
@@ -172,9 +173,36 @@ func (in *Intake) Receive(ctx context.Context, sub Submission) (IntakeResult, er
 	if err != nil {
 		return IntakeResult{}, fmt.Errorf("storing the message: %w", err)
 	}
-	res, err := in.process(ctx, id, sub.Source, sub.Raw, env)
-	res.Duplicate = res.Duplicate || dup
+	if !dup {
+		return in.process(ctx, id, sub.Source, sub.Raw, env)
+	}
+	// Received before. If that delivery got as far as a committed outcome,
+	// this is it; if not (it was interrupted), finish it from the stored
+	// copy, which is what the incident will show (a re-delivery with the
+	// same Message-ID may differ in its trace headers).
+	out, err := in.store.ReportOutcome(ctx, id)
+	if err != nil {
+		return IntakeResult{}, fmt.Errorf("reading report %d: %w", id, err)
+	}
+	if out.Finished {
+		return outcomeResult(id, out), nil
+	}
+	kept, err := in.store.KeptReport(ctx, id)
+	if err != nil {
+		return IntakeResult{}, err
+	}
+	raw, err := in.raw(kept)
+	if err != nil {
+		return IntakeResult{}, err
+	}
+	res, err := in.process(ctx, id, kept.Source, raw, in.envelope(raw))
+	res.Duplicate = true
 	return res, err
+}
+
+func outcomeResult(id int64, out ReportOutcome) IntakeResult {
+	return IntakeResult{ReportID: id, IncidentID: out.IncidentID, QuarantineID: out.QuarantineID,
+		Reason: out.QuarantineReason, Duplicate: true}
 }
 
 // Resume finishes stored reports whose processing was interrupted (a
@@ -246,22 +274,20 @@ func (in *Intake) process(ctx context.Context, id int64, source string, raw []by
 	if err != nil {
 		return res, fmt.Errorf("reading report %d: %w", id, err)
 	}
-	res.IncidentID, res.QuarantineID = out.IncidentID, out.QuarantineID
-	if out.Finished {
-		res.Duplicate = true
-		return res, nil
-	}
-	if out.QuarantineID != 0 {
-		// Quarantine commits its finish in the same transaction, so this is
-		// a report marked finished by someone else meanwhile.
-		return res, nil
+	if out.Finished || out.QuarantineID != 0 {
+		// Quarantine commits its finish in the same transaction: an entry
+		// means finished.
+		return outcomeResult(id, out), nil
 	}
 	if out.IncidentID != 0 {
+		// The incident was committed, the acknowledgement not yet.
+		res.IncidentID = out.IncidentID
 		inc, err := in.store.Incident(ctx, out.IncidentID)
 		if err != nil {
 			return res, err
 		}
-		return res, in.finish(ctx, id, inc, nil)
+		rep, _ := in.decode(raw) // only to know whether to acknowledge
+		return res, in.finish(ctx, id, inc, rep)
 	}
 
 	rep, err := in.decode(raw)

@@ -60,14 +60,16 @@ func (db *DB) KeptReport(ctx context.Context, id int64) (*bot.KeptReport, error)
 func (db *DB) ReportOutcome(ctx context.Context, id int64) (bot.ReportOutcome, error) {
 	var out bot.ReportOutcome
 	var finished, inc, q sql.NullInt64
+	var reason sql.NullString
 	err := db.read.QueryRowContext(ctx, `SELECT finished_at,
 		(SELECT id FROM incidents WHERE report_id = r.id),
-		(SELECT id FROM quarantine WHERE report_id = r.id)
-		FROM reports r WHERE r.id = ?`, id).Scan(&finished, &inc, &q)
+		(SELECT id FROM quarantine WHERE report_id = r.id),
+		(SELECT reason FROM quarantine WHERE report_id = r.id)
+		FROM reports r WHERE r.id = ?`, id).Scan(&finished, &inc, &q, &reason)
 	if errors.Is(err, sql.ErrNoRows) {
 		return out, bot.Errorf(bot.KindNotFound, "Report %d does not exist.", id)
 	}
-	out.Finished, out.IncidentID, out.QuarantineID = finished.Valid, inc.Int64, q.Int64
+	out.Finished, out.IncidentID, out.QuarantineID, out.QuarantineReason = finished.Valid, inc.Int64, q.Int64, reason.String
 	return out, err
 }
 
