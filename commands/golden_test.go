@@ -62,6 +62,8 @@ func newWorld(t testing.TB) *world {
 		DefaultSIG: "core",
 		Deadlines:  bot.DefaultDeadlines(),
 		Platforms:  []string{bot.PlatformConsole, bot.PlatformIRC},
+		// Mail to reporters is configured (reply works).
+		ReporterMail: true,
 	}
 	clock := bot.NewManualClock(start)
 	svc := bot.NewService(db, clock, discard(), settings)
