@@ -6,11 +6,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
+
+	"github.com/sectriage/sectriage/internal/testenv/dovecot"
 )
 
 func freeAddr(t *testing.T) string {
@@ -123,5 +126,28 @@ expires = "`+soon+`"
 	writeFile(t, cfg, past)
 	if code, out, _ := runCLI(t, "", "check", "-config", cfg); code != exitFailed || !strings.Contains(out, "error:   security.txt expired on 2020-01-01") {
 		t.Fatalf("expired: exit %d\n%s", code, out)
+	}
+}
+
+// TestCheckLogsInToTheMailServers: check reports a working IMAP login and
+// a mail server it cannot reach.
+func TestCheckLogsInToTheMailServers(t *testing.T) {
+	srv := dovecot.Start(t, dovecot.Options{TLS: true})
+	cfg, _ := intakeConfig(t, `
+[email.imap]
+address = "`+srv.TLSAddr+`"
+ca_file = "`+srv.CertFile+`"
+username = "`+srv.Username+`"
+password_file = "imap-password"
+
+[email.smtp]
+address = "`+freeAddr(t)+`"
+from = "security@example.org"
+`)
+	writeFile(t, filepath.Join(filepath.Dir(cfg), "imap-password"), srv.Password+"\n")
+	code, out, _ := runCLI(t, "", "check", "-config", cfg)
+	if code != exitFailed || !strings.Contains(out, "ok:      IMAP "+srv.TLSAddr+": logged in as security, mailbox INBOX") ||
+		!strings.Contains(out, "error:   email.smtp 127.0.0.1:") {
+		t.Fatalf("exit %d\n%s", code, out)
 	}
 }
