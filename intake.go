@@ -11,9 +11,17 @@ import (
 
 	"github.com/sectriage/sectriage/adapters/email"
 	"github.com/sectriage/sectriage/bot"
+	"github.com/sectriage/sectriage/commands"
 	"github.com/sectriage/sectriage/config"
 	"github.com/sectriage/sectriage/storage"
 	"github.com/sectriage/sectriage/teamkey"
+)
+
+// The pipeline is what every source, the show command and the mailer use.
+var (
+	_ commands.ReportReader = (*bot.Intake)(nil)
+	_ email.Receiver        = (*bot.Intake)(nil)
+	_ email.ReportLookup    = (*bot.Intake)(nil)
 )
 
 // intakeParts is the report side of the app, built when there is a team

@@ -406,64 +406,6 @@ func acknowledgement(inc *Incident) Text {
 	return t
 }
 
-// reject quarantines a stored report and announces it.
-func (in *Intake) reject(ctx context.Context, res IntakeResult, source string, env Envelope, size int64, rej *Rejection) (IntakeResult, error) {
-	q := &Quarantined{
-		ReceivedAt: in.svc.clock.Now(), Source: source, ReportID: res.ReportID,
-		DedupeKey: fmt.Sprintf("report|%d", res.ReportID),
-		Sender:    env.Sender, MessageID: env.MessageID, Size: size, Reason: rej.Reason, Detail: rej.Detail,
-	}
-	return in.quarantine(ctx, res, q)
-}
-
-// rejectUnstored quarantines a message too large to keep. Its dedupe key
-// comes from what can be read of it, so a re-delivery is recognised.
-func (in *Intake) rejectUnstored(ctx context.Context, sub Submission, env Envelope, now time.Time) (IntakeResult, error) {
-	size := sub.Size
-	if size < int64(len(sub.Raw)) {
-		size = int64(len(sub.Raw))
-	}
-	key := "oversized|hash|" + in.seal.Hash(sub.Raw)
-	if env.MessageID != "" {
-		key = "oversized|mid|" + env.MessageID
-	}
-	q := &Quarantined{
-		ReceivedAt: now, Source: sub.Source, DedupeKey: key, Sender: env.Sender, MessageID: env.MessageID,
-		Size: size, Reason: RejectTooLarge,
-		Detail: fmt.Sprintf("the message is larger than the limit of %s ([intake] max_message_size)", formatSize(int(in.opts.MaxMessageBytes))),
-	}
-	return in.quarantine(ctx, IntakeResult{}, q)
-}
-
-func (in *Intake) quarantine(ctx context.Context, res IntakeResult, q *Quarantined) (IntakeResult, error) {
-	st := in.svc.Settings()
-	now := in.svc.clock.Now()
-	id, created, err := in.store.QuarantineMessage(ctx, q, func(q *Quarantined) []OutboxMessage {
-		var msgs []OutboxMessage
-		for _, p := range st.Platforms {
-			msgs = append(msgs, OutboxMessage{
-				Dest: Destination{Platform: p, Channel: ChannelTriage},
-				Kind: MessageQuarantine,
-				Text: quarantineNotice(q),
-				// The sender's address is about a report: private channels only.
-				Confidential: true,
-			})
-		}
-		stampMessages(msgs, now)
-		return msgs
-	})
-	if err != nil {
-		return res, fmt.Errorf("quarantining: %w", err)
-	}
-	res.QuarantineID, res.Reason, res.Duplicate = id, q.Reason, !created
-	if created {
-		in.log.Warn("message quarantined", "quarantine", id, "report", q.ReportID, "source", q.Source,
-			"reason", q.Reason, "detail", q.Detail)
-		in.svc.wake()
-	}
-	return res, nil
-}
-
 // Report decodes the stored report of an incident again: for showing it,
 // for posting it, and for the reporter's key when mailing them.
 func (in *Intake) Report(ctx context.Context, incidentID int64) (*Report, error) {
