@@ -76,7 +76,7 @@ func (d *Decoder) Envelope(raw []byte) (env bot.Envelope) {
 			env = bot.Envelope{Seal: true}
 		}
 	}()
-	e, err := parseEntity(raw, d.limits.MaxHeaderBytes)
+	e, err := parseEntity(stripMboxFrom(raw), d.limits.MaxHeaderBytes)
 	if err != nil {
 		return env
 	}
@@ -121,7 +121,7 @@ func (d *Decoder) Decode(raw []byte) (rep *bot.Report, err error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, bot.Reject(bot.RejectMalformedMIME, "the message is empty")
 	}
-	top, err := parseEntity(raw, d.limits.MaxHeaderBytes)
+	top, err := parseEntity(stripMboxFrom(raw), d.limits.MaxHeaderBytes)
 	if err != nil {
 		return nil, err
 	}

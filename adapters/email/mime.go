@@ -87,14 +87,19 @@ func startsWithHeader(data []byte) bool {
 	return true
 }
 
-// splitHeader cuts raw at the first empty line. An mbox "From " line
-// (procmail, Postfix pipe with the F flag) before the header is dropped.
-func splitHeader(raw []byte) (hdr, body []byte) {
+// stripMboxFrom drops the mbox "From " line that procmail and Postfix's
+// pipe (with the F flag) put before a message's header.
+func stripMboxFrom(raw []byte) []byte {
 	if bytes.HasPrefix(raw, []byte("From ")) {
 		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
-			raw = raw[i+1:]
+			return raw[i+1:]
 		}
 	}
+	return raw
+}
+
+// splitHeader cuts raw at the first empty line.
+func splitHeader(raw []byte) (hdr, body []byte) {
 	if bytes.HasPrefix(raw, []byte("\r\n")) {
 		return nil, raw[2:]
 	}

@@ -150,6 +150,9 @@ func (d *Decoder) clearSigned(data []byte) (string, bot.Signature, error) {
 	return string(block.Plaintext), s, nil
 }
 
+// maxKeyBytes bounds a key offered in a message.
+const maxKeyBytes = 256 << 10
+
 // keyCandidate is a public key a message offers for replies.
 type keyCandidate struct {
 	entity *openpgp.Entity
@@ -161,6 +164,9 @@ type keyCandidate struct {
 // now. Anything unreadable is ignored: a broken key costs the reporter an
 // unencrypted acknowledgement, not their report.
 func publicKeys(data []byte, source string) []keyCandidate {
+	if len(data) > maxKeyBytes {
+		return nil // no reporter's key is this large; parsing it would only cost time
+	}
 	keys, err := readKeys(data)
 	if err != nil {
 		return nil

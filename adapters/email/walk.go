@@ -283,6 +283,9 @@ func (w *walker) text(e *entity, enc bool) error {
 			w.rep.Parts = append(w.rep.Parts, bot.ReportPart{Kind: bot.PartText, Encrypted: enc, Text: tidyText(t), Size: len(t), Signature: sig})
 			w.noteSignature(sig, enc)
 		case armorKey:
+			if err := w.count(); err != nil {
+				return err
+			}
 			w.keys = append(w.keys, publicKeys([]byte(seg.text), keySource(enc))...)
 		}
 	}
