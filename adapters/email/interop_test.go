@@ -329,3 +329,53 @@ func TestCanaryNotInDatabase(t *testing.T) {
 		}
 	}
 }
+
+// TestReporterKeyFromAttachmentAndAutocrypt: replies are encrypted to a
+// key the reporter sent inside the encryption, or in an Autocrypt header
+// for the sender's address.
+func TestReporterKeyFromAttachmentAndAutocrypt(t *testing.T) {
+	f := newGPGFixture(t)
+	p := newPipeline(t, f.team, pipelineOptions{})
+	ring, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(f.reporter.PublicKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var binKey bytes.Buffer
+	if err := ring[0].Serialize(&binKey); err != nil {
+		t.Fatal(err)
+	}
+
+	// Key attached inside the encryption (Thunderbird's "attach my public key").
+	inner := "Content-Type: multipart/mixed; boundary=\"k\"\r\n\r\n--k\r\nContent-Type: text/plain\r\n\r\nReport text.\r\n" +
+		"--k\r\nContent-Type: application/pgp-keys; name=\"OpenPGP_0x" + f.reporter.KeyID + ".asc\"\r\n" +
+		"Content-Disposition: attachment; filename=\"OpenPGP_0x" + f.reporter.KeyID + ".asc\"\r\n\r\n" +
+		strings.ReplaceAll(string(f.reporter.PublicKey), "\n", "\r\n") + "\r\n--k--\r\n"
+	raw := gpgtest.PGPMIMEEnvelope(gpgtest.Mail{From: "Rita <reporter@example.net>", Subject: "with key"},
+		f.g.Encrypt(t, []byte(inner), []*gpgtest.Key{f.teamG}, gpgtest.EncryptOptions{}))
+	res := p.receive(t, bot.SourceIMAP, raw)
+	rep, err := p.in.Report(context.Background(), res.IncidentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.ReporterKeyFingerprint != f.reporter.Fingerprint || rep.ReporterKeySource != "attached, encrypted" || len(rep.ReporterKey) == 0 {
+		t.Errorf("attached key: %q from %q", rep.ReporterKeyFingerprint, rep.ReporterKeySource)
+	}
+	if inc := p.incident(t, res.IncidentID); inc.ReporterKey != f.reporter.Fingerprint {
+		t.Errorf("incident reporter key %q", inc.ReporterKey)
+	}
+
+	// Autocrypt, on a plaintext mail; for another address it is ignored.
+	keydata := base64String(binKey.String())
+	for _, tc := range []struct{ from, want string }{{"reporter@example.net", f.reporter.Fingerprint}, {"mallory@example.net", ""}} {
+		raw := []byte("From: " + tc.from + "\r\nSubject: autocrypt " + tc.from + "\r\nAutocrypt: addr=" + tc.from + "; prefer-encrypt=mutual; keydata=\r\n " +
+			strings.ReplaceAll(keydata, "\r\n", "\r\n ") + "\r\nContent-Type: text/plain\r\n\r\nplain report\r\n")
+		res := p.receive(t, bot.SourceIMAP, raw)
+		rep, err := p.in.Report(context.Background(), res.IncidentID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.ReporterKeyFingerprint != tc.want || (tc.want != "" && rep.ReporterKeySource != "Autocrypt") {
+			t.Errorf("Autocrypt from %s: %q from %q", tc.from, rep.ReporterKeyFingerprint, rep.ReporterKeySource)
+		}
+	}
+}
