@@ -187,17 +187,26 @@ func (in *Intake) Receive(ctx context.Context, sub Submission) (IntakeResult, er
 	if out.Finished {
 		return outcomeResult(id, out), nil
 	}
+	res, err := in.finishStored(ctx, id)
+	res.Duplicate = true
+	return res, err
+}
+
+// finishStored takes a stored, unfinished report to its outcome. A sealed
+// copy that cannot be unsealed any more (the team key was replaced) is
+// quarantined: it would otherwise be retried forever without a trace.
+func (in *Intake) finishStored(ctx context.Context, id int64) (IntakeResult, error) {
 	kept, err := in.store.KeptReport(ctx, id)
 	if err != nil {
-		return IntakeResult{}, err
+		return IntakeResult{ReportID: id}, err
 	}
 	raw, err := in.raw(kept)
 	if err != nil {
-		return IntakeResult{}, err
+		in.log.Error("a stored report cannot be unsealed", "report", id, "err", err)
+		return in.reject(ctx, IntakeResult{ReportID: id}, kept.Source, Envelope{MessageID: kept.MessageID}, int64(len(kept.Raw)),
+			Reject(RejectWrongKey, "the stored copy is sealed to a team key that is no longer configured"))
 	}
-	res, err := in.process(ctx, id, kept.Source, raw, in.envelope(raw))
-	res.Duplicate = true
-	return res, err
+	return in.process(ctx, id, kept.Source, raw, in.envelope(raw))
 }
 
 func outcomeResult(id int64, out ReportOutcome) IntakeResult {
@@ -220,14 +229,7 @@ func (in *Intake) Resume(ctx context.Context, grace time.Duration) (int, error) 
 		if ctx.Err() != nil {
 			return done, ctx.Err()
 		}
-		rep, err := in.store.KeptReport(ctx, id)
-		if err == nil {
-			var raw []byte
-			raw, err = in.raw(rep)
-			if err == nil {
-				_, err = in.process(ctx, id, rep.Source, raw, in.envelope(raw))
-			}
-		}
+		_, err := in.finishStored(ctx, id)
 		if err != nil {
 			in.log.Error("could not finish a stored report; will retry", "report", id, "err", err)
 			errs = append(errs, err)

@@ -58,7 +58,12 @@ func (d *fakeDecoder) Seal(raw []byte) ([]byte, error) {
 	}
 	return out, nil
 }
-func (d *fakeDecoder) Unseal(b []byte) ([]byte, error) { return d.Seal(b) }
+func (d *fakeDecoder) Unseal(b []byte) ([]byte, error) {
+	if bytes.HasPrefix(b, []byte("UNREADABLE")) {
+		return nil, errors.New("openpgp: incorrect key")
+	}
+	return d.Seal(b)
+}
 func (d *fakeDecoder) Hash(raw []byte) string {
 	s := sha256.Sum256(raw)
 	return hex.EncodeToString(s[:])
@@ -263,5 +268,23 @@ func TestQuarantineUnstoredAndStoreErrors(t *testing.T) {
 		t.Error("Receive on a closed database succeeded")
 	} else if _, ok := bot.AsRejection(err); ok || errors.Is(err, context.Canceled) {
 		t.Errorf("store failure reported as %v", err)
+	}
+}
+
+// TestUnreadableSealedReportIsQuarantined: a sealed report the team key
+// cannot open any more is quarantined, not retried forever.
+func TestUnreadableSealedReportIsQuarantined(t *testing.T) {
+	ctx := context.Background()
+	in, db, _ := newIntake(t, bot.IntakeOptions{})
+	id, _, err := db.KeepReport(ctx, bot.KeptReport{ReceivedAt: t0.Add(-time.Hour), Source: "pipe", MessageID: "<old@x>", Hash: "h", Raw: []byte("UNREADABLE"), Sealed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := in.Resume(ctx, time.Minute); n != 1 || err != nil {
+		t.Fatalf("Resume: %d %v", n, err)
+	}
+	out, _ := db.ReportOutcome(ctx, id)
+	if !out.Finished || out.QuarantineReason != bot.RejectWrongKey {
+		t.Errorf("%+v", out)
 	}
 }
