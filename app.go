@@ -12,6 +12,7 @@ import (
 	"github.com/sectriage/sectriage/config"
 	"github.com/sectriage/sectriage/schedule"
 	"github.com/sectriage/sectriage/storage"
+	"github.com/sectriage/sectriage/teamkey"
 )
 
 // app is what every subcommand shares: the database, the service, the
@@ -25,6 +26,8 @@ type app struct {
 	reg    *commands.Registry
 	outbox *bot.Outbox
 	sched  *schedule.Scheduler
+	// intake is the report pipeline; nil when no team key is configured.
+	intake *intakeParts
 }
 
 // appOptions are the parts that differ between the daemon, the CLI and the
@@ -32,7 +35,9 @@ type app struct {
 type appOptions struct {
 	clock     bot.Clock
 	platforms []string // chat platforms that receive notices
-	reports   commands.ReportReader
+	// teamKey, when set, is used instead of loading [keys] team_key_file
+	// (the demo's throw-away key).
+	teamKey *teamkey.Key
 }
 
 func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error) {
@@ -49,9 +54,25 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts app
 		return nil, err
 	}
 	svc := bot.NewService(db, opts.clock, log, settings)
+	var parts *intakeParts
+	var reports commands.ReportReader
+	key := opts.teamKey
+	if key == nil && cfg.Keys.TeamKeyFile != "" {
+		if key, err = loadTeamKey(cfg); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	if key != nil {
+		if parts, err = buildIntake(cfg, db, svc, key, log); err != nil {
+			db.Close()
+			return nil, err
+		}
+		reports = parts.intake
+	}
 	duty := bot.NewDuty(svc, db, log)
 	svc.SetRoster(duty)
-	reg, err := commands.New(svc, log, commands.Options{Reports: opts.reports, Duty: duty})
+	reg, err := commands.New(svc, log, commands.Options{Reports: reports, Duty: duty})
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -63,7 +84,7 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts app
 	}
 	outbox := bot.NewOutbox(db, opts.clock, log)
 	svc.OnEnqueue(outbox.Wake)
-	return &app{cfg: cfg, log: log, db: db, svc: svc, duty: duty, reg: reg, outbox: outbox, sched: sched}, nil
+	return &app{cfg: cfg, log: log, db: db, svc: svc, duty: duty, reg: reg, outbox: outbox, sched: sched, intake: parts}, nil
 }
 
 // jobs are the periodic jobs of [schedules]: each asks the roster to

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sectriage/sectriage/adapters/email"
 	"github.com/sectriage/sectriage/adapters/mattermost"
 	"github.com/sectriage/sectriage/bot"
 	"github.com/sectriage/sectriage/config"
@@ -65,7 +66,10 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		checkMattermost(ctx, c, cfg)
 	}
 	checkDatabase(ctx, c, cfg)
-	checkTeamKey(c, cfg, time.Now())
+	key := checkTeamKey(c, cfg, time.Now())
+	checkKnownKeys(c, cfg)
+	checkSecurityTxt(c, cfg, key, time.Now())
+	checkMail(ctx, c, cfg)
 	checkIRC(ctx, c, cfg)
 	if c.errors > 0 {
 		fmt.Fprintf(stdout, "%d problem(s) found\n", c.errors)
@@ -95,41 +99,95 @@ func checkDatabase(ctx context.Context, c *checker, cfg *config.Config) {
 	}
 }
 
-func checkTeamKey(c *checker, cfg *config.Config, now time.Time) {
+func checkTeamKey(c *checker, cfg *config.Config, now time.Time) *teamkey.Key {
 	if cfg.Keys.TeamKeyFile == "" {
 		c.warn("no team key ([keys] team_key_file): encrypted reports cannot be read")
-		return
+		return nil
 	}
-	armored, err := os.ReadFile(cfg.Resolve(cfg.Keys.TeamKeyFile))
+	key, err := loadTeamKey(cfg)
 	if err != nil {
-		c.fail("team key: %v", err)
-		return
-	}
-	var passphrase []byte
-	if cfg.Keys.PassphraseFile != "" || os.Getenv(cfg.Keys.PassphraseEnv) != "" {
-		p, err := cfg.ReadSecret(cfg.Keys.PassphraseFile, cfg.Keys.PassphraseEnv, "team key passphrase")
-		if err != nil {
-			c.fail("%v", err)
-			return
-		}
-		passphrase = []byte(p)
-	}
-	key, err := teamkey.Load(armored, passphrase)
-	if err != nil {
-		c.fail("team key %s: %v", cfg.Keys.TeamKeyFile, err)
-		return
+		c.fail("%v", err)
+		return nil
 	}
 	if exp, ok := key.Expires(); ok {
 		switch left := exp.Sub(now); {
 		case left <= 0:
 			c.fail("team key %s expired on %s: extend it (gpg --quick-set-expire) and re-export", key.Fingerprint(), exp.Format(time.DateOnly))
-			return
+			return nil
 		case left < keyExpiryWarning:
 			c.warn("team key %s expires on %s, in %d days: extend it (gpg --quick-set-expire) and re-export", key.Fingerprint(), exp.Format(time.DateOnly), int(left.Hours()/24))
-			return
+			return key
 		}
 	}
 	c.ok("team key %s (%s) unlocked", key.Fingerprint(), key.UserID())
+	return key
+}
+
+func checkKnownKeys(c *checker, cfg *config.Config) {
+	dir := cfg.Keys.KnownKeysDir
+	if dir == "" {
+		return
+	}
+	keys, problems := email.LoadKnownKeys(cfg.Resolve(dir))
+	for _, p := range problems {
+		c.fail("%v", p)
+	}
+	c.ok("known keys: %d in %s", len(keys), dir)
+}
+
+// checkSecurityTxt warns SecurityTxtExpiryWarning before security.txt
+// expires: an expired file tells reporters the contact is stale.
+func checkSecurityTxt(c *checker, cfg *config.Config, key *teamkey.Key, now time.Time) {
+	st := cfg.SecurityTxt
+	if st == nil {
+		return
+	}
+	exp, err := st.ExpiresTime()
+	if err != nil {
+		c.fail("security_txt.expires: %v", err)
+		return
+	}
+	switch left := exp.Sub(now); {
+	case left <= 0:
+		c.fail("security.txt expired on %s: set a new [security_txt] expires (less than a year ahead, RFC 9116)", exp.Format(time.DateOnly))
+		return
+	case left < config.SecurityTxtExpiryWarning:
+		c.warn("security.txt expires on %s, in %d days: set a new [security_txt] expires", exp.Format(time.DateOnly), int(left.Hours()/24))
+	case left > 366*24*time.Hour:
+		c.warn("security.txt expires on %s, more than a year ahead; RFC 9116 recommends less", exp.Format(time.DateOnly))
+	default:
+		c.ok("security.txt valid until %s", exp.Format(time.DateOnly))
+	}
+	if key != nil {
+		if _, err := key.SigningKey(now); err != nil {
+			c.fail("security.txt cannot be signed: %v", err)
+		}
+	}
+}
+
+// checkMail logs in to the IMAP and SMTP servers.
+func checkMail(ctx context.Context, c *checker, cfg *config.Config) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	log := discardLogger()
+	if m := cfg.Email.IMAP; m != nil {
+		if src, err := newIMAP(cfg, nil, log); err != nil {
+			c.fail("email.imap: %v", err)
+		} else if err := src.Check(ctx); err != nil {
+			c.fail("email.imap %s: %v", m.Address, err)
+		} else {
+			c.ok("IMAP %s: logged in as %s, mailbox %s", m.Address, m.Username, m.Mailbox)
+		}
+	}
+	if m := cfg.Email.SMTP; m != nil {
+		if mailer, err := newMailer(cfg, nil, log); err != nil {
+			c.fail("email.smtp: %v", err)
+		} else if err := mailer.Check(ctx); err != nil {
+			c.fail("email.smtp %s: %v", m.Address, err)
+		} else {
+			c.ok("SMTP %s: connected (%s)", m.Address, m.TLS)
+		}
+	}
 }
 
 // checkRoster shows when the jobs run next and who the rotations put on

@@ -16,14 +16,17 @@ import (
 	"github.com/sectriage/sectriage/commands"
 	"github.com/sectriage/sectriage/config"
 	"github.com/sectriage/sectriage/schedule"
-	"github.com/sectriage/sectriage/storage"
 	"github.com/sectriage/sectriage/teamkey"
 )
 
 //go:embed demo.toml
 var demoConfig []byte
 
-const sampleReport = `Subject: Heap overflow in the SIP parser
+// sampleReport is the demo's report: the text a reporter wrote, with the
+// real subject as a protected header inside the encryption.
+const sampleReport = `Content-Type: text/plain; charset=utf-8; protected-headers="v1"
+Subject: Heap overflow in the SIP parser
+From: R. Porter <r.porter@reporter.example>
 
 Hello security team,
 
@@ -65,14 +68,12 @@ func cmdDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintln(stderr, "sectriage demo:", err)
 		return exitFailed
 	}
-	reports := &storedReports{key: key}
-	a, err := openApp(ctx, cfg, discardLogger(), appOptions{clock: clock, platforms: []string{bot.PlatformConsole}, reports: reports})
+	a, err := openApp(ctx, cfg, discardLogger(), appOptions{clock: clock, platforms: []string{bot.PlatformConsole}, teamKey: key})
 	if err != nil {
 		fmt.Fprintln(stderr, "sectriage demo:", err)
 		return exitFailed
 	}
 	defer a.Close()
-	reports.db = a.db
 
 	if err := a.reg.Add(advanceCommand(clock, a.sched)); err != nil {
 		fmt.Fprintln(stderr, "sectriage demo:", err)
@@ -85,7 +86,7 @@ func cmdDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	con.AfterCommand = func(ctx context.Context) { a.outbox.Flush(ctx) }
 
 	fmt.Fprintf(stdout, "sectriage demo: you are alice, a security officer. Team key %s (throw-away).\n", key.Fingerprint())
-	if err := seedDemo(ctx, a, key, clock); err != nil {
+	if err := seedDemo(ctx, a, key); err != nil {
 		fmt.Fprintln(stderr, "sectriage demo:", err)
 		return exitFailed
 	}
@@ -100,22 +101,40 @@ func cmdDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return exitOK
 }
 
-// seedDemo stores the sample report encrypted to the team key, as a
-// reporter would have sent it, and opens its incident.
-func seedDemo(ctx context.Context, a *app, key *teamkey.Key, clock bot.Clock) error {
-	ciphertext, err := key.Encrypt([]byte(sampleReport))
+// seedDemo runs a sample report through the real intake pipeline: a
+// PGP/MIME message encrypted to the throw-away team key, as a reporter's
+// mail client would send it (made with go-crypto: the demo needs no gpg).
+func seedDemo(ctx context.Context, a *app, key *teamkey.Key) error {
+	raw, err := demoMessage(key)
 	if err != nil {
 		return err
 	}
-	id, _, err := a.db.StoreReport(ctx, "demo", "<sample-1@reporter.example>", ciphertext, clock.Now())
+	res, err := a.intake.intake.Receive(ctx, bot.Submission{Source: bot.SourceDemo, Raw: raw})
 	if err != nil {
 		return err
 	}
-	_, err = a.svc.OpenIncident(ctx, bot.SystemActor(), bot.NewIncident{
-		Title: "Heap overflow in the SIP parser", Reporter: "r.porter@reporter.example",
-		ReportID: id, Encrypted: true, Detail: "sample report (demo)",
-	})
-	return err
+	if res.IncidentID == 0 {
+		return fmt.Errorf("the sample report was quarantined: %s", res.Reason)
+	}
+	return nil
+}
+
+// demoMessage is an RFC 3156 multipart/encrypted mail of sampleReport.
+func demoMessage(key *teamkey.Key) ([]byte, error) {
+	armored, err := teamkey.EncryptTo([]byte(strings.ReplaceAll(sampleReport, "\n", "\r\n")), key.Entity(), nil)
+	if err != nil {
+		return nil, err
+	}
+	const boundary = "------------demo0123456789"
+	var b strings.Builder
+	b.WriteString("From: R. Porter <r.porter@reporter.example>\r\nTo: security@demo.invalid\r\nSubject: ...\r\n")
+	b.WriteString("Message-ID: <sample-1@reporter.example>\r\nMIME-Version: 1.0\r\n")
+	b.WriteString("Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"" + boundary + "\"\r\n\r\n")
+	b.WriteString("--" + boundary + "\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n")
+	b.WriteString("--" + boundary + "\r\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\r\n\r\n")
+	b.WriteString(strings.ReplaceAll(string(armored), "\n", "\r\n"))
+	b.WriteString("\r\n--" + boundary + "--\r\n")
+	return []byte(b.String()), nil
 }
 
 // advanceCommand is the demo-only command that moves the demo clock and
@@ -144,30 +163,6 @@ func advanceCommand(clock *bot.ManualClock, sched *schedule.Scheduler) commands.
 			return commands.Reply{Text: bot.PlainText(text)}, nil
 		}),
 	}
-}
-
-// storedReports decrypts a stored report when it is shown.
-type storedReports struct {
-	db  *storage.DB
-	key *teamkey.Key
-}
-
-func (r *storedReports) ReportBody(ctx context.Context, incidentID int64) (bot.Text, error) {
-	inc, err := r.db.Incident(ctx, incidentID)
-	if err != nil {
-		return bot.Text{}, err
-	}
-	rep, err := r.db.Report(ctx, inc.ReportID)
-	if err != nil {
-		return bot.Text{}, err
-	}
-	body, err := r.key.DecryptSimple(rep.Raw, 1<<20)
-	if err != nil {
-		return bot.Text{}, err
-	}
-	var t bot.Text
-	t.Block(string(body))
-	return t, nil
 }
 
 func isTerminal(r io.Reader) bool {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -43,13 +44,37 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	defer a.Close()
 
-	g, ctx := errgroup.WithContext(ctx)
+	// Everything that can fail on bad settings is built before anything runs.
+	var runners []func(context.Context) error
+	var reports mattermost.ReportReader // the decrypted body for new-incident posts
+	if a.intake != nil {
+		reports = a.intake.intake
+		runners = append(runners, a.intake.run)
+		if cfg.Email.IMAP != nil {
+			src, err := newIMAP(cfg, a.intake.intake, log)
+			if err != nil {
+				fmt.Fprintln(stderr, "sectriage:", err)
+				return exitFailed
+			}
+			runners = append(runners, src.Run)
+		}
+	}
+	if cfg.Email.SMTP != nil {
+		mailer, err := newMailer(cfg, a.intake, log)
+		if err != nil {
+			fmt.Fprintln(stderr, "sectriage:", err)
+			return exitFailed
+		}
+		a.outbox.Register(bot.PlatformEmail, mailer)
+	}
 	if cfg.IRCEnabled() {
-		// Reports stays nil until the intake pipeline provides the reader:
-		// new incidents are then announced without the report body.
-		adapter := irc.New(ircOpts, irc.Deps{Service: a.svc, Commands: a.reg, Outbox: a.outbox}, log)
+		deps := irc.Deps{Service: a.svc, Commands: a.reg, Outbox: a.outbox}
+		if reports != nil {
+			deps.Reports = reports
+		}
+		adapter := irc.New(ircOpts, deps, log)
 		a.outbox.Register(bot.PlatformIRC, adapter)
-		g.Go(func() error { return adapter.Run(ctx) })
+		runners = append(runners, adapter.Run)
 	}
 	mounts := map[string]http.Handler{}
 	if cfg.Mattermost.Enabled() {
@@ -58,23 +83,31 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "sectriage:", err)
 			return exitUsage
 		}
-		// The report body in the new-incident post comes from the intake
-		// pipeline's ReportReader; until it is wired, posts carry none.
-		mm, err := mattermost.New(opts, a.svc, a.reg, a.db, nil, log)
+		mm, err := mattermost.New(opts, a.svc, a.reg, a.db, reports, log)
 		if err != nil {
 			fmt.Fprintln(stderr, "sectriage:", err)
 			return exitUsage
 		}
 		a.outbox.Register(bot.PlatformMattermost, mm)
 		mounts["/mattermost/"] = mm.Handler()
-		g.Go(func() error { return mm.Run(ctx) })
+		runners = append(runners, mm.Run)
 	}
 	if cfg.Server.Enabled() {
-		g.Go(func() error { return serveHTTP(ctx, cfg.Server, newMux(mounts), log) })
+		mux := newMux(mounts)
+		if err := intakeHandlers(mux, a, time.Now()); err != nil {
+			fmt.Fprintln(stderr, "sectriage:", err)
+			return exitFailed
+		}
+		runners = append(runners, func(ctx context.Context) error { return serveHTTP(ctx, cfg.Server, mux, log) })
 	}
+
+	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.outbox.Run(ctx) })
 	g.Go(func() error { return a.sched.Run(ctx) })
-	log.Info("sectriage running", "version", version(), "database", a.db.Path())
+	for _, r := range runners {
+		g.Go(func() error { return r(ctx) })
+	}
+	log.Info("sectriage running", "version", version(), "database", a.db.Path(), "intake", a.intake != nil)
 	if err := g.Wait(); err != nil {
 		log.Error("stopped with an error", "err", err)
 		return exitFailed

@@ -6,6 +6,7 @@
 // Usage:
 //
 //	sectriage run -config sectriage.toml        the daemon
+//	sectriage ingest -config F < message        take one report from an MTA
 //	sectriage cmd -config F -as PERSON -- WORDS  run one command as a person
 //	sectriage check -config F                    validate config, database and keys
 //	sectriage backup -config F OUT.db            consistent copy of the database while it runs
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdRun(ctx, args[1:], stderr)
 	case "cmd":
 		return cmdCmd(ctx, args[1:], stdout, stderr)
+	case "ingest":
+		return cmdIngest(ctx, args[1:], stdin, stdout, stderr)
 	case "check":
 		return cmdCheck(ctx, args[1:], stdout, stderr)
 	case "backup":
@@ -74,6 +77,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 func usage(w io.Writer) {
 	fmt.Fprint(w, `Usage:
   sectriage run -config sectriage.toml         run the daemon
+  sectriage ingest -config F < MESSAGE          take one report from an MTA (exit 75: retry later)
   sectriage cmd -config F -as PERSON -- WORDS   run one command as PERSON and print the reply
   sectriage check -config F                     validate config, database and keys
   sectriage backup -config F OUT.db             consistent copy of the database, safe while running

@@ -54,6 +54,9 @@ type Settings struct {
 	// Escalation says when nags move up the chain; the zero value means
 	// DefaultEscalation.
 	Escalation EscalationPolicy
+	// ReporterMail is set when an e-mail deliverer is configured, so
+	// acknowledgements and replies can reach reporters.
+	ReporterMail bool
 }
 
 // SIG finds a SIG by name (case-insensitive).

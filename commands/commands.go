@@ -81,6 +81,8 @@ func (h *handlers) commands(r *Registry) []Command {
 			MinArgs: 2, MaxArgs: -1, Handler: HandlerFunc(h.note)},
 		{Name: "route", Args: "<id> <sig>", Summary: "move to another SIG and its on-duty contact",
 			MinArgs: 2, MaxArgs: 2, Handler: HandlerFunc(h.route)},
+		{Name: "reply", Args: "<id> <text>", Summary: "mail the reporter (encrypted when their key is known)", Permission: AssigneeOrOfficer,
+			MinArgs: 2, MaxArgs: -1, Handler: HandlerFunc(h.reply)},
 	}, h.rosterCommands()...)
 }
 

@@ -69,6 +69,8 @@ func newWorld(t testing.TB) *world {
 		Platforms:  []string{bot.PlatformConsole, bot.PlatformIRC},
 		Officers: &bot.Rotation{Every: bot.RotationWeekly, Weekday: time.Monday, Minute: 9 * 60,
 			Members: []string{"alice", "carol"}, Start: start},
+		// Mail to reporters is configured (reply works).
+		ReporterMail: true,
 	}
 	clock := bot.NewManualClock(start)
 	svc := bot.NewService(db, clock, discard(), settings)

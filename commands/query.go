@@ -115,7 +115,7 @@ func (h *handlers) show(ctx context.Context, req *Request) (Reply, error) {
 		t.Line().Plain(fmt.Sprintf("  %s  %s (%s)  %s", bot.FormatTime(ev.At, loc), ev.Actor, ev.Platform, ev.Kind))
 		if ev.Details != "" {
 			t.Plain(": ")
-			if ev.Kind == bot.EventNote && !req.Private {
+			if (ev.Kind == bot.EventNote || ev.Kind == bot.EventReplied) && !req.Private {
 				t.Plain("(note shown only in private channels)")
 			} else {
 				t.Untrusted(ev.Details)

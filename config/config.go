@@ -33,6 +33,10 @@ type Config struct {
 	Officers   OfficersConfig   `toml:"officers"`
 	Escalation EscalationConfig `toml:"escalation"`
 	Schedules  SchedulesConfig  `toml:"schedules"`
+	Intake     IntakeConfig     `toml:"intake"`
+	Email      EmailConfig      `toml:"email"`
+	// SecurityTxt is nil when there is no [security_txt] section.
+	SecurityTxt *SecurityTxtConfig `toml:"security_txt"`
 
 	Server     ServerConfig     `toml:"server"`
 	Mattermost MattermostConfig `toml:"mattermost"`
@@ -62,6 +66,12 @@ type KeysConfig struct {
 	TeamKeyFile    string `toml:"team_key_file"`   // armored secret key
 	PassphraseFile string `toml:"passphrase_file"` // else the environment variable below
 	PassphraseEnv  string `toml:"passphrase_env"`
+	// KnownKeysDir holds public keys (reporters', members'): a report
+	// signed by one of them is "verified by" that key.
+	KnownKeysDir string `toml:"known_keys_dir"`
+	// RequireEncryption quarantines reports that are not encrypted to the
+	// team key instead of opening an incident marked UNENCRYPTED.
+	RequireEncryption bool `toml:"require_encryption"`
 }
 
 // PersonConfig is one [[people]] entry.
@@ -152,6 +162,7 @@ func DefaultConfig() *Config {
 		Storage:  StorageConfig{Path: "sectriage.db"},
 		Log:      LogConfig{Level: "info", Format: "text"},
 		Keys:     KeysConfig{PassphraseEnv: "SECTRIAGE_TEAM_PASSPHRASE"},
+		Intake:   defaultIntake(),
 		Deadlines: DeadlinesConfig{
 			Acknowledge: Duration{def.Acknowledge},
 			Triage:      Duration{def.Triage},
@@ -223,6 +234,7 @@ func Parse(data []byte, file string) (*Config, error) {
 	if len(ps) > 0 {
 		return nil, ps
 	}
+	cfg.Email.fillDefaults()
 	return cfg, nil
 }
 

@@ -6,14 +6,14 @@ import (
 	"strings"
 )
 
-// ServerConfig is the [server] section: the HTTP listener that chat
-// platforms call back (Mattermost slash commands and buttons) and, later,
-// the report form and health checks.
+// ServerConfig is the [server] section: the one HTTP listener for the
+// Mattermost slash command and buttons, the report form, security.txt and
+// the team's public key.
 type ServerConfig struct {
 	// Listen is host:port; empty means no listener.
 	Listen string `toml:"listen"`
-	// PublicURL is how Mattermost (or a reverse proxy in front of
-	// sectriage) reaches the listener: the base of the callback URLs.
+	// PublicURL is how Mattermost, reporters (or a reverse proxy in front
+	// of sectriage) reach the listener: the base of every URL it hands out.
 	PublicURL string `toml:"public_url"`
 }
 
@@ -26,12 +26,17 @@ func (c *Config) validateServer(s *problemSink) {
 			s.add("server.listen", "%q is not host:port (e.g. 127.0.0.1:8080)", c.Server.Listen)
 		}
 	}
-	if c.Server.PublicURL != "" {
-		if err := checkHTTPURL(c.Server.PublicURL); err != "" {
+	if u := c.Server.PublicURL; u != "" {
+		if err := checkHTTPURL(u); err != "" {
 			s.add("server.public_url", "%s", err)
+		} else if p, _ := url.Parse(u); p.Scheme == "http" && !isLoopback(p.Hostname()) {
+			s.add("server.public_url", "must be https: reporters send reports there")
 		}
 	}
 }
+
+// PublicURL returns the public URL without a trailing slash.
+func (c *Config) PublicURL() string { return strings.TrimRight(c.Server.PublicURL, "/") }
 
 // checkHTTPURL returns what is wrong with an absolute http(s) URL, or "".
 func checkHTTPURL(raw string) string {

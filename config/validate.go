@@ -43,6 +43,9 @@ func (c *Config) Validate() error {
 	c.validateServer(s)
 	c.validateMattermost(s)
 	c.validateIRC(s)
+	c.validateIntake(s)
+	c.validateEmail(s)
+	c.validateSecurityTxt(s)
 	if len(s.list) > 0 {
 		return s.list
 	}

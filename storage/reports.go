@@ -28,30 +28,9 @@ type Report struct {
 // second incident.
 func (db *DB) StoreReport(ctx context.Context, source, messageID string, raw []byte, at time.Time) (id int64, duplicate bool, err error) {
 	sum := sha256.Sum256(raw)
-	hash := hex.EncodeToString(sum[:])
-	var mid any
-	if messageID != "" {
-		mid = messageID
-	}
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `SELECT id FROM reports WHERE sha256 = ? OR (message_id IS NOT NULL AND message_id = ?)`,
-			hash, mid).Scan(&id)
-		if err == nil {
-			duplicate = true
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO reports(received_at, source, message_id, sha256, raw) VALUES (?, ?, ?, ?, ?)`,
-			at.UnixMilli(), source, mid, hash, raw)
-		if err != nil {
-			return err
-		}
-		id, err = res.LastInsertId()
-		return err
+	return db.KeepReport(ctx, bot.KeptReport{
+		ReceivedAt: at, Source: source, MessageID: messageID, Hash: hex.EncodeToString(sum[:]), Raw: raw,
 	})
-	return id, duplicate, err
 }
 
 // Report returns a stored report.

@@ -6,6 +6,8 @@ package teamkey
 
 import (
 	"bytes"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -211,4 +213,25 @@ func (k *Key) DecryptSimple(armored []byte, limit int64) ([]byte, error) {
 	// Integrity (MDC/AEAD) failures surface from the read above; a
 	// signature on a stored submission is not this function's concern.
 	return body, nil
+}
+
+// DeriveSecret derives a 32-byte secret for label from the unlocked
+// secret key: whoever holds the team key can recompute it, nobody else
+// can. Intake keys its deduplication hash with it.
+func (k *Key) DeriveSecret(label string) ([]byte, error) {
+	var material bytes.Buffer
+	if err := k.entity.PrivateKey.Serialize(&material); err != nil {
+		return nil, fmt.Errorf("deriving a secret from the team key: %w", err)
+	}
+	return hkdf.Key(sha256.New, material.Bytes(), nil, "sectriage "+label, 32)
+}
+
+// SigningKey is the private key that signs for the team (security.txt,
+// mail to reporters).
+func (k *Key) SigningKey(now time.Time) (*packet.PrivateKey, error) {
+	sk, ok := k.entity.SigningKey(now)
+	if !ok || sk.PrivateKey == nil {
+		return nil, fmt.Errorf("the team key %s has no usable signing key", k.Fingerprint())
+	}
+	return sk.PrivateKey, nil
 }

@@ -1,0 +1,252 @@
+package email
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	"github.com/sectriage/sectriage/bot"
+)
+
+// opened is an OpenPGP message read to its end, integrity checked and, if
+// signed, its signature checked. Nothing reads plain before that.
+type opened struct {
+	plain     []byte
+	encrypted bool
+	sig       bot.Signature
+}
+
+// Armor block types.
+const (
+	armorMessage = "PGP MESSAGE"
+	armorSigned  = "PGP SIGNED MESSAGE"
+	armorKey     = "PGP PUBLIC KEY BLOCK"
+	armorSig     = "PGP SIGNATURE"
+)
+
+// armorType returns the type of the armor block data starts with (after
+// white space), or "".
+func armorType(data []byte) string {
+	s := bytes.TrimLeft(data, " \t\r\n")
+	const begin = "-----BEGIN "
+	if !bytes.HasPrefix(s, []byte(begin)) {
+		return ""
+	}
+	s = s[len(begin):]
+	i := bytes.Index(s, []byte("-----"))
+	if i < 0 || i > 40 {
+		return ""
+	}
+	return string(s[:i])
+}
+
+// isBinaryMessage reports whether data starts with a packet that begins an
+// OpenPGP message: an encrypted session key, encrypted data, a one-pass
+// signature, compressed or literal data.
+func isBinaryMessage(data []byte) bool {
+	if len(data) < 2 || data[0]&0x80 == 0 {
+		return false
+	}
+	tag := data[0] & 0x3f
+	if data[0]&0x40 == 0 {
+		tag = (data[0] >> 2) & 0x0f
+	}
+	switch tag {
+	case 1, 3, 4, 8, 9, 11, 18, 20:
+		return true
+	}
+	return false
+}
+
+// packetInfo is what a message says about itself before decryption.
+type packetInfo struct {
+	recipients []uint64 // key IDs of the public-key encrypted session keys
+	ours       int      // of them, those naming a team key or nobody: each costs a private-key operation
+	passphrase bool     // a session key encrypted with a passphrase
+	encrypted  bool
+}
+
+// scanPackets reads the packets before the encrypted data: to refuse
+// unprotected encryption with a clear reason, to bound the public-key work
+// a message can ask for, and to name the keys a message was encrypted to
+// when it was not the team's.
+func scanPackets(raw []byte, maxRecipients int, ours map[uint64]bool) (packetInfo, error) {
+	var info packetInfo
+	pr := packet.NewReader(bytes.NewReader(raw))
+	for {
+		p, err := pr.Next()
+		if err != nil {
+			if err == io.EOF && info.encrypted {
+				return info, nil
+			}
+			return info, bot.Reject(bot.RejectMalformedOpenPGP, "not a valid OpenPGP message (%s)", pgpError(err))
+		}
+		switch p := p.(type) {
+		case *packet.EncryptedKey:
+			info.recipients = append(info.recipients, p.KeyId)
+			if p.KeyId == 0 || ours[p.KeyId] {
+				info.ours++
+			}
+			if len(info.recipients) > maxRecipients {
+				return info, bot.Reject(bot.RejectMalformedOpenPGP, "the message names more than %d recipients", maxRecipients)
+			}
+		case *packet.SymmetricKeyEncrypted:
+			info.passphrase = true
+		case *packet.SymmetricallyEncrypted:
+			if !p.IntegrityProtected {
+				return info, bot.Reject(bot.RejectNoIntegrity,
+					"the message is encrypted without integrity protection (no MDC): it could have been modified on the way; ask the reporter to use a current OpenPGP program")
+			}
+			info.encrypted = true
+			return info, nil
+		case *packet.AEADEncrypted:
+			info.encrypted = true
+			return info, nil
+		default:
+			// Signed or literal data: not encrypted at all.
+			return info, nil
+		}
+	}
+}
+
+// open decrypts and checks one OpenPGP message, armored or binary. budget
+// bounds its plaintext, before and after decompression; keyOps is what is
+// left of the message's private-key operations (a message of many blocks,
+// each with many session keys for the team key, would otherwise cost
+// seconds of RSA).
+func (d *Decoder) open(data []byte, budget int64, keyOps *int) (*opened, error) {
+	raw := data
+	if t := armorType(data); t != "" {
+		block, err := armor.Decode(bytes.NewReader(data))
+		if err != nil {
+			return nil, bot.Reject(bot.RejectBadArmor, "the ASCII armor of an OpenPGP message is damaged (%s)", pgpError(err))
+		}
+		if block.Type != armorMessage {
+			return nil, bot.Reject(bot.RejectMalformedOpenPGP, "expected an OpenPGP message, found a %q block", truncate(block.Type, 40))
+		}
+		// go-crypto does not insist on the end line; a block without one
+		// was cut off (a length limit, a bad copy and paste).
+		if !bytes.Contains(data, []byte("-----END "+armorMessage+"-----")) {
+			return nil, bot.Reject(bot.RejectBadArmor, "the ASCII armor of an OpenPGP message is truncated (no END line)")
+		}
+		// The armor's checksum and end line are checked at the end of the
+		// body: read all of it before parsing any packet.
+		if raw, err = io.ReadAll(io.LimitReader(block.Body, int64(len(data)))); err != nil {
+			return nil, bot.Reject(bot.RejectBadArmor, "the ASCII armor of an OpenPGP message is truncated or corrupted (%s)", pgpError(err))
+		}
+	}
+	info, err := scanPackets(raw, d.limits.MaxRecipients, d.teamKeyIDs)
+	if err != nil {
+		return nil, err
+	}
+	if *keyOps -= info.ours; *keyOps < 0 {
+		return nil, bot.Reject(bot.RejectTooManyParts, "the message holds more than %d encrypted session keys for the team key", d.limits.MaxRecipients)
+	}
+	limit := budget
+	cfg := &packet.Config{MaxDecompressedMessageSize: &limit}
+	md, err := openpgp.ReadMessage(bytes.NewReader(raw), d.keyring, nil, cfg)
+	if err != nil {
+		return nil, d.classify(err, info)
+	}
+	var buf bytes.Buffer
+	n, err := io.Copy(&buf, io.LimitReader(md.UnverifiedBody, limit+1))
+	if n > limit {
+		return nil, bot.Reject(bot.RejectDecryptedTooLarge, "the decrypted message is larger than %d bytes ([intake] max_decrypted_size)", limit)
+	}
+	if err != nil {
+		// go-crypto reports a decompression limit as a generic parsing
+		// error; reaching the limit is what tells it from tampering.
+		if n >= limit-literalSlack {
+			return nil, bot.Reject(bot.RejectDecryptedTooLarge, "the message decompresses to more than %d bytes ([intake] max_decrypted_size)", limit)
+		}
+		if !info.encrypted {
+			return nil, bot.Reject(bot.RejectMalformedOpenPGP, "the OpenPGP data is damaged (%s)", pgpError(err))
+		}
+		return nil, bot.Reject(bot.RejectIntegrity, "the integrity check failed: the encrypted message was modified or damaged on the way")
+	}
+	// The whole body was read and its integrity checked (MDC/AEAD at EOF):
+	// only now may anything of it, or its signature, be used.
+	return &opened{plain: buf.Bytes(), encrypted: md.IsEncrypted && info.encrypted, sig: d.messageSignature(md)}, nil
+}
+
+// literalSlack is the most a literal packet's header (format, file name of
+// up to 255 bytes, date) adds to what counts against the decompression
+// limit.
+const literalSlack = 512
+
+// classify turns a ReadMessage error into a rejection.
+func (d *Decoder) classify(err error, info packetInfo) error {
+	switch {
+	case errors.Is(err, pgperrors.ErrKeyIncorrect):
+		return bot.Reject(bot.RejectWrongKey, "%s, not to the team key %s", recipientsText(info), d.teamKeyID)
+	case strings.Contains(err.Error(), "integrity protected"):
+		return bot.Reject(bot.RejectNoIntegrity, "the message is encrypted without integrity protection")
+	}
+	var dec pgperrors.DecryptWithSessionKeyError
+	if errors.As(err, &dec) || errors.Is(err, pgperrors.ErrMDCHashMismatch) || errors.Is(err, pgperrors.ErrMDCMissing) {
+		return bot.Reject(bot.RejectIntegrity, "the integrity check failed: the encrypted message was modified or damaged on the way")
+	}
+	return bot.Reject(bot.RejectMalformedOpenPGP, "not a valid OpenPGP message (%s)", pgpError(err))
+}
+
+func recipientsText(info packetInfo) string {
+	var ids []string
+	for _, id := range info.recipients {
+		if id == 0 {
+			ids = append(ids, "a hidden recipient")
+		} else {
+			ids = append(ids, fmt.Sprintf("%016X", id))
+		}
+	}
+	switch {
+	case len(ids) > 0:
+		return "encrypted to " + strings.Join(ids, ", ")
+	case info.passphrase:
+		return "encrypted with a passphrase"
+	default:
+		return "encrypted to no known recipient"
+	}
+}
+
+// pgpError is a library error made fit for a reason: short, one line, no
+// control characters. go-crypto's errors never quote the message's data.
+func pgpError(err error) string {
+	return truncate(bot.EscapeControl(strings.TrimPrefix(err.Error(), "openpgp: "), false), 120)
+}
+
+// messageSignature judges the signature of a message that was read to its
+// end (the only time go-crypto's verdict is final).
+func (d *Decoder) messageSignature(md *openpgp.MessageDetails) bot.Signature {
+	if !md.IsSigned {
+		return bot.Signature{}
+	}
+	s := bot.Signature{KeyID: fmt.Sprintf("%016X", md.SignedByKeyId)}
+	switch {
+	case md.SignedBy == nil:
+		s.Status = bot.SigUnknownKey
+	case md.SignatureError != nil:
+		s.Status, s.Problem = bot.SigBad, pgpError(md.SignatureError)
+	case md.Signature == nil:
+		s.Status, s.Problem = bot.SigBad, "no signature after the data"
+	default:
+		s.Status = bot.SigVerified
+		d.describeSigner(&s, md.SignedBy.Entity)
+	}
+	return s
+}
+
+func (d *Decoder) describeSigner(s *bot.Signature, e *openpgp.Entity) {
+	if e == nil {
+		return
+	}
+	s.Fingerprint = fmt.Sprintf("%X", e.PrimaryKey.Fingerprint)
+	if id := e.PrimaryIdentity(); id != nil {
+		s.Signer = id.Name
+	}
+}

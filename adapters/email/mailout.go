@@ -1,0 +1,117 @@
+package email
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"mime/quotedprintable"
+	"strings"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/sectriage/sectriage/bot"
+	"github.com/sectriage/sectriage/teamkey"
+)
+
+// composeInput is what an outgoing mail is made of.
+type composeInput struct {
+	From, To string
+	Incident string // SEC-42, or ""
+	Body     string
+	Report   *bot.Report // nil when none could be read
+	Auto     bool        // an automatic acknowledgement (RFC 3834 Auto-Submitted)
+	Now      time.Time
+}
+
+// composeMail builds an RFC 5322 message. With a reporter key it is
+// PGP/MIME (RFC 3156): the text encrypted to the reporter and signed by the
+// team, the subject protected inside. The subject outside names only the
+// incident id, never the report's subject.
+func composeMail(team *teamkey.Key, in composeInput) (data []byte, encrypted bool, err error) {
+	subject := "Your report to the security team"
+	if in.Incident != "" {
+		subject = "[" + in.Incident + "] " + subject
+	}
+	var h bytes.Buffer
+	header := func(k, v string) { fmt.Fprintf(&h, "%s: %s\r\n", k, v) }
+	header("From", in.From)
+	header("To", in.To)
+	header("Subject", subject)
+	header("Date", in.Now.Format(time.RFC1123Z))
+	header("Message-ID", "<"+randomToken()+"@"+domainOf(in.From)+">")
+	if in.Report != nil && validMessageID(in.Report.MessageID) {
+		header("In-Reply-To", in.Report.MessageID)
+		header("References", in.Report.MessageID)
+	}
+	if in.Auto {
+		header("Auto-Submitted", "auto-replied")
+	}
+	header("MIME-Version", "1.0")
+
+	text := textEntity(in.Body, "")
+	var key *openpgp.Entity
+	if in.Report != nil && len(in.Report.ReporterKey) > 0 {
+		if keys, err := openpgp.ReadKeyRing(bytes.NewReader(in.Report.ReporterKey)); err == nil && len(keys) == 1 {
+			if _, ok := keys[0].EncryptionKey(in.Now); ok {
+				key = keys[0]
+			}
+		}
+	}
+	if key == nil {
+		return append(h.Bytes(), text...), false, nil
+	}
+	inner := textEntity(in.Body, fmt.Sprintf("Subject: %s\r\nFrom: %s\r\nTo: %s\r\n", subject, in.From, in.To))
+	var signer *openpgp.Entity
+	if team != nil {
+		signer = team.Entity()
+	}
+	armored, err := teamkey.EncryptTo(inner, key, signer)
+	if err != nil {
+		return nil, false, err
+	}
+	boundary := "sectriage-" + randomToken()
+	fmt.Fprintf(&h, "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\";\r\n boundary=%q\r\n\r\n", boundary)
+	h.WriteString("This is an OpenPGP/MIME encrypted message (RFC 4880 and 3156)\r\n")
+	fmt.Fprintf(&h, "--%s\r\nContent-Type: application/pgp-encrypted\r\nContent-Description: PGP/MIME version identification\r\n\r\nVersion: 1\r\n\r\n", boundary)
+	fmt.Fprintf(&h, "--%s\r\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\r\nContent-Description: OpenPGP encrypted message\r\nContent-Disposition: inline; filename=\"encrypted.asc\"\r\n\r\n", boundary)
+	h.Write(canonicalCRLF(armored))
+	fmt.Fprintf(&h, "\r\n--%s--\r\n", boundary)
+	return h.Bytes(), true, nil
+}
+
+// textEntity is a UTF-8 text/plain entity, quoted-printable so that any
+// text survives any mail server; protected, when set, are the protected
+// headers to carry inside the encryption.
+func textEntity(body, protected string) []byte {
+	var b bytes.Buffer
+	b.WriteString("Content-Type: text/plain; charset=utf-8")
+	if protected != "" {
+		b.WriteString(`; protected-headers="v1"`)
+	}
+	b.WriteString("\r\nContent-Transfer-Encoding: quoted-printable\r\n")
+	b.WriteString(protected)
+	b.WriteString("\r\n")
+	qp := quotedprintable.NewWriter(&b)
+	_, _ = qp.Write(canonicalCRLF([]byte(strings.TrimRight(body, "\n") + "\n")))
+	_ = qp.Close()
+	return b.Bytes()
+}
+
+func validMessageID(id string) bool {
+	return strings.HasPrefix(id, "<") && strings.HasSuffix(id, ">") && len(id) < 250 &&
+		!strings.ContainsAny(id, " \t\r\n")
+}
+
+func domainOf(addr string) string {
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 && i < len(addr)-1 {
+		return strings.Trim(addr[i+1:], "> ")
+	}
+	return "sectriage.invalid"
+}
+
+func randomToken() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

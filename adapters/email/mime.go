@@ -1,0 +1,394 @@
+package email
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"mime"
+	"mime/quotedprintable"
+	"net/mail"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/emersion/go-message/charset"
+	"github.com/emersion/go-message/textproto"
+	"github.com/sectriage/sectriage/bot"
+)
+
+// The MIME layer works on bytes in memory, bounded by the message size
+// limit, and keeps each part's exact wire bytes: a multipart/signed
+// signature covers them, and decoding and re-encoding would break it.
+
+// entity is one MIME entity as on the wire.
+type entity struct {
+	header    textproto.Header
+	mediaType string // lower case; text/plain when absent or unparseable
+	params    map[string]string
+	body      []byte // transfer encoding not undone
+}
+
+// wordDecoder decodes RFC 2047 encoded words in any charset go-message knows.
+var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
+
+// parseEntity reads an entity's header and finds its body. A header that is
+// too large is a rejection; lines that are not header fields are skipped,
+// since mail in the wild has them and dropping one loses nothing the
+// decoder relies on.
+func parseEntity(raw []byte, maxHeader int) (*entity, error) {
+	hdr, body := splitHeader(raw)
+	if len(hdr) > maxHeader {
+		return nil, bot.Reject(bot.RejectMalformedMIME, "a MIME header is larger than %d bytes", maxHeader)
+	}
+	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(cleanHeader(hdr))))
+	if err != nil && err != io.EOF {
+		return nil, bot.Reject(bot.RejectMalformedMIME, "unreadable MIME header")
+	}
+	e := &entity{header: h, body: body, mediaType: "text/plain", params: map[string]string{}}
+	if ct := h.Get("Content-Type"); ct != "" {
+		mt, params, err := mime.ParseMediaType(ct)
+		if err == nil || err == mime.ErrInvalidMediaParameter {
+			e.mediaType = strings.ToLower(mt)
+			if params != nil {
+				e.params = params
+			}
+		} else if strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "multipart/") {
+			return nil, bot.Reject(bot.RejectMalformedMIME, "unparseable multipart Content-Type")
+		}
+	}
+	return e, nil
+}
+
+// parseBody reads decrypted data: a MIME entity when it starts with a
+// header field, else plain text without a header (some clients encrypt
+// just the text).
+func parseBody(data []byte, maxHeader int) (*entity, error) {
+	if startsWithHeader(data) {
+		return parseEntity(data, maxHeader)
+	}
+	return &entity{mediaType: "text/plain", params: map[string]string{}, body: data}, nil
+}
+
+func startsWithHeader(data []byte) bool {
+	line := data
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		line = data[:i]
+	}
+	i := bytes.IndexByte(line, ':')
+	if i <= 0 {
+		return false
+	}
+	for _, c := range line[:i] {
+		if c <= ' ' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// stripMboxFrom drops the mbox "From " line that procmail and Postfix's
+// pipe (with the F flag) put before a message's header.
+func stripMboxFrom(raw []byte) []byte {
+	if bytes.HasPrefix(raw, []byte("From ")) {
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			return raw[i+1:]
+		}
+	}
+	return raw
+}
+
+// splitHeader cuts raw at the first empty line.
+func splitHeader(raw []byte) (hdr, body []byte) {
+	if bytes.HasPrefix(raw, []byte("\r\n")) {
+		return nil, raw[2:]
+	}
+	if bytes.HasPrefix(raw, []byte("\n")) {
+		return nil, raw[1:]
+	}
+	end, skip := -1, 0
+	if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
+		end, skip = i+1, 1
+	}
+	if i := bytes.Index(raw, []byte("\n\r\n")); i >= 0 && (end < 0 || i+1 < end) {
+		end, skip = i+1, 2
+	}
+	if end < 0 {
+		return raw, nil
+	}
+	return raw[:end], raw[end+skip:]
+}
+
+// cleanHeader keeps header fields and their continuation lines, drops
+// anything else, and ends the block with an empty line for ReadHeader.
+func cleanHeader(hdr []byte) []byte {
+	var out bytes.Buffer
+	keep := false
+	for _, line := range bytes.SplitAfter(hdr, []byte("\n")) {
+		trimmed := bytes.TrimRight(line, "\r\n")
+		if len(trimmed) == 0 {
+			continue
+		}
+		if trimmed[0] == ' ' || trimmed[0] == '\t' {
+			if keep {
+				out.Write(trimmed)
+				out.WriteString("\r\n")
+			}
+			continue
+		}
+		keep = startsWithHeader(trimmed)
+		if keep {
+			out.Write(trimmed)
+			out.WriteString("\r\n")
+		}
+	}
+	out.WriteString("\r\n")
+	return out.Bytes()
+}
+
+// headerText decodes a header value's encoded words; on an unknown charset
+// it keeps the raw value rather than lose it.
+func headerText(h textproto.Header, key string) string {
+	v := strings.TrimSpace(h.Get(key))
+	if d, err := wordDecoder.DecodeHeader(v); err == nil {
+		v = d
+	}
+	return v
+}
+
+// address reads the first address of a header field; an unparseable value
+// is returned cleaned up, so the team still sees who claimed to send it.
+func address(h textproto.Header, key string) string {
+	v := strings.TrimSpace(h.Get(key))
+	if v == "" {
+		return ""
+	}
+	p := mail.AddressParser{WordDecoder: wordDecoder}
+	if list, err := p.ParseList(v); err == nil && len(list) > 0 {
+		return list[0].Address
+	}
+	return truncate(strings.Join(strings.Fields(headerText(h, key)), " "), 200)
+}
+
+// addresses reads every address of the given header fields.
+func addresses(h textproto.Header, keys ...string) []string {
+	var out []string
+	p := mail.AddressParser{WordDecoder: wordDecoder}
+	for _, k := range keys {
+		for _, v := range h.Values(k) {
+			list, err := p.ParseList(v)
+			if err != nil {
+				continue
+			}
+			for _, a := range list {
+				out = append(out, a.Address)
+			}
+		}
+	}
+	return out
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !isRuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+func isRuneStart(b byte) bool { return b&0xc0 != 0x80 }
+
+// content undoes the transfer encoding, bounded by limit. Unknown
+// encodings are taken as they are: the bytes are still worth showing.
+func (e *entity) content(limit int64) ([]byte, error) {
+	var r io.Reader = bytes.NewReader(e.body)
+	switch strings.ToLower(strings.TrimSpace(e.header.Get("Content-Transfer-Encoding"))) {
+	case "base64":
+		r = base64.NewDecoder(base64.StdEncoding, &base64Cleaner{r: r})
+	case "quoted-printable":
+		r = quotedprintable.NewReader(r)
+	}
+	// A read error is truncated base64 or bad quoted-printable: keep what
+	// decoded, which is what mail readers show.
+	out, _ := io.ReadAll(io.LimitReader(r, limit+1))
+	if int64(len(out)) > limit {
+		return nil, errTooLarge
+	}
+	return out, nil
+}
+
+var errTooLarge = fmt.Errorf("content over the limit")
+
+// base64Cleaner drops everything that is not base64, as mail readers do
+// with line breaks and stray characters, and stops at the padding.
+type base64Cleaner struct {
+	r    io.Reader
+	done bool
+}
+
+func (c *base64Cleaner) Read(p []byte) (int, error) {
+	if c.done {
+		return 0, io.EOF
+	}
+	n, err := c.r.Read(p)
+	j := 0
+	for i := 0; i < n; i++ {
+		b := p[i]
+		if ('A' <= b && b <= 'Z') || ('a' <= b && b <= 'z') || ('0' <= b && b <= '9') || b == '+' || b == '/' || b == '=' {
+			p[j] = b
+			j++
+		}
+	}
+	return j, err
+}
+
+// text returns the entity's content as UTF-8, converting its charset.
+func (e *entity) text(limit int64) (string, error) {
+	data, err := e.content(limit)
+	if err != nil {
+		return "", err
+	}
+	return decodeCharset(data, e.params["charset"]), nil
+}
+
+// decodeCharset converts data to UTF-8. Data that is valid UTF-8 with
+// some non-ASCII in it is kept as it is, whatever the part says: decrypted
+// inline text is often UTF-8 in a part labelled otherwise, and no 8-bit
+// charset's text forms valid UTF-8 sequences by accident. (7-bit charsets
+// such as ISO-2022-JP are always converted.) An unknown charset keeps the
+// bytes, which are made visible when shown.
+func decodeCharset(data []byte, cs string) string {
+	cs = strings.ToLower(strings.TrimSpace(cs))
+	if cs == "" || cs == "utf-8" || cs == "us-ascii" || (isUTF8(data) && hasNonASCII(data)) {
+		return string(data)
+	}
+	r, err := charset.Reader(cs, bytes.NewReader(data))
+	if err != nil {
+		return string(data)
+	}
+	out, err := io.ReadAll(r)
+	if err != nil {
+		return string(data)
+	}
+	return string(out)
+}
+
+func hasNonASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return true
+		}
+	}
+	return false
+}
+
+func isUTF8(b []byte) bool { return utf8.Valid(b) }
+
+// filename is the attachment's name from Content-Disposition or the
+// Content-Type name parameter.
+func (e *entity) filename() string {
+	name := ""
+	if _, params, err := mime.ParseMediaType(e.header.Get("Content-Disposition")); err == nil || err == mime.ErrInvalidMediaParameter {
+		name = params["filename"]
+	}
+	if name == "" {
+		name = e.params["name"]
+	}
+	if d, err := wordDecoder.DecodeHeader(name); err == nil {
+		name = d
+	}
+	return truncate(strings.TrimSpace(name), 200)
+}
+
+// isAttachment tells a file from body text.
+func (e *entity) isAttachment() bool {
+	disp, _, _ := mime.ParseMediaType(e.header.Get("Content-Disposition"))
+	if strings.EqualFold(disp, "attachment") {
+		return true
+	}
+	if e.filename() != "" {
+		return true
+	}
+	return !strings.HasPrefix(e.mediaType, "text/")
+}
+
+// splitMultipart returns the exact bytes of each part of a multipart body
+// (RFC 2046 §5.1.1): between a delimiter line and the line break before
+// the next one. Lines may end in CRLF or LF. A missing close delimiter
+// ends the last part at the end of the body.
+func splitMultipart(body []byte, boundary string, maxParts int) ([][]byte, error) {
+	if boundary == "" || len(boundary) > 200 {
+		return nil, bot.Reject(bot.RejectMalformedMIME, "a multipart entity has no valid boundary")
+	}
+	delim := []byte("--" + boundary)
+	var parts [][]byte
+	inPart, start := false, 0
+	for pos := 0; pos < len(body); {
+		next := len(body)
+		line := body[pos:]
+		if i := bytes.IndexByte(line, '\n'); i >= 0 {
+			line, next = line[:i], pos+i+1
+		}
+		line = bytes.TrimRight(line, "\r")
+		if bytes.HasPrefix(line, delim) {
+			rest := line[len(delim):]
+			closing := bytes.HasPrefix(rest, []byte("--"))
+			if closing {
+				rest = rest[2:]
+			}
+			if len(bytes.Trim(rest, " \t")) == 0 {
+				if inPart {
+					parts = append(parts, body[start:trimBreak(body, start, pos)])
+				}
+				if closing {
+					return parts, nil
+				}
+				if len(parts) >= maxParts {
+					return nil, bot.Reject(bot.RejectTooManyParts, "more than %d MIME parts", maxParts)
+				}
+				inPart, start = true, next
+			}
+		}
+		pos = next
+	}
+	if inPart {
+		parts = append(parts, body[start:])
+	}
+	return parts, nil
+}
+
+// trimBreak returns end moved back over the line break that belongs to the
+// delimiter following a part, never before start.
+func trimBreak(b []byte, start, end int) int {
+	if end > start && b[end-1] == '\n' {
+		end--
+		if end > start && b[end-1] == '\r' {
+			end--
+		}
+	}
+	return end
+}
+
+// canonicalCRLF turns bare LF into CRLF: RFC 3156 signatures are made over
+// CRLF lines, and mail handed over by an MTA pipe often has LF only.
+func canonicalCRLF(b []byte) []byte {
+	if !bytes.Contains(b, []byte("\n")) {
+		return b
+	}
+	var out bytes.Buffer
+	out.Grow(len(b) + len(b)/40)
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			out.Write(b)
+			break
+		}
+		line := bytes.TrimSuffix(b[:i], []byte("\r"))
+		out.Write(line)
+		out.WriteString("\r\n")
+		b = b[i+1:]
+	}
+	return out.Bytes()
+}

@@ -1,0 +1,455 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"strings"
+	"time"
+)
+
+// Intake sources.
+const (
+	SourceIMAP = "imap"
+	SourcePipe = "pipe"
+	SourceWeb  = "web"
+	SourceDemo = "demo"
+)
+
+// Submission is one message handed to intake by a source.
+type Submission struct {
+	Source string
+	// Raw is the whole message as received. When Oversized is set it is
+	// only the beginning (at least the header), kept to name the sender.
+	Raw       []byte
+	Oversized bool
+	Size      int64 // the whole message's size, when Oversized
+}
+
+// IntakeResult is what became of a submission. Exactly one of IncidentID
+// and QuarantineID is set.
+type IntakeResult struct {
+	ReportID     int64 // 0 when the message was too large to store
+	IncidentID   int64
+	QuarantineID int64
+	Reason       string // the quarantine reason
+	Duplicate    bool   // the message had been received before
+}
+
+// Envelope is what intake needs to know before decoding a message, read
+// cheaply from its header. It never fails: an unreadable header yields
+// zero values and Seal.
+type Envelope struct {
+	MessageID string
+	Sender    string
+	// Seal is set when the message may carry plaintext (anything but a
+	// PGP/MIME multipart/encrypted message): it is encrypted to the team
+	// key before it is stored, so the database never holds a report body
+	// in plaintext.
+	Seal bool
+}
+
+// ReportDecoder reads messages: the MIME and OpenPGP parser.
+type ReportDecoder interface {
+	Envelope(raw []byte) Envelope
+	// Decode decrypts and checks a message. A message that cannot be
+	// accepted yields a *Rejection; it must never panic.
+	Decode(raw []byte) (*Report, error)
+}
+
+// Sealer keeps plaintext out of the database.
+type Sealer interface {
+	Seal(raw []byte) ([]byte, error) // encrypt to the team key
+	Unseal(sealed []byte) ([]byte, error)
+	// Hash identifies a message for deduplication without revealing it (a
+	// keyed hash: a plain hash of a plaintext report would let anyone with
+	// the database confirm a guess of its content).
+	Hash(raw []byte) string
+}
+
+// Router picks the SIG for a report from routing rules; "" means the
+// default SIG.
+type Router interface {
+	Route(subject, body string, recipients []string) string
+}
+
+// KeptReport is a report as stored.
+type KeptReport struct {
+	ID         int64
+	ReceivedAt time.Time
+	Source     string
+	MessageID  string
+	Hash       string
+	Raw        []byte // as received, or sealed
+	Sealed     bool
+}
+
+// ReportOutcome says how far a stored report got.
+type ReportOutcome struct {
+	IncidentID       int64
+	QuarantineID     int64
+	QuarantineReason string
+	Finished         bool // the outcome and everything it queues are committed
+}
+
+// IntakeStore is what intake needs from storage.
+type IntakeStore interface {
+	// KeepReport stores a report unless one with the same hash or
+	// Message-ID exists; then it returns that one's id and duplicate.
+	KeepReport(ctx context.Context, r KeptReport) (id int64, duplicate bool, err error)
+	KeptReport(ctx context.Context, id int64) (*KeptReport, error)
+	ReportOutcome(ctx context.Context, id int64) (ReportOutcome, error)
+	// FinishReport queues msgs and marks the report finished, in one
+	// transaction.
+	FinishReport(ctx context.Context, id int64, msgs []OutboxMessage, at time.Time) error
+	// QuarantineMessage stores the entry, then the messages build makes
+	// (which need its id), and marks its report finished, in one
+	// transaction. An entry with the same DedupeKey or report makes it a
+	// no-op that returns the existing entry's id.
+	QuarantineMessage(ctx context.Context, q *Quarantined, build func(q *Quarantined) []OutboxMessage) (id int64, created bool, err error)
+	// UnfinishedReports lists reports received before cutoff that have no
+	// committed outcome, oldest first.
+	UnfinishedReports(ctx context.Context, cutoff time.Time, limit int) ([]int64, error)
+	Incident(ctx context.Context, id int64) (*Incident, error)
+}
+
+// IntakeOptions configure the pipeline.
+type IntakeOptions struct {
+	MaxMessageBytes   int64
+	RequireEncryption bool
+	// Acknowledge mails the reporter the incident id (needs an e-mail
+	// deliverer; see Settings.ReporterMail).
+	Acknowledge bool
+	// OwnAddresses are never acknowledged: a mail loop with ourselves.
+	OwnAddresses []string
+}
+
+// Intake turns received messages into incidents or quarantine entries:
+// store durably first, then decode, route, open the incident, acknowledge.
+// Each step is idempotent, so a crash anywhere is repaired by delivering
+// the message again or by Resume.
+type Intake struct {
+	svc    *Service
+	store  IntakeStore
+	dec    ReportDecoder
+	seal   Sealer
+	router Router
+	log    *slog.Logger
+	opts   IntakeOptions
+}
+
+// NewIntake makes the pipeline. router may be nil: the SIGs' routing rules
+// of the service's settings decide, and the rest goes to the
+// default SIG.
+func NewIntake(svc *Service, store IntakeStore, dec ReportDecoder, seal Sealer, router Router, log *slog.Logger, opts IntakeOptions) *Intake {
+	if opts.MaxMessageBytes <= 0 {
+		opts.MaxMessageBytes = 25 << 20
+	}
+	return &Intake{svc: svc, store: store, dec: dec, seal: seal, router: router, log: log.With("component", "intake"), opts: opts}
+}
+
+// Receive runs a message through the pipeline. It returns nil only once
+// the incident or the quarantine entry is committed; any error means the
+// source must keep the message and offer it again.
+func (in *Intake) Receive(ctx context.Context, sub Submission) (IntakeResult, error) {
+	now := in.svc.clock.Now()
+	env := in.envelope(sub.Raw)
+	if sub.Oversized || int64(len(sub.Raw)) > in.opts.MaxMessageBytes {
+		return in.rejectUnstored(ctx, sub, env, now)
+	}
+	stored, sealed := sub.Raw, false
+	if env.Seal {
+		s, err := in.seal.Seal(sub.Raw)
+		if err != nil {
+			return IntakeResult{}, fmt.Errorf("sealing a plaintext message: %w", err)
+		}
+		stored, sealed = s, true
+	}
+	id, dup, err := in.store.KeepReport(ctx, KeptReport{
+		ReceivedAt: now, Source: sub.Source, MessageID: env.MessageID,
+		Hash: in.seal.Hash(sub.Raw), Raw: stored, Sealed: sealed,
+	})
+	if err != nil {
+		return IntakeResult{}, fmt.Errorf("storing the message: %w", err)
+	}
+	if !dup {
+		return in.process(ctx, id, sub.Source, sub.Raw, env)
+	}
+	// Received before. If that delivery got as far as a committed outcome,
+	// this is it; if not (it was interrupted), finish it from the stored
+	// copy, which is what the incident will show (a re-delivery with the
+	// same Message-ID may differ in its trace headers).
+	out, err := in.store.ReportOutcome(ctx, id)
+	if err != nil {
+		return IntakeResult{}, fmt.Errorf("reading report %d: %w", id, err)
+	}
+	if out.Finished {
+		return outcomeResult(id, out), nil
+	}
+	res, err := in.finishStored(ctx, id)
+	res.Duplicate = true
+	return res, err
+}
+
+// finishStored takes a stored, unfinished report to its outcome. A sealed
+// copy that cannot be unsealed any more (the team key was replaced) is
+// quarantined: it would otherwise be retried forever without a trace.
+func (in *Intake) finishStored(ctx context.Context, id int64) (IntakeResult, error) {
+	kept, err := in.store.KeptReport(ctx, id)
+	if err != nil {
+		return IntakeResult{ReportID: id}, err
+	}
+	raw, err := in.raw(kept)
+	if err != nil {
+		in.log.Error("a stored report cannot be unsealed", "report", id, "err", err)
+		return in.reject(ctx, IntakeResult{ReportID: id}, kept.Source, Envelope{MessageID: kept.MessageID}, int64(len(kept.Raw)),
+			Reject(RejectWrongKey, "the stored copy is sealed to a team key that is no longer configured"))
+	}
+	return in.process(ctx, id, kept.Source, raw, in.envelope(raw))
+}
+
+func outcomeResult(id int64, out ReportOutcome) IntakeResult {
+	return IntakeResult{ReportID: id, IncidentID: out.IncidentID, QuarantineID: out.QuarantineID,
+		Reason: out.QuarantineReason, Duplicate: true}
+}
+
+// Resume finishes stored reports whose processing was interrupted (a
+// crash between storing and committing the outcome) and returns how many
+// it finished. Reports younger than grace are left alone: another process
+// may be working on them right now.
+func (in *Intake) Resume(ctx context.Context, grace time.Duration) (int, error) {
+	ids, err := in.store.UnfinishedReports(ctx, in.svc.clock.Now().Add(-grace), 100)
+	if err != nil {
+		return 0, fmt.Errorf("listing unfinished reports: %w", err)
+	}
+	done := 0
+	var errs []error
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			return done, ctx.Err()
+		}
+		_, err := in.finishStored(ctx, id)
+		if err != nil {
+			in.log.Error("could not finish a stored report; will retry", "report", id, "err", err)
+			errs = append(errs, err)
+			continue
+		}
+		done++
+	}
+	return done, errors.Join(errs...)
+}
+
+// Run finishes interrupted reports at start and then every interval, until
+// ctx ends.
+func (in *Intake) Run(ctx context.Context, interval time.Duration) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if n, err := in.Resume(ctx, time.Minute); n > 0 || err != nil {
+			in.log.Info("finished interrupted reports", "count", n, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// raw returns the message as received from a stored report.
+func (in *Intake) raw(r *KeptReport) ([]byte, error) {
+	if !r.Sealed {
+		return r.Raw, nil
+	}
+	raw, err := in.seal.Unseal(r.Raw)
+	if err != nil {
+		return nil, fmt.Errorf("unsealing report %d: %w", r.ID, err)
+	}
+	return raw, nil
+}
+
+// process takes a stored report to its committed outcome.
+func (in *Intake) process(ctx context.Context, id int64, source string, raw []byte, env Envelope) (IntakeResult, error) {
+	res := IntakeResult{ReportID: id}
+	out, err := in.store.ReportOutcome(ctx, id)
+	if err != nil {
+		return res, fmt.Errorf("reading report %d: %w", id, err)
+	}
+	if out.Finished || out.QuarantineID != 0 {
+		// Quarantine commits its finish in the same transaction: an entry
+		// means finished.
+		return outcomeResult(id, out), nil
+	}
+	if out.IncidentID != 0 {
+		// The incident was committed, the acknowledgement not yet.
+		res.IncidentID = out.IncidentID
+		inc, err := in.store.Incident(ctx, out.IncidentID)
+		if err != nil {
+			return res, err
+		}
+		rep, _ := in.decode(raw) // only to know whether to acknowledge
+		return res, in.finish(ctx, id, inc, rep)
+	}
+
+	rep, err := in.decode(raw)
+	if rej, ok := AsRejection(err); ok {
+		return in.reject(ctx, res, source, env, int64(len(raw)), rej)
+	}
+	if err != nil {
+		return res, err
+	}
+	if !rep.Encrypted() && in.opts.RequireEncryption {
+		return in.reject(ctx, res, source, env, int64(len(raw)),
+			Reject(RejectNotEncrypted, "the message is not encrypted to the team key and [keys] require_encryption is set"))
+	}
+	// The SIG's routing rules of the settings in force (they change on
+	// reload), unless a router was given.
+	detail := rep.Summary(source)
+	var sig string
+	if in.router != nil {
+		sig = in.router.Route(rep.Subject, rep.RoutingText(), rep.Recipients)
+	} else {
+		var why string
+		sig, why = in.svc.Settings().Route(ReportFacts{Subject: rep.Subject, Body: rep.RoutingText(), Recipients: rep.Recipients})
+		if why != "" {
+			detail += "; routed: " + why
+		}
+	}
+	inc, err := in.svc.OpenIncident(ctx, SystemActor(), NewIncident{
+		Title: rep.Subject, SIG: sig, Reporter: rep.From, ReporterKey: rep.ReporterKeyFingerprint,
+		ReportID: id, Encrypted: rep.Encrypted(), Detail: detail,
+	})
+	if err != nil {
+		// Another process may have opened it first: the store allows one
+		// incident per report.
+		if again, e2 := in.store.ReportOutcome(ctx, id); e2 == nil && again.IncidentID != 0 {
+			res.IncidentID = again.IncidentID
+			if again.Finished {
+				return res, nil
+			}
+			inc, err = in.store.Incident(ctx, again.IncidentID)
+			if err != nil {
+				return res, err
+			}
+			return res, in.finish(ctx, id, inc, rep)
+		}
+		return res, fmt.Errorf("opening an incident for report %d: %w", id, err)
+	}
+	res.IncidentID = inc.ID
+	in.log.Info("report became an incident", "report", id, "incident", inc.Name(), "source", source,
+		"encrypted", rep.Encrypted(), "signature", string(rep.Signature.Status))
+	return res, in.finish(ctx, id, inc, rep)
+}
+
+// decode runs the decoder, turning a panic that escaped it into a
+// rejection: a parser bug must cost one message, not the daemon.
+func (in *Intake) decode(raw []byte) (rep *Report, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			in.log.Error("report decoder panicked", "panic", fmt.Sprint(p))
+			rep, err = nil, Reject(RejectParserCrash, "the message parser failed on this message")
+		}
+	}()
+	return in.dec.Decode(raw)
+}
+
+func (in *Intake) envelope(raw []byte) (env Envelope) {
+	defer func() {
+		if p := recover(); p != nil {
+			env = Envelope{Seal: true}
+		}
+	}()
+	return in.dec.Envelope(raw)
+}
+
+// finish queues the acknowledgement to the reporter and marks the report
+// finished. rep is nil when resuming: then only the incident is known,
+// which is all the acknowledgement needs (the deliverer looks up the key).
+func (in *Intake) finish(ctx context.Context, reportID int64, inc *Incident, rep *Report) error {
+	var msgs []OutboxMessage
+	if in.shouldAcknowledge(inc, rep) {
+		msgs = append(msgs, OutboxMessage{
+			Dest:       Destination{Platform: PlatformEmail, Address: inc.Reporter},
+			Kind:       MessageMail,
+			IncidentID: inc.ID,
+			Text:       acknowledgement(inc),
+			DedupeKey:  fmt.Sprintf("ack|report|%d", reportID),
+		})
+	}
+	stampMessages(msgs, in.svc.clock.Now())
+	if err := in.store.FinishReport(ctx, reportID, msgs, in.svc.clock.Now()); err != nil {
+		return fmt.Errorf("finishing report %d: %w", reportID, err)
+	}
+	if len(msgs) > 0 {
+		in.svc.wake()
+	}
+	return nil
+}
+
+func (in *Intake) shouldAcknowledge(inc *Incident, rep *Report) bool {
+	if !in.opts.Acknowledge || !in.svc.Settings().ReporterMail || inc.Reporter == "" {
+		return false
+	}
+	if rep != nil && rep.AutoSubmitted {
+		return false
+	}
+	addr, err := mail.ParseAddress(inc.Reporter)
+	if err != nil || addr.Address != inc.Reporter {
+		return false
+	}
+	for _, own := range in.opts.OwnAddresses {
+		if strings.EqualFold(own, inc.Reporter) {
+			return false
+		}
+	}
+	return true
+}
+
+// acknowledgement is the mail a reporter gets: the incident id and nothing
+// of the report, since it may have to go unencrypted.
+func acknowledgement(inc *Incident) Text {
+	var t Text
+	t.Plain("Hello,").Line().Line()
+	t.Plain(fmt.Sprintf("thank you for your report. We received it and track it as %s.", inc.Name())).Line()
+	t.Plain("Please mention this id in the subject of any further mail about it.").Line().Line()
+	t.Plain("The security team")
+	return t
+}
+
+// Report decodes the stored report of an incident again: for showing it,
+// for posting it, and for the reporter's key when mailing them.
+func (in *Intake) Report(ctx context.Context, incidentID int64) (*Report, error) {
+	inc, err := in.store.Incident(ctx, incidentID)
+	if err != nil {
+		return nil, err
+	}
+	if inc.ReportID == 0 {
+		return nil, Errorf(KindNotFound, "%s has no stored report.", inc.Name())
+	}
+	kept, err := in.store.KeptReport(ctx, inc.ReportID)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := in.raw(kept)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := in.decode(raw)
+	if rej, ok := AsRejection(err); ok {
+		// It was accepted once; a lower limit or a removed key can refuse it now.
+		return nil, Errorf(KindInvalid, "The report of %s cannot be read any more: %s.", inc.Name(), EscapeControl(rej.Error(), false))
+	}
+	return rep, err
+}
+
+// ReportBody implements the command layer's ReportReader: the decrypted
+// report, rendered for a private channel. Nothing of it is stored.
+func (in *Intake) ReportBody(ctx context.Context, incidentID int64) (Text, error) {
+	rep, err := in.Report(ctx, incidentID)
+	if err != nil {
+		return Text{}, err
+	}
+	return rep.Text(), nil
+}

@@ -1,0 +1,153 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Reasons a message is quarantined instead of becoming an incident. They
+// are stable codes (stored, counted, tested); Rejection.Detail says more.
+const (
+	RejectTooLarge          = "too-large"           // the message is over the size limit
+	RejectDecryptedTooLarge = "decrypted-too-large" // decrypted or decompressed data over the limit
+	RejectTooManyParts      = "too-many-parts"      // MIME parts or attachments over the limit
+	RejectTooDeep           = "too-deep"            // MIME or encryption nesting over the limit
+	RejectMalformedMIME     = "malformed-mime"
+	RejectBadArmor          = "bad-armor"         // ASCII armor damaged: truncated, bad checksum, bad base64
+	RejectMalformedOpenPGP  = "malformed-openpgp" // not a parseable OpenPGP message
+	RejectWrongKey          = "wrong-key"         // not encrypted to the team key
+	RejectNoIntegrity       = "no-integrity"      // encrypted without integrity protection (no MDC/AEAD)
+	RejectIntegrity         = "integrity-failed"  // modified or damaged ciphertext
+	RejectParserCrash       = "parser-crash"      // a parser panicked; recovered
+	RejectNotEncrypted      = "not-encrypted"     // plaintext while [keys] require_encryption is set
+)
+
+// Rejection is why a message cannot become an incident. Detail is safe to
+// post in the triage channel: it never quotes the message's content.
+type Rejection struct {
+	Reason string
+	Detail string
+}
+
+func (r *Rejection) Error() string {
+	if r.Detail == "" {
+		return r.Reason
+	}
+	return r.Reason + ": " + r.Detail
+}
+
+// Reject makes a Rejection; format and args must not carry message content.
+func Reject(reason, format string, args ...any) *Rejection {
+	return &Rejection{Reason: reason, Detail: fmt.Sprintf(format, args...)}
+}
+
+// AsRejection returns the Rejection in err's chain, if any.
+func AsRejection(err error) (*Rejection, bool) {
+	var r *Rejection
+	ok := errors.As(err, &r)
+	return r, ok
+}
+
+// Quarantined is a message that was rejected, kept with its reason.
+type Quarantined struct {
+	ID         int64
+	ReceivedAt time.Time
+	Source     string
+	ReportID   int64 // 0 when the message was too large to store
+	// DedupeKey makes a re-delivery of the same rejected message a no-op.
+	DedupeKey string
+	Sender    string // as the message claims (untrusted)
+	MessageID string // untrusted
+	Size      int64
+	Reason    string
+	Detail    string
+}
+
+// Name is how the team refers to a quarantine entry: Q-7.
+func (q *Quarantined) Name() string { return fmt.Sprintf("Q-%d", q.ID) }
+
+// quarantineNotice is the triage-channel announcement of a rejected
+// message: who sent it, how it came, and why it was rejected. Never any
+// content: the message failed the checks that make its content safe.
+func quarantineNotice(q *Quarantined) Text {
+	var t Text
+	t.Plain("Quarantined a message received by " + q.Source)
+	if q.Sender != "" {
+		t.Plain(" from ").Untrusted(q.Sender)
+	}
+	if q.Size > 0 {
+		t.Plain(fmt.Sprintf(" (%s)", formatSize(int(min(q.Size, 1<<40)))))
+	}
+	t.Plain(": " + q.Reason)
+	if q.Detail != "" {
+		t.Plain(" — ").Untrusted(q.Detail)
+	}
+	t.Plain(".")
+	t.Line()
+	if q.ReportID != 0 {
+		t.Plain(fmt.Sprintf("It did not become an incident. Reference %s (stored report %d).", q.Name(), q.ReportID))
+	} else {
+		t.Plain(fmt.Sprintf("It did not become an incident and was not stored. Reference %s.", q.Name()))
+	}
+	return t
+}
+
+// reject quarantines a stored report and announces it.
+func (in *Intake) reject(ctx context.Context, res IntakeResult, source string, env Envelope, size int64, rej *Rejection) (IntakeResult, error) {
+	q := &Quarantined{
+		ReceivedAt: in.svc.clock.Now(), Source: source, ReportID: res.ReportID,
+		DedupeKey: fmt.Sprintf("report|%d", res.ReportID),
+		Sender:    env.Sender, MessageID: env.MessageID, Size: size, Reason: rej.Reason, Detail: rej.Detail,
+	}
+	return in.quarantine(ctx, res, q)
+}
+
+// rejectUnstored quarantines a message too large to keep. Its dedupe key
+// comes from what can be read of it, so a re-delivery is recognised.
+func (in *Intake) rejectUnstored(ctx context.Context, sub Submission, env Envelope, now time.Time) (IntakeResult, error) {
+	size := sub.Size
+	if size < int64(len(sub.Raw)) {
+		size = int64(len(sub.Raw))
+	}
+	key := "oversized|hash|" + in.seal.Hash(sub.Raw)
+	if env.MessageID != "" {
+		key = "oversized|mid|" + env.MessageID
+	}
+	q := &Quarantined{
+		ReceivedAt: now, Source: sub.Source, DedupeKey: key, Sender: env.Sender, MessageID: env.MessageID,
+		Size: size, Reason: RejectTooLarge,
+		Detail: fmt.Sprintf("the message is larger than the limit of %s ([intake] max_message_size)", formatSize(int(in.opts.MaxMessageBytes))),
+	}
+	return in.quarantine(ctx, IntakeResult{}, q)
+}
+
+func (in *Intake) quarantine(ctx context.Context, res IntakeResult, q *Quarantined) (IntakeResult, error) {
+	st := in.svc.Settings()
+	now := in.svc.clock.Now()
+	id, created, err := in.store.QuarantineMessage(ctx, q, func(q *Quarantined) []OutboxMessage {
+		var msgs []OutboxMessage
+		for _, p := range st.Platforms {
+			msgs = append(msgs, OutboxMessage{
+				Dest: Destination{Platform: p, Channel: ChannelTriage},
+				Kind: MessageQuarantine,
+				Text: quarantineNotice(q),
+				// The sender's address is about a report: private channels only.
+				Confidential: true,
+			})
+		}
+		stampMessages(msgs, now)
+		return msgs
+	})
+	if err != nil {
+		return res, fmt.Errorf("quarantining: %w", err)
+	}
+	res.QuarantineID, res.Reason, res.Duplicate = id, q.Reason, !created
+	if created {
+		in.log.Warn("message quarantined", "quarantine", id, "report", q.ReportID, "source", q.Source,
+			"reason", q.Reason, "detail", q.Detail)
+		in.svc.wake()
+	}
+	return res, nil
+}

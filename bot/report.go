@@ -1,0 +1,226 @@
+package bot
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Report is what intake could read from a message: decrypted and checked,
+// with every piece labelled by whether it came through the encryption. It
+// exists only in memory; the database keeps the message as received.
+// Every string in it is untrusted.
+type Report struct {
+	MessageID string
+	// From is the reporter's address: Reply-To, else From.
+	From string
+	// Subject is the protected (inner) subject when the message had one,
+	// else the outer one.
+	Subject          string
+	SubjectProtected bool
+	// Recipients are the addresses the message was sent to (To, Cc,
+	// Delivered-To), for routing by plus-address.
+	Recipients []string
+	Parts      []ReportPart
+	// Signature is the first signature found on encrypted content (else on
+	// any content): what the incident records.
+	Signature Signature
+	// ReporterKey is the reporter's public key (binary OpenPGP) to encrypt
+	// replies to, when one is known; ReporterKeySource says where it came
+	// from ("verified signer", "attached", "Autocrypt", "known keys").
+	ReporterKey            []byte
+	ReporterKeyFingerprint string
+	ReporterKeySource      string
+	// AutoSubmitted is set for bounces and auto-replies (RFC 3834): they
+	// get no acknowledgement, so two robots cannot mail each other forever.
+	AutoSubmitted bool
+}
+
+// PartKind says what a report part is.
+type PartKind uint8
+
+const (
+	PartText       PartKind = iota // body text (or HTML converted to text)
+	PartAttachment                 // a file
+)
+
+// ReportPart is one readable piece of a report. Parts are never merged: a
+// piece from outside the encryption stays a separate, labelled part, so a
+// man in the middle cannot pass his text off as the reporter's (EFAIL).
+type ReportPart struct {
+	Kind      PartKind
+	Encrypted bool
+	Name      string // attachment file name (untrusted)
+	MediaType string
+	Text      string // the content, for text; empty for binary attachments
+	Size      int    // bytes of content (decrypted)
+	Binary    bool   // content that is not text: not shown
+	FromHTML  bool   // converted from HTML (never rendered)
+	Signature Signature
+}
+
+// SignatureStatus classifies a signature.
+type SignatureStatus string
+
+const (
+	SigNone       SignatureStatus = ""            // unsigned
+	SigVerified   SignatureStatus = "verified"    // by a known key, checked after the whole body was read
+	SigUnknownKey SignatureStatus = "unknown-key" // signed, but the key is not among the known keys
+	SigBad        SignatureStatus = "bad"         // a known key's signature that does not verify
+)
+
+// Signature is what is known about a signature.
+type Signature struct {
+	Status SignatureStatus
+	KeyID  string // 16 hex digits, the issuer
+	// Fingerprint and Signer (a user id) come from the known key, so they
+	// are trusted only when Status is SigVerified.
+	Fingerprint string
+	Signer      string
+	Problem     string // why a signature is bad
+}
+
+// String describes the signature for the timeline and the post.
+func (s Signature) String() string {
+	switch s.Status {
+	case SigVerified:
+		who := s.Fingerprint
+		if who == "" {
+			who = s.KeyID
+		}
+		if s.Signer != "" {
+			return fmt.Sprintf("verified by %s (%s)", who, s.Signer)
+		}
+		return "verified by " + who
+	case SigUnknownKey:
+		return "signed, unknown key " + orUnknown(s.KeyID)
+	case SigBad:
+		return fmt.Sprintf("signature by %s does NOT verify (%s)", orUnknown(s.KeyID), s.Problem)
+	default:
+		return "unsigned"
+	}
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(unknown)"
+	}
+	return s
+}
+
+// Encrypted reports whether any part arrived encrypted.
+func (r *Report) Encrypted() bool {
+	for _, p := range r.Parts {
+		if p.Encrypted {
+			return true
+		}
+	}
+	return false
+}
+
+// RoutingText is the text routing rules look at: the encrypted parts when
+// there are any (text outside the encryption could have been added on the
+// way), else everything.
+func (r *Report) RoutingText() string {
+	enc := r.Encrypted()
+	var b strings.Builder
+	for _, p := range r.Parts {
+		if p.Text != "" && (p.Encrypted || !enc) {
+			b.WriteString(p.Text)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+// Summary is the one-line description of how the report arrived, for the
+// incident's "created" event: never any of its content.
+func (r *Report) Summary(source string) string {
+	var b strings.Builder
+	b.WriteString("received by " + source)
+	if r.Encrypted() {
+		b.WriteString(", encrypted")
+	} else {
+		b.WriteString(", UNENCRYPTED")
+	}
+	b.WriteString("; signature: " + r.Signature.String())
+	if r.ReporterKeyFingerprint != "" {
+		fmt.Fprintf(&b, "; reporter key %s (%s)", r.ReporterKeyFingerprint, r.ReporterKeySource)
+	}
+	return b.String()
+}
+
+// Text renders the report for a private channel: what is known about it,
+// then each part as an inert block under its own label.
+func (r *Report) Text() Text {
+	var t Text
+	t.Plain("Signature: " + r.Signature.String())
+	if r.ReporterKeyFingerprint != "" {
+		t.Plain(fmt.Sprintf(" · reporter key %s (%s)", r.ReporterKeyFingerprint, r.ReporterKeySource))
+	}
+	if !r.SubjectProtected && r.Encrypted() {
+		t.Line().Plain("The subject was not encrypted.")
+	}
+	if len(r.Parts) == 0 {
+		t.Line().Plain("The message holds no readable text.")
+	}
+	for _, p := range r.Parts {
+		t.Line()
+		t.Append(p.label())
+		if p.Text != "" {
+			t.Line().Block(p.Text)
+		}
+	}
+	return t
+}
+
+// label introduces a part: whether it was encrypted and, for files, its
+// name and size. Text from outside the encryption is announced loudly.
+func (p ReportPart) label() Text {
+	var t Text
+	switch {
+	case p.Kind == PartAttachment:
+		if p.Encrypted {
+			t.Plain("Encrypted attachment ")
+		} else {
+			t.Plain("UNENCRYPTED attachment ")
+		}
+		t.Untrusted(fmt.Sprintf("%q", p.Name))
+		t.Plain(fmt.Sprintf(" (%s", formatSize(p.Size)))
+		if p.MediaType != "" {
+			t.Plain(", ").Untrusted(p.MediaType)
+		}
+		t.Plain(")")
+		if p.Binary {
+			t.Plain(": not text, not shown.")
+		} else {
+			t.Plain(":")
+		}
+	case p.Encrypted:
+		t.Plain("Encrypted text")
+		if p.FromHTML {
+			t.Plain(" (converted from HTML)")
+		}
+		t.Plain(":")
+	default:
+		t.Plain("UNENCRYPTED text (outside the encryption: anyone on the way could have written or changed it)")
+		if p.FromHTML {
+			t.Plain(" (converted from HTML)")
+		}
+		t.Plain(":")
+	}
+	if p.Signature.Status != SigNone {
+		t.Plain(" [" + p.Signature.String() + "]")
+	}
+	return t
+}
+
+func formatSize(n int) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	default:
+		return fmt.Sprintf("%d bytes", n)
+	}
+}

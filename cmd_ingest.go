@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/sectriage/sectriage/bot"
+)
+
+// cmdIngest reads one message on standard input, as an MTA delivers it
+// (Postfix pipe, Exim pipe transport, procmail), and runs it through the
+// intake pipeline. It exits 0 only once the message's incident or
+// quarantine entry is committed. Every failure, a bad flag or config
+// included, exits 75 (EX_TEMPFAIL): the MTA keeps the message and tries
+// again, while a bounce would hand the report back to the sender.
+func cmdIngest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "sectriage.toml", "config file")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "usage: sectriage ingest -config FILE < message")
+		return exitTempErr
+	}
+	cfg, ok := loadConfig(*configPath, stderr)
+	if !ok {
+		return exitTempErr
+	}
+	log := newLogger(cfg.Log, stderr).With("command", "ingest")
+	a, err := openApp(ctx, cfg, log, appOptions{})
+	if err != nil {
+		fmt.Fprintln(stderr, "sectriage ingest:", err)
+		return exitTempErr
+	}
+	defer a.Close()
+	if a.intake == nil {
+		fmt.Fprintln(stderr, "sectriage ingest: no team key ([keys] team_key_file): reports cannot be read; the message stays with the MTA")
+		return exitTempErr
+	}
+	sub, err := readSubmission(stdin, int64(cfg.Intake.MaxMessageSize))
+	if err != nil {
+		fmt.Fprintln(stderr, "sectriage ingest: reading the message:", err)
+		return exitTempErr
+	}
+	res, err := a.intake.intake.Receive(ctx, sub)
+	if err != nil {
+		log.Error("the message could not be stored; the MTA will retry", "err", err)
+		return exitTempErr
+	}
+	switch {
+	case res.IncidentID != 0:
+		fmt.Fprintln(stdout, bot.FormatID(res.IncidentID))
+	default:
+		fmt.Fprintf(stdout, "quarantined Q-%d (%s)\n", res.QuarantineID, res.Reason)
+	}
+	return exitOK
+}
+
+// readSubmission reads a message of at most limit bytes. A larger one is
+// read to its end (so the MTA sees it consumed) but only its beginning is
+// kept, to name the sender in the quarantine entry.
+func readSubmission(r io.Reader, limit int64) (bot.Submission, error) {
+	sub := bot.Submission{Source: bot.SourcePipe}
+	raw, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return sub, err
+	}
+	if int64(len(raw)) <= limit {
+		sub.Raw = raw
+		return sub, nil
+	}
+	rest, err := io.Copy(io.Discard, r)
+	if err != nil {
+		return sub, err
+	}
+	head := raw[:min(int64(len(raw)), 256<<10)]
+	sub.Raw, sub.Oversized, sub.Size = head, true, int64(len(raw))+rest
+	return sub, nil
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"os"
+	"time"
+
+	"github.com/sectriage/sectriage/adapters/email"
+	"github.com/sectriage/sectriage/bot"
+	"github.com/sectriage/sectriage/commands"
+	"github.com/sectriage/sectriage/config"
+	"github.com/sectriage/sectriage/storage"
+	"github.com/sectriage/sectriage/teamkey"
+)
+
+// The pipeline is what every source, the show command and the mailer use.
+var (
+	_ commands.ReportReader = (*bot.Intake)(nil)
+	_ email.Receiver        = (*bot.Intake)(nil)
+	_ email.ReportLookup    = (*bot.Intake)(nil)
+)
+
+// intakeParts is the report side of the app, built when there is a team
+// key: the decoder and the pipeline every source feeds.
+type intakeParts struct {
+	key     *teamkey.Key
+	decoder *email.Decoder
+	intake  *bot.Intake
+}
+
+// loadTeamKey reads and unlocks the team key named by [keys].
+func loadTeamKey(cfg *config.Config) (*teamkey.Key, error) {
+	armored, err := os.ReadFile(cfg.Resolve(cfg.Keys.TeamKeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("team key: %w", err)
+	}
+	var passphrase []byte
+	if cfg.Keys.PassphraseFile != "" || os.Getenv(cfg.Keys.PassphraseEnv) != "" {
+		p, err := cfg.ReadSecret(cfg.Keys.PassphraseFile, cfg.Keys.PassphraseEnv, "team key passphrase")
+		if err != nil {
+			return nil, err
+		}
+		passphrase = []byte(p)
+	}
+	key, err := teamkey.Load(armored, passphrase)
+	if err != nil {
+		return nil, fmt.Errorf("team key %s: %w", cfg.Keys.TeamKeyFile, err)
+	}
+	return key, nil
+}
+
+// intakeLimits turns [intake] into the decoder's limits.
+func intakeLimits(in config.IntakeConfig) email.Limits {
+	return email.Limits{
+		MaxMessageBytes: int64(in.MaxMessageSize), MaxDecryptedBytes: int64(in.MaxDecryptedSize),
+		MaxAttachmentBytes: int64(in.MaxAttachmentSize), MaxAttachments: in.MaxAttachments,
+		MaxParts: in.MaxParts, MaxDepth: in.MaxDepth,
+	}
+}
+
+// buildIntake makes the decoder and the pipeline. Known keys that cannot be
+// read are logged and skipped (`sectriage check` reports them as errors):
+// one bad file must not stop reports from coming in.
+func buildIntake(cfg *config.Config, db *storage.DB, svc *bot.Service, key *teamkey.Key, log *slog.Logger) (*intakeParts, error) {
+	known, problems := email.LoadKnownKeys(cfg.Resolve(cfg.Keys.KnownKeysDir))
+	for _, p := range problems {
+		log.Warn("skipping a known key", "err", p)
+	}
+	dec, err := email.NewDecoder(key, known, intakeLimits(cfg.Intake), log)
+	if err != nil {
+		return nil, err
+	}
+	var own []string
+	if s := cfg.Email.SMTP; s != nil {
+		own = append(own, s.From)
+	}
+	if m := cfg.Email.IMAP; m != nil {
+		if a, err := mail.ParseAddress(m.Username); err == nil {
+			own = append(own, a.Address)
+		}
+	}
+	in := bot.NewIntake(svc, db, dec, dec, nil, log, bot.IntakeOptions{
+		MaxMessageBytes:   int64(cfg.Intake.MaxMessageSize),
+		RequireEncryption: cfg.Keys.RequireEncryption,
+		Acknowledge:       cfg.Intake.Acknowledge,
+		OwnAddresses:      own,
+	})
+	return &intakeParts{key: key, decoder: dec, intake: in}, nil
+}
+
+// rootCAs reads a PEM file of roots to trust; "" means the system's.
+func rootCAs(cfg *config.Config, file string) (*x509.CertPool, error) {
+	if file == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(cfg.Resolve(file))
+	if err != nil {
+		return nil, fmt.Errorf("ca_file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("ca_file %s holds no PEM certificate", file)
+	}
+	return pool, nil
+}
+
+// newIMAP builds the IMAP source from [email.imap], reading its password.
+func newIMAP(cfg *config.Config, recv email.Receiver, log *slog.Logger) (*email.IMAP, error) {
+	m := cfg.Email.IMAP
+	password, err := cfg.ReadSecret(m.PasswordFile, m.PasswordEnv, "IMAP password")
+	if err != nil {
+		return nil, err
+	}
+	roots, err := rootCAs(cfg, m.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("email.imap: %w", err)
+	}
+	return email.NewIMAP(email.IMAPOptions{
+		Address: m.Address, TLS: m.TLS, RootCAs: roots, Username: m.Username, Password: password,
+		Mailbox: m.Mailbox, DoneMailbox: m.DoneMailbox, QuarantineMailbox: m.QuarantineMailbox,
+		PollInterval: m.PollInterval.Duration, MaxMessageBytes: int64(cfg.Intake.MaxMessageSize),
+	}, recv, log), nil
+}
+
+// newMailer builds the SMTP deliverer from [email.smtp].
+func newMailer(cfg *config.Config, parts *intakeParts, log *slog.Logger) (*email.Mailer, error) {
+	m := cfg.Email.SMTP
+	var password string
+	if m.Username != "" {
+		p, err := cfg.ReadSecret(m.PasswordFile, m.PasswordEnv, "SMTP password")
+		if err != nil {
+			return nil, err
+		}
+		password = p
+	}
+	roots, err := rootCAs(cfg, m.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("email.smtp: %w", err)
+	}
+	opts := email.SMTPOptions{Address: m.Address, TLS: m.TLS, RootCAs: roots, Username: m.Username, Password: password,
+		From: m.From, Timeout: time.Minute}
+	if parts == nil {
+		return email.NewMailer(opts, nil, nil, log), nil
+	}
+	return email.NewMailer(opts, parts.key, parts.intake, log), nil
+}
+
+// resumeInterval is how often the daemon looks for reports whose
+// processing was interrupted (a killed `sectriage ingest`).
+const resumeInterval = 5 * time.Minute
+
+// runIntake finishes interrupted reports until ctx ends.
+func (p *intakeParts) run(ctx context.Context) error { return p.intake.Run(ctx, resumeInterval) }

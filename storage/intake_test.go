@@ -1,0 +1,290 @@
+package storage_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sectriage/sectriage/bot"
+	"github.com/sectriage/sectriage/storage"
+)
+
+// fakeDecoder reads test messages: "Subject: S" on the first line, then
+// the body; "REJECT reason" rejects, "PANIC" panics, "PLAIN" is not
+// encrypted. Seal reverses the bytes, so a sealed report is visibly not
+// the plaintext.
+type fakeDecoder struct {
+	mu      sync.Mutex
+	decodes int
+}
+
+func (d *fakeDecoder) Envelope(raw []byte) bot.Envelope {
+	env := bot.Envelope{Seal: bytes.Contains(raw, []byte("PLAIN"))}
+	if i := bytes.Index(raw, []byte("Message-ID: ")); i >= 0 {
+		env.MessageID = strings.Fields(string(raw[i+12:]))[0]
+	}
+	return env
+}
+
+func (d *fakeDecoder) Decode(raw []byte) (*bot.Report, error) {
+	d.mu.Lock()
+	d.decodes++
+	d.mu.Unlock()
+	s := string(raw)
+	switch {
+	case strings.Contains(s, "PANIC"):
+		panic("parser bug")
+	case strings.Contains(s, "REJECT "):
+		reason := strings.Fields(s[strings.Index(s, "REJECT ")+7:])[0]
+		return nil, bot.Reject(reason, "rejected by the test")
+	}
+	subject, body, _ := strings.Cut(s, "\n")
+	return &bot.Report{
+		Subject: strings.TrimPrefix(subject, "Subject: "), From: "rita@example.net",
+		Parts: []bot.ReportPart{{Kind: bot.PartText, Encrypted: !strings.Contains(s, "PLAIN"), Text: body}},
+	}, nil
+}
+
+func (d *fakeDecoder) Seal(raw []byte) ([]byte, error) {
+	out := bytes.Clone(raw)
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, nil
+}
+func (d *fakeDecoder) Unseal(b []byte) ([]byte, error) {
+	if bytes.HasPrefix(b, []byte("UNREADABLE")) {
+		return nil, errors.New("openpgp: incorrect key")
+	}
+	return d.Seal(b)
+}
+func (d *fakeDecoder) Hash(raw []byte) string {
+	s := sha256.Sum256(raw)
+	return hex.EncodeToString(s[:])
+}
+
+type sigRouter struct{}
+
+func (sigRouter) Route(subject, body string, _ []string) string {
+	if strings.Contains(body, "login form") {
+		return "web"
+	}
+	return ""
+}
+
+func newIntake(t *testing.T, opts bot.IntakeOptions) (*bot.Intake, *storage.DB, *fakeDecoder) {
+	t.Helper()
+	db, _ := openDB(t)
+	svc, _ := newService(t, db)
+	st := svc.Settings()
+	st.SIGs = append(st.SIGs, &bot.SIG{Name: "web", Lead: "alice"})
+	st.ReporterMail = true
+	dec := &fakeDecoder{}
+	return bot.NewIntake(svc, db, dec, dec, sigRouter{}, discard(), opts), db, dec
+}
+
+func TestIntakeOutcomes(t *testing.T) {
+	ctx := context.Background()
+	in, db, _ := newIntake(t, bot.IntakeOptions{Acknowledge: true, OwnAddresses: []string{"security@example.org"}})
+	receive := func(raw string) bot.IntakeResult {
+		t.Helper()
+		res, err := in.Receive(ctx, bot.Submission{Source: bot.SourcePipe, Raw: []byte(raw)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	r := receive("Subject: XSS\nthe login form is vulnerable\nMessage-ID: <1@x>")
+	inc, _ := db.Incident(ctx, r.IncidentID)
+	if r.IncidentID != 1 || inc.SIG != "web" || inc.Title != "XSS" || !inc.Encrypted || inc.ReportID != r.ReportID {
+		t.Fatalf("%+v %+v", r, inc)
+	}
+	if again := receive("Subject: XSS\nthe login form is vulnerable\nMessage-ID: <1@x>"); !again.Duplicate || again.IncidentID != 1 {
+		t.Errorf("duplicate: %+v", again)
+	}
+	// Same Message-ID, other bytes (a re-delivery with a new Received line): still one incident.
+	if again := receive("Subject: XSS\nthe login form is vulnerable!\nMessage-ID: <1@x>"); !again.Duplicate || again.IncidentID != 1 {
+		t.Errorf("duplicate by Message-ID: %+v", again)
+	}
+	q := receive("REJECT wrong-key\nMessage-ID: <2@x>")
+	if q.QuarantineID == 0 || q.Reason != "wrong-key" || q.ReportID == 0 {
+		t.Errorf("rejection: %+v", q)
+	}
+	p := receive("PANIC")
+	if p.Reason != bot.RejectParserCrash {
+		t.Errorf("panic: %+v", p)
+	}
+	plain := receive("Subject: plain\nPLAIN body")
+	kept, err := db.KeptReport(ctx, plain.ReportID)
+	if err != nil || !kept.Sealed || bytes.Contains(kept.Raw, []byte("Subject: plain")) {
+		t.Errorf("plaintext not sealed: %+v", kept)
+	}
+	if inc, _ := db.Incident(ctx, plain.IncidentID); inc.Encrypted {
+		t.Error("plaintext incident marked encrypted")
+	}
+
+	// One acknowledgement per incident, one notice per quarantine entry.
+	msgs, err := db.DueMessages(ctx, t0.Add(time.Hour), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, m := range msgs {
+		count[m.Kind]++
+		if m.Kind == bot.MessageMail && (m.Dest.Address != "rita@example.net" || !strings.Contains(bot.RenderPlain(m.Text), "track it as SEC-")) {
+			t.Errorf("acknowledgement: %+v", m)
+		}
+	}
+	if count[bot.MessageMail] != 2 || count[bot.MessageQuarantine] != 2 || count[bot.MessageNewIncident] != 2 {
+		t.Errorf("queued: %v", count)
+	}
+}
+
+func TestIntakeRefusesPlaintextWhenRequired(t *testing.T) {
+	in, _, _ := newIntake(t, bot.IntakeOptions{RequireEncryption: true})
+	res, err := in.Receive(context.Background(), bot.Submission{Source: bot.SourceWeb, Raw: []byte("Subject: s\nPLAIN")})
+	if err != nil || res.Reason != bot.RejectNotEncrypted {
+		t.Fatalf("%+v %v", res, err)
+	}
+}
+
+// TestIntakeResumesInterruptedReports: a report stored by a process that
+// died before committing its outcome, or after committing the incident but
+// before the acknowledgement, is finished by Resume, once.
+func TestIntakeResumesInterruptedReports(t *testing.T) {
+	ctx := context.Background()
+	in, db, dec := newIntake(t, bot.IntakeOptions{Acknowledge: true})
+	// Died right after storing.
+	id1, _, err := db.KeepReport(ctx, bot.KeptReport{ReceivedAt: t0.Add(-time.Hour), Source: "pipe", Hash: "h1", Raw: []byte("Subject: stranded\nbody")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Died after storing a sealed plaintext report.
+	sealed, _ := dec.Seal([]byte("Subject: sealed\nPLAIN body"))
+	if _, _, err := db.KeepReport(ctx, bot.KeptReport{ReceivedAt: t0.Add(-time.Hour), Source: "web", Hash: "h2", Raw: sealed, Sealed: true}); err != nil {
+		t.Fatal(err)
+	}
+	// Died after the incident, before the acknowledgement.
+	res, err := in.Receive(ctx, bot.Submission{Source: "pipe", Raw: []byte("Subject: half done\nbody")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ExecForTest(ctx, `UPDATE reports SET finished_at = NULL, received_at = 0 WHERE id = 3`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ExecForTest(ctx, `DELETE FROM outbox WHERE kind = 'mail'`); err != nil {
+		t.Fatal(err)
+	}
+	// A fresh one is left to whoever is working on it.
+	if _, _, err := db.KeepReport(ctx, bot.KeptReport{ReceivedAt: t0, Source: "pipe", Hash: "h4", Raw: []byte("Subject: fresh\nbody")}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := in.Resume(ctx, time.Minute)
+	if err != nil || n != 3 {
+		t.Fatalf("Resume: %d %v", n, err)
+	}
+	if n, _ := in.Resume(ctx, time.Minute); n != 0 {
+		t.Errorf("second Resume finished %d more", n)
+	}
+	for id, title := range map[int64]string{1: "half done", 2: "stranded", 3: "sealed"} {
+		if inc, err := db.Incident(ctx, id); err != nil || inc.Title != title {
+			t.Errorf("incident %d: %+v %v", id, inc, err)
+		}
+	}
+	out, _ := db.ReportOutcome(ctx, id1)
+	if !out.Finished || out.IncidentID != 2 {
+		t.Errorf("report 1: %+v", out)
+	}
+	if n, _ := db.CountIncidents(ctx, bot.IncidentFilter{}); n != 3 || res.IncidentID != 1 {
+		t.Errorf("%d incidents", n)
+	}
+	msgs, _ := db.DueMessages(ctx, t0.Add(time.Hour), 100)
+	mails := 0
+	for _, m := range msgs {
+		if m.Kind == bot.MessageMail {
+			mails++
+		}
+	}
+	if mails != 3 {
+		t.Errorf("%d acknowledgements, want 3", mails)
+	}
+}
+
+// TestOneIncidentPerReport: two processes finishing the same report at once
+// make one incident; the database refuses the second.
+func TestOneIncidentPerReport(t *testing.T) {
+	ctx := context.Background()
+	in, db, _ := newIntake(t, bot.IntakeOptions{})
+	raw := []byte("Subject: race\nbody")
+	var wg sync.WaitGroup
+	results := make([]bot.IntakeResult, 8)
+	errs := make([]error, 8)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = in.Receive(ctx, bot.Submission{Source: "pipe", Raw: raw})
+		}()
+	}
+	wg.Wait()
+	for i, r := range results {
+		if errs[i] != nil || r.IncidentID != 1 {
+			t.Errorf("receiver %d: %+v %v", i, r, errs[i])
+		}
+	}
+	if n, _ := db.CountIncidents(ctx, bot.IncidentFilter{}); n != 1 {
+		t.Errorf("%d incidents", n)
+	}
+	err := db.ExecForTest(ctx, `INSERT INTO incidents(title, sig, state, created_at, updated_at, state_since, last_activity, report_id)
+		VALUES ('dup', 'core', 'new', 0, 0, 0, 0, 1)`)
+	if err == nil || !strings.Contains(err.Error(), "UNIQUE") {
+		t.Errorf("a second incident for report 1: %v", err)
+	}
+}
+
+func TestQuarantineUnstoredAndStoreErrors(t *testing.T) {
+	ctx := context.Background()
+	in, db, _ := newIntake(t, bot.IntakeOptions{MaxMessageBytes: 1024})
+	big := bot.Submission{Source: "imap", Raw: []byte("Message-ID: <big@x>\n"), Oversized: true, Size: 1 << 30}
+	r1, err := in.Receive(ctx, big)
+	if err != nil || r1.Reason != bot.RejectTooLarge || r1.ReportID != 0 {
+		t.Fatalf("%+v %v", r1, err)
+	}
+	if r2, _ := in.Receive(ctx, big); r2.QuarantineID != r1.QuarantineID || !r2.Duplicate {
+		t.Errorf("oversized re-delivery: %+v", r2)
+	}
+	q, _ := db.Quarantine(ctx, 10)
+	if len(q) != 1 || q[0].Size != 1<<30 {
+		t.Errorf("quarantine: %+v", q)
+	}
+	db.Close()
+	if _, err := in.Receive(ctx, bot.Submission{Source: "pipe", Raw: []byte("Subject: x\nbody")}); err == nil {
+		t.Error("Receive on a closed database succeeded")
+	} else if _, ok := bot.AsRejection(err); ok || errors.Is(err, context.Canceled) {
+		t.Errorf("store failure reported as %v", err)
+	}
+}
+
+// TestUnreadableSealedReportIsQuarantined: a sealed report the team key
+// cannot open any more is quarantined, not retried forever.
+func TestUnreadableSealedReportIsQuarantined(t *testing.T) {
+	ctx := context.Background()
+	in, db, _ := newIntake(t, bot.IntakeOptions{})
+	id, _, err := db.KeepReport(ctx, bot.KeptReport{ReceivedAt: t0.Add(-time.Hour), Source: "pipe", MessageID: "<old@x>", Hash: "h", Raw: []byte("UNREADABLE"), Sealed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := in.Resume(ctx, time.Minute); n != 1 || err != nil {
+		t.Fatalf("Resume: %d %v", n, err)
+	}
+	out, _ := db.ReportOutcome(ctx, id)
+	if !out.Finished || out.QuarantineReason != bot.RejectWrongKey {
+		t.Errorf("%+v", out)
+	}
+}
