@@ -39,3 +39,22 @@ func TestSystemdUnitVerifies(t *testing.T) {
 		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
 	}
 }
+
+// TestFuzzScriptListsEveryTarget keeps scripts/fuzz.sh, which CI runs, in
+// step with the fuzz targets in the tree.
+func TestFuzzScriptListsEveryTarget(t *testing.T) {
+	script, err := os.ReadFile("scripts/fuzz.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("git", "grep", "-h", "-o", `^func Fuzz[A-Za-z0-9_]*`, "--", "*_test.go").Output()
+	if err != nil {
+		t.Skipf("git grep unavailable: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		name := strings.TrimPrefix(line, "func ")
+		if !strings.Contains(string(script), ":"+name+"\n") {
+			t.Errorf("scripts/fuzz.sh does not fuzz %s", name)
+		}
+	}
+}

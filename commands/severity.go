@@ -26,19 +26,19 @@ func ParseSeverity(s string) (bot.SeverityChange, error) {
 	case strings.HasPrefix(upper, "CVSS:3.1/"):
 		v, err := cvss31.ParseVector(s)
 		if err != nil {
-			return bot.SeverityChange{}, invalid("%q is not a valid CVSS 3.1 vector (%v); write e.g. CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H.", bot.EscapeControl(s, false), err)
+			return bot.SeverityChange{}, invalid("\"%s\" is not a valid CVSS 3.1 vector (%s); write e.g. CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H.", bot.EscapeControl(s, false), bot.EscapeControl(err.Error(), false))
 		}
 		score, vector = v.BaseScore(), v.Vector()
 	case strings.HasPrefix(upper, "CVSS:4.0/"):
 		v, err := cvss40.ParseVector(s)
 		if err != nil {
-			return bot.SeverityChange{}, invalid("%q is not a valid CVSS 4.0 vector (%v); write e.g. CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N.", bot.EscapeControl(s, false), err)
+			return bot.SeverityChange{}, invalid("\"%s\" is not a valid CVSS 4.0 vector (%s); write e.g. CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N.", bot.EscapeControl(s, false), bot.EscapeControl(err.Error(), false))
 		}
 		score, vector = v.Score(), v.Vector()
 	case strings.HasPrefix(upper, "CVSS:"):
 		return bot.SeverityChange{}, invalid("Only CVSS 3.1 and 4.0 vectors are accepted (CVSS:3.1/... or CVSS:4.0/...).")
 	default:
-		return bot.SeverityChange{}, invalid("%q is neither a severity (unknown, low, medium, high, critical) nor a CVSS vector.", bot.EscapeControl(s, false))
+		return bot.SeverityChange{}, invalid("\"%s\" is neither a severity (unknown, low, medium, high, critical) nor a CVSS vector.", bot.EscapeControl(s, false))
 	}
 	score = math.Round(score*10) / 10
 	return bot.SeverityChange{Level: bot.SeverityForScore(score), Vector: vector, Score: score}, nil
