@@ -130,9 +130,11 @@ func checkKnownKeys(c *checker, cfg *config.Config) {
 	}
 	keys, problems := email.LoadKnownKeys(cfg.Resolve(dir))
 	for _, p := range problems {
-		c.fail("%v", p)
+		c.fail("%v (put reporters' and members' armored public keys there, one per file, or unset [keys] known_keys_dir)", p)
 	}
-	c.ok("known keys: %d in %s", len(keys), dir)
+	if len(problems) == 0 {
+		c.ok("known keys: %d in %s", len(keys), dir)
+	}
 }
 
 // checkSecurityTxt warns SecurityTxtExpiryWarning before security.txt

@@ -36,7 +36,7 @@ type intakeParts struct {
 func loadTeamKey(cfg *config.Config) (*teamkey.Key, error) {
 	armored, err := os.ReadFile(cfg.Resolve(cfg.Keys.TeamKeyFile))
 	if err != nil {
-		return nil, fmt.Errorf("team key: %w", err)
+		return nil, fmt.Errorf("team key: %w (export it with gpg --export-secret-keys --armor KEYID > %s, or fix [keys] team_key_file)", err, cfg.Keys.TeamKeyFile)
 	}
 	var passphrase []byte
 	if cfg.Keys.PassphraseFile != "" || os.Getenv(cfg.Keys.PassphraseEnv) != "" {

@@ -257,21 +257,26 @@ func (c *Config) ReadSecret(file, env, what string) (string, error) {
 	var v string
 	switch {
 	case file != "":
-		b, err := os.ReadFile(c.Resolve(file))
+		path := c.Resolve(file)
+		b, err := os.ReadFile(path)
 		if err != nil {
-			return "", fmt.Errorf("%s: %w", what, err)
+			hint := "write the secret into it (mode 0600, readable by the sectriage user)"
+			if env != "" {
+				hint += " or leave the *_file option empty and set $" + env
+			}
+			return "", fmt.Errorf("%s: %w; %s", what, err, hint)
 		}
 		v = strings.TrimRight(string(b), "\r\n")
 	case env != "":
 		v = os.Getenv(env)
 		if v == "" {
-			return "", fmt.Errorf("%s: no file configured and $%s is empty", what, env)
+			return "", fmt.Errorf("%s: no file configured and $%s is empty; set one of them", what, env)
 		}
 	default:
 		return "", fmt.Errorf("%s: neither a file nor an environment variable is configured", what)
 	}
 	if v == "" {
-		return "", fmt.Errorf("%s: the secret is empty", what)
+		return "", fmt.Errorf("%s: the secret in %s is empty", what, file)
 	}
 	return v, nil
 }
