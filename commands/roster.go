@@ -161,25 +161,31 @@ func onCallLine(l bot.OnCallLine, loc *time.Location) string {
 	return s
 }
 
+// period reads "<n words> [from <when>] until <when>": the positional
+// words and the period, which starts now unless from is given.
+func (h *handlers) period(req *Request, n int, usage string) (pos []string, from, until time.Time, err error) {
+	pos, cl, err := clauses(req.Args, "from", "until")
+	if err != nil {
+		return nil, time.Time{}, time.Time{}, err
+	}
+	if len(pos) != n || cl["until"] == nil {
+		return nil, time.Time{}, time.Time{}, invalid("%s", usage)
+	}
+	from = h.now().Now()
+	if words, ok := cl["from"]; ok {
+		if from, err = h.whenWords(req, words); err != nil {
+			return nil, time.Time{}, time.Time{}, err
+		}
+	}
+	until, err = h.whenWords(req, cl["until"])
+	return pos, from, until, err
+}
+
 func (h *handlers) cover(ctx context.Context, req *Request) (Reply, error) {
 	if h.duty == nil {
 		return Reply{}, noRoster
 	}
-	pos, cl, err := clauses(req.Args, "from", "until")
-	if err != nil {
-		return Reply{}, err
-	}
-	if len(pos) != 2 || cl["until"] == nil {
-		return Reply{}, invalid("Usage: cover <sig> <person> from <when> until <when>")
-	}
-	now := h.now().Now()
-	from := now
-	if words, ok := cl["from"]; ok {
-		if from, err = h.whenWords(req, words); err != nil {
-			return Reply{}, err
-		}
-	}
-	until, err := h.whenWords(req, cl["until"])
+	pos, from, until, err := h.period(req, 2, "Usage: cover <sig> <person> from <when> until <when>")
 	if err != nil {
 		return Reply{}, err
 	}
@@ -199,21 +205,7 @@ func (h *handlers) away(ctx context.Context, req *Request) (Reply, error) {
 	if h.duty == nil {
 		return Reply{}, noRoster
 	}
-	pos, cl, err := clauses(req.Args, "from", "until")
-	if err != nil {
-		return Reply{}, err
-	}
-	if len(pos) != 1 || cl["until"] == nil {
-		return Reply{}, invalid("Usage: away <person> [from <when>] until <when>")
-	}
-	now := h.now().Now()
-	from := now
-	if words, ok := cl["from"]; ok {
-		if from, err = h.whenWords(req, words); err != nil {
-			return Reply{}, err
-		}
-	}
-	until, err := h.whenWords(req, cl["until"])
+	pos, from, until, err := h.period(req, 1, "Usage: away <person> [from <when>] until <when>")
 	if err != nil {
 		return Reply{}, err
 	}

@@ -207,6 +207,11 @@ func (db *DB) ListIncidents(ctx context.Context, f bot.IncidentFilter) ([]*bot.I
 	if f.Limit > 0 {
 		q += fmt.Sprintf(` LIMIT %d`, f.Limit)
 	}
+	return db.queryIncidents(ctx, q, args...)
+}
+
+// queryIncidents runs a SELECT of incidentColumns and scans every row.
+func (db *DB) queryIncidents(ctx context.Context, q string, args ...any) ([]*bot.Incident, error) {
 	rows, err := db.read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err

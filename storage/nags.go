@@ -40,21 +40,8 @@ func (db *DB) SweepIncidents(ctx context.Context, q bot.SweepQuery) ([]*bot.Inci
 	if len(or) == 0 {
 		return nil, nil
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT `+incidentColumns+` FROM incidents
+	return db.queryIncidents(ctx, `SELECT `+incidentColumns+` FROM incidents
 		WHERE state <> 'closed' AND (`+strings.Join(or, ` OR `)+`) ORDER BY id`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*bot.Incident
-	for rows.Next() {
-		inc, err := scanIncident(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, inc)
-	}
-	return out, rows.Err()
 }
 
 // NagHistory implements bot.NagStore.

@@ -102,6 +102,18 @@ func isAcknowledgement(msg bot.OutboxMessage) bool {
 // send delivers one message in its own SMTP session. A 5xx answer is
 // permanent; anything else is retried by the outbox.
 func (m *Mailer) send(ctx context.Context, to string, data []byte) error {
+	return m.session(ctx, smtpError, func(c *smtp.Client) error {
+		if err := c.SendMail(m.opts.From, []string{to}, bytes.NewReader(data)); err != nil {
+			return smtpError("sending", err)
+		}
+		return nil
+	})
+}
+
+// session connects, secures the connection, authenticates, runs fn and
+// says QUIT, all within the configured timeout. authErr wraps a failed
+// login.
+func (m *Mailer) session(ctx context.Context, authErr func(string, error) error, fn func(*smtp.Client) error) error {
 	ctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
 	defer cancel()
 	c, err := m.dial(ctx)
@@ -113,11 +125,11 @@ func (m *Mailer) send(ctx context.Context, to string, data []byte) error {
 	defer stop()
 	if m.opts.Username != "" {
 		if err := c.Auth(sasl.NewPlainClient("", m.opts.Username, m.opts.Password)); err != nil {
-			return smtpError("authenticating", err)
+			return authErr("authenticating as "+m.opts.Username, err)
 		}
 	}
-	if err := c.SendMail(m.opts.From, []string{to}, bytes.NewReader(data)); err != nil {
-		return smtpError("sending", err)
+	if err := fn(c); err != nil {
+		return err
 	}
 	return c.Quit()
 }
@@ -175,19 +187,6 @@ func newSMTPClient(conn net.Conn, timeout time.Duration) *smtp.Client {
 // Check connects, secures the connection and authenticates, for
 // `sectriage check`.
 func (m *Mailer) Check(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
-	defer cancel()
-	c, err := m.dial(ctx)
-	if err != nil {
-		return fmt.Errorf("connecting to %s: %w", m.opts.Address, err)
-	}
-	defer c.Close()
-	stop := context.AfterFunc(ctx, func() { c.Close() })
-	defer stop()
-	if m.opts.Username != "" {
-		if err := c.Auth(sasl.NewPlainClient("", m.opts.Username, m.opts.Password)); err != nil {
-			return fmt.Errorf("authenticating as %s: %w", m.opts.Username, err)
-		}
-	}
-	return c.Quit()
+	return m.session(ctx, func(what string, err error) error { return fmt.Errorf("%s: %w", what, err) },
+		func(*smtp.Client) error { return nil })
 }
