@@ -95,7 +95,9 @@ func TestFamilies(t *testing.T) {
 // TestDatabaseDown: a scrape while the database cannot be read still
 // serves the in-process families and says the database is down.
 func TestDatabaseDown(t *testing.T) {
-	src := func(ctx context.Context, at time.Time) (Snapshot, error) { return Snapshot{}, errors.New("database is locked") }
+	src := func(ctx context.Context, at time.Time) (Snapshot, error) {
+		return Snapshot{}, errors.New("database is locked")
+	}
 	m := New(Options{Source: src}, slog.New(slog.DiscardHandler))
 	m.ObserveCommand("irc", false, "", time.Millisecond)
 	out := scrape(t, m)

@@ -60,7 +60,8 @@ func (db *DB) Stats(ctx context.Context, now time.Time) (Stats, error) {
 		// few) rather than walking every incident in SIG order.
 		{"overdue incidents", `SELECT sig, COUNT(*) FROM incidents WHERE state <> 'closed' AND due_at <= ? GROUP BY +sig`,
 			[]any{now.UnixMilli()}, s.OverdueBySIG},
-		{"nags", `SELECT step, COUNT(*) FROM nags GROUP BY step`, nil, s.NagsByStep},
+		// A reminder round is bookkeeping (person ''), not a nag.
+		{"nags", `SELECT step, COUNT(*) FROM nags WHERE person <> '' GROUP BY step`, nil, s.NagsByStep},
 	} {
 		if err := countInto(ctx, tx, q.sql, q.args, q.into); err != nil {
 			return s, fmt.Errorf("counting %s: %w", q.what, err)

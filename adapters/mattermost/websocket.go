@@ -105,6 +105,9 @@ func (a *Adapter) session(ctx context.Context, r *resume) (bool, error) {
 				continue
 			}
 			r.next = ev.GetSequence() + 1
+			if cur, err := a.current(); err == nil {
+				c = cur // the people as last resolved (Refresh)
+			}
 			a.onEvent(ctx, c, ev)
 		case r, ok := <-ws.ResponseChannel:
 			if ok && r.Status == model.StatusFail {
