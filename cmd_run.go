@@ -94,6 +94,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, ro runOptions)
 			return exitFailed
 		}
 		a.outbox.Register(bot.PlatformEmail, mailer)
+		m.AddDeliverer(bot.PlatformEmail)
 	}
 	if cfg.IRCEnabled() {
 		deps := irc.Deps{Service: a.svc, Commands: runner, Outbox: a.outbox}
@@ -102,6 +103,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, ro runOptions)
 		}
 		adapter := irc.New(ircOpts, deps, log)
 		a.outbox.Register(bot.PlatformIRC, adapter)
+		m.AddDeliverer(bot.PlatformIRC)
 		watch(ready, m, "irc", func() error { return ircUsable(adapter) })
 		runners = append(runners, adapter.Run)
 	}
@@ -118,6 +120,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, ro runOptions)
 			return exitUsage
 		}
 		a.outbox.Register(bot.PlatformMattermost, mm)
+		m.AddDeliverer(bot.PlatformMattermost)
 		mounts["/mattermost/"] = mm.Handler()
 		watch(ready, m, "mattermost", func() error { return mattermostUsable(mm) })
 		rl.refresh = append(rl.refresh, mm.Refresh)

@@ -170,6 +170,14 @@ func (m *Metrics) ObserveReload(applied bool, at time.Time) {
 	m.reloadedAt.Set(float64(at.Unix()))
 }
 
+// AddDeliverer starts a platform's delivery series at zero, so that an
+// alert on failures works before the first one.
+func (m *Metrics) AddDeliverer(platform string) {
+	m.deliveries.WithLabelValues(platform)
+	m.failures.WithLabelValues(platform, "false")
+	m.failures.WithLabelValues(platform, "true")
+}
+
 // WatchAdapter adds an adapter to sectriage_adapter_connected; connected
 // is called at every scrape and must not block.
 func (m *Metrics) WatchAdapter(name string, connected func() bool) { m.adapter.add(name, connected) }
