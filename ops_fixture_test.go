@@ -186,9 +186,15 @@ func (d *opsDaemon) waitLog(s string, n int) {
 	}
 }
 
-// stop ends the daemon and checks it stopped cleanly.
+// stop ends the daemon and checks it stopped cleanly; a failed test
+// shows the daemon's log.
 func (d *opsDaemon) stop() {
 	d.cancel()
+	defer func() {
+		if d.t.Failed() {
+			d.t.Logf("daemon log:\n%s", d.log.String())
+		}
+	}()
 	select {
 	case code := <-d.done:
 		if code != exitOK {
