@@ -83,11 +83,30 @@ name = "core"
 lead = "bob"
 `
 
+// opsOptions change what startOpsDaemon sets up.
+type opsOptions struct {
+	secrets       opsSecrets
+	people, extra string // config after the common part
+	// addr is the listener's address; "" picks a free port.
+	addr string
+	// teamKey is the armored secret team key, protected by
+	// secrets.passphrase; nil generates one.
+	teamKey []byte
+	// files are written into the config's directory (more secrets).
+	files map[string]string
+}
+
 // startOpsDaemon starts an IRC network, a private #sec with alice and bob
 // in it, and the daemon with config people+extra; it returns once the
 // daemon is ready (/readyz: database, outbox and IRC).
 func startOpsDaemon(t *testing.T, secrets opsSecrets, people, extra string) *opsDaemon {
 	t.Helper()
+	return startOpsDaemonWith(t, opsOptions{secrets: secrets, people: people, extra: extra})
+}
+
+func startOpsDaemonWith(t *testing.T, o opsOptions) *opsDaemon {
+	t.Helper()
+	secrets := o.secrets
 	n := ircnet.Start(t, ircnet.Options{})
 	n.RegisterAccounts(t, "sectriage", secrets.ircPassword, "alice", "alice-pw", "bob", "bob-pw", "carol", "carol-pw")
 	d := &opsDaemon{t: t, net: n, dir: t.TempDir(), log: &syncBuffer{}, reload: make(chan os.Signal, 1), done: make(chan int, 1)}
@@ -101,26 +120,36 @@ func startOpsDaemon(t *testing.T, secrets opsSecrets, people, extra string) *ops
 	d.bob.Expect(t, 10*time.Second, ircnet.Cmd("JOIN", "#sec"))
 
 	var err error
-	d.key, err = teamkey.Generate("Test Team", "security@example.org", time.Now().Add(-time.Hour))
-	if err != nil {
+	armored := o.teamKey
+	if armored == nil {
+		if d.key, err = teamkey.Generate("Test Team", "security@example.org", time.Now().Add(-time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if armored, err = d.key.ArmoredSecret([]byte(secrets.passphrase)); err != nil {
+			t.Fatal(err)
+		}
+	} else if d.key, err = teamkey.Load(armored, []byte(secrets.passphrase)); err != nil {
 		t.Fatal(err)
 	}
-	armored, err := d.key.ArmoredSecret([]byte(secrets.passphrase))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, content := range map[string][]byte{
+	files := map[string][]byte{
 		"team.asc": armored, "passphrase": []byte(secrets.passphrase + "\n"),
 		"irc-password": []byte(secrets.ircPassword + "\n"), "irc-key": []byte(secrets.channelKey + "\n"),
-	} {
+	}
+	for name, content := range o.files {
+		files[name] = []byte(content)
+	}
+	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(d.dir, name), content, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	addr := freeAddr(t)
+	addr := o.addr
+	if addr == "" {
+		addr = freeAddr(t)
+	}
 	d.base = "http://" + addr
 	d.path = filepath.Join(d.dir, "sectriage.toml")
-	d.writeConfig(opsConfig(n, addr, extra) + people)
+	d.writeConfig(opsConfig(n, addr, o.extra) + o.people)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/mail"
+	"regexp"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -113,21 +114,30 @@ func (m *Mailer) send(ctx context.Context, to string, data []byte) error {
 	defer stop()
 	if m.opts.Username != "" {
 		if err := c.Auth(sasl.NewPlainClient("", m.opts.Username, m.opts.Password)); err != nil {
-			return smtpError("authenticating", err)
+			return smtpError("authenticating", to, err)
 		}
 	}
 	if err := c.SendMail(m.opts.From, []string{to}, bytes.NewReader(data)); err != nil {
-		return smtpError("sending", err)
+		return smtpError("sending", to, err)
 	}
 	return c.Quit()
 }
 
-func smtpError(what string, err error) error {
+// smtpError classifies a failure: a 5xx answer is permanent. Servers quote
+// the recipient in their answers ("550 <rita@example.net>: no such
+// user"), and the error is logged and kept in the outbox, where reporters'
+// addresses never go, so the address is cut out of the text.
+func smtpError(what, to string, err error) error {
+	text := err.Error()
+	if to != "" {
+		text = regexp.MustCompile(`(?i)`+regexp.QuoteMeta(to)).ReplaceAllLiteralString(text, "<the reporter's address>")
+	}
+	out := fmt.Errorf("%s: %s", what, text)
 	var se *smtp.SMTPError
 	if errors.As(err, &se) && se.Code >= 500 {
-		return bot.Permanent(fmt.Errorf("%s: %w", what, err))
+		return bot.Permanent(out)
 	}
-	return fmt.Errorf("%s: %w", what, err)
+	return out
 }
 
 func (m *Mailer) dial(ctx context.Context) (*smtp.Client, error) {
