@@ -33,12 +33,13 @@ func (c *canaries) next(kind string) string {
 
 // hostileCorpus builds the messages intake must cope with, good and bad,
 // each carrying canaries in its subject and body (and, where there is one,
-// in an attachment's name and the text around an inline block).
+// in the sender's address, an attachment's name and the text around an
+// inline block).
 func hostileCorpus(t *testing.T, g *gpgtest.GPG, team *gpgtest.Key, signer *gpgtest.Key, c *canaries) map[string][]byte {
 	t.Helper()
 	to := []*gpgtest.Key{team}
 	mail := func() gpgtest.Mail {
-		return gpgtest.Mail{From: "Rita Reporter <reporter@example.net>", Subject: c.next("S"),
+		return gpgtest.Mail{From: "Rita Reporter <" + strings.ToLower(c.next("A")) + "@example.net>", Subject: c.next("S"),
 			Body: "Hello,\n\n" + c.next("B") + " the parser overflows.\n\nRegards\n"}
 	}
 	body := func() []byte {
@@ -151,8 +152,8 @@ trusted_members = ["admin"]
 		t.Fatal(err)
 	}
 	for _, fields := range []map[string]string{
-		{"email": "r@example.net", "subject": c.next("S"), "body": c.next("B")},
-		{"email": "r@example.net", "subject": c.next("S"), "body": string(armored), "name": c.next("N")},
+		{"email": strings.ToLower(c.next("A")) + "@example.net", "subject": c.next("S"), "body": c.next("B")},
+		{"email": strings.ToLower(c.next("A")) + "@example.net", "subject": c.next("S"), "body": string(armored), "name": c.next("N")},
 		{"subject": c.next("S"), "body": string(gpgtest.GarbageArmor())},
 	} {
 		if code, out := postReport(t, d.base, fields); code != http.StatusCreated && code != http.StatusAccepted {
@@ -232,7 +233,7 @@ trusted_members = ["admin"]
 			continue // part of a secret, checked above
 		}
 		for _, l := range strings.Split(all, "\n") {
-			if strings.Contains(l, canary) {
+			if strings.Contains(strings.ToLower(l), strings.ToLower(canary)) {
 				leaked++
 				t.Errorf("a log line holds report content %s:\n%s", canary, l)
 			}
