@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sectriage/sectriage/internal/testenv/ircnet"
+	"github.com/sectriage/sectriage/internal/testenv/mmserver"
 	"github.com/sectriage/sectriage/storage"
 )
 
@@ -127,5 +130,113 @@ role = "admin"`, 1))
 	}
 	if code, body := d.get("/readyz"); code != http.StatusOK {
 		t.Errorf("/readyz after the reloads: %d %s", code, body)
+	}
+}
+
+// TestReloadResolvesMattermostPeople: a person added on reload is looked
+// up on Mattermost and may use /sec at once; the websocket stays up.
+func TestReloadResolvesMattermostPeople(t *testing.T) {
+	t.Parallel()
+	s := mmserver.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	team := s.CreateTeam(t, "security")
+	triage := s.CreateChannel(t, team.Id, "security-triage", true)
+	for _, name := range []string{"alice", "bob"} {
+		u, _ := s.CreateUser(t, name)
+		s.AddToTeam(t, team.Id, u.Id)
+		s.AddToChannel(t, triage.Id, u.Id)
+	}
+	botID, token := s.CreateBot(t, "sectriage", team.Id)
+	s.AddToChannel(t, triage.Id, botID)
+	addr := freeAddr(t)
+	slash := s.CreateSlashCommand(t, team.Id, "sec", "http://"+addr+"/mattermost/command")
+	dir := t.TempDir()
+	for name, content := range map[string]string{"mm-token": token, "slash-token": slash.Token, "button-secret": "0123456789abcdef0123456789abcdef"} {
+		writeFile(t, filepath.Join(dir, name), content+"\n")
+	}
+	common := `
+[storage]
+path = "st.db"
+
+[server]
+listen = "` + addr + `"
+public_url = "http://` + addr + `"
+
+[mattermost]
+url = "` + s.URL() + `"
+token_file = "mm-token"
+team = "security"
+triage_channel = "security-triage"
+slash_token_file = "slash-token"
+button_secret_file = "button-secret"
+trusted_members = ["admin"]
+
+[[people]]
+name = "alice"
+role = "officer"
+mattermost = "alice"
+
+[[sigs]]
+name = "core"
+lead = "alice"
+`
+	path := filepath.Join(dir, "sectriage.toml")
+	writeFile(t, path, common)
+	log := &syncBuffer{}
+	reload := make(chan os.Signal, 1)
+	done := make(chan int, 1)
+	runCtx, stop := context.WithCancel(ctx)
+	go func() {
+		done <- runWith(runCtx, []string{"run", "-config", path}, strings.NewReader(""), io.Discard, log, runOptions{reload: reload})
+	}()
+	defer func() {
+		stop()
+		if code := <-done; code != exitOK {
+			t.Errorf("run exited %d", code)
+		}
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", log.String())
+		}
+	}()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never happened", what)
+			}
+			time.Sleep(20 * time.Millisecond) // polling
+		}
+	}
+	ready := func() bool {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+	waitFor("readiness", ready)
+	bob := s.UserClient(t, "bob")
+	resp, _, err := bob.ExecuteCommand(ctx, triage.Id, "/sec oncall core")
+	if err != nil || !strings.Contains(resp.Text, "only from members of the security team") {
+		t.Fatalf("bob before the reload: %v %+v", err, resp)
+	}
+
+	writeFile(t, path, common+`
+[[people]]
+name = "bob"
+role = "member"
+mattermost = "bob"
+`)
+	reload <- syscall.SIGHUP
+	waitFor("the reload", func() bool { return strings.Contains(log.String(), "resolved the people again") })
+	resp, _, err = bob.ExecuteCommand(ctx, triage.Id, "/sec oncall core")
+	if err != nil || !strings.Contains(resp.Text, "core: alice") {
+		t.Fatalf("bob after the reload: %v %+v", err, resp)
+	}
+	if n := strings.Count(log.String(), "websocket connected"); n != 1 || !ready() {
+		t.Errorf("%d websocket connections, ready %v", n, ready())
 	}
 }
