@@ -71,3 +71,31 @@ func TestStats(t *testing.T) {
 		t.Errorf("ping: %v", err)
 	}
 }
+
+// BenchmarkStats100k is one /metrics scrape's database reads over 100,000
+// incidents, a fifth of them overdue.
+func BenchmarkStats100k(b *testing.B) {
+	ctx := context.Background()
+	db, _ := openDB(b)
+	incs := make([]*bot.Incident, 100_000)
+	for i := range incs {
+		created := t0
+		if i%5 == 0 {
+			created = t0.Add(-96 * time.Hour)
+		}
+		incs[i] = benchIncident(i, created)
+	}
+	if err := db.BulkCreateForBench(ctx, incs); err != nil {
+		b.Fatal(err)
+	}
+	s, err := db.Stats(ctx, t0)
+	if err != nil || s.OverdueBySIG["core"] != 20_000 {
+		b.Fatalf("%v %v", s.OverdueBySIG, err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := db.Stats(ctx, t0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
