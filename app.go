@@ -124,15 +124,28 @@ func chatPlatforms(cfg *config.Config) []string {
 
 // newLogger builds the logger the config asks for.
 func newLogger(c config.LogConfig, w io.Writer) *slog.Logger {
+	log, _ := newLevelLogger(c, w)
+	return log
+}
+
+// newLevelLogger is newLogger with its level in a variable, which a
+// reload sets.
+func newLevelLogger(c config.LogConfig, w io.Writer) (*slog.Logger, *slog.LevelVar) {
+	level := new(slog.LevelVar)
+	level.Set(logLevel(c))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts)), level
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), level
+}
+
+func logLevel(c config.LogConfig) slog.Level {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(strings.ToUpper(c.Level))); err != nil {
 		level = slog.LevelInfo
 	}
-	opts := &slog.HandlerOptions{Level: level}
-	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return level
 }
 
 // loadConfig reads the config named by -config, printing every problem.

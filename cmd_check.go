@@ -61,6 +61,10 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitFailed
 	}
 	c.ok("config %s: %d people, %d SIGs", *configPath, len(cfg.People), len(cfg.SIGs))
+	for _, w := range cfg.Warnings() {
+		c.warn("%s", w)
+	}
+	checkServer(c, cfg, time.Now())
 	checkRoster(c, cfg, time.Now())
 	if cfg.Mattermost.Enabled() {
 		checkMattermost(ctx, c, cfg)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -13,11 +14,20 @@ import (
 	"github.com/sectriage/sectriage/adapters/irc"
 	"github.com/sectriage/sectriage/adapters/mattermost"
 	"github.com/sectriage/sectriage/bot"
+	"github.com/sectriage/sectriage/health"
+	"github.com/sectriage/sectriage/metrics"
 )
+
+// runOptions are what main hands a subcommand besides its arguments.
+type runOptions struct {
+	// reload delivers SIGHUP to the daemon: re-read the config. main owns
+	// the signal; tests send on a channel of their own. nil: no reloads.
+	reload <-chan os.Signal
+}
 
 // cmdRun is the daemon: it runs until SIGTERM/SIGINT and stops gracefully,
 // leaving undelivered messages in the outbox for the next start.
-func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
+func cmdRun(ctx context.Context, args []string, stderr io.Writer, ro runOptions) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "sectriage.toml", "config file")
@@ -28,7 +38,10 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 	if !ok {
 		return exitUsage
 	}
-	log := newLogger(cfg.Log, stderr)
+	log, level := newLevelLogger(cfg.Log, stderr)
+	for _, w := range cfg.Warnings() {
+		log.Warn("config: "+w.Msg, "file", w.File, "line", w.Line, "key", w.Key)
+	}
 	var ircOpts irc.Options
 	if cfg.IRCEnabled() {
 		var err error
@@ -37,12 +50,26 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
+	cert, err := loadCertificate(cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "sectriage:", err)
+		return exitUsage
+	}
 	a, err := openApp(ctx, cfg, log, appOptions{platforms: chatPlatforms(cfg)})
 	if err != nil {
 		fmt.Fprintln(stderr, "sectriage:", err)
 		return exitFailed
 	}
 	defer a.Close()
+
+	m := metrics.New(metrics.Options{Version: version(), Source: statsSource(a.db, a.svc)}, log)
+	a.outbox.Observe = m.ObserveDelivery
+	runner := &observedRunner{Registry: a.reg, m: m}
+	ready := health.NewReadiness(3*time.Second, log)
+	ready.Add(databaseCheck(a.db))
+	ready.Add(outboxCheck(a.db, cfg.Server.OutboxStuckAfter.Duration))
+	rl := &reloader{path: *configPath, log: log, level: level, svc: a.svc, sched: a.sched, duty: a.duty, cert: cert,
+		observe: m.ObserveReload, startCfg: cfg}
 
 	// Everything that can fail on bad settings is built before anything runs.
 	var runners []func(context.Context) error
@@ -56,6 +83,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 				fmt.Fprintln(stderr, "sectriage:", err)
 				return exitFailed
 			}
+			watch(ready, m, "imap", func() error { return imapUsable(src) })
 			runners = append(runners, src.Run)
 		}
 	}
@@ -66,14 +94,17 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 			return exitFailed
 		}
 		a.outbox.Register(bot.PlatformEmail, mailer)
+		m.AddDeliverer(bot.PlatformEmail)
 	}
 	if cfg.IRCEnabled() {
-		deps := irc.Deps{Service: a.svc, Commands: a.reg, Outbox: a.outbox}
+		deps := irc.Deps{Service: a.svc, Commands: runner, Outbox: a.outbox}
 		if reports != nil {
 			deps.Reports = reports
 		}
 		adapter := irc.New(ircOpts, deps, log)
 		a.outbox.Register(bot.PlatformIRC, adapter)
+		m.AddDeliverer(bot.PlatformIRC)
+		watch(ready, m, "irc", func() error { return ircUsable(adapter) })
 		runners = append(runners, adapter.Run)
 	}
 	mounts := map[string]http.Handler{}
@@ -83,22 +114,46 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "sectriage:", err)
 			return exitUsage
 		}
-		mm, err := mattermost.New(opts, a.svc, a.reg, a.db, reports, log)
+		mm, err := mattermost.New(opts, a.svc, runner, a.db, reports, log)
 		if err != nil {
 			fmt.Fprintln(stderr, "sectriage:", err)
 			return exitUsage
 		}
 		a.outbox.Register(bot.PlatformMattermost, mm)
+		m.AddDeliverer(bot.PlatformMattermost)
 		mounts["/mattermost/"] = mm.Handler()
+		watch(ready, m, "mattermost", func() error { return mattermostUsable(mm) })
+		rl.refresh = append(rl.refresh, mm.Refresh)
 		runners = append(runners, mm.Run)
 	}
+	ops := http.NewServeMux() // health and metrics, wherever they are served
+	ops.HandleFunc("GET /healthz", health.Alive)
+	ops.Handle("GET /readyz", ready)
+	ops.Handle("GET /metrics", m.Handler())
 	if cfg.Server.Enabled() {
 		mux := newMux(mounts)
+		mux.Handle("GET /readyz", ready)
+		if cfg.Server.MetricsListen == "" {
+			mux.Handle("GET /metrics", m.Handler())
+		}
 		if err := intakeHandlers(mux, a, time.Now()); err != nil {
 			fmt.Fprintln(stderr, "sectriage:", err)
 			return exitFailed
 		}
-		runners = append(runners, func(ctx context.Context) error { return serveHTTP(ctx, cfg.Server, mux, log) })
+		h := limitBodies(mux, int64(cfg.Server.MaxBodySize))
+		runners = append(runners, func(ctx context.Context) error {
+			return serveHTTP(ctx, cfg.Server.Listen, h, cert.tlsConfig(), log)
+		})
+	}
+	if addr := cfg.Server.MetricsListen; addr != "" {
+		// Prometheus scrapes it from inside: plain HTTP, small bodies.
+		h := limitBodies(ops, 64<<10)
+		runners = append(runners, func(ctx context.Context) error {
+			return serveHTTP(ctx, addr, h, nil, log.With("listener", "metrics"))
+		})
+	}
+	if ro.reload != nil {
+		runners = append(runners, func(ctx context.Context) error { return rl.Run(ctx, ro.reload) })
 	}
 
 	g, ctx := errgroup.WithContext(ctx)

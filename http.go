@@ -21,9 +21,9 @@ func intakeHandlers(mux *http.ServeMux, a *app, now time.Time) error {
 	if a.intake == nil {
 		return nil
 	}
-	trusted, err := email.ParseNetworks(cfg.Intake.FormTrustedProxies)
+	trusted, err := email.ParseNetworks(cfg.TrustedProxies())
 	if err != nil {
-		return fmt.Errorf("intake.form_trusted_proxies: %w", err)
+		return fmt.Errorf("server.trusted_proxies: %w", err)
 	}
 	to := ""
 	if cfg.Email.SMTP != nil {

@@ -34,21 +34,34 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	var ro runOptions
+	if len(os.Args) > 1 && os.Args[1] == "run" {
+		// Only the daemon reloads; SIGHUP keeps its default (terminate)
+		// for the other subcommands.
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		ro.reload = hup
+	}
+	code := runWith(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, ro)
 	stop()
 	os.Exit(code)
 }
 
-// run dispatches a subcommand. It is main without the exit, so tests can
-// call it in-process.
+// run dispatches a subcommand. It is main without the exit and without
+// signals, so tests can call it in-process.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runWith(ctx, args, stdin, stdout, stderr, runOptions{})
+}
+
+// runWith is run with what main passes on from the signals.
+func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, ro runOptions) int {
 	if len(args) == 0 {
 		usage(stderr)
 		return exitUsage
 	}
 	switch args[0] {
 	case "run":
-		return cmdRun(ctx, args[1:], stderr)
+		return cmdRun(ctx, args[1:], stderr, ro)
 	case "cmd":
 		return cmdCmd(ctx, args[1:], stdout, stderr)
 	case "ingest":

@@ -12,7 +12,6 @@ import (
 	_ "github.com/google/go-cmp/cmp"
 	_ "github.com/lrstanley/girc"
 	_ "github.com/mattermost/mattermost/server/public/model"
-	_ "github.com/prometheus/client_golang/prometheus"
 	_ "github.com/robfig/cron/v3"
 	_ "golang.org/x/sync/errgroup"
 	_ "modernc.org/sqlite"

@@ -179,6 +179,7 @@ func DefaultConfig() *Config {
 		},
 		Escalation: defaultEscalation(),
 		Schedules:  defaultSchedules(),
+		Server:     defaultServer(),
 		Mattermost: defaultMattermost(),
 		IRC:        defaultIRC(),
 	}

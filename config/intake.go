@@ -1,9 +1,6 @@
 package config
 
-import (
-	"net"
-	"time"
-)
+import "time"
 
 // IntakeConfig is the [intake] section: the bounds on what a report may
 // make sectriage do, acknowledgements, and the web form.
@@ -20,8 +17,8 @@ type IntakeConfig struct {
 	FormMaxSize    Size     `toml:"form_max_size"`
 	FormRateLimit  int      `toml:"form_rate_limit"`  // reports per address per window
 	FormRateWindow Duration `toml:"form_rate_window"` // the window
-	// FormTrustedProxies are the reverse proxies (IPs or CIDRs) whose
-	// X-Forwarded-For names the real client; nobody else's is believed.
+	// FormTrustedProxies is the deprecated name of [server]
+	// trusted_proxies, still accepted (with a warning) when that is unset.
 	FormTrustedProxies []string `toml:"form_trusted_proxies"`
 }
 
@@ -53,12 +50,5 @@ func (c *Config) validateIntake(s *problemSink) {
 	}
 	if in.FormRateWindow.Duration <= 0 {
 		s.add("intake.form_rate_window", "must be a positive duration such as 1h")
-	}
-	for i, p := range in.FormTrustedProxies {
-		if net.ParseIP(p) == nil {
-			if _, _, err := net.ParseCIDR(p); err != nil {
-				s.add("intake.form_trusted_proxies", "entry %d, %q, is neither an IP address nor a CIDR block", i+1, p)
-			}
-		}
 	}
 }

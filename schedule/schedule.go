@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -67,7 +68,10 @@ type entry struct {
 
 // Scheduler runs jobs on their schedules.
 type Scheduler struct {
-	log  *slog.Logger
+	log     *slog.Logger
+	changed chan struct{} // Replace tells Run to start over with the new jobs
+
+	mu   sync.Mutex // guards loc and jobs, which Replace swaps
 	loc  *time.Location
 	jobs []entry
 }
@@ -75,10 +79,18 @@ type Scheduler struct {
 // New parses every job's schedule. loc is the zone for specs without
 // CRON_TZ.
 func New(log *slog.Logger, loc *time.Location, jobs ...Job) (*Scheduler, error) {
+	entries, err := parseJobs(jobs)
+	if err != nil {
+		return nil, err
+	}
 	if loc == nil {
 		loc = time.UTC
 	}
-	s := &Scheduler{log: log.With("component", "schedule"), loc: loc}
+	return &Scheduler{log: log.With("component", "schedule"), changed: make(chan struct{}, 1), loc: loc, jobs: entries}, nil
+}
+
+func parseJobs(jobs []Job) ([]entry, error) {
+	var out []entry
 	for _, j := range jobs {
 		if strings.TrimSpace(j.Spec) == "" {
 			continue
@@ -87,9 +99,37 @@ func New(log *slog.Logger, loc *time.Location, jobs ...Job) (*Scheduler, error) 
 		if err != nil {
 			return nil, fmt.Errorf("schedule %s: %w", j.Name, err)
 		}
-		s.jobs = append(s.jobs, entry{Job: j, sched: sched})
+		out = append(out, entry{Job: j, sched: sched})
 	}
-	return s, nil
+	return out, nil
+}
+
+// Replace swaps in new jobs and zone (a config reload). Every spec is
+// parsed first: on an error nothing changes. A running Run lets the jobs
+// that are running finish and then follows the new schedules; AtStart jobs
+// do not run again.
+func (s *Scheduler) Replace(loc *time.Location, jobs ...Job) error {
+	entries, err := parseJobs(jobs)
+	if err != nil {
+		return err
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	s.mu.Lock()
+	s.loc, s.jobs = loc, entries
+	s.mu.Unlock()
+	select {
+	case s.changed <- struct{}{}:
+	default: // Run has not taken the previous change yet; it will see this one too
+	}
+	return nil
+}
+
+func (s *Scheduler) current() (*time.Location, []entry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.loc, s.jobs
 }
 
 // Run runs the jobs on their schedules until ctx ends, then waits for
@@ -98,22 +138,33 @@ func New(log *slog.Logger, loc *time.Location, jobs ...Job) (*Scheduler, error) 
 // logged and runs again next time.
 func (s *Scheduler) Run(ctx context.Context) error {
 	logger := cronLogger{s.log}
-	// Skip must wrap Recover: a panic escaping SkipIfStillRunning would
-	// keep its token and the job would never run again.
-	c := cron.New(cron.WithLocation(s.loc), cron.WithLogger(logger),
-		cron.WithChain(cron.SkipIfStillRunning(logger), cron.Recover(logger)))
-	for _, e := range s.jobs {
-		c.Schedule(e.sched, cron.FuncJob(func() { s.run(ctx, e.Job) }))
-	}
-	for _, e := range s.jobs {
+	loc, jobs := s.current()
+	for _, e := range jobs {
 		if e.AtStart {
 			s.run(ctx, e.Job)
 		}
 	}
-	c.Start()
-	<-ctx.Done()
-	<-c.Stop().Done()
-	return nil
+	for {
+		// Skip must wrap Recover: a panic escaping SkipIfStillRunning would
+		// keep its token and the job would never run again.
+		c := cron.New(cron.WithLocation(loc), cron.WithLogger(logger),
+			cron.WithChain(cron.SkipIfStillRunning(logger), cron.Recover(logger)))
+		for _, e := range jobs {
+			c.Schedule(e.sched, cron.FuncJob(func() { s.run(ctx, e.Job) }))
+		}
+		c.Start()
+		select {
+		case <-ctx.Done():
+			<-c.Stop().Done()
+			return nil
+		case <-s.changed:
+			// Running jobs finish first, so the new cron's skip-if-running
+			// cannot start a second sweep beside one still running.
+			<-c.Stop().Done()
+			loc, jobs = s.current()
+			s.log.Info("schedules replaced", "jobs", len(jobs))
+		}
+	}
 }
 
 // RunDue runs, in order and once each, every job whose schedule fires in
@@ -122,8 +173,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 // `advance` and the simulation use it.
 func (s *Scheduler) RunDue(ctx context.Context, from, to time.Time) ([]string, error) {
 	var ran []string
-	for _, e := range s.jobs {
-		if next := e.sched.Next(from.In(s.loc)); !next.IsZero() && !next.After(to) {
+	loc, jobs := s.current()
+	for _, e := range jobs {
+		if next := e.sched.Next(from.In(loc)); !next.IsZero() && !next.After(to) {
 			ran = append(ran, e.Name)
 			if err := s.run(ctx, e.Job); err != nil {
 				return ran, err
@@ -136,8 +188,9 @@ func (s *Scheduler) RunDue(ctx context.Context, from, to time.Time) ([]string, e
 // Next returns when each job runs next after t, by name.
 func (s *Scheduler) Next(t time.Time) map[string]time.Time {
 	out := map[string]time.Time{}
-	for _, e := range s.jobs {
-		out[e.Name] = e.sched.Next(t.In(s.loc))
+	loc, jobs := s.current()
+	for _, e := range jobs {
+		out[e.Name] = e.sched.Next(t.In(loc))
 	}
 	return out
 }

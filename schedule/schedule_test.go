@@ -137,3 +137,61 @@ func TestRunRecoversAndStops(t *testing.T) {
 		t.Errorf("AtStart job ran %d times, want 1", starts.Load())
 	}
 }
+
+// TestReplace swaps the jobs of a running scheduler (a config reload): a
+// bad spec changes nothing, a good one takes over from the next tick, and
+// AtStart jobs do not run again.
+func TestReplace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the wall-clock scheduler for about a second")
+	}
+	var starts atomic.Int32
+	started := make(chan struct{})
+	newRan := make(chan struct{}, 1)
+	s, err := schedule.New(discard(), time.UTC,
+		schedule.Job{Name: "sweep", Spec: "@daily", AtStart: true, Run: func(context.Context) error {
+			if starts.Add(1) == 1 {
+				close(started)
+			}
+			return nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	<-started
+	if err := s.Replace(time.UTC, schedule.Job{Name: "sweep", Spec: "CRON_TZ=UTC"}); err == nil {
+		t.Fatal("a spec without a schedule was accepted")
+	}
+	if next := s.Next(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)); !next["sweep"].Equal(time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("a refused Replace changed the schedule: %v", next)
+	}
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	err = s.Replace(berlin, schedule.Job{Name: "sweep", Spec: "@every 1s", AtStart: true, Run: func(context.Context) error {
+		select {
+		case newRan <- struct{}{}:
+		default:
+		}
+		return nil
+	}}, schedule.Job{Name: "digest", Spec: "0 8 * * *"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next := s.Next(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)); !next["digest"].Equal(time.Date(2026, 1, 2, 7, 0, 0, 0, time.UTC)) {
+		t.Fatalf("digest not at 08:00 Berlin: %v", next)
+	}
+	select {
+	case <-newRan:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the new schedule did not run")
+	}
+	if starts.Load() != 1 {
+		t.Errorf("AtStart job ran %d times", starts.Load())
+	}
+}

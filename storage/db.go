@@ -85,9 +85,12 @@ func (db *DB) Close() error {
 // Path is the database file.
 func (db *DB) Path() string { return db.path }
 
-// Ping checks that the database answers and is writable.
+// Ping checks that the database answers and that its file is writable:
+// it rewrites one row of the main database (a temporary table would live
+// elsewhere and prove nothing about a full disk or a read-only file).
 func (db *DB) Ping(ctx context.Context) error {
-	_, err := db.write.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS ping_probe(x); DELETE FROM ping_probe`)
+	_, err := db.write.ExecContext(ctx, `INSERT INTO health_probe(id, checked_at) VALUES (1, ?)
+		ON CONFLICT(id) DO UPDATE SET checked_at = excluded.checked_at`, time.Now().UnixMilli())
 	return err
 }
 

@@ -100,7 +100,7 @@ func TestUnrecordedMigrationApplied(t *testing.T) {
 	if _, err := again.CountIncidents(ctx, bot.IncidentFilter{}); err != nil {
 		t.Fatalf("migration 0001 was not applied below the recorded 0004: %v", err)
 	}
-	if v, err := again.SchemaVersion(ctx); err != nil || v != 4 {
+	if v, err := again.SchemaVersion(ctx); err != nil || v < 4 {
 		t.Fatalf("schema version %d, %v", v, err)
 	}
 }

@@ -132,17 +132,32 @@ type OutboxStats struct {
 	Pending       int
 	Dead          int
 	OldestPending time.Time // zero when nothing is pending
+	LastDead      time.Time // when the latest message was given up; zero if none
 }
 
 // OutboxStats counts pending and dead messages.
 func (db *DB) OutboxStats(ctx context.Context) (OutboxStats, error) {
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return OutboxStats{}, err
+	}
+	defer tx.Rollback()
+	return outboxStats(ctx, tx)
+}
+
+// outboxStats reads pending messages through the outbox_pending index and
+// dead ones through outbox_dead: never a scan of every message ever sent.
+func outboxStats(ctx context.Context, tx *sql.Tx) (OutboxStats, error) {
 	var s OutboxStats
-	var oldest sql.NullInt64
-	err := db.read.QueryRowContext(ctx, `SELECT
-		COUNT(*) FILTER (WHERE delivered_at IS NULL AND dead_at IS NULL),
-		COUNT(*) FILTER (WHERE dead_at IS NOT NULL),
-		MIN(created_at) FILTER (WHERE delivered_at IS NULL AND dead_at IS NULL)
-		FROM outbox`).Scan(&s.Pending, &s.Dead, &oldest)
-	s.OldestPending = fromMS(oldest)
-	return s, err
+	var oldest, lastDead sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), MIN(created_at) FROM outbox
+		WHERE delivered_at IS NULL AND dead_at IS NULL`).Scan(&s.Pending, &oldest); err != nil {
+		return s, fmt.Errorf("counting pending messages: %w", err)
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), MAX(dead_at) FROM outbox WHERE dead_at IS NOT NULL`).
+		Scan(&s.Dead, &lastDead); err != nil {
+		return s, fmt.Errorf("counting dead messages: %w", err)
+	}
+	s.OldestPending, s.LastDead = fromMS(oldest), fromMS(lastDead)
+	return s, nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -43,6 +44,9 @@ type IMAP struct {
 	opts IMAPOptions
 	recv Receiver
 	log  *slog.Logger
+	// watching is set while a session is logged in with the mailbox
+	// selected, for health checks.
+	watching atomic.Bool
 }
 
 // NewIMAP makes the source.
@@ -70,6 +74,10 @@ func NewIMAP(opts IMAPOptions, recv Receiver, log *slog.Logger) *IMAP {
 	}
 	return &IMAP{opts: opts, recv: recv, log: log.With("adapter", "imap")}
 }
+
+// Watching reports whether a session is logged in with the mailbox
+// selected: reports that arrive now are fetched.
+func (s *IMAP) Watching() bool { return s.watching.Load() }
 
 // Run watches the mailbox until ctx ends, reconnecting with backoff.
 func (s *IMAP) Run(ctx context.Context) error {
@@ -135,6 +143,8 @@ func (s *IMAP) session(ctx context.Context) (loggedIn bool, err error) {
 		return true, fmt.Errorf("selecting %s: %w", s.opts.Mailbox, err)
 	}
 	s.log.Info("watching mailbox", "mailbox", s.opts.Mailbox, "idle", c.Caps().Has(imap.CapIdle))
+	s.watching.Store(true)
+	defer s.watching.Store(false)
 	for {
 		if err := s.drain(ctx, c); err != nil {
 			return true, err

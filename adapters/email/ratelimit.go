@@ -106,7 +106,7 @@ func isTrusted(ip net.IP, trusted []*net.IPNet) bool {
 	return false
 }
 
-// ParseNetworks reads IPs and CIDR blocks (config: form_trusted_proxies).
+// ParseNetworks reads IPs and CIDR blocks (config: [server] trusted_proxies).
 func ParseNetworks(list []string) ([]*net.IPNet, error) {
 	var out []*net.IPNet
 	for _, s := range list {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/mail"
+	"regexp"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -102,9 +103,10 @@ func isAcknowledgement(msg bot.OutboxMessage) bool {
 // send delivers one message in its own SMTP session. A 5xx answer is
 // permanent; anything else is retried by the outbox.
 func (m *Mailer) send(ctx context.Context, to string, data []byte) error {
-	return m.session(ctx, smtpError, func(c *smtp.Client) error {
+	authErr := func(what string, err error) error { return smtpError(what, to, err) }
+	return m.session(ctx, authErr, func(c *smtp.Client) error {
 		if err := c.SendMail(m.opts.From, []string{to}, bytes.NewReader(data)); err != nil {
-			return smtpError("sending", err)
+			return smtpError("sending", to, err)
 		}
 		return nil
 	})
@@ -134,12 +136,21 @@ func (m *Mailer) session(ctx context.Context, authErr func(string, error) error,
 	return c.Quit()
 }
 
-func smtpError(what string, err error) error {
+// smtpError classifies a failure: a 5xx answer is permanent. Servers quote
+// the recipient in their answers ("550 <rita@example.net>: no such
+// user"), and the error is logged and kept in the outbox, where reporters'
+// addresses never go, so the address is cut out of the text.
+func smtpError(what, to string, err error) error {
+	text := err.Error()
+	if to != "" {
+		text = regexp.MustCompile(`(?i)`+regexp.QuoteMeta(to)).ReplaceAllLiteralString(text, "<the reporter's address>")
+	}
+	out := fmt.Errorf("%s: %s", what, text)
 	var se *smtp.SMTPError
 	if errors.As(err, &se) && se.Code >= 500 {
-		return bot.Permanent(fmt.Errorf("%s: %w", what, err))
+		return bot.Permanent(out)
 	}
-	return fmt.Errorf("%s: %w", what, err)
+	return out
 }
 
 func (m *Mailer) dial(ctx context.Context) (*smtp.Client, error) {

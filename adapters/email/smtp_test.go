@@ -86,7 +86,7 @@ func (ss *sinkSession) Auth(mech string) (sasl.Server, error) {
 func (ss *sinkSession) Mail(from string, _ *smtp.MailOptions) error { ss.from = from; return nil }
 func (ss *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if strings.HasPrefix(to, "bounce") {
-		return &smtp.SMTPError{Code: 550, Message: "no such user"}
+		return &smtp.SMTPError{Code: 550, Message: "<" + to + ">: no such user"}
 	}
 	ss.to = append(ss.to, to)
 	return nil
@@ -222,6 +222,8 @@ func TestMailerPermanentAndTemporaryFailures(t *testing.T) {
 	var perm *bot.PermanentError
 	if err := m.Deliver(ctx, msg); !asPermanent(err, &perm) {
 		t.Errorf("550 from the server: %v, want permanent", err)
+	} else if strings.Contains(strings.ToLower(err.Error()), "bounce@example.com") || !strings.Contains(err.Error(), "no such user") {
+		t.Errorf("the server's answer, logged and stored, must keep its reason and lose the reporter's address: %v", err)
 	}
 	msg.Dest.Address = "Bob <bob@example.com>"
 	if err := m.Deliver(ctx, msg); !asPermanent(err, &perm) {

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
@@ -111,6 +112,7 @@ type Adapter struct {
 	conn      *connection       // nil until the start checks passed
 	ready     chan struct{}     // closed once conn is set
 	hello     chan struct{}     // signalled on each websocket hello, for tests
+	wsUp      atomic.Bool       // the websocket is connected and said hello
 	incidents map[string]int64  // incident channel id → incident id
 	dms       map[string]string // user id → direct channel id
 
@@ -227,6 +229,11 @@ func (a *Adapter) Run(ctx context.Context) error {
 	}
 	return a.listen(ctx)
 }
+
+// Connected reports whether the websocket is up: the server accepted the
+// token and said hello, so direct-message commands and the channel watch
+// work. Health checks read it.
+func (a *Adapter) Connected() bool { return a.wsUp.Load() }
 
 // Ready is closed once the start checks have passed and the adapter
 // serves callbacks and deliveries.

@@ -85,6 +85,35 @@ func (a *Adapter) start(ctx context.Context) error {
 	return nil
 }
 
+// Refresh resolves the configured people again, after a config reload
+// changed them: someone added, or given another username, is looked up,
+// pinned and recognised from the next request on; someone removed already
+// is, since every lookup goes through the settings in force. Nothing is
+// reconnected. Before the start checks have passed it does nothing: they
+// resolve with the settings in force anyway.
+func (a *Adapter) Refresh(ctx context.Context) error {
+	c, err := a.current()
+	if err != nil {
+		return nil
+	}
+	ids, findings, err := a.resolvePeople(ctx, true)
+	if err != nil {
+		return fmt.Errorf("mattermost: resolving the people again: %w", err)
+	}
+	for _, f := range findings {
+		if f.Warning {
+			a.log.Warn(f.Msg)
+		}
+	}
+	next := *c
+	next.ids = ids
+	a.mu.Lock()
+	a.conn = &next
+	a.mu.Unlock()
+	a.log.Info("resolved the people again", "people", len(ids.byPerson))
+	return nil
+}
+
 // inspect runs the start checks. With pin, newly seen usernames are
 // pinned to their ids and changed ones reported to the officers.
 func (a *Adapter) inspect(ctx context.Context, pin bool) (*connection, []Finding, error) {

@@ -69,6 +69,7 @@ func (a *Adapter) session(ctx context.Context, r *resume) (bool, error) {
 	}
 	ws.Listen()
 	defer closeWebSocket(ws)
+	defer a.wsUp.Store(false)
 	hello := false
 	for {
 		select {
@@ -91,6 +92,7 @@ func (a *Adapter) session(ctx context.Context, r *resume) (bool, error) {
 				if !hello {
 					a.log.Info("websocket connected", "resumed", resumed)
 					hello = true
+					a.wsUp.Store(true)
 					if !resumed {
 						// Changes missed while disconnected show up now.
 						a.goBackground(func() { a.recheckChannels(ctx, c) })
@@ -103,6 +105,9 @@ func (a *Adapter) session(ctx context.Context, r *resume) (bool, error) {
 				continue
 			}
 			r.next = ev.GetSequence() + 1
+			if cur, err := a.current(); err == nil {
+				c = cur // the people as last resolved (Refresh)
+			}
 			a.onEvent(ctx, c, ev)
 		case r, ok := <-ws.ResponseChannel:
 			if ok && r.Status == model.StatusFail {
