@@ -28,7 +28,9 @@ func cmdIngest(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return exitTempErr
 	}
 	log := newLogger(cfg.Log, stderr).With("command", "ingest")
-	a, err := openApp(ctx, cfg, log, appOptions{})
+	// The chat platforms of the config, so the new incident is queued for
+	// them: the running daemon's outbox posts what this process commits.
+	a, err := openApp(ctx, cfg, log, appOptions{platforms: chatPlatforms(cfg)})
 	if err != nil {
 		fmt.Fprintln(stderr, "sectriage ingest:", err)
 		return exitTempErr

@@ -97,6 +97,36 @@ func TestIngest(t *testing.T) {
 	}
 }
 
+// TestIngestQueuesChatPosts: an incident that arrives through the MTA is
+// queued for every chat platform of the config, for the daemon's outbox
+// to post; ingest itself connects to none of them.
+func TestIngestQueuesChatPosts(t *testing.T) {
+	cfg, key := intakeConfig(t, `
+[irc]
+server = "irc.example.org:6697"
+triage_channel = { name = "#sec" }
+`)
+	mail := encryptedMail(t, key, "chat@example.net", "XXE in the importer", "details")
+	if code, out, errOut := runCLI(t, string(mail), "ingest", "-config", cfg); code != exitOK || strings.TrimSpace(out) != "SEC-1" {
+		t.Fatalf("ingest: exit %d %q %s", code, out, errOut)
+	}
+	db, err := storage.Open(context.Background(), filepath.Join(filepath.Dir(cfg), "st.db"), discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	msgs, err := db.DueMessages(context.Background(), time.Now().Add(time.Minute), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if m.Kind == bot.MessageNewIncident && m.Dest.Platform == bot.PlatformIRC && m.IncidentID == 1 {
+			return
+		}
+	}
+	t.Fatalf("no new-incident message for IRC queued; outbox: %+v", msgs)
+}
+
 func TestIngestTempFails(t *testing.T) {
 	noKey := writeConfig(t)
 	if code, _, errOut := runCLI(t, "Subject: x\r\n\r\nx\r\n", "ingest", "-config", noKey); code != exitTempErr || !strings.Contains(errOut, "no team key") {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"sync"
 	"time"
 )
 
@@ -112,7 +114,9 @@ type Outbox struct {
 	clock      Clock
 	log        *slog.Logger
 	deliverers map[string]Deliverer
-	wake       chan struct{}
+
+	mu    sync.Mutex
+	wakes []chan struct{} // one per worker of a running Run
 
 	MinBackoff time.Duration // first retry delay
 	MaxBackoff time.Duration // retry delay cap
@@ -122,6 +126,7 @@ type Outbox struct {
 	// process (`sectriage cmd`, `sectriage ingest`).
 	Idle time.Duration
 	// Observe, when set, is told the result of every delivery attempt.
+	// Run calls it from several goroutines at once (one per platform).
 	Observe func(m OutboxMessage, err error)
 }
 
@@ -132,7 +137,6 @@ func NewOutbox(store OutboxStore, clock Clock, log *slog.Logger) *Outbox {
 		clock:      clock,
 		log:        log.With("component", "outbox"),
 		deliverers: map[string]Deliverer{},
-		wake:       make(chan struct{}, 1),
 		MinBackoff: time.Second,
 		MaxBackoff: 5 * time.Minute,
 		BatchSize:  100,
@@ -143,11 +147,15 @@ func NewOutbox(store OutboxStore, clock Clock, log *slog.Logger) *Outbox {
 // Register sets the deliverer for a platform.
 func (o *Outbox) Register(platform string, d Deliverer) { o.deliverers[platform] = d }
 
-// Wake tells the worker that new messages are waiting. It never blocks.
+// Wake tells the workers that new messages are waiting. It never blocks.
 func (o *Outbox) Wake() {
-	select {
-	case o.wake <- struct{}{}:
-	default:
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, w := range o.wakes {
+		select {
+		case w <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -165,16 +173,46 @@ func (o *Outbox) Resume(ctx context.Context, platform string) error {
 	return nil
 }
 
-// Run delivers messages until ctx ends.
+// Run delivers messages until ctx ends. Each registered platform has a
+// worker of its own, so a platform that is slow to take a message (IRC,
+// paced to a line a second; a server that hangs until the request
+// timeout) holds up only its own queue, never another platform's. One more
+// worker gives up the messages of platforms without an adapter.
 func (o *Outbox) Run(ctx context.Context) error {
+	registered := make([]string, 0, len(o.deliverers))
+	for p := range o.deliverers {
+		registered = append(registered, p)
+	}
+	slices.Sort(registered)
+	queues := []OutboxFilter{{Platforms: registered, Except: true}}
+	for _, p := range registered {
+		queues = append(queues, OutboxFilter{Platforms: []string{p}})
+	}
+	var wg sync.WaitGroup
+	for _, q := range queues {
+		wake := make(chan struct{}, 1)
+		o.mu.Lock()
+		o.wakes = append(o.wakes, wake)
+		o.mu.Unlock()
+		wg.Go(func() { o.work(ctx, q, wake) })
+	}
+	wg.Wait()
+	o.mu.Lock()
+	o.wakes = nil
+	o.mu.Unlock()
+	return nil
+}
+
+// work delivers the messages of queue until ctx ends.
+func (o *Outbox) work(ctx context.Context, queue OutboxFilter, wake <-chan struct{}) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		if err := o.Flush(ctx); err != nil && ctx.Err() == nil {
+		if err := o.flush(ctx, queue); err != nil && ctx.Err() == nil {
 			o.log.Error("outbox round failed", "err", err)
 		}
 		wait := o.Idle
-		if next, err := o.store.NextAttempt(ctx); err == nil && !next.IsZero() {
+		if next, err := o.store.NextAttemptWhere(ctx, queue); err == nil && !next.IsZero() {
 			if d := next.Sub(o.clock.Now()); d < wait {
 				wait = max(d, 10*time.Millisecond)
 			}
@@ -182,8 +220,8 @@ func (o *Outbox) Run(ctx context.Context) error {
 		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
-			return nil
-		case <-o.wake:
+			return
+		case <-wake:
 		case <-timer.C:
 		}
 		if !timer.Stop() {
@@ -197,10 +235,13 @@ func (o *Outbox) Run(ctx context.Context) error {
 
 // Flush delivers every message that is due now, once, and returns. The demo
 // and tests use it to deliver synchronously.
-func (o *Outbox) Flush(ctx context.Context) error {
+func (o *Outbox) Flush(ctx context.Context) error { return o.flush(ctx, OutboxFilter{}) }
+
+// flush delivers the due messages queue selects, each platform's in order.
+func (o *Outbox) flush(ctx context.Context, queue OutboxFilter) error {
 	for {
 		now := o.clock.Now()
-		msgs, err := o.store.DueMessages(ctx, now, o.BatchSize)
+		msgs, err := o.store.DueMessagesWhere(ctx, queue, now, o.BatchSize)
 		if err != nil {
 			return fmt.Errorf("reading the outbox: %w", err)
 		}

@@ -44,15 +44,25 @@ type IncidentStore interface {
 	Enqueue(ctx context.Context, msgs []OutboxMessage) error
 }
 
+// OutboxFilter selects queued messages by platform: those of Platforms,
+// or with Except those of every other platform. The zero value selects
+// all.
+type OutboxFilter struct {
+	Platforms []string
+	Except    bool
+}
+
 // OutboxStore is what the outbox worker needs from storage.
 type OutboxStore interface {
-	// DueMessages returns undelivered messages whose next attempt is due.
-	DueMessages(ctx context.Context, now time.Time, limit int) ([]OutboxMessage, error)
+	// DueMessagesWhere returns the undelivered messages f selects whose
+	// next attempt is due, oldest first.
+	DueMessagesWhere(ctx context.Context, f OutboxFilter, now time.Time, limit int) ([]OutboxMessage, error)
 	MarkDelivered(ctx context.Context, id int64, at time.Time) error
 	// MarkRetry records a failed attempt and when to try again.
 	MarkRetry(ctx context.Context, id int64, attempts int, next time.Time, errText string) error
 	// MarkDead gives up on a message that can never be delivered.
 	MarkDead(ctx context.Context, id int64, at time.Time, errText string) error
-	// NextAttempt returns the earliest pending attempt time, or zero if none.
-	NextAttempt(ctx context.Context) (time.Time, error)
+	// NextAttemptWhere returns the earliest pending attempt time of the
+	// messages f selects, or zero if none.
+	NextAttemptWhere(ctx context.Context, f OutboxFilter) (time.Time, error)
 }

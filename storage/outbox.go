@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sectriage/sectriage/bot"
@@ -56,12 +57,36 @@ func (db *DB) Enqueue(ctx context.Context, msgs []bot.OutboxMessage) error {
 	})
 }
 
-// DueMessages implements bot.OutboxStore.
+// DueMessages returns every platform's undelivered messages whose next
+// attempt is due, oldest first.
 func (db *DB) DueMessages(ctx context.Context, now time.Time, limit int) ([]bot.OutboxMessage, error) {
+	return db.DueMessagesWhere(ctx, bot.OutboxFilter{}, now, limit)
+}
+
+// platformClause is the SQL condition and arguments for f ("" and none
+// for all platforms).
+func platformClause(f bot.OutboxFilter) (string, []any) {
+	if len(f.Platforms) == 0 {
+		return "", nil // all of them, or all except none
+	}
+	args := make([]any, len(f.Platforms))
+	for i, p := range f.Platforms {
+		args[i] = p
+	}
+	op := "IN"
+	if f.Except {
+		op = "NOT IN"
+	}
+	return " AND platform " + op + " (?" + strings.Repeat(", ?", len(f.Platforms)-1) + ")", args
+}
+
+// DueMessagesWhere implements bot.OutboxStore.
+func (db *DB) DueMessagesWhere(ctx context.Context, f bot.OutboxFilter, now time.Time, limit int) ([]bot.OutboxMessage, error) {
+	cond, args := platformClause(f)
 	rows, err := db.read.QueryContext(ctx, `SELECT id, created_at, platform, channel, person, address, kind,
 		COALESCE(incident_id, 0), body, confidential, COALESCE(dedupe_key, ''), attempts, next_attempt_at, last_error
-		FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= ?
-		ORDER BY id LIMIT ?`, now.UnixMilli(), limit)
+		FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= ?`+cond+`
+		ORDER BY id LIMIT ?`, append(append([]any{now.UnixMilli()}, args...), limit)...)
 	if err != nil {
 		return nil, err
 	}
@@ -120,10 +145,18 @@ func (db *DB) ResumePlatform(ctx context.Context, platform string, now time.Time
 	return err
 }
 
-// NextAttempt implements bot.OutboxStore.
+// NextAttempt returns the earliest pending attempt time of any platform,
+// or zero if none.
 func (db *DB) NextAttempt(ctx context.Context) (time.Time, error) {
+	return db.NextAttemptWhere(ctx, bot.OutboxFilter{})
+}
+
+// NextAttemptWhere implements bot.OutboxStore.
+func (db *DB) NextAttemptWhere(ctx context.Context, f bot.OutboxFilter) (time.Time, error) {
+	cond, args := platformClause(f)
 	var next sql.NullInt64
-	err := db.read.QueryRowContext(ctx, `SELECT MIN(next_attempt_at) FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL`).Scan(&next)
+	err := db.read.QueryRowContext(ctx, `SELECT MIN(next_attempt_at) FROM outbox
+		WHERE delivered_at IS NULL AND dead_at IS NULL`+cond, args...).Scan(&next)
 	return fromMS(next), err
 }
 

@@ -216,3 +216,70 @@ func TestOutboxGivesUpOnPermanentFailures(t *testing.T) {
 		t.Fatalf("stats %+v, want both dead", stats)
 	}
 }
+
+// slowAdapter takes a message only when the test lets it, as IRC does when
+// its send budget is spent (a line a second).
+type slowAdapter struct {
+	started chan struct{}
+	release chan struct{}
+}
+
+func (s *slowAdapter) Deliver(ctx context.Context, m bot.OutboxMessage) error {
+	s.started <- struct{}{}
+	select {
+	case <-s.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TestOutboxSlowPlatformHoldsUpNoOther: while one platform takes its time
+// over a message, the others' messages, queued after it, go out; and a
+// message for a platform nobody delivers is given up meanwhile.
+func TestOutboxSlowPlatformHoldsUpNoOther(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openDB(t)
+	mmMsg, orphan := notice("mm", t0), notice("nobody", t0)
+	mmMsg.Dest.Platform, orphan.Dest.Platform = "mattermost", "carrier-pigeon"
+	if err := db.Enqueue(ctx, []bot.OutboxMessage{notice("irc 1", t0), notice("irc 2", t0), mmMsg, orphan}); err != nil {
+		t.Fatal(err)
+	}
+	irc := &slowAdapter{started: make(chan struct{}, 10), release: make(chan struct{})}
+	mm := &flakyAdapter{deliverCh: make(chan string, 10)}
+	ob := bot.NewOutbox(db, bot.NewManualClock(t0), discard())
+	ob.Register("irc", irc)
+	ob.Register("mattermost", mm)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error)
+	go func() { done <- ob.Run(runCtx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	<-irc.started // IRC is busy with "irc 1" and stays so
+	select {
+	case got := <-mm.deliverCh:
+		if got != "mm" {
+			t.Fatalf("mattermost got %q", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a Mattermost message waited for IRC to finish its message")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for stats, _ := db.OutboxStats(ctx); stats.Dead != 1; stats, _ = db.OutboxStats(ctx) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the message for an unknown platform was not given up: %+v", stats)
+		}
+		time.Sleep(10 * time.Millisecond) // polling the database for the worker's write
+	}
+	close(irc.release) // IRC carries on, in order
+	<-irc.started
+	deadline = time.Now().Add(5 * time.Second)
+	for stats, _ := db.OutboxStats(ctx); stats.Pending != 0; stats, _ = db.OutboxStats(ctx) {
+		if time.Now().After(deadline) {
+			t.Fatalf("IRC's messages not delivered after it was released: %+v", stats)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
+
+	"github.com/lrstanley/girc"
 )
 
 // CheckResult is what `sectriage check` learns about IRC.
@@ -43,17 +46,31 @@ func Check(ctx context.Context, opts Options, log *slog.Logger) (CheckResult, er
 		<-ran
 	}()
 	res := CheckResult{Channel: opts.TriageChannel}
+	// An invite-only channel refuses the first JOIN; the session has asked
+	// ChanServ for an invitation, which is given the time the daemon gives
+	// it before raising its alarm.
+	var grace <-chan time.Time
+	graceOver := false
 	for {
 		s, changed := a.current()
 		if s != nil && s.isRegistered() {
 			if done := s.checkSnapshot(&res); done {
-				return res, nil
+				if res.Joined || graceOver || !strings.HasPrefix(res.JoinError, girc.ERR_INVITEONLYCHAN+" ") {
+					return res, nil
+				}
+				if grace == nil {
+					t := time.NewTimer(chanServGrace)
+					defer t.Stop()
+					grace = t.C
+				}
 			}
 		} else if err := a.LastError(); err != nil {
 			return res, err
 		}
 		select {
 		case <-changed:
+		case <-grace:
+			graceOver = true
 		case <-cctx.Done():
 			if err := a.LastError(); err != nil {
 				return res, err

@@ -98,6 +98,10 @@ func (s *session) joinTriage(ctx context.Context) {
 	}
 }
 
+// chanServGrace is how long ChanServ has to invite the bot into an
+// invite-only channel before the refusal counts.
+const chanServGrace = 10 * time.Second
+
 // joinFailed records why the channel refused us and tries again later. For
 // an invite-only channel it asks ChanServ for an invitation, which works
 // when the bot's account has access there (the INVITE then triggers a join).
@@ -111,7 +115,7 @@ func (s *session) joinFailed(numeric, reason string) {
 	}
 	s.after(30*time.Second, s.joinTriage)
 	// Still out after ChanServ had its chance: tell the officers.
-	s.after(10*time.Second, func(ctx context.Context) {
+	s.after(chanServGrace, func(ctx context.Context) {
 		if why := s.joinRefusal(); why != "" && !s.a.opts.readOnly {
 			s.a.raiseAlarm(ctx, alarmCannotJoin, s.a.opts.TriageChannel, why)
 		}

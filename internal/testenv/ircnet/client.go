@@ -284,6 +284,36 @@ func (c *Client) Expect(t testing.TB, timeout time.Duration, match func(Line) bo
 	return l
 }
 
+// Seen returns the first line received so far or within timeout that
+// matches, without consuming anything: unlike Expect, waits for several
+// things in whatever order the server sends them do not skip each other's
+// lines. It fails the test like Expect. Any goroutine may call it.
+func (c *Client) Seen(t testing.TB, timeout time.Duration, match func(Line) bool) Line {
+	t.Helper()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	checked := 0
+	for {
+		c.mu.Lock()
+		lines, readErr, changed := c.lines[checked:], c.readErr, c.changed
+		c.mu.Unlock()
+		for _, l := range lines {
+			if match(l) {
+				return l
+			}
+		}
+		checked += len(lines)
+		if readErr != nil {
+			t.Fatalf("ircnet: %s: connection closed (%v) before a matching line; lines seen:%s", c.nick, readErr, c.since(0))
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			t.Fatalf("ircnet: %s: no matching line within %v; lines seen:%s", c.nick, timeout, c.since(0))
+		}
+	}
+}
+
 // Lines returns every line received so far, including those Expect consumed,
 // so a test can check that something never arrived.
 func (c *Client) Lines() []Line {

@@ -1,0 +1,141 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/sectriage/sectriage/internal/testenv/ircnet"
+)
+
+// mmPost is a post a user's websocket saw created.
+type mmPost struct {
+	*model.Post
+	ChannelType string // "P" private, "D" direct, "O" open
+	Mentions    string // JSON list of user ids the server notified, "" when none
+}
+
+// mmWatch records every post one user's websocket is told about. Unlike
+// mmserver.WebSocket it never drops events, so waits in any order work.
+type mmWatch struct {
+	posts *feed[mmPost]
+	ws    *model.WebSocketClient
+}
+
+// watchMattermost opens user's websocket; t's cleanup closes it.
+func (w *world) watchMattermost(t testing.TB, user string) *mmWatch {
+	t.Helper()
+	c := w.mm.UserClient(t, user)
+	ws, err := model.NewWebSocketClient4(w.mm.WebsocketURL(), c.AuthToken)
+	if err != nil {
+		t.Fatalf("websocket for %s: %v", user, err)
+	}
+	m := &mmWatch{posts: newFeed[mmPost](), ws: ws}
+	ws.Listen()
+	go m.drain()
+	t.Cleanup(ws.Close)
+	return m
+}
+
+// drain reads every channel of the client: model.WebSocketClient blocks
+// unless all three are read.
+func (m *mmWatch) drain() {
+	defer m.posts.close()
+	for {
+		select {
+		case ev, ok := <-m.ws.EventChannel:
+			if !ok {
+				return
+			}
+			if ev.EventType() != model.WebsocketEventPosted {
+				continue
+			}
+			data := ev.GetData()
+			raw, _ := data["post"].(string)
+			var p model.Post
+			if json.Unmarshal([]byte(raw), &p) != nil {
+				continue
+			}
+			typ, _ := data["channel_type"].(string)
+			mentions, _ := data["mentions"].(string)
+			m.posts.add(mmPost{Post: &p, ChannelType: typ, Mentions: mentions})
+		case <-m.ws.ResponseChannel:
+		case <-m.ws.PingTimeoutChannel:
+		}
+	}
+}
+
+// waitPost returns the first post that matches, failing the test after
+// timeout.
+func (m *mmWatch) waitPost(t testing.TB, timeout time.Duration, what string, match func(mmPost) bool) mmPost {
+	t.Helper()
+	p, ok := m.posts.wait(timeout, match)
+	if !ok {
+		var seen []string
+		for _, p := range m.posts.all() {
+			seen = append(seen, p.ChannelType+": "+p.Message)
+		}
+		t.Fatalf("Mattermost: no post of %s within %v; posts seen:\n%s", what, timeout, strings.Join(seen, "\n---\n"))
+	}
+	return p
+}
+
+// byBot matches the bot's posts in a channel of type typ ("" for any)
+// whose text contains every one of parts.
+func (w *world) byBot(typ string, parts ...string) func(mmPost) bool {
+	return func(p mmPost) bool {
+		if p.UserId != w.mmBotID || (typ != "" && p.ChannelType != typ) {
+			return false
+		}
+		for _, s := range parts {
+			if !strings.Contains(p.Message, s) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// slash runs a slash command as user in the triage channel, as typing it
+// would: Mattermost calls the daemon's listener and shows its answer.
+func (w *world) slash(t testing.TB, user, command string) *model.CommandResponse {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	resp, _, err := w.mm.UserClient(t, user).ExecuteCommand(ctx, w.mmTriage.Id, command)
+	if err != nil {
+		t.Fatalf("%s as %s: %v", command, user, err)
+	}
+	return resp
+}
+
+// fromBot matches lines the bot sent with this command to target whose
+// text contains every one of parts.
+func fromBot(command, target string, parts ...string) func(ircnet.Line) bool {
+	return func(l ircnet.Line) bool {
+		if l.Nick() != "sectriage" || l.Command != command || l.Param(0) != target {
+			return false
+		}
+		for _, s := range parts {
+			if !strings.Contains(l.Param(1), s) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// serverTime is when the IRC server relayed a line (the server-time tag),
+// or when the client read it.
+func serverTime(l ircnet.Line) time.Time {
+	if v, ok := l.Tag("time"); ok {
+		if at, err := time.Parse(time.RFC3339Nano, v); err == nil {
+			return at
+		}
+	}
+	return l.At
+}
