@@ -158,6 +158,9 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, ro runOptions)
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.outbox.Run(ctx) })
+	// What `sectriage ingest` and `sectriage cmd` queue is posted within a
+	// fifth of a second, not at the outbox's next idle look.
+	g.Go(func() error { return a.db.WatchCommits(ctx, 200*time.Millisecond, a.outbox.Wake) })
 	g.Go(func() error { return a.sched.Run(ctx) })
 	for _, r := range runners {
 		g.Go(func() error { return r(ctx) })

@@ -123,7 +123,8 @@ type Outbox struct {
 	BatchSize  int
 	// Idle is how long the worker waits when nothing is pending and
 	// nobody wakes it: a safety net for messages enqueued by another
-	// process (`sectriage cmd`, `sectriage ingest`).
+	// process (`sectriage cmd`, `sectriage ingest`), whose commits the
+	// daemon otherwise notices and calls Wake for.
 	Idle time.Duration
 	// Observe, when set, is told the result of every delivery attempt.
 	// Run calls it from several goroutines at once (one per platform).

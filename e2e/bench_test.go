@@ -24,7 +24,8 @@ import (
 // the maildir delivery (imap) or the start of the `sectriage ingest`
 // process (ingest). Dovecot tells an IDLE client of new mail about 0.5 s
 // after it arrived; the daemon's outbox looks for messages another
-// process queued every 2 s (bot.Outbox.Idle); both are in the figures.
+// process committed every 0.2 s (storage.DB.WatchCommits); both are in
+// the figures.
 //
 //	CI=1 go test -run XXX -bench ArrivalToPost -benchtime 100x ./e2e
 //	CI=1 go test -run XXX -bench ArrivalToIRC -benchtime 20x ./e2e
@@ -85,12 +86,12 @@ func BenchmarkArrivalToIRC(b *testing.B) {
 	}
 }
 
-// arrivalGap pauses for a random 0-2.5 s before a report is sent. Reports
+// arrivalGap pauses for a random 0-1 s before a report is sent. Reports
 // sent back to back, each as soon as the previous one was posted, would
-// arrive in step with the outbox's 2 s look for messages queued by other
-// processes (ingest) and always just miss it; real reports arrive at
-// random moments.
-func arrivalGap() { time.Sleep(rand.N(2500 * time.Millisecond)) }
+// arrive in step with the daemon's 0.2 s look for other processes'
+// commits (ingest) and always land at the same point of it; real reports
+// arrive at random moments.
+func arrivalGap() { time.Sleep(rand.N(time.Second)) }
 
 var probes atomic.Int64
 
