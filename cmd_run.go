@@ -62,7 +62,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, ro runOptions)
 	}
 	defer a.Close()
 
-	m := metrics.New(metrics.Options{Version: version(), Source: statsSource(a.db, a.svc)}, log)
+	m := metrics.New(metrics.Options{Version: version(), Source: statsSource(a.db, a.svc, a.outbox.Platforms)}, log)
 	a.outbox.Observe = m.ObserveDelivery
 	runner := &observedRunner{Registry: a.reg, m: m}
 	ready := health.NewReadiness(3*time.Second, log)

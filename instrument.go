@@ -38,7 +38,9 @@ func (r *observedRunner) Run(ctx context.Context, actor bot.Actor, line string, 
 
 // statsSource reads the database's counts for a scrape; the configured
 // SIGs come from the settings in force, which a reload changes.
-func statsSource(db *storage.DB, svc *bot.Service) metrics.Source {
+// platforms are the ones with an adapter, each shown even with nothing
+// pending.
+func statsSource(db *storage.DB, svc *bot.Service, platforms func() []string) metrics.Source {
 	return func(ctx context.Context, now time.Time) (metrics.Snapshot, error) {
 		s, err := db.Stats(ctx, now)
 		if err != nil {
@@ -47,7 +49,7 @@ func statsSource(db *storage.DB, svc *bot.Service) metrics.Source {
 		snap := metrics.Snapshot{
 			ReportsBySource: s.ReportsBySource, ReportsDecrypted: s.ReportsDecrypted,
 			QuarantinedByReason: s.QuarantinedByReason, OverdueBySIG: s.OverdueBySIG, NagsByStep: s.NagsByStep,
-			OutboxPending: s.Outbox.Pending, OutboxOldest: s.Outbox.OldestPending, OutboxDead: s.Outbox.Dead,
+			OutboxPendingByPlatform: s.Outbox.PendingByPlatform, Platforms: platforms(), OutboxOldest: s.Outbox.OldestPending, OutboxDead: s.Outbox.Dead,
 			SIGs: svc.Settings().SIGNames(),
 		}
 		for _, c := range s.Incidents {

@@ -83,7 +83,7 @@ func TestMetricsAfterReport(t *testing.T) {
 			t.Fatalf("/metrics: %d %s", code, body)
 		}
 		got = series(t, body)
-		if got[`sectriage_outbox_pending_messages`] == 0 || time.Now().After(deadline) {
+		if got[`sectriage_outbox_pending_messages{platform="irc"}`] == 0 || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond) // polling the outbox drain
@@ -104,7 +104,7 @@ func TestMetricsAfterReport(t *testing.T) {
 		`sectriage_incidents{sig="core",state="triage"}`:                 eq(1),
 		`sectriage_incidents{sig="core",state="new"}`:                    eq(0),
 		`sectriage_incidents_overdue{sig="core"}`:                        eq(0),
-		`sectriage_outbox_pending_messages`:                              eq(0),
+		`sectriage_outbox_pending_messages{platform="irc"}`:              eq(0),
 		`sectriage_outbox_oldest_pending_age_seconds`:                    eq(0),
 		`sectriage_outbox_dead_messages`:                                 eq(0),
 		`sectriage_deliveries_total{adapter="irc"}`:                      atLeast(3), // incident, quarantine notice, claim notice

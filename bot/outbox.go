@@ -148,6 +148,16 @@ func NewOutbox(store OutboxStore, clock Clock, log *slog.Logger) *Outbox {
 // Register sets the deliverer for a platform.
 func (o *Outbox) Register(platform string, d Deliverer) { o.deliverers[platform] = d }
 
+// Platforms are the platforms with a registered deliverer, sorted.
+func (o *Outbox) Platforms() []string {
+	out := make([]string, 0, len(o.deliverers))
+	for p := range o.deliverers {
+		out = append(out, p)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Wake tells the workers that new messages are waiting. It never blocks.
 func (o *Outbox) Wake() {
 	o.mu.Lock()
@@ -180,11 +190,7 @@ func (o *Outbox) Resume(ctx context.Context, platform string) error {
 // timeout) holds up only its own queue, never another platform's. One more
 // worker gives up the messages of platforms without an adapter.
 func (o *Outbox) Run(ctx context.Context) error {
-	registered := make([]string, 0, len(o.deliverers))
-	for p := range o.deliverers {
-		registered = append(registered, p)
-	}
-	slices.Sort(registered)
+	registered := o.Platforms()
 	queues := []OutboxFilter{{Platforms: registered, Except: true}}
 	for _, p := range registered {
 		queues = append(queues, OutboxFilter{Platforms: []string{p}})

@@ -26,13 +26,13 @@ func TestFamilies(t *testing.T) {
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	src := func(ctx context.Context, at time.Time) (Snapshot, error) {
 		return Snapshot{
-			ReportsBySource:     map[string]int{"pipe": 3, "demo": 1},
-			ReportsDecrypted:    2,
-			QuarantinedByReason: map[string]int{"wrong-key": 1},
-			Incidents:           []IncidentCount{{State: "new", SIG: "core", Count: 2}},
-			OverdueBySIG:        map[string]int{"core": 1},
-			NagsByStep:          map[string]int{"assignee": 4, "officers": 1},
-			OutboxPending:       5, OutboxOldest: at.Add(-90 * time.Second), OutboxDead: 2,
+			ReportsBySource:         map[string]int{"pipe": 3, "demo": 1},
+			ReportsDecrypted:        2,
+			QuarantinedByReason:     map[string]int{"wrong-key": 1},
+			Incidents:               []IncidentCount{{State: "new", SIG: "core", Count: 2}},
+			OverdueBySIG:            map[string]int{"core": 1},
+			NagsByStep:              map[string]int{"assignee": 4, "officers": 1},
+			OutboxPendingByPlatform: map[string]int{"irc": 4, "mattermost": 1}, Platforms: []string{"irc", "mattermost", "email"}, OutboxOldest: at.Add(-90 * time.Second), OutboxDead: 2,
 			SIGs: []string{"core", "web"},
 		}, nil
 	}
@@ -63,7 +63,9 @@ func TestFamilies(t *testing.T) {
 		`sectriage_nags_sent_total{step="reminder"} 0`,
 		`sectriage_escalations_sent_total{step="officers"} 1`,
 		`sectriage_escalations_sent_total{step="deputy"} 0`,
-		`sectriage_outbox_pending_messages 5`,
+		`sectriage_outbox_pending_messages{platform="irc"} 4`,
+		`sectriage_outbox_pending_messages{platform="mattermost"} 1`,
+		`sectriage_outbox_pending_messages{platform="email"} 0`,
 		`sectriage_outbox_oldest_pending_age_seconds 90`,
 		`sectriage_outbox_dead_messages 2`,
 		`sectriage_deliveries_total{adapter="irc"} 1`,

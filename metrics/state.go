@@ -20,10 +20,13 @@ type Snapshot struct {
 	OverdueBySIG        map[string]int
 	// NagsByStep counts nags sent by step; deputy and officers are
 	// escalations, the rest (assignee, embargo, handover, reminder) nags.
-	NagsByStep    map[string]int
-	OutboxPending int
-	OutboxOldest  time.Time // zero: nothing pending
-	OutboxDead    int
+	NagsByStep map[string]int
+	// OutboxPendingByPlatform counts undelivered messages by platform;
+	// each of Platforms has a series even at zero.
+	OutboxPendingByPlatform map[string]int
+	Platforms               []string
+	OutboxOldest            time.Time // zero: nothing pending
+	OutboxDead              int
 	// SIGs are the configured SIGs: each gets its incident and overdue
 	// series even at zero, so dashboards and alerts see them from the
 	// start.
@@ -84,7 +87,7 @@ func newStateCollector(src Source, timeout time.Duration, now func() time.Time) 
 		quarantined: d("reports_quarantined_total", "Messages quarantined instead of becoming incidents, by reason (wrong-key, integrity-failed, too-large, ...).", "reason"),
 		incidents:   d("incidents", "Incidents by state and SIG.", "state", "sig"),
 		overdue:     d("incidents_overdue", "Open incidents whose earliest deadline has passed, by SIG.", "sig"),
-		pending:     d("outbox_pending_messages", "Messages waiting in the outbox to be delivered."),
+		pending:     d("outbox_pending_messages", "Messages waiting in the outbox to be delivered, by platform.", "platform"),
 		oldest:      d("outbox_oldest_pending_age_seconds", "Age of the oldest undelivered message; 0 when the outbox is empty."),
 		dead:        d("outbox_dead_messages", "Messages given up after a permanent failure (dead letters), ever."),
 		nags:        d("nags_sent_total", "Nags queued to people, by step (assignee: a deadline passed; embargo, handover, reminder).", "step"),
@@ -150,7 +153,9 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 			counter(c.nags, n, step)
 		}
 	}
-	gauge(c.pending, float64(s.OutboxPending))
+	for platform, n := range withZeros(s.OutboxPendingByPlatform, s.Platforms) {
+		gauge(c.pending, float64(n), platform)
+	}
 	age := 0.0
 	if !s.OutboxOldest.IsZero() {
 		age = max(now.Sub(s.OutboxOldest).Seconds(), 0)

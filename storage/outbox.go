@@ -162,10 +162,13 @@ func (db *DB) NextAttemptWhere(ctx context.Context, f bot.OutboxFilter) (time.Ti
 
 // OutboxStats summarises the queue for health checks and metrics.
 type OutboxStats struct {
-	Pending       int
-	Dead          int
-	OldestPending time.Time // zero when nothing is pending
-	LastDead      time.Time // when the latest message was given up; zero if none
+	Pending int
+	// PendingByPlatform splits Pending: IRC, paced to a line a second,
+	// may be minutes behind while Mattermost is current.
+	PendingByPlatform map[string]int
+	Dead              int
+	OldestPending     time.Time // zero when nothing is pending
+	LastDead          time.Time // when the latest message was given up; zero if none
 }
 
 // OutboxStats counts pending and dead messages.
@@ -181,11 +184,30 @@ func (db *DB) OutboxStats(ctx context.Context) (OutboxStats, error) {
 // outboxStats reads pending messages through the outbox_pending index and
 // dead ones through outbox_dead: never a scan of every message ever sent.
 func outboxStats(ctx context.Context, tx *sql.Tx) (OutboxStats, error) {
-	var s OutboxStats
+	s := OutboxStats{PendingByPlatform: map[string]int{}}
 	var oldest, lastDead sql.NullInt64
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), MIN(created_at) FROM outbox
 		WHERE delivered_at IS NULL AND dead_at IS NULL`).Scan(&s.Pending, &oldest); err != nil {
 		return s, fmt.Errorf("counting pending messages: %w", err)
+	}
+	if s.Pending > 0 {
+		rows, err := tx.QueryContext(ctx, `SELECT platform, COUNT(*) FROM outbox
+			WHERE delivered_at IS NULL AND dead_at IS NULL GROUP BY platform`)
+		if err != nil {
+			return s, fmt.Errorf("counting pending messages by platform: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var platform string
+			var n int
+			if err := rows.Scan(&platform, &n); err != nil {
+				return s, fmt.Errorf("counting pending messages by platform: %w", err)
+			}
+			s.PendingByPlatform[platform] = n
+		}
+		if err := rows.Err(); err != nil {
+			return s, fmt.Errorf("counting pending messages by platform: %w", err)
+		}
 	}
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), MAX(dead_at) FROM outbox WHERE dead_at IS NOT NULL`).
 		Scan(&s.Dead, &lastDead); err != nil {

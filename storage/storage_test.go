@@ -211,8 +211,14 @@ func TestOutboxDedupeOrderAndRetry(t *testing.T) {
 	if len(due) != 2 || due[0].Attempts != 1 || due[0].LastError != "down" {
 		t.Fatalf("after retry time: %+v", due)
 	}
+	mm := msg("for mattermost", "")
+	mm.Dest.Platform = "mattermost"
+	if err := db.Enqueue(ctx, []bot.OutboxMessage{mm}); err != nil {
+		t.Fatal(err)
+	}
 	stats, err := db.OutboxStats(ctx)
-	if err != nil || stats.Pending != 2 || !stats.OldestPending.Equal(t0) {
+	if err != nil || stats.Pending != 3 || !stats.OldestPending.Equal(t0) ||
+		stats.PendingByPlatform["irc"] != 2 || stats.PendingByPlatform["mattermost"] != 1 || len(stats.PendingByPlatform) != 2 {
 		t.Fatalf("stats %+v, %v", stats, err)
 	}
 }
