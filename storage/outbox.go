@@ -185,34 +185,39 @@ func (db *DB) OutboxStats(ctx context.Context) (OutboxStats, error) {
 // dead ones through outbox_dead: never a scan of every message ever sent.
 func outboxStats(ctx context.Context, tx *sql.Tx) (OutboxStats, error) {
 	s := OutboxStats{PendingByPlatform: map[string]int{}}
-	var oldest, lastDead sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), MIN(created_at) FROM outbox
-		WHERE delivered_at IS NULL AND dead_at IS NULL`).Scan(&s.Pending, &oldest); err != nil {
+	var lastDead sql.NullInt64
+	if err := countPending(ctx, tx, &s); err != nil {
 		return s, fmt.Errorf("counting pending messages: %w", err)
-	}
-	if s.Pending > 0 {
-		rows, err := tx.QueryContext(ctx, `SELECT platform, COUNT(*) FROM outbox
-			WHERE delivered_at IS NULL AND dead_at IS NULL GROUP BY platform`)
-		if err != nil {
-			return s, fmt.Errorf("counting pending messages by platform: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var platform string
-			var n int
-			if err := rows.Scan(&platform, &n); err != nil {
-				return s, fmt.Errorf("counting pending messages by platform: %w", err)
-			}
-			s.PendingByPlatform[platform] = n
-		}
-		if err := rows.Err(); err != nil {
-			return s, fmt.Errorf("counting pending messages by platform: %w", err)
-		}
 	}
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), MAX(dead_at) FROM outbox WHERE dead_at IS NOT NULL`).
 		Scan(&s.Dead, &lastDead); err != nil {
 		return s, fmt.Errorf("counting dead messages: %w", err)
 	}
-	s.OldestPending, s.LastDead = fromMS(oldest), fromMS(lastDead)
+	s.LastDead = fromMS(lastDead)
 	return s, nil
+}
+
+// countPending fills in the pending counts, per platform and in all, and
+// the oldest pending message, in one pass over the pending index.
+func countPending(ctx context.Context, tx *sql.Tx, s *OutboxStats) error {
+	rows, err := tx.QueryContext(ctx, `SELECT platform, COUNT(*), MIN(created_at) FROM outbox
+		WHERE delivered_at IS NULL AND dead_at IS NULL GROUP BY platform`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var platform string
+		var n int
+		var oldest int64
+		if err := rows.Scan(&platform, &n, &oldest); err != nil {
+			return err
+		}
+		s.PendingByPlatform[platform] = n
+		s.Pending += n
+		if at := time.UnixMilli(oldest).UTC(); s.OldestPending.IsZero() || at.Before(s.OldestPending) {
+			s.OldestPending = at
+		}
+	}
+	return rows.Err()
 }
