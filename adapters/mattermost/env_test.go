@@ -3,6 +3,7 @@ package mattermost
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -268,6 +269,22 @@ func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// claimByDM has user send "claim N" to the bot in a direct message and
+// waits for the bot's answer there.
+func (w *world) claimByDM(t testing.TB, user string, inc *bot.Incident) {
+	t.Helper()
+	c := w.client(t, user)
+	dm, _, err := c.CreateDirectChannel(ctxT(t), w.users[user].Id, w.botID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := w.s.WebSocket(t, c.AuthToken)
+	if _, _, err := c.CreatePost(ctxT(t), &model.Post{ChannelId: dm.Id, Message: fmt.Sprintf("claim %d", inc.ID)}); err != nil {
+		t.Fatal(err)
+	}
+	ws.WaitFor(t, waitLong, mmserver.IsPosted(dm.Id, "You claimed "+inc.Name()))
 }
 
 // botPosts returns the bot's posts in a channel, oldest first.

@@ -2,12 +2,9 @@ package mattermost
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/sectriage/sectriage/bot"
 	"github.com/sectriage/sectriage/internal/testenv/mmserver"
@@ -69,16 +66,7 @@ func TestServerDownLosesNothing(t *testing.T) {
 	case <-time.After(waitLong):
 		t.Fatal("the websocket did not reconnect")
 	}
-	bobC := w.client(t, "bob")
-	dm, _, err := bobC.CreateDirectChannel(ctxT(t), w.users["bob"].Id, w.botID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws := w.s.WebSocket(t, bobC.AuthToken)
-	if _, _, err := bobC.CreatePost(ctxT(t), &model.Post{ChannelId: dm.Id, Message: fmt.Sprintf("claim %d", during.ID)}); err != nil {
-		t.Fatal(err)
-	}
-	ws.WaitFor(t, waitLong, mmserver.IsPosted(dm.Id, "You claimed "+during.Name()))
+	w.claimByDM(t, "bob", during)
 }
 
 func drain(c chan struct{}) {

@@ -118,16 +118,7 @@ func TestDirectMessageCommand(t *testing.T) {
 	w := newWorld(t, worldOptions{})
 	inc := w.c.open(t, "Integer overflow")
 	w.c.waitDelivered(t, bot.MessageNewIncident, nil)
-	bob := w.client(t, "bob")
-	dm, _, err := bob.CreateDirectChannel(ctxT(t), w.users["bob"].Id, w.botID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws := w.s.WebSocket(t, bob.AuthToken)
-	if _, _, err := bob.CreatePost(ctxT(t), &model.Post{ChannelId: dm.Id, Message: fmt.Sprintf("claim %d", inc.ID)}); err != nil {
-		t.Fatal(err)
-	}
-	ws.WaitFor(t, waitLong, mmserver.IsPosted(dm.Id, "You claimed "+inc.Name()))
+	w.claimByDM(t, "bob", inc)
 	if got := w.c.incident(t, inc.ID); got.Assignee != "bob" || !got.Claimed {
 		t.Fatalf("after the DM: %+v", got)
 	}
