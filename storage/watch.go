@@ -25,8 +25,8 @@ func (db *DB) WatchCommits(ctx context.Context, interval time.Duration, changed 
 		case ctx.Err() != nil:
 			return nil
 		case err != nil:
-			// The outbox's own idle look still finds what was queued.
-			db.log.Warn("cannot watch the database for other processes' commits", "err", err)
+			db.log.Warn("cannot watch the database for other processes' commits; what `sectriage ingest` and `sectriage cmd` queue is posted at the outbox's next idle look (2 s) instead",
+				"err", err)
 			known = false
 		case known && v != last:
 			changed()
