@@ -8,14 +8,11 @@ import (
 
 // Transition moves an incident along the state machine: confirm, fixed,
 // disclose or reject. note, when not empty, is recorded with the event.
-func (s *Service) Transition(ctx context.Context, a Actor, id int64, action Action, note string) (Outcome, error) {
+func (s *Service) Transition(ctx context.Context, a Actor, rule Rule, id int64, action Action, note string) (Outcome, error) {
 	if action == ActionClose || action == ActionClaim || action == ActionAck {
 		return Outcome{}, Errorf(KindInternal, "Transition does not handle %s", action)
 	}
-	return s.update(ctx, a, id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
-		if err := requireAssigneeOrOfficer(a, inc, string(action)+" it"); err != nil {
-			return false, err
-		}
+	return s.update(ctx, a, rule, string(action)+" it", id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
 		to, err := Target(inc, action)
 		if err != nil {
 			return false, err
@@ -32,7 +29,7 @@ func (s *Service) Transition(ctx context.Context, a Actor, id int64, action Acti
 
 // Close closes an incident with a reason (fixed, rejected, duplicate of
 // SEC-n, wontfix).
-func (s *Service) Close(ctx context.Context, a Actor, id int64, reason CloseReason, note string) (Outcome, error) {
+func (s *Service) Close(ctx context.Context, a Actor, rule Rule, id int64, reason CloseReason, note string) (Outcome, error) {
 	if reason.Kind == ReasonDuplicate {
 		if _, err := s.store.Incident(ctx, reason.Duplicate); err != nil {
 			if KindOf(err) == KindNotFound {
@@ -41,10 +38,7 @@ func (s *Service) Close(ctx context.Context, a Actor, id int64, reason CloseReas
 			return Outcome{}, err
 		}
 	}
-	return s.update(ctx, a, id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
-		if err := requireAssigneeOrOfficer(a, inc, "close it"); err != nil {
-			return false, err
-		}
+	return s.update(ctx, a, rule, "close it", id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
 		if err := CheckClose(inc, reason); err != nil {
 			return false, err
 		}
@@ -56,8 +50,9 @@ func (s *Service) Close(ctx context.Context, a Actor, id int64, reason CloseReas
 }
 
 // SetState is the generic `state <id> <state>`: it picks the action that
-// makes the move, so the same rules apply.
-func (s *Service) SetState(ctx context.Context, a Actor, id int64, target State, note string) (Outcome, error) {
+// makes the move, so the same rules apply; rule is checked whichever
+// action it picks.
+func (s *Service) SetState(ctx context.Context, a Actor, rule Rule, id int64, target State, note string) (Outcome, error) {
 	inc, err := s.Get(ctx, a, id)
 	if err != nil {
 		return Outcome{}, err
@@ -68,11 +63,11 @@ func (s *Service) SetState(ctx context.Context, a Actor, id int64, target State,
 	}
 	switch action {
 	case ActionAck:
-		return s.Ack(ctx, a, id)
+		return s.Ack(ctx, a, rule, id)
 	case ActionClose:
 		return Outcome{}, Errorf(KindInvalid, "Closing needs a reason: close %d <fixed|rejected|wontfix|duplicate of SEC-n>.", id)
 	default:
-		return s.Transition(ctx, a, id, action, note)
+		return s.Transition(ctx, a, rule, id, action, note)
 	}
 }
 
