@@ -93,7 +93,11 @@ func (s *Service) Ack(ctx context.Context, a Actor, rule Rule, id int64) (Outcom
 	if err := requirePerson(a, "acknowledge an incident"); err != nil {
 		return Outcome{}, err
 	}
-	return s.update(ctx, a, rule, "acknowledge it", id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
+	return s.update(ctx, a, rule, "acknowledge it", id, s.ackIt(a))
+}
+
+func (s *Service) ackIt(a Actor) mutation {
+	return func(st *Settings, inc *Incident, ch *Change) (bool, error) {
 		if inc.State != StateNew {
 			if inc.AckedBy != "" {
 				return false, Errorf(KindConflict, "%s was already acknowledged by %s (it is %s).", inc.Name(), inc.AckedBy, inc.State)
@@ -105,7 +109,7 @@ func (s *Service) Ack(ctx context.Context, a Actor, rule Rule, id int64) (Outcom
 		t.Plain(fmt.Sprintf("%s: acknowledged by %s (new → triage).", inc.Name(), a.Name()))
 		ch.Outbox = append(ch.Outbox, s.notices(st, a, inc, t)...)
 		return true, nil
-	})
+	}
 }
 
 // Assign makes a person the assignee (the SIG lead or an officer: the

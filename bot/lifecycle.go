@@ -12,7 +12,11 @@ func (s *Service) Transition(ctx context.Context, a Actor, rule Rule, id int64, 
 	if action == ActionClose || action == ActionClaim || action == ActionAck {
 		return Outcome{}, Errorf(KindInternal, "Transition does not handle %s", action)
 	}
-	return s.update(ctx, a, rule, string(action)+" it", id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
+	return s.update(ctx, a, rule, string(action)+" it", id, s.transitionIt(a, action, note))
+}
+
+func (s *Service) transitionIt(a Actor, action Action, note string) mutation {
+	return func(st *Settings, inc *Incident, ch *Change) (bool, error) {
 		to, err := Target(inc, action)
 		if err != nil {
 			return false, err
@@ -24,7 +28,7 @@ func (s *Service) Transition(ctx context.Context, a Actor, rule Rule, id int64, 
 		}
 		s.stateChanged(st, a, inc, from, action, note, ch)
 		return true, nil
-	})
+	}
 }
 
 // Close closes an incident with a reason (fixed, rejected, duplicate of
@@ -49,26 +53,27 @@ func (s *Service) Close(ctx context.Context, a Actor, rule Rule, id int64, reaso
 	})
 }
 
-// SetState is the generic `state <id> <state>`: it picks the action that
-// makes the move, so the same rules apply; rule is checked whichever
-// action it picks.
+// SetState is the generic `state <id> <state>`: it picks, in the same
+// transaction and after rule's check, the action that makes the move, so
+// the same rules apply.
 func (s *Service) SetState(ctx context.Context, a Actor, rule Rule, id int64, target State, note string) (Outcome, error) {
-	inc, err := s.Get(ctx, a, id)
-	if err != nil {
+	if err := requirePerson(a, "change an incident's state"); err != nil {
 		return Outcome{}, err
 	}
-	action, err := ActionForState(inc, target)
-	if err != nil {
-		return Outcome{}, err
-	}
-	switch action {
-	case ActionAck:
-		return s.Ack(ctx, a, rule, id)
-	case ActionClose:
-		return Outcome{}, Errorf(KindInvalid, "Closing needs a reason: close %d <fixed|rejected|wontfix|duplicate of SEC-n>.", id)
-	default:
-		return s.Transition(ctx, a, rule, id, action, note)
-	}
+	return s.update(ctx, a, rule, "change its state", id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
+		action, err := ActionForState(inc, target)
+		if err != nil {
+			return false, err
+		}
+		switch action {
+		case ActionAck:
+			return s.ackIt(a)(st, inc, ch)
+		case ActionClose:
+			return false, Errorf(KindInvalid, "Closing needs a reason: close %d <fixed|rejected|wontfix|duplicate of SEC-n>.", id)
+		default:
+			return s.transitionIt(a, action, note)(st, inc, ch)
+		}
+	})
 }
 
 func (s *Service) stateChanged(st *Settings, a Actor, inc *Incident, from State, action Action, note string, ch *Change) {
