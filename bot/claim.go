@@ -6,13 +6,6 @@ import (
 	"strings"
 )
 
-func requirePerson(a Actor, what string) error {
-	if a.Person == nil {
-		return Errorf(KindForbidden, "Only a member of the security team can %s.", what)
-	}
-	return nil
-}
-
 func requireOpen(inc *Incident) error {
 	if !inc.State.Open() {
 		return Errorf(KindConflict, "%s is closed (%s).", inc.Name(), inc.CloseReason)
@@ -22,12 +15,12 @@ func requireOpen(inc *Incident) error {
 
 // Claim makes the actor the incident's assignee and acknowledges it.
 // Two claims at once serialise in the store: the second is told who won.
-func (s *Service) Claim(ctx context.Context, a Actor, id int64) (Outcome, error) {
+func (s *Service) Claim(ctx context.Context, a Actor, rule Rule, id int64) (Outcome, error) {
 	if err := requirePerson(a, "claim an incident"); err != nil {
 		return Outcome{}, err
 	}
 	me := a.Person.Name
-	return s.update(ctx, a, id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
+	return s.update(ctx, a, rule, "claim it", id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
 		if err := requireOpen(inc); err != nil {
 			return false, err
 		}
@@ -64,19 +57,16 @@ func (s *Service) acknowledge(a Actor, inc *Incident, ch *Change) {
 }
 
 // Unclaim releases the incident back to the SIG's on-duty contact.
-func (s *Service) Unclaim(ctx context.Context, a Actor, id int64) (Outcome, error) {
+func (s *Service) Unclaim(ctx context.Context, a Actor, rule Rule, id int64) (Outcome, error) {
 	if err := requirePerson(a, "unclaim an incident"); err != nil {
 		return Outcome{}, err
 	}
-	return s.update(ctx, a, id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
+	return s.update(ctx, a, rule, "unclaim it", id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
 		if err := requireOpen(inc); err != nil {
 			return false, err
 		}
 		if !inc.Claimed {
 			return false, Errorf(KindConflict, "%s is not claimed by anyone.", inc.Name())
-		}
-		if !strings.EqualFold(inc.Assignee, a.Person.Name) && !a.Person.IsOfficer() {
-			return false, Errorf(KindForbidden, "%s is claimed by %s; only they or a security officer can unclaim it.", inc.Name(), inc.Assignee)
 		}
 		previous := inc.Assignee
 		onDuty, _ := s.onDuty(ctx, st, inc.SIG, s.clock.Now())
@@ -99,11 +89,15 @@ func (s *Service) Unclaim(ctx context.Context, a Actor, id int64) (Outcome, erro
 }
 
 // Ack acknowledges a new incident without taking ownership.
-func (s *Service) Ack(ctx context.Context, a Actor, id int64) (Outcome, error) {
+func (s *Service) Ack(ctx context.Context, a Actor, rule Rule, id int64) (Outcome, error) {
 	if err := requirePerson(a, "acknowledge an incident"); err != nil {
 		return Outcome{}, err
 	}
-	return s.update(ctx, a, id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
+	return s.update(ctx, a, rule, "acknowledge it", id, s.ackIt(a))
+}
+
+func (s *Service) ackIt(a Actor) mutation {
+	return func(st *Settings, inc *Incident, ch *Change) (bool, error) {
 		if inc.State != StateNew {
 			if inc.AckedBy != "" {
 				return false, Errorf(KindConflict, "%s was already acknowledged by %s (it is %s).", inc.Name(), inc.AckedBy, inc.State)
@@ -115,15 +109,13 @@ func (s *Service) Ack(ctx context.Context, a Actor, id int64) (Outcome, error) {
 		t.Plain(fmt.Sprintf("%s: acknowledged by %s (new → triage).", inc.Name(), a.Name()))
 		ch.Outbox = append(ch.Outbox, s.notices(st, a, inc, t)...)
 		return true, nil
-	})
+	}
 }
 
-// Assign makes a person the assignee. Officers and the SIG lead may do it.
-func (s *Service) Assign(ctx context.Context, a Actor, id int64, person string) (Outcome, error) {
-	return s.update(ctx, a, id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
-		if err := s.requireLeadOrOfficer(ctx, a, st, inc.SIG, "assign "+inc.Name()); err != nil {
-			return false, err
-		}
+// Assign makes a person the assignee (the SIG lead or an officer: the
+// commands pass LeadOrOfficer).
+func (s *Service) Assign(ctx context.Context, a Actor, rule Rule, id int64, person string) (Outcome, error) {
+	return s.update(ctx, a, rule, "assign it", id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
 		if err := requireOpen(inc); err != nil {
 			return false, err
 		}

@@ -27,7 +27,11 @@ const MaxTitleLength = 200
 // OpenIncident creates an incident from a report, assigns it to the SIG's
 // on-duty contact and the officers' on-duty manager, and queues the post
 // to each platform and the pings to both people, in one transaction.
+// Only sectriage itself opens incidents (intake), never a command.
 func (s *Service) OpenIncident(ctx context.Context, a Actor, n NewIncident) (*Incident, error) {
+	if err := SystemOnly.Check(a, Scope{}, "open an incident"); err != nil {
+		return nil, err
+	}
 	st := s.Settings()
 	sig := st.SIG(n.SIG)
 	if sig == nil {

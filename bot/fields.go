@@ -18,8 +18,8 @@ type SeverityChange struct {
 }
 
 // SetSeverity changes the severity; the fix deadline follows.
-func (s *Service) SetSeverity(ctx context.Context, a Actor, id int64, c SeverityChange) (Outcome, error) {
-	return s.update(ctx, a, id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
+func (s *Service) SetSeverity(ctx context.Context, a Actor, rule Rule, id int64, c SeverityChange) (Outcome, error) {
+	return s.update(ctx, a, rule, "set its severity", id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
 		if err := requireOpen(inc); err != nil {
 			return false, err
 		}
@@ -61,8 +61,8 @@ func ParseCVE(s string) (string, error) {
 }
 
 // AddCVE records a CVE id on the incident; remove takes it off again.
-func (s *Service) AddCVE(ctx context.Context, a Actor, id int64, cve string, remove bool) (Outcome, error) {
-	return s.update(ctx, a, id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
+func (s *Service) AddCVE(ctx context.Context, a Actor, rule Rule, id int64, cve string, remove bool) (Outcome, error) {
+	return s.update(ctx, a, rule, "record its CVE ids", id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
 		has := inc.HasCVE(cve)
 		if has != remove {
 			return false, nil // already as asked
@@ -89,15 +89,12 @@ func (s *Service) AddCVE(ctx context.Context, a Actor, id int64, cve string, rem
 }
 
 // SetEmbargo sets when the embargo lifts; a zero time clears it.
-func (s *Service) SetEmbargo(ctx context.Context, a Actor, id int64, until time.Time) (Outcome, error) {
+func (s *Service) SetEmbargo(ctx context.Context, a Actor, rule Rule, id int64, until time.Time) (Outcome, error) {
 	now := s.clock.Now()
 	if !until.IsZero() && !until.After(now) {
 		return Outcome{}, Errorf(KindInvalid, "The embargo end %s is in the past.", FormatTime(until, a.Location()))
 	}
-	return s.update(ctx, a, id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
-		if err := requireAssigneeOrOfficer(a, inc, "set its embargo"); err != nil {
-			return false, err
-		}
+	return s.update(ctx, a, rule, "set its embargo", id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
 		if err := requireOpen(inc); err != nil {
 			return false, err
 		}
@@ -118,12 +115,9 @@ func (s *Service) SetEmbargo(ctx context.Context, a Actor, id int64, until time.
 }
 
 // SetDue overrides one deadline by hand; a zero time returns it to the
-// policy. Only officers may.
-func (s *Service) SetDue(ctx context.Context, a Actor, id int64, kind DeadlineKind, at time.Time) (Outcome, error) {
-	if err := requireOfficer(a, "override a deadline"); err != nil {
-		return Outcome{}, err
-	}
-	return s.update(ctx, a, id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
+// policy (officers: the commands pass Officer).
+func (s *Service) SetDue(ctx context.Context, a Actor, rule Rule, id int64, kind DeadlineKind, at time.Time) (Outcome, error) {
+	return s.update(ctx, a, rule, "override a deadline", id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
 		if err := requireOpen(inc); err != nil {
 			return false, err
 		}
@@ -167,7 +161,7 @@ func (s *Service) SetDue(ctx context.Context, a Actor, id int64, kind DeadlineKi
 const MaxNoteLength = 4000
 
 // AddNote appends a remark to the timeline.
-func (s *Service) AddNote(ctx context.Context, a Actor, id int64, note string) (Outcome, error) {
+func (s *Service) AddNote(ctx context.Context, a Actor, rule Rule, id int64, note string) (Outcome, error) {
 	note = strings.TrimSpace(note)
 	if note == "" {
 		return Outcome{}, Errorf(KindInvalid, "The note is empty.")
@@ -175,7 +169,7 @@ func (s *Service) AddNote(ctx context.Context, a Actor, id int64, note string) (
 	if len(note) > MaxNoteLength {
 		return Outcome{}, Errorf(KindInvalid, "The note is %d bytes long; the limit is %d.", len(note), MaxNoteLength)
 	}
-	return s.update(ctx, a, id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
+	return s.update(ctx, a, rule, "add a note", id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
 		ch.Events = append(ch.Events, s.event(a, EventNote, note))
 		var t Text
 		t.Plain(fmt.Sprintf("%s: note from %s: ", inc.Name(), a.Name())).Untrusted(note)
@@ -188,9 +182,10 @@ func (s *Service) AddNote(ctx context.Context, a Actor, id int64, note string) (
 }
 
 // Route moves an incident to another SIG and hands it to that SIG's
-// on-duty contact.
-func (s *Service) Route(ctx context.Context, a Actor, id int64, sig string) (Outcome, error) {
-	return s.update(ctx, a, id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
+// on-duty contact. The commands pass RouteRule: routing reassigns, so it
+// is no way to take over an incident someone else claimed.
+func (s *Service) Route(ctx context.Context, a Actor, rule Rule, id int64, sig string) (Outcome, error) {
+	return s.update(ctx, a, rule, "route it", id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
 		if err := requireOpen(inc); err != nil {
 			return false, err
 		}

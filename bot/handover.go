@@ -17,9 +17,10 @@ type HandoverResult struct {
 
 // Handover asks person to take over as the SIG's lead. Nothing changes
 // until they accept; until then the sweep reminds both of them. Asking for
-// the current lead withdraws a pending hand-over.
-func (d *Duty) Handover(ctx context.Context, a Actor, sig, name string) (HandoverResult, error) {
-	if err := requireMember(a); err != nil {
+// the current lead withdraws a pending hand-over. The commands pass
+// LeadOrOfficer.
+func (d *Duty) Handover(ctx context.Context, a Actor, rule Rule, sig, name string) (HandoverResult, error) {
+	if err := rule.Precheck(a, "hand over a SIG's lead"); err != nil {
 		return HandoverResult{}, err
 	}
 	st, now := d.svc.Settings(), d.svc.clock.Now()
@@ -36,7 +37,7 @@ func (d *Duty) Handover(ctx context.Context, a Actor, sig, name string) (Handove
 	}
 	var res HandoverResult
 	err = d.store.ChangeRoster(ctx, now, func(rs *RosterState) (RosterChange, error) {
-		if err := requireRosterManager(a, rs, teamName, g, "hand over the lead of SIG "+teamName); err != nil {
+		if err := rule.Check(a, teamScope(rs, teamName, g), "hand over the lead of SIG "+teamName); err != nil {
 			return RosterChange{}, err
 		}
 		lead, pending := rs.Lead(g), rs.PendingHandover(g.Name)
@@ -91,9 +92,13 @@ func (d *Duty) Handover(ctx context.Context, a Actor, sig, name string) (Handove
 }
 
 // AcceptHandover completes a hand-over to the actor; sig picks one when
-// several wait.
-func (d *Duty) AcceptHandover(ctx context.Context, a Actor, sig string) (*Handover, error) {
+// several wait. Only hand-overs to the actor are found, whatever rule
+// allows (the commands pass Member).
+func (d *Duty) AcceptHandover(ctx context.Context, a Actor, rule Rule, sig string) (*Handover, error) {
 	if err := requirePerson(a, "accept a hand-over"); err != nil {
+		return nil, err
+	}
+	if err := rule.Precheck(a, "accept a hand-over"); err != nil {
 		return nil, err
 	}
 	st, now := d.svc.Settings(), d.svc.clock.Now()
@@ -109,6 +114,9 @@ func (d *Duty) AcceptHandover(ctx context.Context, a Actor, sig string) (*Handov
 	}
 	var accepted *Handover
 	err := d.store.ChangeRoster(ctx, now, func(rs *RosterState) (RosterChange, error) {
+		if err := rule.Check(a, Scope{Person: a.Person.Name}, "accept a hand-over"); err != nil {
+			return RosterChange{}, err
+		}
 		var mine []*Handover
 		for _, h := range rs.Handovers {
 			if h.Pending() && strings.EqualFold(h.To, a.Person.Name) && (sig == "" || strings.EqualFold(h.SIG, sig)) {

@@ -18,7 +18,7 @@ const (
 // the system: it is not progress on the incident, so the stale clock keeps
 // running. Nothing changes if the incident moved on meanwhile.
 func (s *Service) reassign(ctx context.Context, r Reassignment) (bool, error) {
-	out, err := s.update(ctx, SystemActor(), r.Incident.ID, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
+	out, err := s.update(ctx, SystemActor(), SystemOnly, "reassign it", r.Incident.ID, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
 		if !inc.State.Open() {
 			return false, nil
 		}

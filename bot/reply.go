@@ -16,7 +16,7 @@ const MaxReplyLength = 8000
 
 // ReplyToReporter mails the reporter of an incident. The e-mail deliverer
 // encrypts it to the reporter's key when one is known.
-func (s *Service) ReplyToReporter(ctx context.Context, a Actor, id int64, text string) (Outcome, error) {
+func (s *Service) ReplyToReporter(ctx context.Context, a Actor, rule Rule, id int64, text string) (Outcome, error) {
 	text = strings.TrimSpace(text)
 	if text == "" {
 		return Outcome{}, Errorf(KindInvalid, "The reply is empty.")
@@ -27,10 +27,7 @@ func (s *Service) ReplyToReporter(ctx context.Context, a Actor, id int64, text s
 	if !s.Settings().ReporterMail {
 		return Outcome{}, Errorf(KindInvalid, "Replies need an outgoing mail server: configure [email.smtp].")
 	}
-	return s.update(ctx, a, id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
-		if err := requireAssigneeOrOfficer(a, inc, "reply to its reporter"); err != nil {
-			return false, err
-		}
+	return s.update(ctx, a, rule, "reply to its reporter", id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
 		if addr, err := mail.ParseAddress(inc.Reporter); inc.Reporter == "" || err != nil || addr.Address != inc.Reporter {
 			return false, Errorf(KindInvalid, "%s has no reporter address to reply to.", inc.Name())
 		}

@@ -31,19 +31,26 @@ func person(st *Settings, name string) (*Person, error) {
 		EscapeControl(name, false), strings.Join(st.People.Names(), ", "))
 }
 
-// requireRosterManager lets officers change any roster and a SIG's lead
-// change that SIG's; only officers change the officers' rotation.
-func requireRosterManager(a Actor, rs *RosterState, teamName string, g *SIG, what string) error {
-	if a.Platform == PlatformSystem || a.Person.IsOfficer() {
-		return nil
+// teamScope is what a rule looks at for a change of a team's roster: its
+// lead as the roster has it now (the officers' rotation has none).
+func teamScope(rs *RosterState, teamName string, g *SIG) Scope {
+	sc := Scope{Team: teamName}
+	if g != nil {
+		sc.Leads = []string{rs.Lead(g)}
 	}
-	if g == nil {
-		return Errorf(KindForbidden, "Only a security officer can %s.", what)
+	return sc
+}
+
+// personScope is what a rule looks at for a change about a person: the
+// leads of every SIG they belong to.
+func personScope(st *Settings, rs *RosterState, name string) Scope {
+	sc := Scope{Person: name}
+	for _, g := range st.SIGs {
+		if g.IsMember(name) {
+			sc.Leads = append(sc.Leads, rs.Lead(g))
+		}
 	}
-	if lead := rs.Lead(g); a.Person != nil && strings.EqualFold(lead, a.Person.Name) {
-		return nil
-	}
-	return Errorf(KindForbidden, "Only the lead of SIG %s (%s) or a security officer can %s.", teamName, orNobody(rs.Lead(g)), what)
+	return sc
 }
 
 // rosterNotice tells the triage channels about a roster change, except on
@@ -99,8 +106,10 @@ func checkSpan(now, from, until time.Time, loc *time.Location) (time.Time, error
 // Cover puts person on duty for a team (a SIG or the officers) from from
 // until until, over the rotation. The newest cover wins where covers
 // overlap, so a mistake is corrected by covering again.
-func (d *Duty) Cover(ctx context.Context, a Actor, teamName, name string, from, until time.Time) (*Override, error) {
-	if err := requireMember(a); err != nil {
+// The commands pass LeadOrOfficer: the team's lead (none for the
+// officers' rotation) or an officer.
+func (d *Duty) Cover(ctx context.Context, a Actor, rule Rule, teamName, name string, from, until time.Time) (*Override, error) {
+	if err := rule.Precheck(a, "change the roster"); err != nil {
 		return nil, err
 	}
 	st, now := d.svc.Settings(), d.svc.clock.Now()
@@ -108,8 +117,10 @@ func (d *Duty) Cover(ctx context.Context, a Actor, teamName, name string, from, 
 	if err != nil {
 		return nil, err
 	}
-	if g == nil { // the officers' rotation: no lead to look up
-		if err := requireRosterManager(a, nil, teamName, nil, "change the officers' rotation"); err != nil {
+	what := "change the roster of " + teamName
+	if g == nil { // the officers' rotation: no lead, refuse before anything else
+		what = "change the officers' rotation"
+		if err := rule.Check(a, teamScope(nil, teamName, nil), what); err != nil {
 			return nil, err
 		}
 	}
@@ -125,7 +136,7 @@ func (d *Duty) Cover(ctx context.Context, a Actor, teamName, name string, from, 
 	}
 	o := &Override{Kind: OverrideCover, SIG: teamName, Person: p.Name, From: from, Until: until, Created: now, By: a.Name()}
 	err = d.store.ChangeRoster(ctx, now, func(rs *RosterState) (RosterChange, error) {
-		if err := requireRosterManager(a, rs, teamName, g, "change the roster of "+teamName); err != nil {
+		if err := rule.Check(a, teamScope(rs, teamName, g), what); err != nil {
 			return RosterChange{}, err
 		}
 		span := fmt.Sprintf("from %s until %s", FormatTime(from, st.location()), FormatTime(until, st.location()))
@@ -160,9 +171,10 @@ type AwayResult struct {
 // shifts go to stand-ins, and incidents they hold now go to the SIG's
 // deputy (and the manager role to another officer). An until of now or
 // earlier ends their current absence instead. People may declare
-// themselves away; otherwise an officer or the lead of one of their SIGs.
-func (d *Duty) Away(ctx context.Context, a Actor, name string, from, until time.Time) (AwayResult, error) {
-	if err := requireMember(a); err != nil {
+// themselves away; otherwise an officer or the lead of one of their SIGs
+// (the commands pass SelfLeadOrOfficer).
+func (d *Duty) Away(ctx context.Context, a Actor, rule Rule, name string, from, until time.Time) (AwayResult, error) {
+	if err := rule.Precheck(a, "say someone is away"); err != nil {
 		return AwayResult{}, err
 	}
 	st, now := d.svc.Settings(), d.svc.clock.Now()
@@ -179,7 +191,7 @@ func (d *Duty) Away(ctx context.Context, a Actor, name string, from, until time.
 		res.Override = &Override{Kind: OverrideAway, Person: p.Name, From: from, Until: until, Created: now, By: a.Name()}
 	}
 	err = d.store.ChangeRoster(ctx, now, func(rs *RosterState) (RosterChange, error) {
-		if err := requireAwayManager(a, st, rs, p.Name); err != nil {
+		if err := rule.Check(a, personScope(st, rs, p.Name), "say "+p.Name+" is away"); err != nil {
 			return RosterChange{}, err
 		}
 		var ch RosterChange
@@ -219,20 +231,6 @@ func (d *Duty) Away(ctx context.Context, a Actor, name string, from, until time.
 		}
 	}
 	return res, nil
-}
-
-// requireAwayManager lets people speak for themselves, officers for
-// anyone, and SIG leads for the members of their SIGs.
-func requireAwayManager(a Actor, st *Settings, rs *RosterState, name string) error {
-	if a.Platform == PlatformSystem || a.Person.IsOfficer() || (a.Person != nil && strings.EqualFold(a.Person.Name, name)) {
-		return nil
-	}
-	for _, g := range st.SIGs {
-		if a.Person != nil && strings.EqualFold(rs.Lead(g), a.Person.Name) && g.IsMember(name) {
-			return nil
-		}
-	}
-	return Errorf(KindForbidden, "Only %s, the lead of one of their SIGs or a security officer can say %s is away.", name, name)
 }
 
 // handOver moves the open incidents an away person holds to stand-ins now.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -21,9 +20,10 @@ type Roster interface {
 	Lead(ctx context.Context, sig string) (string, error)
 }
 
-// Service applies commands to incidents. Every method checks who may do
-// what, changes the incident inside one store transaction, appends the
-// events and queues the notices.
+// Service applies commands to incidents. Every changing method takes the
+// Rule that says who may make the change and checks it inside the one
+// store transaction that changes the incident, appends the events and
+// queues the notices.
 type Service struct {
 	store    IncidentStore
 	clock    Clock
@@ -82,32 +82,6 @@ func (s *Service) onDuty(ctx context.Context, settings *Settings, sig string, at
 	return assignee, manager
 }
 
-func requireMember(a Actor) error {
-	if a.Person == nil && a.Platform != PlatformSystem {
-		return Errorf(KindForbidden, "Only members of the security team can do that.")
-	}
-	return nil
-}
-
-func requireOfficer(a Actor, what string) error {
-	if a.Platform == PlatformSystem || a.Person.IsOfficer() {
-		return nil
-	}
-	return Errorf(KindForbidden, "Only a security officer can %s.", what)
-}
-
-func requireAssigneeOrOfficer(a Actor, inc *Incident, what string) error {
-	if a.Platform == PlatformSystem || a.Person.IsOfficer() ||
-		(a.Person != nil && strings.EqualFold(inc.Assignee, a.Person.Name)) {
-		return nil
-	}
-	who := "nobody"
-	if inc.Assignee != "" {
-		who = inc.Assignee
-	}
-	return Errorf(KindForbidden, "Only the assignee of %s (%s) or a security officer can %s.", inc.Name(), who, what)
-}
-
 // lead returns the SIG's lead, asking the roster about hand-overs.
 func (s *Service) lead(ctx context.Context, settings *Settings, sig string) string {
 	if r := s.roster.Load().(rosterBox).r; r != nil {
@@ -123,16 +97,6 @@ func (s *Service) lead(ctx context.Context, settings *Settings, sig string) stri
 	return ""
 }
 
-func (s *Service) requireLeadOrOfficer(ctx context.Context, a Actor, settings *Settings, sig, what string) error {
-	if a.Platform == PlatformSystem || a.Person.IsOfficer() {
-		return nil
-	}
-	if lead := s.lead(ctx, settings, sig); a.Person != nil && lead != "" && strings.EqualFold(lead, a.Person.Name) {
-		return nil
-	}
-	return Errorf(KindForbidden, "Only the lead of SIG %s or a security officer can %s.", sig, what)
-}
-
 // Outcome is the result of a change: the incident after it, and whether
 // anything changed (claiming what you already hold changes nothing).
 type Outcome struct {
@@ -145,21 +109,27 @@ type Outcome struct {
 // changed=false to report success without writing anything.
 type mutation func(settings *Settings, inc *Incident, ch *Change) (changed bool, err error)
 
-// update is the one path every incident change takes: membership check,
-// transaction, deadline recomputation, timestamps, events and notices.
-func (s *Service) update(ctx context.Context, a Actor, id int64, fn mutation) (Outcome, error) {
-	return s.change(ctx, a, id, true, fn)
+// update is the one path every incident change takes: the rule's check
+// inside the transaction, against the incident as it is then, before
+// anything else is looked at; then the change, deadline recomputation,
+// timestamps, events and notices. what completes a refusal ("Only … can
+// <what>").
+func (s *Service) update(ctx context.Context, a Actor, rule Rule, what string, id int64, fn mutation) (Outcome, error) {
+	return s.change(ctx, a, rule, what, id, true, fn)
 }
 
 // change is update; activity says whether a person's change counts as
 // progress for the stale deadline (a snooze does not).
-func (s *Service) change(ctx context.Context, a Actor, id int64, activity bool, fn mutation) (Outcome, error) {
-	if err := requireMember(a); err != nil {
+func (s *Service) change(ctx context.Context, a Actor, rule Rule, what string, id int64, activity bool, fn mutation) (Outcome, error) {
+	if err := rule.Precheck(a, what); err != nil {
 		return Outcome{}, err
 	}
 	settings := s.Settings()
 	var out Outcome
 	inc, err := s.store.UpdateIncident(ctx, id, func(inc *Incident) (Change, error) {
+		if err := s.authorize(ctx, settings, a, rule, inc, what); err != nil {
+			return Change{}, err
+		}
 		out.Before = inc.Clone()
 		var ch Change
 		changed, err := fn(settings, inc, &ch)

@@ -9,7 +9,7 @@ import (
 // Snooze mutes the nags about an incident until until; a zero until ends
 // the snooze. Any team member may snooze, for at most the escalation
 // policy's MaxSnooze, so that nothing is silenced for good by accident.
-func (s *Service) Snooze(ctx context.Context, a Actor, id int64, until time.Time) (Outcome, error) {
+func (s *Service) Snooze(ctx context.Context, a Actor, rule Rule, id int64, until time.Time) (Outcome, error) {
 	if err := requirePerson(a, "snooze an incident"); err != nil {
 		return Outcome{}, err
 	}
@@ -24,7 +24,7 @@ func (s *Service) Snooze(ctx context.Context, a Actor, id int64, until time.Time
 		}
 	}
 	// Not progress on the incident: the stale deadline keeps running.
-	return s.change(ctx, a, id, false, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
+	return s.change(ctx, a, rule, "snooze it", id, false, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
 		if err := requireOpen(inc); err != nil {
 			return false, err
 		}

@@ -24,7 +24,7 @@ func (h *handlers) cve(ctx context.Context, req *Request) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	out, err := h.svc.AddCVE(ctx, req.Actor, id, cve, remove)
+	out, err := h.svc.AddCVE(ctx, req.Actor, req.Rule, id, cve, remove)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -63,7 +63,7 @@ func (h *handlers) embargo(ctx context.Context, req *Request) (Reply, error) {
 			return Reply{}, err
 		}
 	}
-	out, err := h.svc.SetEmbargo(ctx, req.Actor, id, until)
+	out, err := h.svc.SetEmbargo(ctx, req.Actor, req.Rule, id, until)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -101,7 +101,7 @@ func (h *handlers) due(ctx context.Context, req *Request) (Reply, error) {
 			return Reply{}, err
 		}
 	}
-	out, err := h.svc.SetDue(ctx, req.Actor, id, kind, at)
+	out, err := h.svc.SetDue(ctx, req.Actor, req.Rule, id, kind, at)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -116,7 +116,7 @@ func (h *handlers) note(ctx context.Context, req *Request) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	out, err := h.svc.AddNote(ctx, req.Actor, id, req.Rest(1))
+	out, err := h.svc.AddNote(ctx, req.Actor, req.Rule, id, req.Rest(1))
 	if err != nil {
 		return Reply{}, err
 	}
@@ -128,7 +128,7 @@ func (h *handlers) route(ctx context.Context, req *Request) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	out, err := h.svc.Route(ctx, req.Actor, id, req.Args[1])
+	out, err := h.svc.Route(ctx, req.Actor, req.Rule, id, req.Args[1])
 	if err != nil {
 		return Reply{}, err
 	}

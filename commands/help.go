@@ -22,7 +22,7 @@ func help(r *Registry, req *Request) (Reply, error) {
 		if len(c.Aliases) > 0 {
 			t.Line().Plain("Also: " + strings.Join(c.Aliases, ", "))
 		}
-		t.Line().Plain("Who: " + c.Permission.String() + ".")
+		t.Line().Plain("Who: " + c.Permission.Who() + ".")
 		return Reply{Text: t}, nil
 	}
 	t.Plain("Commands (ids may be written 42, #42 or SEC-42; dates 2026-12-01 or 3d, 12h):")

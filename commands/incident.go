@@ -23,7 +23,7 @@ func (h *handlers) claim(ctx context.Context, req *Request) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	out, err := h.svc.Claim(ctx, req.Actor, id)
+	out, err := h.svc.Claim(ctx, req.Actor, req.Rule, id)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -35,7 +35,7 @@ func (h *handlers) unclaim(ctx context.Context, req *Request) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	out, err := h.svc.Unclaim(ctx, req.Actor, id)
+	out, err := h.svc.Unclaim(ctx, req.Actor, req.Rule, id)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -51,7 +51,7 @@ func (h *handlers) ack(ctx context.Context, req *Request) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	out, err := h.svc.Ack(ctx, req.Actor, id)
+	out, err := h.svc.Ack(ctx, req.Actor, req.Rule, id)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -63,7 +63,7 @@ func (h *handlers) assign(ctx context.Context, req *Request) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	out, err := h.svc.Assign(ctx, req.Actor, id, req.Args[1])
+	out, err := h.svc.Assign(ctx, req.Actor, req.Rule, id, req.Args[1])
 	if err != nil {
 		return Reply{}, err
 	}
@@ -76,7 +76,7 @@ func (h *handlers) transition(action bot.Action) Handler {
 		if err != nil {
 			return Reply{}, err
 		}
-		out, err := h.svc.Transition(ctx, req.Actor, id, action, req.Rest(1))
+		out, err := h.svc.Transition(ctx, req.Actor, req.Rule, id, action, req.Rest(1))
 		if err != nil {
 			return Reply{}, err
 		}
@@ -93,7 +93,7 @@ func (h *handlers) close(ctx context.Context, req *Request) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	out, err := h.svc.Close(ctx, req.Actor, id, reason, "")
+	out, err := h.svc.Close(ctx, req.Actor, req.Rule, id, reason, "")
 	if err != nil {
 		return Reply{}, err
 	}
@@ -120,7 +120,7 @@ func (h *handlers) state(ctx context.Context, req *Request) (Reply, error) {
 		req.Args = append(req.Args[:1], req.Args[2:]...)
 		return h.close(ctx, req)
 	}
-	out, err := h.svc.SetState(ctx, req.Actor, id, target, req.Rest(2))
+	out, err := h.svc.SetState(ctx, req.Actor, req.Rule, id, target, req.Rest(2))
 	if err != nil {
 		return Reply{}, err
 	}

@@ -87,13 +87,18 @@ func (h *handlers) show(ctx context.Context, req *Request) (Reply, error) {
 		claimed = " (claimed)"
 	}
 	t.Line().Plain(fmt.Sprintf("SIG: %s · Assignee: %s%s · Manager: %s", inc.SIG, orDash(inc.Assignee), claimed, orDash(inc.Manager)))
+	// Who reported it (address, key fingerprint) only where the reply
+	// stays within the team.
 	t.Line().Plain("Reporter: ")
-	if req.Private && inc.Reporter != "" {
+	switch {
+	case !req.Private:
+		t.Plain("(shown only in private channels)")
+	case inc.Reporter != "":
 		t.Untrusted(inc.Reporter)
-	} else {
+	default:
 		t.Plain(orDash(""))
 	}
-	if inc.ReporterKey != "" {
+	if req.Private && inc.ReporterKey != "" {
 		t.Plain(" · key " + inc.ReporterKey)
 	}
 	if inc.Encrypted {
@@ -113,13 +118,16 @@ func (h *handlers) show(ctx context.Context, req *Request) (Reply, error) {
 	t.Line().Plain("Timeline:")
 	for _, ev := range events {
 		t.Line().Plain(fmt.Sprintf("  %s  %s (%s)  %s", bot.FormatTime(ev.At, loc), ev.Actor, ev.Platform, ev.Kind))
-		if ev.Details != "" {
-			t.Plain(": ")
-			if (ev.Kind == bot.EventNote || ev.Kind == bot.EventReplied) && !req.Private {
-				t.Plain("(note shown only in private channels)")
-			} else {
-				t.Untrusted(ev.Details)
-			}
+		if ev.Details == "" {
+			continue
+		}
+		t.Plain(": ")
+		if req.Private {
+			t.Untrusted(ev.Details)
+		} else if public, ok := bot.PublicDetails(ev); ok {
+			t.Untrusted(public)
+		} else {
+			t.Plain("(shown only in private channels)")
 		}
 	}
 	reply := Reply{Text: t, Confidential: req.Private}

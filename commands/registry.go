@@ -13,29 +13,14 @@ import (
 	"github.com/sectriage/sectriage/bot"
 )
 
-// Permission says who may run a command. Team-wide checks happen here;
-// checks that depend on the incident (its assignee, its SIG's lead) happen
-// in the service, which knows the incident.
-type Permission int
-
-const (
-	Team Permission = iota
-	Officer
-	AssigneeOrOfficer
-	LeadOrOfficer
-	SelfLeadOrOfficer // the person concerned, their SIG lead or an officer
-)
-
-func (p Permission) String() string {
-	return [...]string{"any team member", "security officers", "the assignee or an officer", "the SIG lead or an officer",
-		"the person themselves, a lead of their SIG or an officer"}[p]
-}
-
 // Request is one command to run.
 type Request struct {
 	Actor bot.Actor
-	Name  string   // the command as typed
-	Args  []string // the words after it
+	// Rule is the command's Permission: handlers pass it to the service,
+	// which checks it inside the transaction that makes the change.
+	Rule bot.Rule
+	Name string   // the command as typed
+	Args []string // the words after it
 	// Private is true when the reply reaches only team members: a
 	// verified private channel, a DM, an ephemeral reply, the console.
 	// Report content (titles, bodies) is shown only then.
@@ -76,12 +61,14 @@ func (f HandlerFunc) ServeCommand(ctx context.Context, req *Request) (Reply, err
 // Command declares a command once; help text, IRC usage and Mattermost
 // autocomplete are all generated from it.
 type Command struct {
-	Name       string
-	Aliases    []string
-	Args       string // usage of the arguments: "<id> <reason>"
-	Summary    string // one line
-	Help       string // more, optional
-	Permission Permission
+	Name    string
+	Aliases []string
+	Args    string // usage of the arguments: "<id> <reason>"
+	Summary string // one line
+	Help    string // more, optional
+	// Permission is who may run it: the rule the service enforces, and
+	// what help says. A command must declare one.
+	Permission bot.Rule
 	MinArgs    int
 	MaxArgs    int // -1: any number (free text)
 	Handler    Handler
@@ -106,6 +93,9 @@ func NewRegistry(log *slog.Logger) *Registry {
 // Add declares a command. A name or alias used twice is a programming
 // error, reported when the registry is built.
 func (r *Registry) Add(c Command) error {
+	if !c.Permission.Defined() {
+		return fmt.Errorf("command %q declares no permission", c.Name)
+	}
 	for _, n := range append([]string{c.Name}, c.Aliases...) {
 		if _, dup := r.byName[n]; dup {
 			return fmt.Errorf("command %q declared twice", n)
@@ -151,12 +141,14 @@ func (r *Registry) Run(ctx context.Context, actor bot.Actor, line string, privat
 	if cmd == nil {
 		return failed(bot.KindInvalid, fmt.Sprintf("Unknown command %q; try help.", bot.EscapeControl(words[0], false)))
 	}
-	req := &Request{Actor: actor, Name: words[0], Args: words[1:], Private: private}
+	req := &Request{Actor: actor, Rule: cmd.Permission, Name: words[0], Args: words[1:], Private: private}
 	if n := len(req.Args); n < cmd.MinArgs || (cmd.MaxArgs >= 0 && n > cmd.MaxArgs) {
 		return failed(bot.KindInvalid, "Usage: "+cmd.Usage())
 	}
-	if cmd.Permission == Officer && !actor.Person.IsOfficer() {
-		return failed(bot.KindForbidden, fmt.Sprintf("Only %s can run %s.", cmd.Permission, cmd.Name))
+	// Rules that depend on the actor alone refuse here; the others are
+	// checked by the service against the incident or roster.
+	if err := cmd.Permission.Precheck(actor, "run "+cmd.Name); err != nil {
+		return failed(bot.KindOf(err), bot.UserMessage(err))
 	}
 	defer func() {
 		if p := recover(); p != nil {

@@ -9,7 +9,7 @@ func (h *handlers) reply(ctx context.Context, req *Request) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	out, err := h.svc.ReplyToReporter(ctx, req.Actor, id, req.Rest(1))
+	out, err := h.svc.ReplyToReporter(ctx, req.Actor, req.Rule, id, req.Rest(1))
 	if err != nil {
 		return Reply{}, err
 	}

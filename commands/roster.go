@@ -12,24 +12,24 @@ import (
 
 func (h *handlers) rosterCommands() []Command {
 	return []Command{
-		{Name: "oncall", Args: "[sig] [at <when>]", Summary: "who is on duty now or at a moment, and until when",
+		{Name: "oncall", Args: "[sig] [at <when>]", Summary: "who is on duty now or at a moment, and until when", Permission: bot.Member,
 			Help:    "Without a SIG, every SIG and the officers (the incident managers; name them with oncall officers). <when>: 2026-12-24, 2026-12-24 18:00, 3d. Covers, absences and hand-offs are taken into account.",
 			MaxArgs: 4, Handler: HandlerFunc(h.oncall)},
 		{Name: "cover", Args: "<sig> <person> from <when> until <when>", Summary: "put someone on duty instead of the rotation for a while",
 			Help:       "<sig> may be officers, for the incident managers (officers only). Where covers overlap, the newest wins, so a mistake is fixed by covering again. A start in the past means now.",
-			Permission: LeadOrOfficer, MinArgs: 4, MaxArgs: 8, Handler: HandlerFunc(h.cover)},
+			Permission: bot.LeadOrOfficer, MinArgs: 4, MaxArgs: 8, Handler: HandlerFunc(h.cover)},
 		{Name: "away", Args: "<person> [from <when>] until <when>", Summary: "someone is unavailable: stand-ins take their shifts and incidents",
 			Help:       "Their incidents go to the SIG's deputy (managed ones to another officer) when the absence starts. until now ends a current absence.",
-			Permission: SelfLeadOrOfficer, MinArgs: 3, MaxArgs: 7, Handler: HandlerFunc(h.away)},
+			Permission: bot.SelfLeadOrOfficer, MinArgs: 3, MaxArgs: 7, Handler: HandlerFunc(h.away)},
 		{Name: "handover", Args: "<sig> <person>", Summary: "pass on the lead of a SIG; complete once they accept",
 			Help:       "Both are reminded daily until the new lead runs accept handover. Handing over to the current lead withdraws a pending hand-over.",
-			Permission: LeadOrOfficer, MinArgs: 2, MaxArgs: 2, Handler: HandlerFunc(h.handover)},
-		{Name: "accept", Args: "handover [sig]", Summary: "accept a hand-over of a SIG's lead to you",
+			Permission: bot.LeadOrOfficer, MinArgs: 2, MaxArgs: 2, Handler: HandlerFunc(h.handover)},
+		{Name: "accept", Args: "handover [sig]", Summary: "accept a hand-over of a SIG's lead to you", Permission: bot.Member,
 			MinArgs: 1, MaxArgs: 2, Handler: HandlerFunc(h.accept)},
-		{Name: "snooze", Args: "<id> <duration|when|off>", Summary: "mute the nags about an incident for a while",
+		{Name: "snooze", Args: "<id> <duration|when|off>", Summary: "mute the nags about an incident for a while", Permission: bot.Member,
 			Help:    "For example snooze 42 2d. The longest snooze is set by [escalation] max_snooze. off ends it.",
 			MinArgs: 2, MaxArgs: 3, Handler: HandlerFunc(h.snooze)},
-		{Name: "roster", Args: "[sig]", Summary: "covers and absences in force or planned, pending hand-overs, latest roster changes",
+		{Name: "roster", Args: "[sig]", Summary: "covers and absences in force or planned, pending hand-overs, latest roster changes", Permission: bot.Member,
 			MaxArgs: 1, Handler: HandlerFunc(h.roster)},
 	}
 }
@@ -189,7 +189,7 @@ func (h *handlers) cover(ctx context.Context, req *Request) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	o, err := h.duty.Cover(ctx, req.Actor, pos[0], pos[1], from, until)
+	o, err := h.duty.Cover(ctx, req.Actor, req.Rule, pos[0], pos[1], from, until)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -209,7 +209,7 @@ func (h *handlers) away(ctx context.Context, req *Request) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	res, err := h.duty.Away(ctx, req.Actor, pos[0], from, until)
+	res, err := h.duty.Away(ctx, req.Actor, req.Rule, pos[0], from, until)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -243,7 +243,7 @@ func (h *handlers) handover(ctx context.Context, req *Request) (Reply, error) {
 	if h.duty == nil {
 		return Reply{}, noRoster
 	}
-	res, err := h.duty.Handover(ctx, req.Actor, req.Args[0], req.Args[1])
+	res, err := h.duty.Handover(ctx, req.Actor, req.Rule, req.Args[0], req.Args[1])
 	if err != nil {
 		return Reply{}, err
 	}
@@ -269,7 +269,7 @@ func (h *handlers) accept(ctx context.Context, req *Request) (Reply, error) {
 	if len(req.Args) == 2 {
 		sig = req.Args[1]
 	}
-	hv, err := h.duty.AcceptHandover(ctx, req.Actor, sig)
+	hv, err := h.duty.AcceptHandover(ctx, req.Actor, req.Rule, sig)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -289,7 +289,7 @@ func (h *handlers) snooze(ctx context.Context, req *Request) (Reply, error) {
 	} else if len(req.Args) > 2 {
 		return Reply{}, invalid("Usage: snooze <id> <duration|when|off>")
 	}
-	out, err := h.svc.Snooze(ctx, req.Actor, id, until)
+	out, err := h.svc.Snooze(ctx, req.Actor, req.Rule, id, until)
 	if err != nil {
 		return Reply{}, err
 	}

@@ -53,7 +53,7 @@ func (h *handlers) severity(ctx context.Context, req *Request) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	out, err := h.svc.SetSeverity(ctx, req.Actor, id, c)
+	out, err := h.svc.SetSeverity(ctx, req.Actor, req.Rule, id, c)
 	if err != nil {
 		return Reply{}, err
 	}

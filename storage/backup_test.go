@@ -50,7 +50,7 @@ func TestBackupUnderWriteLoad(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				if _, err := svc.AddNote(ctx, erin, int64(1+i%200), "busy"); err != nil {
+				if _, err := svc.AddNote(ctx, erin, bot.Member, int64(1+i%200), "busy"); err != nil {
 					t.Error(err)
 					return
 				}

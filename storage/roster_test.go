@@ -176,7 +176,7 @@ func TestSweepIncidentsSelectsOnlyActionable(t *testing.T) {
 		}
 		clock.Advance(time.Hour)
 	}
-	if _, err := svc.Claim(ctx, actor(svc, "erin"), 3); err != nil {
+	if _, err := svc.Claim(ctx, actor(svc, "erin"), bot.Member, 3); err != nil {
 		t.Fatal(err)
 	}
 	got := func(q bot.SweepQuery) []int64 {

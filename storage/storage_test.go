@@ -72,13 +72,13 @@ func TestIncidentRoundTrip(t *testing.T) {
 		t.Fatalf("new incident = %+v", inc)
 	}
 	clock.Advance(time.Hour)
-	if _, err := svc.Claim(ctx, actor(svc, "erin"), 1); err != nil {
+	if _, err := svc.Claim(ctx, actor(svc, "erin"), bot.Member, 1); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.AddCVE(ctx, actor(svc, "erin"), 1, "CVE-2026-1234", false); err != nil {
+	if _, err := svc.AddCVE(ctx, actor(svc, "erin"), bot.Member, 1, "CVE-2026-1234", false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.SetDue(ctx, actor(svc, "alice"), 1, bot.DeadlineTriage, t0.Add(72*time.Hour)); err != nil {
+	if _, err := svc.SetDue(ctx, actor(svc, "alice"), bot.Officer, 1, bot.DeadlineTriage, t0.Add(72*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	got, err := db.Incident(ctx, 1)
@@ -144,7 +144,7 @@ func TestConcurrentClaims(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, errs[j] = svc.Claim(ctx, actor(svc, who), inc.ID)
+				_, errs[j] = svc.Claim(ctx, actor(svc, who), bot.Member, inc.ID)
 			}()
 		}
 		wg.Wait()

@@ -178,10 +178,10 @@ func TestAcknowledgementAndReplyByMail(t *testing.T) {
 
 	// reply: the assignee mails the reporter; encrypted again.
 	bob := bot.Actor{Person: p.svc.Settings().People.ByName("bob"), Platform: bot.PlatformCLI}
-	if _, err := p.svc.ReplyToReporter(ctx, bob, r1.IncidentID, "We confirmed the bug; a fix is planned for 5.9."); err != nil {
+	if _, err := p.svc.ReplyToReporter(ctx, bob, bot.AssigneeOrOfficer, r1.IncidentID, "We confirmed the bug; a fix is planned for 5.9."); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.svc.ReplyToReporter(ctx, bot.Actor{Person: p.svc.Settings().People.ByName("alice"), Platform: bot.PlatformCLI}, r2.IncidentID, "Please encrypt next time."); err != nil {
+	if _, err := p.svc.ReplyToReporter(ctx, bot.Actor{Person: p.svc.Settings().People.ByName("alice"), Platform: bot.PlatformCLI}, bot.AssigneeOrOfficer, r2.IncidentID, "Please encrypt next time."); err != nil {
 		t.Fatal(err)
 	}
 	if err := outbox.Flush(ctx); err != nil {

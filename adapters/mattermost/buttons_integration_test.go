@@ -150,7 +150,7 @@ func TestButtons(t *testing.T) {
 
 	t.Run("replayed", func(t *testing.T) {
 		// Release it, then replay the genuine context of the first click.
-		if _, err := w.c.svc.Unclaim(context.Background(), bot.Actor{Person: w.c.svc.Settings().People.ByName("alice"), Platform: bot.PlatformCLI}, incA.ID); err != nil {
+		if _, err := w.c.svc.Unclaim(context.Background(), bot.Actor{Person: w.c.svc.Settings().People.ByName("alice"), Platform: bot.PlatformCLI}, bot.AssigneeOrOfficer, incA.ID); err != nil {
 			t.Fatal(err)
 		}
 		status, resp := w.callback(t, "bob", postA, w.a.sign(buttonContext{incA.ID, "claim", soon, nonceA}))

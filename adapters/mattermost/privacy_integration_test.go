@@ -77,7 +77,7 @@ func TestConversionToPublicStopsPosts(t *testing.T) {
 
 	// Mid-incident, a change makes a notice for the channel: refused.
 	bob := bot.Actor{Person: w.c.svc.Settings().People.ByName("bob"), Platform: bot.PlatformCLI}
-	if _, err := w.c.svc.Ack(context.Background(), bob, inc.ID); err != nil {
+	if _, err := w.c.svc.Ack(context.Background(), bob, bot.Member, inc.ID); err != nil {
 		t.Fatal(err)
 	}
 	a := w.c.waitAttempt(t, "the notice", func(a attempt) bool { return a.m.Kind == bot.MessageNotice })

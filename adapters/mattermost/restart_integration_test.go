@@ -23,7 +23,7 @@ func TestServerDownLosesNothing(t *testing.T) {
 	s.StopMattermost(t)
 	during := w.c.open(t, "During the outage")
 	bob := bot.Actor{Person: w.c.svc.Settings().People.ByName("bob"), Platform: bot.PlatformCLI}
-	if _, err := w.c.svc.Ack(context.Background(), bob, before.ID); err != nil {
+	if _, err := w.c.svc.Ack(context.Background(), bob, bot.Member, before.ID); err != nil {
 		t.Fatal(err)
 	}
 	// The outbox keeps each platform's messages in order, so only the
