@@ -26,7 +26,7 @@ type Advisory struct {
 	Affected   []Affected
 	CWEs       []string // "CWE-79"
 	Severity   Severity
-	CVSS       string  // vector (CVSS:3.0/3.1/4.0), empty when set by level
+	CVSS       string  // vector (CVSS:3.1 or 4.0), empty when set by level
 	Score      float64 // the vector's base score
 	References []Reference
 	Credits    []Credit
@@ -55,6 +55,33 @@ type Affected struct {
 	Package   string
 	Repo      string // source repository URL, for commit ranges
 	Ranges    []VersionRange
+}
+
+// Ecosystems are the package ecosystems OSV knows (OSV schema 1.7).
+var Ecosystems = []string{
+	"AlmaLinux", "Alpaquita", "Alpine", "Android", "Azure Linux", "BellSoft Hardened Containers", "Bioconductor",
+	"Bitnami", "Chainguard", "CleanStart", "ConanCenter", "CRAN", "crates.io", "Debian", "Docker Hardened Images",
+	"Echo", "FreeBSD", "GHC", "GitHub Actions", "Go", "Hackage", "Hex", "Julia", "Kubernetes", "Linux", "Mageia",
+	"Maven", "MinimOS", "npm", "NuGet", "opam", "openEuler", "openSUSE", "OSS-Fuzz", "Packagist", "Photon OS", "Pub",
+	"PyPI", "Red Hat", "Rocky Linux", "Root", "RubyGems", "SUSE", "SwiftURL", "TuxCare", "Ubuntu", "VSCode", "Wolfi",
+}
+
+// SetPackage says where a listed product is published: its OSV ecosystem
+// and package name (both or neither) and its source repository.
+func (a *Advisory) SetPackage(product, ecosystem, pkg, repo string) error {
+	for i := range a.Affected {
+		if a.Affected[i].Product != product {
+			continue
+		}
+		p := a.Affected[i]
+		p.Ecosystem, p.Package, p.Repo = strings.TrimSpace(ecosystem), strings.TrimSpace(pkg), strings.TrimSpace(repo)
+		if err := p.Validate(); err != nil {
+			return err
+		}
+		a.Affected[i] = p
+		return nil
+	}
+	return Errorf(KindNotFound, "%q is not an affected product yet; add its version ranges first.", product)
 }
 
 // VersionRange is one affected stretch of versions, usually one per
@@ -97,13 +124,14 @@ var CreditTypes = []string{
 	"remediation reviewer", "remediation verifier", "tool", "sponsor", "other",
 }
 
-// Length limits: the CVE record's own limits (title 256, description
-// 4096 characters), with room to spare, so a draft that passes here
-// always fits the records made from it.
+// Length limits: the CVE record's own limits (title 256, description 4096
+// characters; its description is the summary, a blank line and the
+// description), with room to spare, so a draft that passes here always
+// fits the records made from it.
 const (
 	maxTitle       = 200
-	maxSummary     = 500
-	maxDescription = 4000
+	maxSummary     = 300
+	maxDescription = 3700
 	maxName        = 200
 	maxURL         = 2000
 )
@@ -354,6 +382,10 @@ func (p Affected) Validate() error {
 	if err := checkText("package", p.Package, maxName, false); err != nil {
 		return err
 	}
+	if base, _, _ := strings.Cut(p.Ecosystem, ":"); p.Ecosystem != "" && !slices.Contains(Ecosystems, base) {
+		return Errorf(KindInvalid, "%s: %q is not an OSV ecosystem; use one of %s (a suffix such as Debian:12 is allowed).",
+			p.Product, p.Ecosystem, strings.Join(Ecosystems, ", "))
+	}
 	if p.Repo != "" {
 		if err := checkURL(p.Repo); err != nil {
 			return err
@@ -557,7 +589,7 @@ func checkURL(raw string) error {
 	return nil
 }
 
-var cvssPrefixes = []string{"CVSS:3.0/", "CVSS:3.1/", "CVSS:4.0/"}
+var cvssPrefixes = []string{"CVSS:3.1/", "CVSS:4.0/"}
 
 // checkCVSS checks the vector's version and the score's range; the
 // vector itself was parsed where it was set (the severity command).
@@ -566,7 +598,7 @@ func checkCVSS(vector string, score float64) error {
 		return nil
 	}
 	if !slices.ContainsFunc(cvssPrefixes, func(p string) bool { return strings.HasPrefix(vector, p) }) {
-		return Errorf(KindInvalid, "%q is not a CVSS 3.0, 3.1 or 4.0 vector.", vector)
+		return Errorf(KindInvalid, "%q is not a CVSS 3.1 or 4.0 vector.", vector)
 	}
 	if score < 0 || score > 10 {
 		return Errorf(KindInvalid, "A CVSS score lies between 0 and 10, not %.1f.", score)

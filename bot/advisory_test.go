@@ -160,6 +160,8 @@ func TestAdvisoryAffectedValidation(t *testing.T) {
 		{"two ranges, one branch", bot.Affected{Product: "lib", Ranges: []bot.VersionRange{r, r}}, "two ranges"},
 		{"commits without repo", bot.Affected{Product: "lib", Ranges: []bot.VersionRange{{Introduced: "0", FixedCommit: commit}}}, "repository"},
 		{"repo not http", bot.Affected{Product: "lib", Repo: "git://example.org/x", Ranges: []bot.VersionRange{r}}, "only http"},
+		{"unknown ecosystem", bot.Affected{Product: "lib", Ecosystem: "CPAN", Package: "x", Ranges: []bot.VersionRange{r}}, "not an OSV ecosystem"},
+		{"ecosystem with suffix", bot.Affected{Product: "lib", Ecosystem: "Debian:12", Package: "x", Ranges: []bot.VersionRange{r}}, ""},
 		{"bad range inside", bot.Affected{Product: "lib", Ranges: []bot.VersionRange{{Introduced: "2", Fixed: "1"}}}, "lib: The range"},
 	}
 	for _, tt := range tests {
@@ -178,6 +180,15 @@ func TestAdvisoryAffectedValidation(t *testing.T) {
 	}
 	if len(a.Affected) != 1 || len(a.Affected[0].Ranges) != 2 || a.Affected[0].Ranges[0].Fixed != "1.4.3" {
 		t.Errorf("a range for a known branch must replace it: %+v", a.Affected)
+	}
+	if err := a.SetPackage("lib", "Go", "example.org/lib", "https://git.example.org/lib"); err != nil || a.Affected[0].Package != "example.org/lib" {
+		t.Errorf("SetPackage: %v %+v", err, a.Affected[0])
+	}
+	if err := a.SetPackage("lib", "Go", "", ""); bot.KindOf(err) != bot.KindInvalid || a.Affected[0].Ecosystem != "Go" {
+		t.Errorf("SetPackage with half a package must be refused and change nothing: %v", err)
+	}
+	if err := a.SetPackage("nolib", "", "", ""); bot.KindOf(err) != bot.KindNotFound {
+		t.Errorf("SetPackage of an unknown product: %v", err)
 	}
 	if got := a.FixedVersions(); !slices.Equal(got, []string{"1.4.3", "1.5.1"}) {
 		t.Errorf("FixedVersions = %v", got)
