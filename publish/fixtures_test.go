@@ -101,7 +101,9 @@ func complexAdvisory(t *testing.T) bot.Advisory {
 	a := build(t, inc, "2026-2", time.Date(2026, 4, 15, 9, 30, 0, 0, time.UTC), func(a *bot.Advisory) error {
 		return steps(
 			func() error { return a.Set("title", "Heap overflow and path traversal in archive extraction") },
-			func() error { return a.Set("summary", "Crafted archives overflow a heap buffer or write outside the target.") },
+			func() error {
+				return a.Set("summary", "Crafted archives overflow a heap buffer or write outside the target.")
+			},
 			func() error {
 				return a.Set("description", "Two flaws in the extractor: a length check missed by one (CVE-2026-10002) and "+
 					"names with ../ that escaped the target directory (CVE-2026-10003).\n\nBoth are fixed on every maintained branch.")
@@ -117,8 +119,12 @@ func complexAdvisory(t *testing.T) bot.Advisory {
 			func() error { return a.SetPackage("example-py", "PyPI", "example", "") },
 			func() error { return a.AddReference("patch", "https://git.example.org/libexample/commit/"+commitB) },
 			func() error { return a.AddReference("patch", "https://git.example.org/libexample/commit/"+commitD) },
-			func() error { return a.AddReference("vendor-advisory", "https://security.example.org/advisories/2026-2.html") },
-			func() error { return a.AddReference("mailing-list", "https://lists.example.org/announce/2026/000042.html") },
+			func() error {
+				return a.AddReference("vendor-advisory", "https://security.example.org/advisories/2026-2.html")
+			},
+			func() error {
+				return a.AddReference("mailing-list", "https://lists.example.org/announce/2026/000042.html")
+			},
 			func() error { return a.AddCredit(bot.Credit{Name: "Grace H.", Type: "reporter", Consent: true}) },
 			func() error { return a.AddCredit(bot.Credit{Name: "Secret Person", Type: "finder", Consent: false}) },
 			func() error {
@@ -145,7 +151,9 @@ func plainAdvisory(t *testing.T) bot.Advisory {
 		return steps(
 			func() error { return a.Set("title", "Timing leak in token comparison") },
 			func() error { return a.Set("summary", "API tokens were compared in variable time.") },
-			func() error { return a.Set("description", "An attacker measuring response times could guess a token byte by byte.") },
+			func() error {
+				return a.Set("description", "An attacker measuring response times could guess a token byte by byte.")
+			},
 			func() error { return a.AddAffected("exampled", rng(t, "2.1.0..2.1.4")) },
 			func() error { return a.SetPackage("exampled", "npm", "exampled", "") },
 			func() error { return a.AddReference("patch", "https://git.example.org/exampled/pull/77") },

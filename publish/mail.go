@@ -161,18 +161,22 @@ func rangeText(r bot.VersionRange) string {
 }
 
 // wrap breaks one paragraph into lines of width characters after the
-// indent, keeping its own line breaks, and indents continuation lines. Trailing spaces go: a clearsigned text is
+// indent, keeping its own line breaks, and indents continuation lines. A
+// word longer than a line (a URL, a CVSS vector) stays whole. Trailing spaces go: a clearsigned text is
 // verified without them anyway.
 func wrap(text string, width int, indent string) string {
 	var b strings.Builder
 	for _, l := range strings.Split(text, "\n") {
-		col := 0
+		col, hang := 0, indent
+		if strings.HasPrefix(l, "- ") {
+			hang += "  " // a list item's continuation lines hang under its text
+		}
 		for i, w := range strings.Fields(l) {
 			switch {
 			case i == 0:
 			case col+1+len([]rune(w)) > width:
-				b.WriteString("\n" + indent)
-				col = 0
+				b.WriteString("\n" + hang)
+				col = len(hang) - len(indent)
 			default:
 				b.WriteString(" ")
 				col++
