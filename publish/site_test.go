@@ -90,7 +90,7 @@ func TestSiteContent(t *testing.T) {
 	page := string(site.Files["advisories/2026-2.html"])
 	for _, want := range []string{
 		"<h1>Heap overflow and path traversal in archive extraction</h1>",
-		"CVE-2026-10002, CVE-2026-10003", "CVSS 4.0 base score 9.3",
+		`<span class="id">CVE-2026-10002</span>, <span class="id">CVE-2026-10003</span>`, "CVSS 4.0 base score 9.3",
 		"<td>libexample</td><td>2.0</td><td>2.0.0-rc1</td><td>not yet fixed</td>",
 		"<td>example-py</td><td></td><td>all earlier versions</td><td>3.2.1</td>",
 		`<a href="x_EXAMPLE-2026-2.json">OSV record</a>`, `<a href="CVE-2026-10003.json">`,
