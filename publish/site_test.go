@@ -17,6 +17,7 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	"golang.org/x/net/html"
 
 	"github.com/sectriage/sectriage/bot"
 	"github.com/sectriage/sectriage/publish"
@@ -31,12 +32,40 @@ func testSite(t *testing.T) *publish.Site {
 	return site
 }
 
-var (
-	hrefRE = regexp.MustCompile(`(?:href|src)="([^"]*)"`)
-	// What the CSP forbids or the pages must never carry: scripts, inline
-	// styles and event handlers, and anything loaded from elsewhere.
-	forbiddenRE = regexp.MustCompile(`(?i)<script|<style|\sstyle=|\son[a-z]+=|<iframe|<img\s[^>]*src="https?:|<link\s[^>]*href="(https?:)?//`)
-)
+var hrefRE = regexp.MustCompile(`(?:href|src)="([^"]*)"`)
+
+// forbiddenMarkup parses a page and returns what the CSP forbids or the
+// pages must never carry: script, style, frame, object and form elements
+// other than ours, inline styles and event handlers, and anything loaded
+// from another site.
+func forbiddenMarkup(page []byte) []string {
+	var bad []string
+	z := html.NewTokenizer(bytes.NewReader(page))
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			return bad
+		case html.StartTagToken, html.SelfClosingTagToken:
+			tok := z.Token()
+			switch tok.Data {
+			case "script", "style", "iframe", "frame", "object", "embed", "form", "base", "img":
+				bad = append(bad, "<"+tok.Data+">")
+			}
+			for _, at := range tok.Attr {
+				switch {
+				case strings.HasPrefix(at.Key, "on"), at.Key == "style", at.Key == "srcset":
+					bad = append(bad, tok.Data+" "+at.Key+"=")
+				case at.Key == "src", at.Key == "href" && tok.Data == "link":
+					if u, err := url.Parse(at.Val); err != nil || u.Host != "" || u.Scheme != "" {
+						bad = append(bad, tok.Data+" loads "+at.Val)
+					}
+				case at.Key == "href" && strings.HasPrefix(strings.ToLower(strings.TrimSpace(at.Val)), "javascript:"):
+					bad = append(bad, "javascript: link")
+				}
+			}
+		}
+	}
+}
 
 // TestSitePagesLinkOnlyToThemselves walks every link of every page: each
 // internal one must lead to a file the site has, and none may load an
@@ -49,8 +78,8 @@ func TestSitePagesLinkOnlyToThemselves(t *testing.T) {
 			continue
 		}
 		pages++
-		if m := forbiddenRE.Find(b); m != nil {
-			t.Errorf("%s contains %q", name, m)
+		if bad := forbiddenMarkup(b); bad != nil {
+			t.Errorf("%s contains %q", name, bad)
 		}
 		if !bytes.Contains(b, []byte(`<meta name="viewport" content="width=device-width, initial-scale=1">`)) {
 			t.Errorf("%s has no viewport meta", name)
@@ -402,5 +431,59 @@ func TestSettingsAndPolicyValidation(t *testing.T) {
 	c.Affected[0].Ecosystem, c.Affected[0].Package = "", ""
 	if _, err := publish.OSVRecord(c, testSettings); err == nil || !strings.Contains(err.Error(), "needs a package") {
 		t.Errorf("OSV of a product without package or commits: %v", err)
+	}
+}
+
+// TestHostileDraftTextIsEscaped: whatever a team member types (or pastes
+// from a report) is text on every page, in the feed and in the records,
+// never markup.
+func TestHostileDraftTextIsEscaped(t *testing.T) {
+	const evil = `<script>alert("x")</script><img src=x onerror=alert(1)> & "q" 'a' </p><style>`
+	inc := &bot.Incident{ID: 5, Severity: bot.SeverityMedium, Assignee: "carol"}
+	a := build(t, inc, "2026-5", time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC), func(a *bot.Advisory) error {
+		return steps(
+			func() error { return a.Set("title", "T "+evil) },
+			func() error { return a.Set("summary", "S "+evil) },
+			func() error { return a.Set("description", "D "+evil+"\n\n"+evil) },
+			func() error { return a.Set("workarounds", "W "+evil) },
+			func() error { return a.AddAffected("P "+evil, rng(t, "0..1.0.0")) },
+			func() error { return a.SetPackage("P "+evil, "npm", "p", "") },
+			func() error { return a.AddReference("patch", `https://example.org/?q="><script>x</script>`) },
+			func() error { return a.AddCredit(bot.Credit{Name: "C " + evil, Type: "finder", Consent: true}) },
+		)
+	})
+	site, err := publish.Build(testSettings, testPolicy, []bot.Advisory{a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range site.Files {
+		if !strings.HasSuffix(name, ".html") {
+			continue
+		}
+		if bad := forbiddenMarkup(b); bad != nil {
+			t.Errorf("%s: draft text became markup: %q", name, bad)
+		}
+		if bytes.Contains(b, []byte("<img")) || bytes.Contains(b, []byte("</p><style>")) {
+			t.Errorf("%s: draft text not escaped", name)
+		}
+	}
+	var feed struct {
+		Entries []struct {
+			Title   string `xml:"title"`
+			Summary string `xml:"summary"`
+		} `xml:"entry"`
+	}
+	if err := xml.Unmarshal(site.Files["advisories/feed.atom"], &feed); err != nil {
+		t.Fatalf("feed is not XML: %v", err)
+	}
+	// The check itself must see markup when it is there.
+	if bad := forbiddenMarkup([]byte(`<p style="x" onclick="y"><script></script><link href="https://cdn.example/x.css">`)); len(bad) != 4 {
+		t.Errorf("forbiddenMarkup is blind: %q", bad)
+	}
+	if len(feed.Entries) != 1 || feed.Entries[0].Title != "T "+evil || feed.Entries[0].Summary != "S "+evil {
+		t.Errorf("feed does not carry the text as text: %+v", feed.Entries)
+	}
+	if !bytes.Contains(site.Files["advisories/x_EXAMPLE-2026-5.json"], []byte(`"summary": "T \u003cscript\u003ealert(\"x\")`)) {
+		t.Errorf("OSV record does not carry the title as a JSON string:\n%s", site.Files["advisories/x_EXAMPLE-2026-5.json"])
 	}
 }
