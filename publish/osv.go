@@ -21,7 +21,7 @@ type osvRecord struct {
 	Summary       string         `json:"summary"`
 	Details       string         `json:"details"`
 	Severity      []osvSeverity  `json:"severity,omitempty"`
-	Affected      []osvAffected  `json:"affected"`
+	Affected      []osvAffected  `json:"affected,omitempty"`
 	References    []osvReference `json:"references"`
 	Credits       []osvCredit    `json:"credits,omitempty"`
 	DatabaseSpec  map[string]any `json:"database_specific,omitempty"`
@@ -79,9 +79,11 @@ var osvReferenceTypes = map[string]string{
 }
 
 // OSVRecord returns the advisory as an OSV record (indented JSON). Each
-// product becomes an affected package (with an OSV ecosystem) and/or a
-// GIT range (with a repository and commits); a product with neither
-// cannot be expressed in OSV, and the error says what to add.
+// product becomes an affected package (with an OSV ecosystem) and/or GIT
+// ranges (with a repository and commits). A product with neither cannot
+// be matched by OSV scanners; it is listed under database_specific
+// ("unmatched_products", with its ranges as text) so nothing is lost, and
+// the record still serves lookups by its CVE aliases.
 func OSVRecord(a bot.Advisory, s Settings) ([]byte, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
@@ -112,10 +114,18 @@ func OSVRecord(a bot.Advisory, s Settings) ([]byte, error) {
 		}
 		rec.Severity = []osvSeverity{{Type: typ, Score: sc.Vector}}
 	}
+	var unmatched []map[string]any
 	for _, p := range a.Affected {
 		aff, err := osvAffectedOf(p)
 		if err != nil {
 			return nil, fmt.Errorf("advisory %s: %w", a.ID, err)
+		}
+		if aff == nil {
+			var ranges []string
+			for _, r := range p.Ranges {
+				ranges = append(ranges, r.String())
+			}
+			unmatched = append(unmatched, map[string]any{"product": p.Product, "ranges": ranges})
 		}
 		rec.Affected = append(rec.Affected, aff...)
 	}
@@ -139,6 +149,9 @@ func OSVRecord(a bot.Advisory, s Settings) ([]byte, error) {
 	}
 	if len(a.CWEs) > 0 {
 		db["cwe_ids"] = a.CWEs
+	}
+	if len(unmatched) > 0 {
+		db["unmatched_products"] = unmatched
 	}
 	if len(db) > 0 {
 		rec.DatabaseSpec = db
@@ -166,7 +179,7 @@ func osvAffectedOf(p bot.Affected) ([]osvAffected, error) {
 	}
 	if p.Ecosystem == "" {
 		if len(git) == 0 {
-			return nil, fmt.Errorf("%s: OSV needs a package (ecosystem and name) or commit ranges in its repository", p.Product)
+			return nil, nil // see OSVRecord: listed as unmatched
 		}
 		return []osvAffected{{Ranges: git}}, nil
 	}

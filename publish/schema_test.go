@@ -271,6 +271,21 @@ func TestRecordShapes(t *testing.T) {
 		t.Errorf("OSV credits: %+v", o.Credits)
 	}
 
+	// A product OSV cannot match (no package, no commits) is kept as text.
+	c := simpleAdvisory(t)
+	c.Affected[0].Ecosystem, c.Affected[0].Package = "", ""
+	tarball, err := publish.OSVRecord(c, testSettings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate(schemaValidators(t).osv, tarball); err != nil {
+		t.Errorf("OSV record without matchable products: %v", err)
+	}
+	if strings.Contains(string(tarball), `"affected"`) ||
+		!strings.Contains(string(tarball), `"unmatched_products": [`) || !strings.Contains(string(tarball), `"0..v1.8.2"`) {
+		t.Errorf("a tarball-only product must be listed as unmatched:\n%s", tarball)
+	}
+
 	simple, err := publish.OSVRecord(simpleAdvisory(t), testSettings)
 	if err != nil {
 		t.Fatal(err)
