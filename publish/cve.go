@@ -154,6 +154,27 @@ func CVERecords(a bot.Advisory, s Settings) (map[string][]byte, error) {
 	return out, nil
 }
 
+// CNAContainerJSON returns the CNA container alone (indented JSON), the
+// same for every CVE id of the advisory: what CVE Services' publish call
+// (and cvelib's `cve publish CVE-ID -f FILE`) take for each id.
+func CNAContainerJSON(a bot.Advisory, s Settings) ([]byte, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkPublished(a); err != nil {
+		return nil, err
+	}
+	c, err := cnaContainer(a, s)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
 func cnaContainer(a bot.Advisory, s Settings) (CNAContainer, error) {
 	c := CNAContainer{
 		ProviderMetadata: cveProvider{OrgID: s.orgID(), ShortName: s.CNAShortName, DateUpdated: cveTime(modified(a))},

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -41,7 +42,7 @@ func schemaDir(t *testing.T) string {
 	return schemas
 }
 
-type validators struct{ cve, osv *jsonschema.Schema }
+type validators struct{ cve, cna, osv *jsonschema.Schema }
 
 var (
 	validatorsOnce sync.Once
@@ -56,7 +57,7 @@ func schemaValidators(t *testing.T) validators {
 	t.Helper()
 	dir := schemaDir(t)
 	validatorsOnce.Do(func() {
-		compile := func(file string) (*jsonschema.Schema, error) {
+		compile := func(file, fragment string) (*jsonschema.Schema, error) {
 			f, err := os.Open(filepath.Join(dir, file))
 			if err != nil {
 				return nil, err
@@ -72,11 +73,14 @@ func schemaValidators(t *testing.T) validators {
 			if err := c.AddResource(url, doc); err != nil {
 				return nil, err
 			}
-			return c.Compile(url)
+			return c.Compile(url + fragment)
 		}
-		validatorsVal.cve, validatorsErr = compile("cve/CVE_Record_Format_bundled.json")
+		validatorsVal.cve, validatorsErr = compile("cve/CVE_Record_Format_bundled.json", "")
 		if validatorsErr == nil {
-			validatorsVal.osv, validatorsErr = compile("osv/schema.json")
+			validatorsVal.cna, validatorsErr = compile("cve/CVE_Record_Format_bundled.json", "#/definitions/cnaPublishedContainer")
+		}
+		if validatorsErr == nil {
+			validatorsVal.osv, validatorsErr = compile("osv/schema.json", "")
 		}
 	})
 	if validatorsErr != nil {
@@ -135,6 +139,28 @@ func TestRecordsMatchSchemas(t *testing.T) {
 			if !strings.Contains(string(rec), `"cveId": "`+id+`"`) {
 				t.Errorf("%s: the record of %s names another id", a.ID, id)
 			}
+		}
+		cna, err := publish.CNAContainerJSON(a, testSettings)
+		if err != nil {
+			t.Fatalf("%s: %v", a.ID, err)
+		}
+		if err := validate(v.cna, cna); err != nil {
+			t.Errorf("%s CNA container: %v\n%s", a.ID, err, cna)
+		}
+		for id, rec := range recs {
+			var whole struct{ Containers struct{ CNA json.RawMessage } }
+			if err := json.Unmarshal(rec, &whole); err != nil {
+				t.Fatal(err)
+			}
+			var x, y any
+			_ = json.Unmarshal(whole.Containers.CNA, &x)
+			_ = json.Unmarshal(cna, &y)
+			if !reflect.DeepEqual(x, y) {
+				t.Errorf("%s: the CNA container differs from the one in the record of %s", a.ID, id)
+			}
+		}
+		if err := validate(v.cna, []byte(`{"providerMetadata":{"orgId":"`+publish.PlaceholderOrgID+`"}}`)); err == nil {
+			t.Error("the CNA container schema accepted a container without descriptions, affected and references")
 		}
 		osv, err := publish.OSVRecord(a, testSettings)
 		if err != nil {
