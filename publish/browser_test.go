@@ -183,6 +183,7 @@ func TestPagesInBrowser(t *testing.T) {
 
 	step("policy", chromedp.Navigate(srv.URL+"/security/"), chromedp.WaitVisible(chromedp.CSS("h1")))
 	checkLayout(t, ctx)
+	shot("security-policy.png")
 	settle()
 	for _, p := range seen.take() {
 		t.Errorf("browser reported: %s", p)

@@ -170,7 +170,7 @@ func TestSecurityPolicyPage(t *testing.T) {
 		"within 24 hours.", "within 3 days of acknowledging",
 		`<span class="sev sev-critical">critical</span></td><td>5 days</td>`,
 		`<span class="sev sev-low">low</span></td><td>120 days</td>`,
-		"at most 90 minutes", `<a href="mailto:security@example.org">`,
+		"embargoes to at most 90 minutes", `<a href="mailto:security@example.org">`,
 		`<code class="fpr">0123 4567 89AB CDEF 0123 4567 89AB CDEF 0123 4567</code>`,
 		"Third-party plugins are out of scope.", `Grace H. — <a href="../advisories/2026-2.html">`,
 		"Ada Lovelace — ", "Example fuzzing team — ",
