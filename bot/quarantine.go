@@ -101,6 +101,11 @@ func (in *Intake) reject(ctx context.Context, res IntakeResult, source string, e
 		DedupeKey: fmt.Sprintf("report|%d", res.ReportID),
 		Sender:    env.Sender, MessageID: env.MessageID, Size: size, Reason: rej.Reason, Detail: rej.Detail,
 	}
+	reused, err := in.reusedMessageID(ctx, res.ReportID)
+	if err != nil {
+		return res, err
+	}
+	q.Detail += reused
 	return in.quarantine(ctx, res, q)
 }
 
@@ -111,10 +116,9 @@ func (in *Intake) rejectUnstored(ctx context.Context, sub Submission, env Envelo
 	if size < int64(len(sub.Raw)) {
 		size = int64(len(sub.Raw))
 	}
-	key := "oversized|hash|" + in.seal.Hash(sub.Raw)
-	if env.MessageID != "" {
-		key = "oversized|mid|" + env.MessageID
-	}
+	// What was read of it and its size, never the Message-ID alone: the
+	// sender chooses that, and another message under it is another entry.
+	key := fmt.Sprintf("oversized|%d|%s", size, in.seal.Hash(sub.Raw))
 	q := &Quarantined{
 		ReceivedAt: now, Source: sub.Source, DedupeKey: key, Sender: env.Sender, MessageID: env.MessageID,
 		Size: size, Reason: RejectTooLarge,
