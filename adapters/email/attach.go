@@ -16,12 +16,12 @@ import (
 func (w *walker) attachment(e *entity, enc bool) error {
 	w.attachments++
 	if w.attachments > w.d.limits.MaxAttachments {
-		return bot.Reject(bot.RejectTooManyParts, "the message has more than %d attachments ([intake] max_attachments)", w.d.limits.MaxAttachments)
+		return bot.Reject(bot.RejectTooManyAttachments, "the message has more than %d attachments ([intake] max_attachments)", w.d.limits.MaxAttachments)
 	}
 	name := e.filename()
 	data, err := e.content(w.d.limits.MaxAttachmentBytes)
 	if err != nil {
-		return bot.Reject(bot.RejectTooLarge, "an attachment is larger than %d bytes ([intake] max_attachment_size)", w.d.limits.MaxAttachmentBytes)
+		return bot.Reject(bot.RejectAttachmentTooLarge, "an attachment is larger than %d bytes ([intake] max_attachment_size)", w.d.limits.MaxAttachmentBytes)
 	}
 	pgpName := hasPGPExtension(name)
 	switch t := armorType(data); {
@@ -31,7 +31,7 @@ func (w *walker) attachment(e *entity, enc bool) error {
 			return err
 		}
 		if int64(len(op.plain)) > w.d.limits.MaxAttachmentBytes {
-			return bot.Reject(bot.RejectDecryptedTooLarge, "a decrypted attachment is larger than %d bytes ([intake] max_attachment_size)", w.d.limits.MaxAttachmentBytes)
+			return bot.Reject(bot.RejectAttachmentTooLarge, "a decrypted attachment is larger than %d bytes ([intake] max_attachment_size)", w.d.limits.MaxAttachmentBytes)
 		}
 		if armorType(op.plain) == armorKey {
 			w.keys = append(w.keys, publicKeys(op.plain, keySource(true))...)

@@ -77,8 +77,11 @@ func (w *walker) walk(e *entity, depth int, enc bool) error {
 	}
 }
 
+// tooLarge is a part that decodes (base64, quoted-printable) to more than
+// the message may hold: impossible for a message within max_message_size
+// unless that decoding grows it, so it counts as the message's size.
 func (w *walker) tooLarge() error {
-	return bot.Reject(bot.RejectTooLarge, "a part is larger than the message size limit")
+	return bot.Reject(bot.RejectTooLarge, "a part is larger than %d bytes ([intake] max_message_size)", w.d.limits.MaxMessageBytes)
 }
 
 // children parses the parts of a multipart entity.
@@ -175,7 +178,7 @@ func (w *walker) signed(e *entity, depth int, enc bool) error {
 		}
 		sigData, err := sigPart.content(int64(w.d.limits.MaxHeaderBytes))
 		if err != nil {
-			return bot.Reject(bot.RejectMalformedMIME, "the signature part of a multipart/signed message is too large")
+			return bot.Reject(bot.RejectHeaderTooLarge, "the signature part of a multipart/signed message is larger than %d bytes", w.d.limits.MaxHeaderBytes)
 		}
 		w.noteSignature(w.d.verifyDetached(raw[0], sigData), enc)
 	}
