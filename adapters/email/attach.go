@@ -36,9 +36,7 @@ func (w *walker) attachment(e *entity, enc bool) error {
 		if armorType(op.plain) == armorKey {
 			w.keys = append(w.keys, publicKeys(op.plain, keySource(true))...)
 		}
-		inEnc := enc || op.encrypted
-		w.addFile(strings.TrimSuffix(name, path.Ext(name)), "", op.plain, inEnc, op.sig)
-		w.noteSignature(op.sig, inEnc)
+		w.addFile(strings.TrimSuffix(name, path.Ext(name)), "", op.plain, enc || op.encrypted, w.register(op.sig), op.encrypted)
 	case t == armorSigned:
 		if err := w.count(); err != nil {
 			return err
@@ -47,18 +45,17 @@ func (w *walker) attachment(e *entity, enc bool) error {
 		if err != nil {
 			return err
 		}
-		w.addFile(name, "", []byte(text), enc, sig)
-		w.noteSignature(sig, enc)
+		w.addFile(name, "", []byte(text), enc, w.register(sig), false)
 	case t == armorKey || (t == "" && pgpName):
 		keys := publicKeys(data, keySource(enc))
 		if len(keys) == 0 && t == "" {
-			w.addFile(name, e.mediaType, data, enc, bot.Signature{})
+			w.addFile(name, e.mediaType, data, enc, -1, false)
 			return nil
 		}
 		w.keys = append(w.keys, keys...)
 		w.addKeyFile(name, keys, len(data), enc)
 	default:
-		w.addFile(name, e.mediaType, decodeTextFile(data, e), enc, bot.Signature{})
+		w.addFile(name, e.mediaType, decodeTextFile(data, e), enc, -1, false)
 	}
 	return nil
 }
@@ -72,19 +69,20 @@ func (w *walker) addKeyFile(name string, keys []keyCandidate, size int, enc bool
 	if len(fps) == 0 {
 		text = "an OpenPGP key that cannot encrypt (or could not be read)"
 	}
-	w.rep.Parts = append(w.rep.Parts, bot.ReportPart{Kind: bot.PartAttachment, Encrypted: enc, Name: name,
-		MediaType: "application/pgp-keys", Text: text, Size: size})
+	w.addPart(bot.ReportPart{Kind: bot.PartAttachment, Encrypted: enc, Name: name,
+		MediaType: "application/pgp-keys", Text: text, Size: size}, -1, false)
 }
 
-// addFile records a file, with its text when it is text.
-func (w *walker) addFile(name, mediaType string, data []byte, enc bool, sig bot.Signature) {
-	p := bot.ReportPart{Kind: bot.PartAttachment, Encrypted: enc, Name: name, MediaType: mediaType, Size: len(data), Signature: sig}
+// addFile records a file, with its text when it is text; sig and
+// decrypted are as for addPart.
+func (w *walker) addFile(name, mediaType string, data []byte, enc bool, sig int, decrypted bool) {
+	p := bot.ReportPart{Kind: bot.PartAttachment, Encrypted: enc, Name: name, MediaType: mediaType, Size: len(data)}
 	if looksText(data) {
 		p.Text = tidyText(decodeCharset(data, ""))
 	} else {
 		p.Binary = true
 	}
-	w.rep.Parts = append(w.rep.Parts, p)
+	w.addPart(p, sig, decrypted)
 }
 
 // decodeTextFile converts a text attachment's declared charset.

@@ -125,7 +125,8 @@ func (d *Decoder) Decode(raw []byte) (rep *bot.Report, err error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &walker{d: d, rep: &bot.Report{}, keyOps: d.limits.MaxRecipients}
+	w := &walker{d: d, rep: &bot.Report{}, keyOps: d.limits.MaxRecipients, overCipher: map[int]bool{},
+		from: address(top.header, "From")}
 	w.rep.MessageID = messageID(top.header.Get("Message-Id"))
 	w.rep.From = reporterAddress(top)
 	w.rep.Subject = headerText(top.header, "Subject")
@@ -137,6 +138,7 @@ func (d *Decoder) Decode(raw []byte) (rep *bot.Report, err error) {
 	if err := w.walk(top, 0, false); err != nil {
 		return nil, err
 	}
+	w.settleSignatures()
 	w.chooseKey()
 	return w.rep, nil
 }

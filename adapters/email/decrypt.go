@@ -301,4 +301,9 @@ func (d *Decoder) describeSigner(s *bot.Signature, e *openpgp.Entity) {
 	if id := e.PrimaryIdentity(); id != nil {
 		s.Signer = id.Name
 	}
+	for _, id := range e.Identities {
+		if id.UserId != nil && id.UserId.Email != "" {
+			s.Emails = append(s.Emails, id.UserId.Email)
+		}
+	}
 }

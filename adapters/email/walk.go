@@ -10,14 +10,18 @@ import (
 // walker visits a message's MIME tree once, counting everything against
 // the limits, and collects the report's parts.
 type walker struct {
-	d           *Decoder
-	rep         *bot.Report
-	entities    int   // MIME entities and inline OpenPGP blocks so far
-	attachments int   // files so far
-	decrypted   int64 // plaintext bytes decrypted so far
-	keyOps      int   // private-key operations left
-	keys        []keyCandidate
-	sigEnc      bool // rep.Signature came from encrypted content
+	d              *Decoder
+	rep            *bot.Report
+	entities       int   // MIME entities and inline OpenPGP blocks so far
+	attachments    int   // files so far
+	decryptedBytes int64 // plaintext bytes decrypted so far
+	keyOps         int   // private-key operations left
+	keys           []keyCandidate
+	from           string // the From address, for comparing with signers (see scope.go)
+	sigs           []bot.Signature
+	scope          []int        // the signatures whose content the walk is in
+	covers         [][]int      // for each part, the signatures covering it
+	overCipher     map[int]bool // signatures made over data that was then decrypted
 }
 
 func (w *walker) count() error {
@@ -137,11 +141,15 @@ func (w *walker) pgpMIME(e *entity, depth int, enc bool) error {
 		return err
 	}
 	inEnc := enc || op.encrypted
-	w.noteSignature(op.sig, inEnc)
-	if op.encrypted {
-		w.protectedSubject(inner)
+	id := w.register(op.sig)
+	walkInner := func() error {
+		return w.under(id, func() error { return w.walk(inner, depth+1, inEnc) })
 	}
-	return w.walk(inner, depth+1, inEnc)
+	if !op.encrypted {
+		return walkInner()
+	}
+	w.protectedSubject(inner)
+	return w.decrypted(walkInner)
 }
 
 // protectedSubject takes the subject from the first encrypted entity that
@@ -168,6 +176,7 @@ func (w *walker) signed(e *entity, depth int, enc bool) error {
 	if err != nil {
 		return err
 	}
+	id := -1
 	if len(raw) >= 2 && strings.EqualFold(e.params["protocol"], "application/pgp-signature") {
 		sigPart, err := parseEntity(raw[1], w.d.limits.MaxHeaderBytes)
 		if err != nil {
@@ -180,12 +189,12 @@ func (w *walker) signed(e *entity, depth int, enc bool) error {
 		if err != nil {
 			return bot.Reject(bot.RejectHeaderTooLarge, "the signature part of a multipart/signed message is larger than %d bytes", w.d.limits.MaxHeaderBytes)
 		}
-		w.noteSignature(w.d.verifyDetached(raw[0], sigData), enc)
+		id = w.register(w.d.verifyDetached(raw[0], sigData))
 	}
 	if enc {
 		w.protectedSubject(content)
 	}
-	return w.walk(content, depth+1, enc)
+	return w.under(id, func() error { return w.walk(content, depth+1, enc) })
 }
 
 // alternative reads the plain-text version when there is one, else the
@@ -226,7 +235,7 @@ func (w *walker) open(data []byte) (*opened, error) {
 	if err := w.count(); err != nil {
 		return nil, err
 	}
-	budget := w.d.limits.MaxDecryptedBytes - w.decrypted
+	budget := w.d.limits.MaxDecryptedBytes - w.decryptedBytes
 	if budget <= 0 {
 		return nil, bot.Reject(bot.RejectDecryptedTooLarge, "the decrypted parts together are larger than %d bytes ([intake] max_decrypted_size)", w.d.limits.MaxDecryptedBytes)
 	}
@@ -234,17 +243,14 @@ func (w *walker) open(data []byte) (*opened, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.decrypted += int64(len(op.plain))
+	w.decryptedBytes += int64(len(op.plain))
+	if !op.encrypted && op.sig.Status != bot.SigNone && (armorType(op.plain) == armorMessage || isBinaryMessage(op.plain)) {
+		// Encrypted, then signed: the signature is over the ciphertext
+		// inside. Record it as such, and open what it wraps.
+		w.overCipher[w.register(op.sig)] = true
+		return w.open(op.plain)
+	}
 	return op, nil
-}
-
-func (w *walker) noteSignature(s bot.Signature, enc bool) {
-	if s.Status == bot.SigNone {
-		return
-	}
-	if w.rep.Signature.Status == bot.SigNone || (enc && !w.sigEnc) {
-		w.rep.Signature, w.sigEnc = s, enc
-	}
 }
 
 // text reads a text part: its charset converted, HTML turned into text,
@@ -265,7 +271,7 @@ func (w *walker) text(e *entity, enc bool) error {
 		switch seg.kind {
 		case "":
 			if t := tidyText(seg.text); t != "" {
-				w.rep.Parts = append(w.rep.Parts, bot.ReportPart{Kind: bot.PartText, Encrypted: enc, Text: t, Size: len(t), FromHTML: fromHTML})
+				w.addPart(bot.ReportPart{Kind: bot.PartText, Encrypted: enc, Text: t, Size: len(t), FromHTML: fromHTML}, -1, false)
 			}
 		case armorMessage:
 			op, err := w.open([]byte(seg.text))
@@ -273,8 +279,7 @@ func (w *walker) text(e *entity, enc bool) error {
 				return err
 			}
 			t := tidyText(decodeCharset(op.plain, cs))
-			w.rep.Parts = append(w.rep.Parts, bot.ReportPart{Kind: bot.PartText, Encrypted: enc || op.encrypted, Text: t, Size: len(op.plain), Signature: op.sig})
-			w.noteSignature(op.sig, enc || op.encrypted)
+			w.addPart(bot.ReportPart{Kind: bot.PartText, Encrypted: enc || op.encrypted, Text: t, Size: len(op.plain)}, w.register(op.sig), op.encrypted)
 		case armorSigned:
 			if err := w.count(); err != nil {
 				return err
@@ -283,8 +288,7 @@ func (w *walker) text(e *entity, enc bool) error {
 			if err != nil {
 				return err
 			}
-			w.rep.Parts = append(w.rep.Parts, bot.ReportPart{Kind: bot.PartText, Encrypted: enc, Text: tidyText(t), Size: len(t), Signature: sig})
-			w.noteSignature(sig, enc)
+			w.addPart(bot.ReportPart{Kind: bot.PartText, Encrypted: enc, Text: tidyText(t), Size: len(t)}, w.register(sig), false)
 		case armorKey:
 			if err := w.count(); err != nil {
 				return err
