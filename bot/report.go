@@ -84,8 +84,10 @@ type Signature struct {
 	Problem     string // why a signature is bad
 	// Emails are the addresses of the key's user ids (trusted only when
 	// Status is SigVerified); From is the sender's address they were
-	// compared with, and FromMismatch says none of them is From: the key
-	// is someone's, but not the sender's.
+	// compared with (on a part, the From of the message it is in, which
+	// for a forwarded message is the original's; on the report, the
+	// report's), and FromMismatch says none of them is From: the key is
+	// someone's, but not the sender's.
 	Emails       []string
 	From         string
 	FromMismatch bool
@@ -181,13 +183,13 @@ func (r *Report) Summary(source string) string {
 func (r *Report) Text() Text {
 	var t Text
 	t.Plain("Signature: " + r.signatureSummary())
+	if r.ReporterKeyFingerprint != "" {
+		t.Plain(fmt.Sprintf(" · reporter key %s (%s)", r.ReporterKeyFingerprint, r.ReporterKeySource))
+	}
 	for _, s := range r.Signatures {
 		if s.OverCiphertext {
 			t.Line().Plain("A signature " + s.String() + ".")
 		}
-	}
-	if r.ReporterKeyFingerprint != "" {
-		t.Plain(fmt.Sprintf(" · reporter key %s (%s)", r.ReporterKeyFingerprint, r.ReporterKeySource))
 	}
 	if !r.SubjectProtected && r.Encrypted() {
 		t.Line().Plain("The subject was not encrypted.")

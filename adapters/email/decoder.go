@@ -126,7 +126,8 @@ func (d *Decoder) Decode(raw []byte) (rep *bot.Report, err error) {
 		return nil, err
 	}
 	w := &walker{d: d, rep: &bot.Report{}, keyOps: d.limits.MaxRecipients, overCipher: map[int]bool{},
-		from: address(top.header, "From")}
+		sender: address(top.header, "From")}
+	w.from = w.sender
 	w.rep.MessageID = messageID(top.header.Get("Message-Id"))
 	w.rep.From = reporterAddress(top)
 	w.rep.Subject = headerText(top.header, "Subject")

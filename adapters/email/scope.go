@@ -19,17 +19,23 @@ func (w *walker) register(s bot.Signature) int {
 	if s.Status == bot.SigNone {
 		return -1
 	}
-	if s.Status == bot.SigVerified {
-		s.From = w.from
-		s.FromMismatch = true
-		for _, e := range s.Emails {
-			if w.from != "" && strings.EqualFold(e, w.from) {
-				s.FromMismatch = false
-			}
+	w.sigs = append(w.sigs, compareFrom(s, w.from))
+	return len(w.sigs) - 1
+}
+
+// compareFrom sets s's From and whether a verified signer's user ids
+// miss it.
+func compareFrom(s bot.Signature, from string) bot.Signature {
+	if s.Status != bot.SigVerified {
+		return s
+	}
+	s.From, s.FromMismatch = from, true
+	for _, e := range s.Emails {
+		if from != "" && strings.EqualFold(e, from) {
+			s.FromMismatch = false
 		}
 	}
-	w.sigs = append(w.sigs, s)
-	return len(w.sigs) - 1
+	return s
 }
 
 // under walks with the signature id covering everything f adds.
@@ -106,12 +112,14 @@ func (w *walker) settleSignatures() {
 		if content == 0 || !w.coversAll(id, enc) {
 			continue
 		}
-		if best < 0 || rank(s) > rank(w.sigs[best]) {
+		if best < 0 || rank(compareFrom(s, w.sender)) > rank(compareFrom(w.sigs[best], w.sender)) {
 			best = id
 		}
 	}
 	if best >= 0 {
-		w.rep.Signature = w.sigs[best]
+		// It speaks for the report, so it is compared with the report's
+		// sender: a forwarded original's signer is not the forwarder.
+		w.rep.Signature = compareFrom(w.sigs[best], w.sender)
 	}
 }
 

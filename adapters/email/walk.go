@@ -17,7 +17,8 @@ type walker struct {
 	decryptedBytes int64 // plaintext bytes decrypted so far
 	keyOps         int   // private-key operations left
 	keys           []keyCandidate
-	from           string // the From address, for comparing with signers (see scope.go)
+	sender         string // the From address of the mail, for comparing with signers (see scope.go)
+	from           string // the From address of the message being walked (a forwarded one's own)
 	sigs           []bot.Signature
 	scope          []int        // the signatures whose content the walk is in
 	covers         [][]int      // for each part, the signatures covering it
@@ -67,6 +68,10 @@ func (w *walker) walk(e *entity, depth int, enc bool) error {
 		if err != nil {
 			return err
 		}
+		// A forwarded message: its signatures are compared with its own From.
+		saved := w.from
+		w.from = address(inner.header, "From")
+		defer func() { w.from = saved }()
 		return w.walk(inner, depth+1, enc)
 	case mt == "text/rfc822-headers" || (strings.HasPrefix(mt, "text/") && e.params["protected-headers"] != "" &&
 		!e.header.Has("Subject") && !e.isAttachment()):
