@@ -50,15 +50,39 @@ func armorType(data []byte) string {
 // OpenPGP message: an encrypted session key, encrypted data, a one-pass
 // signature, compressed or literal data.
 func isBinaryMessage(data []byte) bool {
-	if len(data) < 2 || data[0]&0x80 == 0 {
-		return false
-	}
-	tag := data[0] & 0x3f
-	if data[0]&0x40 == 0 {
-		tag = (data[0] >> 2) & 0x0f
-	}
-	switch tag {
+	switch packetTag(data) {
 	case 1, 3, 4, 8, 9, 11, 18, 20:
+		return true
+	}
+	return false
+}
+
+// packetTag is the tag of the OpenPGP packet data starts with, or -1.
+func packetTag(data []byte) int {
+	if len(data) < 2 || data[0]&0x80 == 0 {
+		return -1
+	}
+	if data[0]&0x40 == 0 {
+		return int(data[0]>>2) & 0x0f
+	}
+	return int(data[0] & 0x3f)
+}
+
+// isEncryptedMessage reports whether data, armored or binary, is an
+// OpenPGP message that starts with encryption (session keys or encrypted
+// data), not with signed, compressed or literal data.
+func isEncryptedMessage(data []byte) bool {
+	if armorType(data) == armorMessage {
+		block, err := armor.Decode(bytes.NewReader(data))
+		if err != nil {
+			return false
+		}
+		head := make([]byte, 2)
+		n, _ := io.ReadFull(block.Body, head)
+		data = head[:n]
+	}
+	switch packetTag(data) {
+	case 1, 3, 9, 18, 20:
 		return true
 	}
 	return false

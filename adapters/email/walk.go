@@ -249,7 +249,7 @@ func (w *walker) open(data []byte) (*opened, error) {
 		return nil, err
 	}
 	w.decryptedBytes += int64(len(op.plain))
-	if !op.encrypted && op.sig.Status != bot.SigNone && (armorType(op.plain) == armorMessage || isBinaryMessage(op.plain)) {
+	if !op.encrypted && op.sig.Status != bot.SigNone && isEncryptedMessage(op.plain) {
 		// Encrypted, then signed: the signature is over the ciphertext
 		// inside. Record it as such, and open what it wraps.
 		w.overCipher[w.register(op.sig)] = true
