@@ -60,6 +60,8 @@ type ReportPart struct {
 	Size      int    // bytes of content (decrypted)
 	Binary    bool   // content that is not text: not shown
 	FromHTML  bool   // converted from HTML (never rendered)
+	// Signature is the innermost signature made over this part's content;
+	// zero when none covers it (a signature over ciphertext covers none).
 	Signature Signature
 }
 
