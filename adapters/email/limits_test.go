@@ -40,6 +40,13 @@ func TestEveryLimitHasItsOwnReason(t *testing.T) {
 	file := func(name string, size int) string {
 		return "Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"" + name + "\"\r\n\r\n" + strings.Repeat("A", size)
 	}
+	// A decoder whose decrypted limit is above its message limit, for a
+	// decrypted part bigger than a message may be.
+	small, err := email.NewDecoder(f.team, nil, email.Limits{MaxMessageBytes: 1 << 20, MaxDecryptedBytes: 4 << 20}, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bigPart := "Content-Type: text/plain\r\n\r\n" + strings.Repeat("x", 2<<20)
 	const bomb = 256 << 20
 	cases := []struct {
 		name, reason string
@@ -65,10 +72,16 @@ func TestEveryLimitHasItsOwnReason(t *testing.T) {
 		{"header", bot.RejectHeaderTooLarge, []byte("From: rita@example.net\r\nX-Long: " + strings.Repeat("h", 8<<10) + "\r\n\r\nbody\r\n")},
 		{"recipients", bot.RejectTooManyRecipients,
 			gpgtest.PGPMIMEEnvelope(gpgtest.Mail{}, f.g.Encrypt(t, []byte("x"), []*gpgtest.Key{f.teamG, f.reporter, f.unknown}, gpgtest.EncryptOptions{}))},
+		{"decrypted part over the message size (small decoder)", bot.RejectTooLarge,
+			gpgtest.PGPMIMEEnvelope(gpgtest.Mail{}, f.g.Encrypt(t, []byte(bigPart), to, gpgtest.EncryptOptions{Compress: "zlib"}))},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := dec.Decode(tc.raw)
+			d := dec
+			if strings.HasPrefix(tc.name, "decrypted part") {
+				d = small
+			}
+			_, err := d.Decode(tc.raw)
 			rej, ok := bot.AsRejection(err)
 			if !ok || rej.Reason != tc.reason {
 				t.Fatalf("Decode: %v, want %s", err, tc.reason)
