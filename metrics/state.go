@@ -42,10 +42,8 @@ type IncidentCount struct {
 // The label values every scrape shows, at zero if need be: a series that
 // appears only with its first event cannot be alerted on with rate().
 var (
-	knownSources = []string{bot.SourceIMAP, bot.SourcePipe, bot.SourceWeb}
-	knownReasons = []string{bot.RejectTooLarge, bot.RejectDecryptedTooLarge, bot.RejectTooManyParts, bot.RejectTooDeep,
-		bot.RejectMalformedMIME, bot.RejectBadArmor, bot.RejectMalformedOpenPGP, bot.RejectWrongKey, bot.RejectNoIntegrity,
-		bot.RejectIntegrity, bot.RejectParserCrash, bot.RejectNotEncrypted}
+	knownSources    = []string{bot.SourceIMAP, bot.SourcePipe, bot.SourceWeb}
+	knownReasons    = bot.RejectReasons
 	nagSteps        = []string{string(bot.StepAssignee), string(bot.StepEmbargo), string(bot.StepHandover), string(bot.StepReminder)}
 	escalationSteps = []string{string(bot.StepDeputy), string(bot.StepOfficers)}
 )

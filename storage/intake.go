@@ -12,15 +12,15 @@ import (
 var _ bot.IntakeStore = (*DB)(nil)
 
 // KeepReport implements bot.IntakeStore: it stores a report unless one with
-// the same hash or Message-ID exists, whose id it then returns.
+// the same content hash exists, whose id it then returns. The Message-ID
+// plays no part: the sender chooses it (see SameMessageID).
 func (db *DB) KeepReport(ctx context.Context, r bot.KeptReport) (id int64, duplicate bool, err error) {
 	var mid any
 	if r.MessageID != "" {
 		mid = r.MessageID
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `SELECT id FROM reports WHERE sha256 = ? OR (message_id IS NOT NULL AND message_id = ?)
-			ORDER BY id LIMIT 1`, r.Hash, mid).Scan(&id)
+		err := tx.QueryRowContext(ctx, `SELECT id FROM reports WHERE sha256 = ?`, r.Hash).Scan(&id)
 		if err == nil {
 			duplicate = true
 			return nil
@@ -37,6 +37,15 @@ func (db *DB) KeepReport(ctx context.Context, r bot.KeptReport) (id int64, dupli
 		return err
 	})
 	return id, duplicate, err
+}
+
+// SameMessageID implements bot.IntakeStore: the first report stored
+// before id under the same Message-ID, or 0.
+func (db *DB) SameMessageID(ctx context.Context, id int64) (int64, error) {
+	var first sql.NullInt64
+	err := db.read.QueryRowContext(ctx, `SELECT MIN(o.id) FROM reports r JOIN reports o
+		ON o.message_id = r.message_id AND o.id < r.id WHERE r.id = ? AND r.message_id IS NOT NULL`, id).Scan(&first)
+	return first.Int64, err
 }
 
 // KeptReport implements bot.IntakeStore.

@@ -23,9 +23,10 @@ type Report struct {
 }
 
 // StoreReport keeps a report durably before anything else happens to it. A
-// report already stored (same content hash or Message-ID) is not stored
+// report already stored (same content hash) is not stored
 // again: its id comes back with duplicate set, so a re-delivery makes no
-// second incident.
+// second incident. Only the same content is the same report: another
+// message under a known Message-ID is stored as a report of its own.
 func (db *DB) StoreReport(ctx context.Context, source, messageID string, raw []byte, at time.Time) (id int64, duplicate bool, err error) {
 	sum := sha256.Sum256(raw)
 	return db.KeepReport(ctx, bot.KeptReport{

@@ -125,7 +125,9 @@ func (d *Decoder) Decode(raw []byte) (rep *bot.Report, err error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &walker{d: d, rep: &bot.Report{}, keyOps: d.limits.MaxRecipients}
+	w := &walker{d: d, rep: &bot.Report{}, keyOps: d.limits.MaxRecipients, overCipher: map[int]bool{},
+		sender: address(top.header, "From")}
+	w.from = w.sender
 	w.rep.MessageID = messageID(top.header.Get("Message-Id"))
 	w.rep.From = reporterAddress(top)
 	w.rep.Subject = headerText(top.header, "Subject")
@@ -137,6 +139,7 @@ func (d *Decoder) Decode(raw []byte) (rep *bot.Report, err error) {
 	if err := w.walk(top, 0, false); err != nil {
 		return nil, err
 	}
+	w.settleSignatures()
 	w.chooseKey()
 	return w.rep, nil
 }

@@ -186,9 +186,10 @@ func readForm(r *http.Request) (formReport, error) {
 	return rep, nil
 }
 
-// message turns a form report into the mail the pipeline reads. Its
-// Message-ID is derived from the content, so the same report submitted
-// twice (a double click, a retried request) makes one incident.
+// message turns a form report into the mail the pipeline reads. Its bytes
+// (the Message-ID too) follow from the content and the day, so the same
+// report submitted twice (a double click, a retried request) makes one
+// incident.
 func (h *FormHandler) message(rep formReport) []byte {
 	mac := hmac.New(sha256.New, h.idKey)
 	fmt.Fprintf(mac, "%s\x00%s\x00%s\x00%s", rep.Email, rep.Subject, rep.Body, rep.PublicKey)
@@ -205,7 +206,10 @@ func (h *FormHandler) message(rep formReport) []byte {
 		subject = "Report from the web form"
 	}
 	header("Subject", mime.QEncoding.Encode("utf-8", subject))
-	header("Date", h.opts.Now().Format(time.RFC1123Z))
+	// The day only: intake recognises a re-delivery by its bytes alone (a
+	// Message-ID proves nothing), so a double click a second later must
+	// make the same message.
+	header("Date", h.opts.Now().UTC().Truncate(24*time.Hour).Format(time.RFC1123Z))
 	header("Message-ID", "<"+hex.EncodeToString(mac.Sum(nil))[:40]+"@web-form.sectriage.invalid>")
 	header("MIME-Version", "1.0")
 	text := func() {
