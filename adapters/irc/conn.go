@@ -243,10 +243,30 @@ func (w *wire) Write(b []byte) (int, error) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if _, err := w.Conn.Write(out); err != nil {
+	if err := w.writeLocked(out); err != nil {
 		return 0, err
 	}
 	return len(b), nil
+}
+
+// writeTimeout bounds one write to the socket: a server that stops
+// reading must not hang a writer forever.
+const writeTimeout = 30 * time.Second
+
+// writeLocked writes b under a deadline of its own and clears it after.
+// Every writer (our lines, girc's, its keep-alive PING) comes through
+// here: a deadline is the connection's, not the write's, so one left set
+// by an earlier line failed girc's PING after 30 s of silence and dropped
+// an idle bot every 90 s. w.mu must be held.
+func (w *wire) writeLocked(b []byte) error {
+	if err := w.Conn.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
+		return err
+	}
+	_, err := w.Conn.Write(b)
+	if cerr := w.Conn.SetWriteDeadline(time.Time{}); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // writeLine sends one of the adapter's own lines. The caller has taken a
@@ -258,7 +278,5 @@ func (w *wire) writeLine(s string) error {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.Conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
-	_, err := io.WriteString(w.Conn, s+"\r\n")
-	return err
+	return w.writeLocked([]byte(s + "\r\n"))
 }
