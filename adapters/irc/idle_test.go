@@ -59,5 +59,5 @@ func TestIdleKeepsOneConnection(t *testing.T) {
 	if strings.Contains(log, "i/o timeout") {
 		t.Errorf("a write timed out while idle")
 	}
-	t.Logf("one TLS connection for %v of silence (incident %d posted after it)", time.Since(start).Round(time.Second), inc.ID)
+	t.Logf("%v of silence on TLS, then incident %d posted", time.Since(start).Round(time.Second), inc.ID)
 }

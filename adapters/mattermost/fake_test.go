@@ -78,6 +78,10 @@ func newFake(t testing.TB) *fake {
 		mux.Handle(pattern, f.authed(h))
 	}
 	mux.HandleFunc("GET /api/v4/websocket", f.websocket)
+	mux.HandleFunc("GET /api/v4/system/ping", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"status":"OK"}`)
+	})
 	mux.HandleFunc("POST /hooks/commands/{id}", func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		f.hooks <- b
