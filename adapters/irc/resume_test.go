@@ -52,11 +52,16 @@ func TestRestartMidPostResumes(t *testing.T) {
 	d.waitStatus(t, "rejoined a private channel", func(st irc.Status) bool { return st.Private })
 	private := time.Since(back)
 	g.release()
+	after.Expect(t, wait, func(l ircnet.Line) bool {
+		return fromBot("PRIVMSG", channel)(l) && isBody.MatchString(l.Param(1))
+	})
+	resumed := time.Since(back)
 	after.Expect(t, 2*wait, func(l ircnet.Line) bool {
 		return fromBot("PRIVMSG", channel)(l) && strings.Contains(l.Param(1), fmt.Sprintf("body line %02d ", lines))
 	})
-	t.Logf("server back -> bot registered %v, in its private channel %v, post finished %v",
-		reconnected.Round(10*time.Millisecond), private.Round(10*time.Millisecond), time.Since(back).Round(10*time.Millisecond))
+	t.Logf("server back -> bot registered %v, in its private channel %v, first resumed line %v, post finished %v",
+		reconnected.Round(10*time.Millisecond), private.Round(10*time.Millisecond), resumed.Round(10*time.Millisecond),
+		time.Since(back).Round(10*time.Millisecond))
 	if reconnected > 5*time.Second {
 		t.Errorf("the bot took %v to reconnect after the server was back; want a few seconds", reconnected)
 	}
