@@ -40,7 +40,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if registered && a.now().Sub(start) > a.opts.ReconnectMax {
+		if registered && a.now().Sub(start) > stableAfter {
 			backoff = a.opts.ReconnectMin // it was a good connection for a while
 		}
 		if !reached {
@@ -64,6 +64,12 @@ func (a *Adapter) Run(ctx context.Context) error {
 		backoff = min(backoff*2, a.opts.ReconnectMax)
 	}
 }
+
+// stableAfter is how long a registered connection must have lasted for
+// the next attempt to start again from ReconnectMin: a server that kills
+// the bot soon after each login is not hammered, and one that merely
+// restarted is not waited out.
+const stableAfter = time.Minute
 
 // probeEvery is how often the port of a server that does not answer is
 // tried: a TCP handshake, closed at once.

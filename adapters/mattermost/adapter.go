@@ -232,6 +232,13 @@ func (a *Adapter) Run(ctx context.Context) error {
 		if errors.As(err, &cfgErr) {
 			return fmt.Errorf("mattermost: %w", err)
 		}
+		if !a.answers(ctx) {
+			a.log.Warn("cannot reach Mattermost; waiting for it to answer", "err", err)
+			if !a.awaitServer(ctx) {
+				return nil
+			}
+			continue
+		}
 		d := bo.next()
 		a.log.Warn("cannot reach Mattermost; retrying", "in", d.Round(time.Millisecond), "err", err)
 		if !wait(ctx, d) {
