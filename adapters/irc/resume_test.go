@@ -11,10 +11,10 @@ import (
 	"github.com/sectriage/sectriage/internal/testenv/ircnet"
 )
 
-// TestRestartMidPostResumes: the network restarts while the bot is in the
-// middle of a long report. The bot is back as soon as the server answers,
-// and the post goes on from its first unsent line: across the two
-// connections every line reaches the channel once. The one line that may
+// TestRestartMidPostResumes: the network goes down for 20 s while the bot
+// is in the middle of a long report. The bot is back as soon as the server
+// answers, and the post goes on from its first unsent line: across the
+// two connections every line reaches the channel once. The one line that may
 // have been relayed without its echo reaching the bot is the single line
 // in flight when the server died; the test reports it if that happened.
 func TestRestartMidPostResumes(t *testing.T) {
@@ -25,6 +25,7 @@ func TestRestartMidPostResumes(t *testing.T) {
 	const lines = 60
 	d := startDesk(t, n, deskOptions{gate: g, tweak: func(o *irc.Options) {
 		o.ManageModes, o.MaxBodyLines, o.Burst, o.PerLine = true, 100, 4, 150*time.Millisecond
+		o.ReconnectMin, o.ReconnectMax = 2*time.Second, 5*time.Minute // the defaults
 	}})
 	d.waitStatus(t, "made its new channel private", func(st irc.Status) bool { return st.Private })
 	before := joinAs(t, n, "watcher", ircnet.ClientOptions{})
@@ -42,7 +43,10 @@ func TestRestartMidPostResumes(t *testing.T) {
 	n.Stop()
 	<-before.Done()
 	d.waitStatus(t, "noticed the network was gone", func(st irc.Status) bool { return !st.Connected })
-	time.Sleep(3 * time.Second) // a real outage: the bot is waiting for the server
+	// Long enough for the default backoff (2 s doubling, with jitter) to
+	// have grown well past 5 s: the bot must come back with the server,
+	// not at its next scheduled attempt.
+	time.Sleep(20 * time.Second)
 	n.Relaunch(t)
 	back := time.Now()
 	after := joinAs(t, n, "watcher", ircnet.ClientOptions{})
