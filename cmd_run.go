@@ -114,6 +114,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, ro runOptions)
 			fmt.Fprintln(stderr, "sectriage:", err)
 			return exitUsage
 		}
+		opts.Outbox = a.outbox // woken when the websocket is back
 		mm, err := mattermost.New(opts, a.svc, runner, a.db, reports, log)
 		if err != nil {
 			fmt.Fprintln(stderr, "sectriage:", err)

@@ -71,6 +71,25 @@ type OutboxMessage struct {
 	Attempts    int
 	NextAttempt time.Time
 	LastError   string
+	// Sent is how many parts of the message (IRC lines) earlier attempts
+	// got to the server: an attempt starts after them, so a post cut off
+	// by a lost connection is not repeated from its first line.
+	Sent int
+
+	// recordSent, set by the outbox for the length of one attempt, stores
+	// a new Sent (nil outside an attempt, or with a store that cannot).
+	recordSent func(ctx context.Context, sent int) error
+}
+
+// RecordSent tells the outbox that the first sent parts of the message
+// have reached the server, so a later attempt starts after them. Adapters
+// that send a message in parts call it after each part the server has
+// confirmed; it does nothing outside an outbox delivery.
+func (m OutboxMessage) RecordSent(ctx context.Context, sent int) error {
+	if m.recordSent == nil {
+		return nil
+	}
+	return m.recordSent(ctx, sent)
 }
 
 // Deliverer sends messages of one platform.
@@ -105,6 +124,12 @@ type DeferrerStore interface {
 // that is connected again.
 type ResumerStore interface {
 	ResumePlatform(ctx context.Context, platform string, now time.Time) error
+}
+
+// SentStore is implemented by stores that keep a message's progress
+// (OutboxMessage.Sent) between attempts.
+type SentStore interface {
+	MarkSent(ctx context.Context, id int64, sent int) error
 }
 
 // Outbox delivers queued messages through the registered adapters, retrying
@@ -281,7 +306,11 @@ func (o *Outbox) deliver(ctx context.Context, m OutboxMessage, now time.Time) bo
 	if !ok {
 		err = Permanent(fmt.Errorf("no adapter for platform %q is configured", m.Dest.Platform))
 	} else {
-		err = safeDeliver(ctx, d, m)
+		attempt := m
+		if ss, ok := o.store.(SentStore); ok && m.ID != 0 {
+			attempt.recordSent = func(ctx context.Context, sent int) error { return ss.MarkSent(ctx, m.ID, sent) }
+		}
+		err = safeDeliver(ctx, d, attempt)
 	}
 	if o.Observe != nil {
 		o.Observe(m, err)

@@ -84,7 +84,7 @@ func platformClause(f bot.OutboxFilter) (string, []any) {
 func (db *DB) DueMessagesWhere(ctx context.Context, f bot.OutboxFilter, now time.Time, limit int) ([]bot.OutboxMessage, error) {
 	cond, args := platformClause(f)
 	rows, err := db.read.QueryContext(ctx, `SELECT id, created_at, platform, channel, person, address, kind,
-		COALESCE(incident_id, 0), body, confidential, COALESCE(dedupe_key, ''), attempts, next_attempt_at, last_error
+		COALESCE(incident_id, 0), body, confidential, COALESCE(dedupe_key, ''), attempts, next_attempt_at, last_error, sent_parts
 		FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= ?`+cond+`
 		ORDER BY id LIMIT ?`, append(append([]any{now.UnixMilli()}, args...), limit)...)
 	if err != nil {
@@ -97,7 +97,7 @@ func (db *DB) DueMessagesWhere(ctx context.Context, f bot.OutboxFilter, now time
 		var created, next int64
 		var body string
 		if err := rows.Scan(&m.ID, &created, &m.Dest.Platform, &m.Dest.Channel, &m.Dest.Person, &m.Dest.Address,
-			&m.Kind, &m.IncidentID, &body, &m.Confidential, &m.DedupeKey, &m.Attempts, &next, &m.LastError); err != nil {
+			&m.Kind, &m.IncidentID, &body, &m.Confidential, &m.DedupeKey, &m.Attempts, &next, &m.LastError, &m.Sent); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(body), &m.Text); err != nil {
@@ -112,6 +112,15 @@ func (db *DB) DueMessagesWhere(ctx context.Context, f bot.OutboxFilter, now time
 // MarkDelivered implements bot.OutboxStore.
 func (db *DB) MarkDelivered(ctx context.Context, id int64, at time.Time) error {
 	_, err := db.write.ExecContext(ctx, `UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?`, at.UnixMilli(), id)
+	return err
+}
+
+var _ bot.SentStore = (*DB)(nil)
+
+// MarkSent implements bot.SentStore. It never lowers the count: an
+// attempt that started from an older count cannot undo a newer one.
+func (db *DB) MarkSent(ctx context.Context, id int64, sent int) error {
+	_, err := db.write.ExecContext(ctx, `UPDATE outbox SET sent_parts = MAX(sent_parts, ?) WHERE id = ?`, sent, id)
 	return err
 }
 

@@ -39,7 +39,7 @@ func (a *Adapter) Deliver(ctx context.Context, m bot.OutboxMessage) error {
 	if err := a.usableChannel(ctx, s, ch); err != nil {
 		return err
 	}
-	return s.post(ctx, prioLow, "PRIVMSG", ch, a.compose(ctx, m), m.IncidentID, s.channelGuard(ch))
+	return s.deliverLines(ctx, m, ch, a.compose(ctx, m), s.channelGuard(ch))
 }
 
 // usableChannel waits until the channel's privacy is known and returns nil
@@ -87,7 +87,7 @@ func (a *Adapter) deliverToPerson(ctx context.Context, s *session, m bot.OutboxM
 	text := a.compose(ctx, m)
 	if p.Notify == bot.NotifyChannel && m.Kind != bot.MessageAlert {
 		if pv, _, err := s.waitPrivacy(ctx, ch); err == nil && pv == privPrivate {
-			return s.post(ctx, prioLow, "PRIVMSG", ch, highlight(p, text), m.IncidentID, s.channelGuard(ch))
+			return s.deliverLines(ctx, m, ch, highlight(p, text), s.channelGuard(ch))
 		}
 		// No private channel to highlight in: a private message will do.
 	}
@@ -96,7 +96,7 @@ func (a *Adapter) deliverToPerson(ctx context.Context, s *session, m bot.OutboxM
 		return err
 	}
 	if nick != "" {
-		return s.post(ctx, prioLow, "PRIVMSG", nick, text, m.IncidentID, s.nickGuard(nick, p.IRCAccount))
+		return s.deliverLines(ctx, m, nick, text, s.nickGuard(nick, p.IRCAccount))
 	}
 	// Not online under a nick we can find: they will see a highlight in
 	// the private channel when they are back (bouncers, logs).
@@ -107,7 +107,7 @@ func (a *Adapter) deliverToPerson(ctx context.Context, s *session, m bot.OutboxM
 		}
 		return err
 	}
-	return s.post(ctx, prioLow, "PRIVMSG", ch, highlight(p, text), m.IncidentID, s.channelGuard(ch))
+	return s.deliverLines(ctx, m, ch, highlight(p, text), s.channelGuard(ch))
 }
 
 // highlight makes sure a message names its person, so their client alerts.
@@ -152,41 +152,23 @@ func (a *Adapter) pointer(id int64) string {
 }
 
 // post renders text for target, cuts it into lines that fit 512 bytes with
-// our prefix, and sends them. Deliveries (prioLow) then wait until the
-// server has handled the last line.
+// our prefix, and sends them: command replies, which are not retried.
+// Outbox deliveries go through deliverLines.
 func (s *session) post(ctx context.Context, high bool, command, target string, text bot.Text, id int64, guard func() error) error {
 	s.mu.Lock()
 	lines := renderText(text, s.mentionLocked(target))
 	budget := textBudget(s.tr.prefixLen(), command, target)
-	echo := s.echo
 	s.mu.Unlock()
 	phys, err := layout(lines, budget, s.a.opts.MaxBodyLines, s.a.pointer(id))
 	if err != nil {
 		return bot.Permanent(fmt.Errorf("cannot post to %s: %w", target, err))
 	}
-	confirm := !high
-	var w *waiter
-	for i, p := range phys {
-		if confirm && echo && i == len(phys)-1 {
-			w = s.confirmed(command, target, p.text, "")
-		}
+	for _, p := range phys {
 		if err := s.send(ctx, high, command+" "+target+" :"+p.text, guard); err != nil {
-			s.drop(w)
 			return err
 		}
 	}
-	if !confirm || len(phys) == 0 {
-		return nil
-	}
-	if w == nil {
-		token := "sectriage-" + strconv.FormatUint(pingSeq.Add(1), 10)
-		w = s.confirmed(command, target, "", token)
-		if err := s.send(ctx, high, "PING :"+token, nil); err != nil {
-			s.drop(w)
-			return err
-		}
-	}
-	return s.wait(ctx, w, confirmTimeout)
+	return nil
 }
 
 var pingSeq atomic.Uint64

@@ -188,6 +188,9 @@ type worldOptions struct {
 	server             *mmserver.Server // nil: the shared one
 	adapt              func(*Options)
 	wrap               func(http.Handler) http.Handler // around the adapter's handler
+	// realBackoff keeps the production retry delays of the outbox and the
+	// websocket instead of the tests' short ones.
+	realBackoff bool
 }
 
 // Usernames of the world: alice (officer), bob (member, SIG lead), carol
@@ -225,6 +228,12 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		SlashToken: w.slash.Token, ButtonSecret: w.secret, ButtonTTL: time.Hour,
 		PublicURL: w.listener.URL, TrustedMembers: []string{mmserver.AdminName}, MaxPosts: 4,
 		RequestTimeout: 10 * time.Second, MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond,
+	}
+	opts.Outbox = w.c.outbox
+	if o.realBackoff {
+		opts.MinBackoff, opts.MaxBackoff = 0, 0
+		def := bot.NewOutbox(w.c.db, bot.SystemClock{}, discard())
+		w.c.outbox.MinBackoff, w.c.outbox.MaxBackoff = def.MinBackoff, def.MaxBackoff
 	}
 	if o.adapt != nil {
 		o.adapt(&opts)
