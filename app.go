@@ -28,6 +28,8 @@ type app struct {
 	sched  *schedule.Scheduler
 	// intake is the report pipeline; nil when no team key is configured.
 	intake *intakeParts
+	// quarantine is the officers' desk of rejected messages; nil without intake.
+	quarantine *bot.QuarantineDesk
 }
 
 // appOptions are the parts that differ between the daemon, the CLI and the
@@ -56,6 +58,7 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts app
 	svc := bot.NewService(db, opts.clock, log, settings)
 	var parts *intakeParts
 	var reports commands.ReportReader
+	var desk *bot.QuarantineDesk
 	key := opts.teamKey
 	if key == nil && cfg.Keys.TeamKeyFile != "" {
 		if key, err = loadTeamKey(cfg); err != nil {
@@ -69,22 +72,27 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts app
 			return nil, err
 		}
 		reports = parts.intake
+		desk = bot.NewQuarantineDesk(parts.intake, db, cfg.Intake.QuarantineRetention.Duration, log)
 	}
 	duty := bot.NewDuty(svc, db, log)
 	svc.SetRoster(duty)
-	reg, err := commands.New(svc, log, commands.Options{Reports: reports, Duty: duty})
+	cmdOpts := commands.Options{Reports: reports, Duty: duty}
+	if desk != nil {
+		cmdOpts.Quarantine = desk // a nil *QuarantineDesk would be a non-nil interface
+	}
+	reg, err := commands.New(svc, log, cmdOpts)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	sched, err := schedule.New(log, settings.Location, jobs(duty, cfg.Schedules, log)...)
+	sched, err := schedule.New(log, settings.Location, append(jobs(duty, cfg.Schedules, log), quarantineJobs(desk)...)...)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	outbox := bot.NewOutbox(db, opts.clock, log)
 	svc.OnEnqueue(outbox.Wake)
-	return &app{cfg: cfg, log: log, db: db, svc: svc, duty: duty, reg: reg, outbox: outbox, sched: sched, intake: parts}, nil
+	return &app{cfg: cfg, log: log, db: db, svc: svc, duty: duty, reg: reg, outbox: outbox, sched: sched, intake: parts, quarantine: desk}, nil
 }
 
 // jobs are the periodic jobs of [schedules]: each asks the roster to
@@ -105,6 +113,15 @@ func jobs(duty *bot.Duty, sc config.SchedulesConfig, log *slog.Logger) []schedul
 		}},
 		{Name: "digest", Spec: sc.Digest, Run: duty.Digest},
 	}
+}
+
+// quarantineJobs deletes dropped quarantine entries once their retention
+// period has passed; none without intake.
+func quarantineJobs(desk *bot.QuarantineDesk) []schedule.Job {
+	if desk == nil {
+		return nil
+	}
+	return []schedule.Job{{Name: "quarantine-purge", Spec: "@every 1h", AtStart: true, Run: desk.Purge}}
 }
 
 func (a *app) Close() error { return a.db.Close() }

@@ -180,7 +180,7 @@ func (in *Intake) Receive(ctx context.Context, sub Submission) (IntakeResult, er
 		return IntakeResult{}, fmt.Errorf("storing the message: %w", err)
 	}
 	if !dup {
-		return in.process(ctx, id, sub.Source, sub.Raw, env)
+		return in.process(ctx, id, sub.Source, sub.Raw, env, "")
 	}
 	// Received before, byte for byte (an MTA's retry, an IMAP re-fetch). If
 	// that delivery got as far as a committed outcome, this is it; if not
@@ -211,7 +211,7 @@ func (in *Intake) finishStored(ctx context.Context, id int64) (IntakeResult, err
 		return in.reject(ctx, IntakeResult{ReportID: id}, kept.Source, Envelope{MessageID: kept.MessageID}, int64(len(kept.Raw)),
 			Reject(RejectWrongKey, "the stored copy is sealed to a team key that is no longer configured"))
 	}
-	return in.process(ctx, id, kept.Source, raw, in.envelope(raw))
+	return in.process(ctx, id, kept.Source, raw, in.envelope(raw), "")
 }
 
 func outcomeResult(id int64, out ReportOutcome) IntakeResult {
@@ -274,8 +274,10 @@ func (in *Intake) raw(r *KeptReport) ([]byte, error) {
 	return raw, nil
 }
 
-// process takes a stored report to its committed outcome.
-func (in *Intake) process(ctx context.Context, id int64, source string, raw []byte, env Envelope) (IntakeResult, error) {
+// process takes a stored report to its committed outcome. note is added
+// to the new incident's first timeline entry (how it came in, if not
+// directly).
+func (in *Intake) process(ctx context.Context, id int64, source string, raw []byte, env Envelope, note string) (IntakeResult, error) {
 	res := IntakeResult{ReportID: id}
 	out, err := in.store.ReportOutcome(ctx, id)
 	if err != nil {
@@ -314,7 +316,7 @@ func (in *Intake) process(ctx context.Context, id int64, source string, raw []by
 	if err != nil {
 		return res, err
 	}
-	detail := rep.Summary(source) + reused
+	detail := rep.Summary(source) + reused + note
 	var sig string
 	if in.router != nil {
 		sig = in.router.Route(rep.Subject, rep.RoutingText(), rep.Recipients)

@@ -72,8 +72,8 @@ func (db *DB) ReportOutcome(ctx context.Context, id int64) (bot.ReportOutcome, e
 	var reason sql.NullString
 	err := db.read.QueryRowContext(ctx, `SELECT finished_at,
 		(SELECT id FROM incidents WHERE report_id = r.id),
-		(SELECT id FROM quarantine WHERE report_id = r.id),
-		(SELECT reason FROM quarantine WHERE report_id = r.id)
+		(SELECT id FROM quarantine WHERE report_id = r.id AND released_at IS NULL),
+		(SELECT reason FROM quarantine WHERE report_id = r.id AND released_at IS NULL)
 		FROM reports r WHERE r.id = ?`, id).Scan(&finished, &inc, &q, &reason)
 	if errors.Is(err, sql.ErrNoRows) {
 		return out, bot.Errorf(bot.KindNotFound, "Report %d does not exist.", id)
@@ -102,22 +102,32 @@ func (db *DB) QuarantineMessage(ctx context.Context, q *bot.Quarantined, build f
 		report = q.ReportID
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `SELECT id FROM quarantine WHERE dedupe_key = ? OR (report_id IS NOT NULL AND report_id = ?)`,
-			q.DedupeKey, report).Scan(&id)
-		if err == nil {
+		var released sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT id, released_at FROM quarantine WHERE dedupe_key = ? OR (report_id IS NOT NULL AND report_id = ?)`,
+			q.DedupeKey, report).Scan(&id, &released)
+		switch {
+		case err == nil && !released.Valid:
 			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
+		case err == nil:
+			// Released by an officer and rejected again: the same entry
+			// is back, with the reason of now.
+			if _, err := tx.ExecContext(ctx, `UPDATE quarantine SET released_at = NULL, reason = ?, detail = ? WHERE id = ?`,
+				q.Reason, q.Detail, id); err != nil {
+				return err
+			}
+		case !errors.Is(err, sql.ErrNoRows):
 			return err
-		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO quarantine(received_at, source, report_id, dedupe_key, sender, message_id, size, reason, detail)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			q.ReceivedAt.UnixMilli(), q.Source, report, q.DedupeKey, q.Sender, q.MessageID, q.Size, q.Reason, q.Detail)
-		if err != nil {
-			return err
-		}
-		if id, err = res.LastInsertId(); err != nil {
-			return err
+		default:
+			var res sql.Result
+			res, err = tx.ExecContext(ctx, `INSERT INTO quarantine(received_at, source, report_id, dedupe_key, sender, message_id, size, reason, detail)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				q.ReceivedAt.UnixMilli(), q.Source, report, q.DedupeKey, q.Sender, q.MessageID, q.Size, q.Reason, q.Detail)
+			if err != nil {
+				return err
+			}
+			if id, err = res.LastInsertId(); err != nil {
+				return err
+			}
 		}
 		created = true
 		entry := *q
