@@ -68,17 +68,21 @@ func (db *DB) KeptReport(ctx context.Context, id int64) (*bot.KeptReport, error)
 // ReportOutcome implements bot.IntakeStore.
 func (db *DB) ReportOutcome(ctx context.Context, id int64) (bot.ReportOutcome, error) {
 	var out bot.ReportOutcome
-	var finished, inc, q sql.NullInt64
+	var finished, inc, followed, q sql.NullInt64
 	var reason sql.NullString
 	err := db.read.QueryRowContext(ctx, `SELECT finished_at,
 		(SELECT id FROM incidents WHERE report_id = r.id),
+		(SELECT incident_id FROM followups WHERE report_id = r.id),
 		(SELECT id FROM quarantine WHERE report_id = r.id AND released_at IS NULL),
 		(SELECT reason FROM quarantine WHERE report_id = r.id AND released_at IS NULL)
-		FROM reports r WHERE r.id = ?`, id).Scan(&finished, &inc, &q, &reason)
+		FROM reports r WHERE r.id = ?`, id).Scan(&finished, &inc, &followed, &q, &reason)
 	if errors.Is(err, sql.ErrNoRows) {
 		return out, bot.Errorf(bot.KindNotFound, "Report %d does not exist.", id)
 	}
 	out.Finished, out.IncidentID, out.QuarantineID, out.QuarantineReason = finished.Valid, inc.Int64, q.Int64, reason.String
+	if followed.Valid {
+		out.IncidentID, out.FollowUp = followed.Int64, true
+	}
 	return out, err
 }
 

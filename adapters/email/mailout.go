@@ -22,6 +22,10 @@ type composeInput struct {
 	Report   *bot.Report // nil when none could be read
 	Auto     bool        // an automatic acknowledgement (RFC 3834 Auto-Submitted)
 	Now      time.Time
+	// MessageID is the mail's own (recorded, for replies); "" makes one.
+	MessageID string
+	// ReplyTo, when set, is the incident's reply address (with a token).
+	ReplyTo string
 }
 
 // composeMail builds an RFC 5322 message. With a reporter key it is
@@ -39,7 +43,13 @@ func composeMail(team *teamkey.Key, in composeInput) (data []byte, encrypted boo
 	header("To", in.To)
 	header("Subject", subject)
 	header("Date", in.Now.Format(time.RFC1123Z))
-	header("Message-ID", "<"+randomToken()+"@"+domainOf(in.From)+">")
+	if in.MessageID == "" {
+		in.MessageID = "<" + randomToken() + "@" + domainOf(in.From) + ">"
+	}
+	header("Message-ID", in.MessageID)
+	if in.ReplyTo != "" {
+		header("Reply-To", in.ReplyTo)
+	}
 	if in.Report != nil && validMessageID(in.Report.MessageID) {
 		header("In-Reply-To", in.Report.MessageID)
 		header("References", in.Report.MessageID)

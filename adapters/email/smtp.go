@@ -34,6 +34,10 @@ type SMTPOptions struct {
 // and the Message-ID to answer.
 type ReportLookup interface {
 	Report(ctx context.Context, incidentID int64) (*bot.Report, error)
+	// RecordSentMail remembers a mail about an incident before it is
+	// sent: a reply naming its Message-ID, or sent to the reply address
+	// with its token, finds the incident.
+	RecordSentMail(ctx context.Context, m bot.SentMail) error
 }
 
 // Mailer delivers the outbox's mail to reporters over SMTP (the
@@ -82,10 +86,27 @@ func (m *Mailer) Deliver(ctx context.Context, msg bot.OutboxMessage) error {
 	if msg.IncidentID != 0 {
 		name = bot.FormatID(msg.IncidentID)
 	}
-	out, encrypted, err := composeMail(m.team, composeInput{
+	in := composeInput{
 		From: m.opts.From, To: msg.Dest.Address, Incident: name, Body: bot.RenderPlain(msg.Text),
 		Report: rep, Auto: isAcknowledgement(msg), Now: time.Now(),
-	})
+		MessageID: "<" + randomToken() + "@" + domainOf(m.opts.From) + ">",
+	}
+	if msg.IncidentID != 0 && m.reports != nil {
+		// Each mail about an incident carries a fresh reply token; only
+		// its hash is kept. Recorded first: a reply can never arrive for
+		// a mail the store does not know.
+		token, hash := bot.NewReplyToken()
+		replyTo, err := bot.ReplyAddress(m.opts.From, token)
+		if err != nil {
+			return bot.Permanent(err)
+		}
+		if err := m.reports.RecordSentMail(ctx, bot.SentMail{IncidentID: msg.IncidentID, MessageID: in.MessageID,
+			ReplyTokenHash: hash, SentAt: in.Now}); err != nil {
+			return fmt.Errorf("recording the mail for replies: %w", err)
+		}
+		in.ReplyTo = replyTo
+	}
+	out, encrypted, err := composeMail(m.team, in)
 	if err != nil {
 		return bot.Permanent(fmt.Errorf("composing mail: %w", err))
 	}
