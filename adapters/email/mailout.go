@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"mime/quotedprintable"
 	"strings"
@@ -26,6 +27,11 @@ type composeInput struct {
 	MessageID string
 	// ReplyTo, when set, is the incident's reply address (with a token).
 	ReplyTo string
+	// Subject, when set, replaces the reporter's subject line.
+	Subject string
+	// Key, when set, is the recipient's key (a team member's): used
+	// instead of the report's.
+	Key *openpgp.Entity
 }
 
 // composeMail builds an RFC 5322 message. With a reporter key it is
@@ -34,6 +40,9 @@ type composeInput struct {
 // incident id, never the report's subject.
 func composeMail(team *teamkey.Key, in composeInput) (data []byte, encrypted bool, err error) {
 	subject := "Your report to the security team"
+	if in.Subject != "" {
+		subject = in.Subject
+	}
 	if in.Incident != "" {
 		subject = "[" + in.Incident + "] " + subject
 	}
@@ -67,6 +76,12 @@ func composeMail(team *teamkey.Key, in composeInput) (data []byte, encrypted boo
 				key = keys[0]
 			}
 		}
+	}
+	if in.Key != nil {
+		if _, ok := in.Key.EncryptionKey(in.Now); !ok {
+			return nil, false, errors.New("the recipient's key has no usable encryption subkey (expired or revoked?)")
+		}
+		key = in.Key
 	}
 	if key == nil {
 		return append(h.Bytes(), text...), false, nil

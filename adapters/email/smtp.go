@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/ProtonMail/go-crypto/openpgp"
 	"log/slog"
 	"net"
 	"net/mail"
@@ -28,6 +29,10 @@ type SMTPOptions struct {
 	Password string
 	From     string // the envelope and header sender
 	Timeout  time.Duration
+	// MemberKeys are the keys of team members notified by mail
+	// (notify = "email"), by person name: their mail is always encrypted
+	// to these, and never sent without one.
+	MemberKeys map[string]*openpgp.Entity
 }
 
 // ReportLookup finds the decoded report of an incident: the reporter's key
@@ -64,6 +69,9 @@ func NewMailer(opts SMTPOptions, team *teamkey.Key, reports ReportLookup, log *s
 
 // Deliver implements bot.Deliverer.
 func (m *Mailer) Deliver(ctx context.Context, msg bot.OutboxMessage) error {
+	if msg.Dest.Person != "" {
+		return m.deliverToMember(ctx, msg)
+	}
 	if msg.Kind != bot.MessageMail || msg.Dest.Address == "" {
 		return bot.Permanent(fmt.Errorf("the mail adapter only sends mail to an address, not %s to %s", msg.Kind, msg.Dest))
 	}
