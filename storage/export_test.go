@@ -27,7 +27,7 @@ func (db *DB) BulkCreateForBench(ctx context.Context, incs []*bot.Incident) erro
 		}
 		defer stmt.Close()
 		for _, inc := range incs {
-			vals, err := incidentValues(inc)
+			vals, err := db.incidentValues(inc)
 			if err != nil {
 				return err
 			}

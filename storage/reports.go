@@ -3,9 +3,7 @@ package storage
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
-	"errors"
 	"time"
 
 	"github.com/sectriage/sectriage/bot"
@@ -17,7 +15,7 @@ type Report struct {
 	ID         int64
 	ReceivedAt time.Time
 	Source     string
-	MessageID  string
+	MessageID  string // empty in a sealed database, which keeps only its keyed hash
 	SHA256     string
 	Raw        []byte
 }
@@ -35,17 +33,10 @@ func (db *DB) StoreReport(ctx context.Context, source, messageID string, raw []b
 
 // Report returns a stored report.
 func (db *DB) Report(ctx context.Context, id int64) (*Report, error) {
-	r := &Report{ID: id}
-	var at int64
-	var mid sql.NullString
-	err := db.read.QueryRowContext(ctx, `SELECT received_at, source, message_id, sha256, raw FROM reports WHERE id = ?`, id).
-		Scan(&at, &r.Source, &mid, &r.SHA256, &r.Raw)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, bot.Errorf(bot.KindNotFound, "report %d does not exist", id)
-	}
+	kept, err := db.KeptReport(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	r.ReceivedAt, r.MessageID = time.UnixMilli(at).UTC(), mid.String
-	return r, nil
+	return &Report{ID: id, ReceivedAt: kept.ReceivedAt, Source: kept.Source, MessageID: kept.MessageID,
+		SHA256: kept.Hash, Raw: kept.Raw}, nil
 }
