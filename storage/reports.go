@@ -3,7 +3,9 @@ package storage
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
+	"errors"
 	"time"
 
 	"github.com/sectriage/sectriage/bot"
@@ -39,4 +41,20 @@ func (db *DB) Report(ctx context.Context, id int64) (*Report, error) {
 	}
 	return &Report{ID: id, ReceivedAt: kept.ReceivedAt, Source: kept.Source, MessageID: kept.MessageID,
 		SHA256: kept.Hash, Raw: kept.Raw}, nil
+}
+
+// ReportByMessageID returns the id of the stored report with messageID
+// (0 when none). The column holds a keyed hash in a sealed database, so a
+// lookup goes through here, never through SQL on the raw value.
+func (db *DB) ReportByMessageID(ctx context.Context, messageID string) (int64, error) {
+	mid, err := db.keyValue("reports", "message_id", messageID)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = db.read.QueryRowContext(ctx, `SELECT id FROM reports WHERE message_id = ?`, mid).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return id, err
 }

@@ -217,6 +217,17 @@ func (db *DB) keyValue(table, column, v string) (string, error) {
 // written: the database was unlocked with the team key.
 func (db *DB) Sealed() bool { return db.sealer != nil }
 
+// WrappedTo returns the fingerprint of the team key the data key is
+// wrapped to, or "" when the database has not been sealed yet.
+func (db *DB) WrappedTo(ctx context.Context) (string, error) {
+	var fpr string
+	err := db.read.QueryRowContext(ctx, `SELECT team_key FROM data_keys WHERE id = 1`).Scan(&fpr)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return fpr, err
+}
+
 // hasDataKey reports whether the database holds a wrapped data key.
 func hasDataKey(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
@@ -232,30 +243,47 @@ func hasDataKey(ctx context.Context, q interface {
 // database is sealed and has its key, or nothing changed. From then on
 // every confidential value is sealed as it is written.
 func (db *DB) Unlock(ctx context.Context, key TeamKey) error {
+	var wrapped []byte
+	var wrappedTo string
+	err := db.read.QueryRowContext(ctx, `SELECT wrapped, team_key FROM data_keys WHERE id = 1`).Scan(&wrapped, &wrappedTo)
+	if errors.Is(err, sql.ErrNoRows) {
+		return db.seal(ctx, key)
+	}
+	if err != nil {
+		return fmt.Errorf("storage: reading the data key: %w", err)
+	}
+	dataKey, err := key.DecryptSimple(wrapped, 1024)
+	if err != nil {
+		return fmt.Errorf("storage: the data key of %s is wrapped to team key %s and does not open with team key %s: configure the team key this database was sealed with (%v)",
+			db.path, wrappedTo, key.Fingerprint(), err)
+	}
+	s, err := newSealer(dataKey)
+	if err != nil {
+		return err
+	}
+	db.sealer, db.keyed = s, true
+	return nil
+}
+
+// seal makes the data key of a database that has none, stores it wrapped
+// to key and seals every value already stored, in one transaction. If
+// another process got there first, its key is used.
+func (db *DB) seal(ctx context.Context, key TeamKey) error {
+	migrated, other := 0, false
 	var s *sealer
-	migrated := 0
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		var wrapped []byte
-		var wrappedTo string
-		err := tx.QueryRowContext(ctx, `SELECT wrapped, team_key FROM data_keys WHERE id = 1`).Scan(&wrapped, &wrappedTo)
-		if err == nil {
-			dataKey, err := key.DecryptSimple(wrapped, 1024)
-			if err != nil {
-				return fmt.Errorf("storage: the data key of %s is wrapped to team key %s and does not open with team key %s: configure the team key this database was sealed with (%v)",
-					db.path, wrappedTo, key.Fingerprint(), err)
-			}
-			s, err = newSealer(dataKey)
-			return err
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
+		if found, err := hasDataKey(ctx, tx); err != nil || found {
+			other = found
 			return err
 		}
 		dataKey := make([]byte, dataKeySize)
 		rand.Read(dataKey)
+		var err error
 		if s, err = newSealer(dataKey); err != nil {
 			return err
 		}
-		if wrapped, err = key.Encrypt(dataKey); err != nil {
+		wrapped, err := key.Encrypt(dataKey)
+		if err != nil {
 			return fmt.Errorf("storage: wrapping the data key to the team key: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO data_keys(id, wrapped, team_key, created_at) VALUES (1, ?, ?, ?)`,
@@ -267,6 +295,9 @@ func (db *DB) Unlock(ctx context.Context, key TeamKey) error {
 	})
 	if err != nil {
 		return err
+	}
+	if other {
+		return db.Unlock(ctx, key)
 	}
 	db.sealer, db.keyed = s, true
 	if migrated > 0 {
