@@ -157,3 +157,68 @@ irc_account = "bob"`, 1)
 		t.Errorf("no log lines were captured to search:\n%s", logs.String())
 	}
 }
+
+// TestNothingRunsWithoutTheTeamKey: without a team key no command makes a
+// database it would have to fill with plaintext; a team key or passphrase
+// file others can read is refused with the fix; check names the team key
+// the database is sealed to when another one is configured.
+func TestNothingRunsWithoutTheTeamKey(t *testing.T) {
+	dir := t.TempDir()
+	noKey := filepath.Join(dir, "sectriage.toml")
+	if err := os.WriteFile(noKey, []byte(testConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"cmd", "-config", noKey, "-as", "alice", "--", "list"},
+		{"run", "-config", noKey},
+	} {
+		code, _, errOut := runCLI(t, "", args...)
+		if code == exitOK || !strings.Contains(errOut, "no team key ([keys] team_key_file)") {
+			t.Errorf("%s without a team key: exit %d %s", args[0], code, errOut)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "st.db")); err == nil {
+		t.Error("a database was made without a team key")
+	}
+	code, out, _ := runCLI(t, "", "check", "-config", noKey)
+	if code != exitFailed || !strings.Contains(out, "no team key") {
+		t.Errorf("check without a team key: exit %d\n%s", code, out)
+	}
+
+	cfg, _ := intakeConfig(t, "")
+	for _, file := range []string{"team.asc", "passphrase"} {
+		path := filepath.Join(filepath.Dir(cfg), file)
+		if err := os.Chmod(path, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errOut := runCLI(t, "", "cmd", "-config", cfg, "-as", "alice", "--", "list")
+		if code == exitOK || !strings.Contains(errOut, "run chmod 600 "+path) {
+			t.Errorf("%s readable by others: exit %d %s", file, code, errOut)
+		}
+		os.Chmod(path, 0o600)
+	}
+	if code, out, errOut := runCLI(t, "", "cmd", "-config", cfg, "-as", "alice", "--", "list"); code != exitOK {
+		t.Fatalf("list: exit %d %s %s", code, out, errOut)
+	}
+	code, out, _ = runCLI(t, "", "check", "-config", cfg)
+	if !strings.Contains(out, "sealed, data key wrapped to team key") {
+		t.Errorf("check of a sealed database:\n%s", out)
+	}
+	// Another team key: the database does not open, and both keys are named.
+	sealedTo := openStateDB(t, cfg)
+	fpr, _ := sealedTo.WrappedTo(context.Background())
+	sealedTo.Close()
+	other := withTeamKey(t, filepath.Dir(cfg), testConfig)
+	if err := os.WriteFile(cfg, []byte(other), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fixture, _ := fixtureKey()
+	code, _, errOut := runCLI(t, "", "cmd", "-config", cfg, "-as", "alice", "--", "list")
+	if code == exitOK || !strings.Contains(errOut, fpr) || !strings.Contains(errOut, fixture.Fingerprint()) {
+		t.Errorf("another team key: exit %d %s", code, errOut)
+	}
+	code, out, _ = runCLI(t, "", "check", "-config", cfg)
+	if code != exitFailed || !strings.Contains(out, "wrapped to team key "+fpr+", not to the configured "+fixture.Fingerprint()) {
+		t.Errorf("check with another team key: exit %d\n%s", code, out)
+	}
+}

@@ -457,3 +457,45 @@ func text(s string) bot.Text {
 	t.Untrusted(s)
 	return t
 }
+
+// Two processes opening a new database at once (the daemon and an MTA's
+// `sectriage ingest`) end up with one data key: each reads what the other wrote.
+func TestConcurrentFirstUnlockMakesOneKey(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "st.db")
+	var dbs [4]*DB
+	for i := range dbs {
+		db, err := Open(ctx, path, quiet())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		dbs[i] = db
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(dbs))
+	for i, db := range dbs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = db.Unlock(ctx, teamKey(t))
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("unlock %d: %v", i, err)
+		}
+	}
+	for i, db := range dbs {
+		if err := db.Enqueue(ctx, []bot.OutboxMessage{{Dest: bot.Destination{Platform: "console"}, Kind: "notice", Text: text(fmt.Sprint("from ", i))}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, db := range dbs {
+		msgs, err := db.DueMessages(ctx, time.Now().Add(time.Hour), 10)
+		if err != nil || len(msgs) != len(dbs) {
+			t.Fatalf("handle %d reads %d messages, %v; want all %d", i, len(msgs), err, len(dbs))
+		}
+	}
+}
