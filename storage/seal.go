@@ -213,10 +213,6 @@ func (db *DB) keyValue(table, column, v string) (string, error) {
 	return v, nil
 }
 
-// Sealed reports whether confidential values are sealed as they are
-// written: the database was unlocked with the team key.
-func (db *DB) Sealed() bool { return db.sealer != nil }
-
 // WrappedTo returns the fingerprint of the team key the data key is
 // wrapped to, or "" when the database has not been sealed yet.
 func (db *DB) WrappedTo(ctx context.Context) (string, error) {
