@@ -164,7 +164,9 @@ func (s *sealer) keyed(table, column, v string) string {
 // the database. A database never unlocked and without a data key (a
 // scratch database in a test, or one made by an older sectriage) takes
 // values as given; Unlock seals whatever is there. sectriage's commands
-// always unlock (openApp refuses to run without a team key).
+// always unlock right after Open (openApp refuses to run without a team
+// key), and the two that do not (backup, check) write nothing confidential,
+// so no handle writes plaintext into a database another process sealed.
 
 // sealValue returns what to store for a Sealed column.
 func (db *DB) sealValue(table, column string, plain []byte) (any, error) {
