@@ -260,8 +260,8 @@ func readBack(t *testing.T, db *DB) {
 		t.Errorf("quarantine read back as %+v, %v", q, err)
 	}
 	// Keyed columns still find what they hold.
-	if _, dup, err := db.KeepReport(ctx, bot.KeptReport{ReceivedAt: time.Now(), Source: "pipe", MessageID: c["messageID"], Hash: "h2", Raw: []byte("x")}); err != nil || !dup {
-		t.Errorf("a report with a known Message-ID: duplicate = %v, %v", dup, err)
+	if id, err := db.ReportByMessageID(ctx, c["messageID"]); err != nil || id != 1 {
+		t.Errorf("the report by its Message-ID: %d, %v; want 1", id, err)
 	}
 	if _, created, err := db.QuarantineMessage(ctx, &bot.Quarantined{ReceivedAt: time.Now(), Source: "pipe",
 		DedupeKey: "oversized|mid|" + c["messageID"], Reason: "too-large"}, func(*bot.Quarantined) []bot.OutboxMessage { return nil }); err != nil || created {
