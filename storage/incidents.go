@@ -39,7 +39,7 @@ func (db *DB) scanIncident(row scanner) (*bot.Incident, error) {
 		stored []byte
 		into   *string
 	}{{"title", title, &inc.Title}, {"reporter", reporter, &inc.Reporter}, {"reporter_key", reporterKey, &inc.ReporterKey}, {"cves", cves, &cveList}} {
-		if *f.into, err = db.openString("incidents", f.column, f.stored); err != nil {
+		if *f.into, err = db.openString(cell{"incidents", f.column, inc.ID}, f.stored); err != nil {
 			return nil, fmt.Errorf("incident %d: %w", inc.ID, err)
 		}
 	}
@@ -63,7 +63,7 @@ func (db *DB) scanIncident(row scanner) (*bot.Incident, error) {
 }
 
 // incidentValues lists the incident's columns after id, in incidentColumns
-// order, with the confidential ones sealed.
+// order, with the confidential ones sealed to the row inc.ID.
 func (db *DB) incidentValues(inc *bot.Incident) ([]any, error) {
 	overrides := "{}"
 	if len(inc.DueOverrides) > 0 {
@@ -86,7 +86,7 @@ func (db *DB) incidentValues(inc *bot.Incident) ([]any, error) {
 		{"title", inc.Title}, {"reporter", inc.Reporter}, {"reporter_key", inc.ReporterKey}, {"cves", strings.Join(inc.CVEs, " ")},
 	} {
 		var err error
-		if sealed[i], err = db.sealString("incidents", f.column, f.value); err != nil {
+		if sealed[i], err = db.sealString(cell{"incidents", f.column, inc.ID}, f.value); err != nil {
 			return nil, err
 		}
 	}
@@ -101,16 +101,16 @@ func (db *DB) incidentValues(inc *bot.Incident) ([]any, error) {
 func (db *DB) CreateIncident(ctx context.Context, inc *bot.Incident, build func(*bot.Incident) bot.Change) (*bot.Incident, error) {
 	created := inc.Clone()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if created.ID, err = nextID(ctx, tx, "incidents"); err != nil {
+			return err
+		}
 		vals, err := db.incidentValues(created)
 		if err != nil {
 			return err
 		}
-		cols := strings.TrimPrefix(incidentColumns, "id, ")
-		res, err := tx.ExecContext(ctx, `INSERT INTO incidents(`+cols+`) VALUES (`+placeholders(len(vals))+`)`, vals...)
-		if err != nil {
-			return err
-		}
-		if created.ID, err = res.LastInsertId(); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO incidents(`+incidentColumns+`) VALUES (`+placeholders(1+len(vals))+`)`,
+			append([]any{created.ID}, vals...)...); err != nil {
 			return err
 		}
 		return db.applyChange(ctx, tx, created.ID, build(created))
@@ -165,12 +165,16 @@ func notFound(id int64) error {
 // applyChange appends events and queues messages inside tx.
 func (db *DB) applyChange(ctx context.Context, tx *sql.Tx, incidentID int64, ch bot.Change) error {
 	for _, ev := range ch.Events {
-		details, err := db.sealString("events", "details", ev.Details)
+		id, err := nextID(ctx, tx, "events")
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO events(incident_id, at, actor, platform, kind, details) VALUES (?, ?, ?, ?, ?, ?)`,
-			incidentID, ev.At.UnixMilli(), ev.Actor, ev.Platform, ev.Kind, details); err != nil {
+		details, err := db.sealString(cell{"events", "details", id}, ev.Details)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO events(id, incident_id, at, actor, platform, kind, details) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			id, incidentID, ev.At.UnixMilli(), ev.Actor, ev.Platform, ev.Kind, details); err != nil {
 			return fmt.Errorf("appending event: %w", err)
 		}
 	}
@@ -276,7 +280,7 @@ func (db *DB) Events(ctx context.Context, incidentID int64) ([]bot.Event, error)
 		if err := rows.Scan(&ev.ID, &ev.IncidentID, &at, &ev.Actor, &ev.Platform, &ev.Kind, &details); err != nil {
 			return nil, err
 		}
-		if ev.Details, err = db.openString("events", "details", details); err != nil {
+		if ev.Details, err = db.openString(cell{"events", "details", ev.ID}, details); err != nil {
 			return nil, fmt.Errorf("event %d: %w", ev.ID, err)
 		}
 		ev.At = time.UnixMilli(at).UTC()

@@ -21,10 +21,6 @@ func (db *DB) KeepReport(ctx context.Context, r bot.KeptReport) (id int64, dupli
 			return 0, false, err
 		}
 	}
-	raw, err := db.sealValue("reports", "raw", r.Raw)
-	if err != nil {
-		return 0, false, err
-	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `SELECT id FROM reports WHERE sha256 = ? OR (message_id IS NOT NULL AND message_id = ?)
 			ORDER BY id LIMIT 1`, r.Hash, mid).Scan(&id)
@@ -35,12 +31,15 @@ func (db *DB) KeepReport(ctx context.Context, r bot.KeptReport) (id int64, dupli
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO reports(received_at, source, message_id, sha256, raw, sealed) VALUES (?, ?, ?, ?, ?, ?)`,
-			r.ReceivedAt.UnixMilli(), r.Source, mid, r.Hash, raw, r.Sealed)
+		if id, err = nextID(ctx, tx, "reports"); err != nil {
+			return err
+		}
+		raw, err := db.sealValue(cell{"reports", "raw", id}, r.Raw)
 		if err != nil {
 			return err
 		}
-		id, err = res.LastInsertId()
+		_, err = tx.ExecContext(ctx, `INSERT INTO reports(id, received_at, source, message_id, sha256, raw, sealed) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			id, r.ReceivedAt.UnixMilli(), r.Source, mid, r.Hash, raw, r.Sealed)
 		return err
 	})
 	return id, duplicate, err
@@ -62,7 +61,7 @@ func (db *DB) KeptReport(ctx context.Context, id int64) (*bot.KeptReport, error)
 	if err != nil {
 		return nil, err
 	}
-	if r.Raw, err = db.openValue("reports", "raw", raw); err != nil {
+	if r.Raw, err = db.openValue(cell{"reports", "raw", id}, raw); err != nil {
 		return nil, fmt.Errorf("report %d: %w", id, err)
 	}
 	r.ReceivedAt = time.UnixMilli(at).UTC()
@@ -112,12 +111,6 @@ func (db *DB) QuarantineMessage(ctx context.Context, q *bot.Quarantined, build f
 	if err != nil {
 		return 0, false, err
 	}
-	var sealed [3]any
-	for i, f := range []struct{ column, value string }{{"sender", q.Sender}, {"message_id", q.MessageID}, {"detail", q.Detail}} {
-		if sealed[i], err = db.sealString("quarantine", f.column, f.value); err != nil {
-			return 0, false, err
-		}
-	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `SELECT id FROM quarantine WHERE dedupe_key = ? OR (report_id IS NOT NULL AND report_id = ?)`,
 			dedupe, report).Scan(&id)
@@ -127,13 +120,18 @@ func (db *DB) QuarantineMessage(ctx context.Context, q *bot.Quarantined, build f
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO quarantine(received_at, source, report_id, dedupe_key, sender, message_id, size, reason, detail)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			q.ReceivedAt.UnixMilli(), q.Source, report, dedupe, sealed[0], sealed[1], q.Size, q.Reason, sealed[2])
-		if err != nil {
+		if id, err = nextID(ctx, tx, "quarantine"); err != nil {
 			return err
 		}
-		if id, err = res.LastInsertId(); err != nil {
+		var sealed [3]any
+		for i, f := range []struct{ column, value string }{{"sender", q.Sender}, {"message_id", q.MessageID}, {"detail", q.Detail}} {
+			if sealed[i], err = db.sealString(cell{"quarantine", f.column, id}, f.value); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO quarantine(id, received_at, source, report_id, dedupe_key, sender, message_id, size, reason, detail)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, q.ReceivedAt.UnixMilli(), q.Source, report, dedupe, sealed[0], sealed[1], q.Size, q.Reason, sealed[2]); err != nil {
 			return err
 		}
 		created = true
@@ -197,7 +195,7 @@ func (db *DB) Quarantine(ctx context.Context, limit int) ([]bot.Quarantined, err
 			stored []byte
 			into   *string
 		}{{"sender", sender, &q.Sender}, {"message_id", mid, &q.MessageID}, {"detail", detail, &q.Detail}} {
-			if *f.into, err = db.openString("quarantine", f.column, f.stored); err != nil {
+			if *f.into, err = db.openString(cell{"quarantine", f.column, q.ID}, f.stored); err != nil {
 				return nil, fmt.Errorf("quarantine entry %d: %w", q.ID, err)
 			}
 		}

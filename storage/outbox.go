@@ -18,15 +18,19 @@ func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, m bot.OutboxMessage) erro
 	if err != nil {
 		return err
 	}
-	body, err := db.sealString("outbox", "body", string(text))
+	id, err := nextID(ctx, tx, "outbox")
 	if err != nil {
 		return err
 	}
-	address, err := db.sealString("outbox", "address", m.Dest.Address)
+	body, err := db.sealString(cell{"outbox", "body", id}, string(text))
 	if err != nil {
 		return err
 	}
-	lastError, err := db.sealString("outbox", "last_error", "")
+	address, err := db.sealString(cell{"outbox", "address", id}, m.Dest.Address)
+	if err != nil {
+		return err
+	}
+	lastError, err := db.sealString(cell{"outbox", "last_error", id}, "")
 	if err != nil {
 		return err
 	}
@@ -45,10 +49,10 @@ func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, m bot.OutboxMessage) erro
 	if m.DedupeKey != "" {
 		dedupe = m.DedupeKey
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO outbox(created_at, platform, channel, person, address, kind, incident_id, body,
-		confidential, dedupe_key, next_attempt_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err = tx.ExecContext(ctx, `INSERT INTO outbox(id, created_at, platform, channel, person, address, kind, incident_id, body,
+		confidential, dedupe_key, next_attempt_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT DO NOTHING`,
-		created.UnixMilli(), m.Dest.Platform, m.Dest.Channel, m.Dest.Person, address, m.Kind, incident,
+		id, created.UnixMilli(), m.Dest.Platform, m.Dest.Channel, m.Dest.Person, address, m.Kind, incident,
 		body, m.Confidential, dedupe, next.UnixMilli(), lastError)
 	if err != nil {
 		return fmt.Errorf("queueing message: %w", err)
@@ -112,14 +116,14 @@ func (db *DB) DueMessagesWhere(ctx context.Context, f bot.OutboxFilter, now time
 			&m.Kind, &m.IncidentID, &sealedBody, &m.Confidential, &m.DedupeKey, &m.Attempts, &next, &lastError); err != nil {
 			return nil, err
 		}
-		body, err := db.openValue("outbox", "body", sealedBody)
+		body, err := db.openValue(cell{"outbox", "body", m.ID}, sealedBody)
 		if err != nil {
 			return nil, fmt.Errorf("outbox message %d: %w", m.ID, err)
 		}
-		if m.Dest.Address, err = db.openString("outbox", "address", address); err != nil {
+		if m.Dest.Address, err = db.openString(cell{"outbox", "address", m.ID}, address); err != nil {
 			return nil, fmt.Errorf("outbox message %d: %w", m.ID, err)
 		}
-		if m.LastError, err = db.openString("outbox", "last_error", lastError); err != nil {
+		if m.LastError, err = db.openString(cell{"outbox", "last_error", m.ID}, lastError); err != nil {
 			return nil, fmt.Errorf("outbox message %d: %w", m.ID, err)
 		}
 		if err := json.Unmarshal(body, &m.Text); err != nil {
@@ -139,7 +143,7 @@ func (db *DB) MarkDelivered(ctx context.Context, id int64, at time.Time) error {
 
 // MarkRetry implements bot.OutboxStore.
 func (db *DB) MarkRetry(ctx context.Context, id int64, attempts int, next time.Time, errText string) error {
-	sealed, err := db.sealString("outbox", "last_error", errText)
+	sealed, err := db.sealString(cell{"outbox", "last_error", id}, errText)
 	if err != nil {
 		return err
 	}
@@ -150,7 +154,7 @@ func (db *DB) MarkRetry(ctx context.Context, id int64, attempts int, next time.T
 
 // MarkDead implements bot.OutboxStore.
 func (db *DB) MarkDead(ctx context.Context, id int64, at time.Time, errText string) error {
-	sealed, err := db.sealString("outbox", "last_error", errText)
+	sealed, err := db.sealString(cell{"outbox", "last_error", id}, errText)
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ const (
 	Public Class = iota + 1
 	// Sealed columns hold report content or the reporter's identity. They
 	// are encrypted with AES-256-GCM under the data key (a random nonce per
-	// value, the table and column as associated data).
+	// value, its table, column and row as associated data).
 	Sealed
 	// Keyed columns identify something confidential but are looked up by
 	// equality, so they hold an HMAC-SHA256 keyed by the data key: equal
@@ -127,34 +127,43 @@ func newSealer(dataKey []byte) (*sealer, error) {
 	return &sealer{aead: aead, mac: macKey}, nil
 }
 
-// associated binds a sealed value to its column: a value moved into
-// another column (a note into a title) does not open.
-func associated(table, column string) []byte {
-	return []byte("sectriage/" + table + "." + column)
+// cell is where a sealed value lives. It is the value's associated data:
+// a value moved to another column (a note into a title) or another row (one
+// incident's title onto another) does not open.
+type cell struct {
+	table, column string
+	row           int64 // the row's id
 }
 
-func (s *sealer) seal(table, column string, plain []byte) []byte {
+func (c cell) associated() []byte {
+	return []byte(fmt.Sprintf("sectriage/%s.%s/%d", c.table, c.column, c.row))
+}
+
+func (c cell) String() string { return fmt.Sprintf("%s.%s of row %d", c.table, c.column, c.row) }
+
+func (s *sealer) seal(c cell, plain []byte) []byte {
 	out := make([]byte, 1+s.aead.NonceSize(), 1+s.aead.NonceSize()+len(plain)+s.aead.Overhead())
 	out[0] = sealVersion
 	rand.Read(out[1:]) // never fails (crypto/rand)
-	return s.aead.Seal(out, out[1:], plain, associated(table, column))
+	return s.aead.Seal(out, out[1:], plain, c.associated())
 }
 
-func (s *sealer) open(table, column string, sealed []byte) ([]byte, error) {
+func (s *sealer) open(c cell, sealed []byte) ([]byte, error) {
 	n := s.aead.NonceSize()
 	if len(sealed) < 1+n+s.aead.Overhead() || sealed[0] != sealVersion {
-		return nil, fmt.Errorf("storage: %s.%s holds a value that is not sealed", table, column)
+		return nil, fmt.Errorf("storage: %s holds a value that is not sealed", c)
 	}
-	plain, err := s.aead.Open(nil, sealed[1:1+n], sealed[1+n:], associated(table, column))
+	plain, err := s.aead.Open(nil, sealed[1:1+n], sealed[1+n:], c.associated())
 	if err != nil {
-		return nil, fmt.Errorf("storage: %s.%s does not open with the data key (tampered, or moved from elsewhere)", table, column)
+		return nil, fmt.Errorf("storage: %s does not open with the data key (tampered, or moved from elsewhere)", c)
 	}
 	return plain, nil
 }
 
+// keyed is not bound to a row: equal values must match across rows.
 func (s *sealer) keyed(table, column, v string) string {
 	m := hmac.New(sha256.New, s.mac)
-	m.Write(associated(table, column))
+	m.Write([]byte("sectriage/" + table + "." + column))
 	m.Write([]byte{0})
 	m.Write([]byte(v))
 	return hex.EncodeToString(m.Sum(nil))
@@ -168,10 +177,10 @@ func (s *sealer) keyed(table, column, v string) string {
 // key), and the two that do not (backup, check) write nothing confidential,
 // so no handle writes plaintext into a database another process sealed.
 
-// sealValue returns what to store for a Sealed column.
-func (db *DB) sealValue(table, column string, plain []byte) (any, error) {
+// sealValue returns what to store in a Sealed cell.
+func (db *DB) sealValue(c cell, plain []byte) (any, error) {
 	if db.sealer != nil {
-		return db.sealer.seal(table, column, plain), nil
+		return db.sealer.seal(c, plain), nil
 	}
 	if db.keyed {
 		return nil, ErrLocked
@@ -181,17 +190,17 @@ func (db *DB) sealValue(table, column string, plain []byte) (any, error) {
 
 // sealString is sealValue for text. Plaintext is stored as TEXT, so a
 // database that was never sealed reads back the same way it always did.
-func (db *DB) sealString(table, column, plain string) (any, error) {
+func (db *DB) sealString(c cell, plain string) (any, error) {
 	if db.sealer == nil && !db.keyed {
 		return plain, nil
 	}
-	return db.sealValue(table, column, []byte(plain))
+	return db.sealValue(c, []byte(plain))
 }
 
-// openValue returns the plaintext of a Sealed column's stored value.
-func (db *DB) openValue(table, column string, stored []byte) ([]byte, error) {
+// openValue returns the plaintext of a Sealed cell's stored value.
+func (db *DB) openValue(c cell, stored []byte) ([]byte, error) {
 	if db.sealer != nil {
-		return db.sealer.open(table, column, stored)
+		return db.sealer.open(c, stored)
 	}
 	if db.keyed {
 		return nil, ErrLocked
@@ -199,9 +208,18 @@ func (db *DB) openValue(table, column string, stored []byte) ([]byte, error) {
 	return stored, nil
 }
 
-func (db *DB) openString(table, column string, stored []byte) (string, error) {
-	b, err := db.openValue(table, column, stored)
+func (db *DB) openString(c cell, stored []byte) (string, error) {
+	b, err := db.openValue(c, stored)
 	return string(b), err
+}
+
+// nextID is the id the next row of table gets, so that its sealed values
+// can name their row before it exists. Only inside a write transaction:
+// BEGIN IMMEDIATE holds the database's write lock, so nobody else takes it.
+func nextID(ctx context.Context, tx *sql.Tx, table string) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) + 1 FROM `+table).Scan(&id)
+	return id, err
 }
 
 // keyValue returns what to store for, or compare with, a Keyed column.
@@ -366,7 +384,7 @@ func sealColumn(ctx context.Context, tx *sql.Tx, s *sealer, table, column string
 		if class == Keyed {
 			v = s.keyed(table, column, string(r.value))
 		} else {
-			v = s.seal(table, column, r.value)
+			v = s.seal(cell{table, column, r.id}, r.value)
 		}
 		if _, err := stmt.ExecContext(ctx, v, r.id); err != nil {
 			return 0, err

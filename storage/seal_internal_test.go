@@ -181,21 +181,22 @@ func checkSealedAtRest(t *testing.T, db *DB, dir string) {
 			if class == Public {
 				continue
 			}
-			rows, err := db.read.QueryContext(ctx, `SELECT `+col+`, typeof(`+col+`) FROM `+table+` WHERE `+col+` IS NOT NULL`)
+			rows, err := db.read.QueryContext(ctx, `SELECT rowid, `+col+`, typeof(`+col+`) FROM `+table+` WHERE `+col+` IS NOT NULL`)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for rows.Next() {
+				var id int64
 				var v []byte
 				var typ string
-				if err := rows.Scan(&v, &typ); err != nil {
+				if err := rows.Scan(&id, &v, &typ); err != nil {
 					t.Fatal(err)
 				}
 				switch class {
 				case Sealed:
 					if typ != "blob" {
 						t.Errorf("%s.%s holds a %s, not a sealed value", table, col, typ)
-					} else if _, err := db.sealer.open(table, col, v); err != nil {
+					} else if _, err := db.sealer.open(cell{table, col, id}, v); err != nil {
 						t.Errorf("%s.%s: %v", table, col, err)
 					}
 				case Keyed:
@@ -434,21 +435,49 @@ func TestSealedDatabaseWithoutTheKey(t *testing.T) {
 	}
 }
 
-// A value moved to another column or row of another table does not open.
-func TestSealedValuesAreBoundToTheirColumn(t *testing.T) {
+// A value moved to another column or another row does not open.
+func TestSealedValuesAreBoundToTheirCell(t *testing.T) {
 	s, err := newSealer(bytes.Repeat([]byte{7}, dataKeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := s.seal("events", "details", []byte("note"))
-	if _, err := s.open("incidents", "title", v); err == nil {
+	v := s.seal(cell{"events", "details", 3}, []byte("note"))
+	if _, err := s.open(cell{"incidents", "title", 3}, v); err == nil {
 		t.Fatal("a note opened as a title")
 	}
-	if p, err := s.open("events", "details", v); err != nil || string(p) != "note" {
+	if _, err := s.open(cell{"events", "details", 4}, v); err == nil {
+		t.Fatal("a note opened in another row")
+	}
+	if p, err := s.open(cell{"events", "details", 3}, v); err != nil || string(p) != "note" {
 		t.Fatalf("open = %q, %v", p, err)
 	}
-	if bytes.Equal(v, s.seal("events", "details", []byte("note"))) {
+	if bytes.Equal(v, s.seal(cell{"events", "details", 3}, []byte("note"))) {
 		t.Fatal("two seals of one value are equal: the nonce is not random")
+	}
+}
+
+// Swapping two incidents' sealed titles in the file is detected on read.
+func TestSwappedSealedValuesDoNotOpen(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "st.db"), quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Unlock(ctx, teamKey(t)); err != nil {
+		t.Fatal(err)
+	}
+	for _, title := range []string{"first", "second"} {
+		if _, err := db.CreateIncident(ctx, &bot.Incident{Title: title, SIG: "core", State: bot.StateNew, Severity: bot.SeverityUnknown},
+			func(*bot.Incident) bot.Change { return bot.Change{} }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.ExecForTest(ctx, `UPDATE incidents SET title = (SELECT title FROM incidents WHERE id = 2) WHERE id = 1`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Incident(ctx, 1); err == nil || !strings.Contains(err.Error(), "does not open") {
+		t.Fatalf("a title copied from another incident: err = %v", err)
 	}
 }
 
