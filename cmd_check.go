@@ -69,8 +69,8 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if cfg.Mattermost.Enabled() {
 		checkMattermost(ctx, c, cfg)
 	}
-	checkDatabase(ctx, c, cfg)
 	key := checkTeamKey(c, cfg, time.Now())
+	checkDatabase(ctx, c, cfg, key)
 	checkKnownKeys(c, cfg)
 	checkSecurityTxt(c, cfg, key, time.Now())
 	checkMail(ctx, c, cfg)
@@ -82,7 +82,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return exitOK
 }
 
-func checkDatabase(ctx context.Context, c *checker, cfg *config.Config) {
+func checkDatabase(ctx context.Context, c *checker, cfg *config.Config, key *teamkey.Key) {
 	path := cfg.Resolve(cfg.Storage.Path)
 	_, statErr := os.Stat(path)
 	db, err := storage.Open(ctx, path, discardLogger())
@@ -95,6 +95,17 @@ func checkDatabase(ctx context.Context, c *checker, cfg *config.Config) {
 		c.fail("database %s is not writable: %v", path, err)
 		return
 	}
+	wrappedTo, err := db.WrappedTo(ctx)
+	switch {
+	case err != nil:
+		c.fail("database %s: reading its data key: %v", path, err)
+	case wrappedTo == "":
+		c.ok("database %s: not sealed yet; the first run seals it with a new data key wrapped to the team key", path)
+	case key != nil && wrappedTo != key.Fingerprint():
+		c.fail("database %s is sealed with a data key wrapped to team key %s, not to the configured %s", path, wrappedTo, key.Fingerprint())
+	default:
+		c.ok("database %s: sealed, data key wrapped to team key %s", path, wrappedTo)
+	}
 	v, _ := db.SchemaVersion(ctx)
 	if os.IsNotExist(statErr) {
 		c.ok("database %s: created (schema version %d)", path, v)
@@ -105,7 +116,7 @@ func checkDatabase(ctx context.Context, c *checker, cfg *config.Config) {
 
 func checkTeamKey(c *checker, cfg *config.Config, now time.Time) *teamkey.Key {
 	if cfg.Keys.TeamKeyFile == "" {
-		c.warn("no team key ([keys] team_key_file): encrypted reports cannot be read")
+		c.fail("%v", errNoTeamKey)
 		return nil
 	}
 	key, err := loadTeamKey(cfg)

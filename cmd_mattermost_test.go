@@ -66,7 +66,7 @@ slash_token_file = "slash-token"
 button_secret_file = "button-secret"
 trusted_members = ["admin"]
 `, listen, listen, s.URL())
-	write("sectriage.toml", config)
+	write("sectriage.toml", withTeamKey(t, dir, config))
 	cfg := filepath.Join(dir, "sectriage.toml")
 
 	// A bot is not allowed to make slash commands: the operator is told how.

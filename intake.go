@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/mail"
@@ -34,7 +35,10 @@ type intakeParts struct {
 
 // loadTeamKey reads and unlocks the team key named by [keys].
 func loadTeamKey(cfg *config.Config) (*teamkey.Key, error) {
-	armored, err := os.ReadFile(cfg.Resolve(cfg.Keys.TeamKeyFile))
+	armored, err := config.ReadSecretFile(cfg.Resolve(cfg.Keys.TeamKeyFile))
+	if errors.Is(err, config.ErrSecretExposed) {
+		return nil, fmt.Errorf("team key: %w", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("team key: %w (export it with gpg --export-secret-keys --armor KEYID > %s, or fix [keys] team_key_file)", err, cfg.Keys.TeamKeyFile)
 	}

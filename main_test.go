@@ -13,7 +13,6 @@ import (
 
 	"github.com/sectriage/sectriage/bot"
 	"github.com/sectriage/sectriage/config"
-	"github.com/sectriage/sectriage/storage"
 )
 
 // runCLI runs the binary's entry point in-process.
@@ -46,7 +45,7 @@ func writeConfig(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "sectriage.toml")
-	if err := os.WriteFile(path, []byte(testConfig), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(withTeamKey(t, dir, testConfig)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := config.Load(path)
@@ -54,10 +53,7 @@ func writeConfig(t *testing.T) string {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	db, err := storage.Open(ctx, cfg.Resolve(cfg.Storage.Path), discardLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openStateDB(t, path)
 	defer db.Close()
 	settings, _ := cfg.Settings(nil)
 	svc := bot.NewService(db, bot.SystemClock{}, discardLogger(), settings)

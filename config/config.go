@@ -259,7 +259,10 @@ func (c *Config) ReadSecret(file, env, what string) (string, error) {
 	switch {
 	case file != "":
 		path := c.Resolve(file)
-		b, err := os.ReadFile(path)
+		b, err := ReadSecretFile(path)
+		if errors.Is(err, ErrSecretExposed) {
+			return "", fmt.Errorf("%s: %w", what, err)
+		}
 		if err != nil {
 			hint := "write the secret into it (mode 0600, readable by the sectriage user)"
 			if env != "" {

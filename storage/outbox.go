@@ -13,8 +13,24 @@ import (
 
 // enqueue inserts a message; a message whose dedupe key was used before is
 // dropped silently: that ping was already sent or queued.
-func enqueue(ctx context.Context, tx *sql.Tx, m bot.OutboxMessage) error {
-	body, err := json.Marshal(m.Text)
+func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, m bot.OutboxMessage) error {
+	text, err := json.Marshal(m.Text)
+	if err != nil {
+		return err
+	}
+	id, err := nextID(ctx, tx, "outbox")
+	if err != nil {
+		return err
+	}
+	body, err := db.sealString(cell{"outbox", "body", id}, string(text))
+	if err != nil {
+		return err
+	}
+	address, err := db.sealString(cell{"outbox", "address", id}, m.Dest.Address)
+	if err != nil {
+		return err
+	}
+	lastError, err := db.sealString(cell{"outbox", "last_error", id}, "")
 	if err != nil {
 		return err
 	}
@@ -33,11 +49,11 @@ func enqueue(ctx context.Context, tx *sql.Tx, m bot.OutboxMessage) error {
 	if m.DedupeKey != "" {
 		dedupe = m.DedupeKey
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO outbox(created_at, platform, channel, person, address, kind, incident_id, body,
-		confidential, dedupe_key, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err = tx.ExecContext(ctx, `INSERT INTO outbox(id, created_at, platform, channel, person, address, kind, incident_id, body,
+		confidential, dedupe_key, next_attempt_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT DO NOTHING`,
-		created.UnixMilli(), m.Dest.Platform, m.Dest.Channel, m.Dest.Person, m.Dest.Address, m.Kind, incident,
-		string(body), m.Confidential, dedupe, next.UnixMilli())
+		id, created.UnixMilli(), m.Dest.Platform, m.Dest.Channel, m.Dest.Person, address, m.Kind, incident,
+		body, m.Confidential, dedupe, next.UnixMilli(), lastError)
 	if err != nil {
 		return fmt.Errorf("queueing message: %w", err)
 	}
@@ -49,7 +65,7 @@ func enqueue(ctx context.Context, tx *sql.Tx, m bot.OutboxMessage) error {
 func (db *DB) Enqueue(ctx context.Context, msgs []bot.OutboxMessage) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		for _, m := range msgs {
-			if err := enqueue(ctx, tx, m); err != nil {
+			if err := db.enqueue(ctx, tx, m); err != nil {
 				return err
 			}
 		}
@@ -95,12 +111,22 @@ func (db *DB) DueMessagesWhere(ctx context.Context, f bot.OutboxFilter, now time
 	for rows.Next() {
 		var m bot.OutboxMessage
 		var created, next int64
-		var body string
-		if err := rows.Scan(&m.ID, &created, &m.Dest.Platform, &m.Dest.Channel, &m.Dest.Person, &m.Dest.Address,
-			&m.Kind, &m.IncidentID, &body, &m.Confidential, &m.DedupeKey, &m.Attempts, &next, &m.LastError, &m.Sent); err != nil {
+		var address, sealedBody, lastError []byte
+		if err := rows.Scan(&m.ID, &created, &m.Dest.Platform, &m.Dest.Channel, &m.Dest.Person, &address,
+			&m.Kind, &m.IncidentID, &sealedBody, &m.Confidential, &m.DedupeKey, &m.Attempts, &next, &lastError, &m.Sent); err != nil {
 			return nil, err
 		}
-		if err := json.Unmarshal([]byte(body), &m.Text); err != nil {
+		body, err := db.openValue(cell{"outbox", "body", m.ID}, sealedBody)
+		if err != nil {
+			return nil, fmt.Errorf("outbox message %d: %w", m.ID, err)
+		}
+		if m.Dest.Address, err = db.openString(cell{"outbox", "address", m.ID}, address); err != nil {
+			return nil, fmt.Errorf("outbox message %d: %w", m.ID, err)
+		}
+		if m.LastError, err = db.openString(cell{"outbox", "last_error", m.ID}, lastError); err != nil {
+			return nil, fmt.Errorf("outbox message %d: %w", m.ID, err)
+		}
+		if err := json.Unmarshal(body, &m.Text); err != nil {
 			return nil, fmt.Errorf("outbox message %d: bad body: %w", m.ID, err)
 		}
 		m.Created, m.NextAttempt = time.UnixMilli(created).UTC(), time.UnixMilli(next).UTC()
@@ -126,15 +152,23 @@ func (db *DB) MarkSent(ctx context.Context, id int64, sent int) error {
 
 // MarkRetry implements bot.OutboxStore.
 func (db *DB) MarkRetry(ctx context.Context, id int64, attempts int, next time.Time, errText string) error {
-	_, err := db.write.ExecContext(ctx, `UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?`,
-		attempts, next.UnixMilli(), errText, id)
+	sealed, err := db.sealString(cell{"outbox", "last_error", id}, errText)
+	if err != nil {
+		return err
+	}
+	_, err = db.write.ExecContext(ctx, `UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?`,
+		attempts, next.UnixMilli(), sealed, id)
 	return err
 }
 
 // MarkDead implements bot.OutboxStore.
 func (db *DB) MarkDead(ctx context.Context, id int64, at time.Time, errText string) error {
-	_, err := db.write.ExecContext(ctx, `UPDATE outbox SET dead_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?`,
-		at.UnixMilli(), errText, id)
+	sealed, err := db.sealString(cell{"outbox", "last_error", id}, errText)
+	if err != nil {
+		return err
+	}
+	_, err = db.write.ExecContext(ctx, `UPDATE outbox SET dead_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?`,
+		at.UnixMilli(), sealed, id)
 	return err
 }
 
