@@ -144,7 +144,7 @@ func demoMessage(key *teamkey.Key) ([]byte, error) {
 func advanceCommand(clock *bot.ManualClock, sched *schedule.Scheduler) commands.Command {
 	return commands.Command{
 		Name: "advance", Args: "<duration>", Summary: "demo only: move the clock forward (e.g. 49h, 3d) and run what was scheduled",
-		MinArgs: 1, MaxArgs: 1,
+		Permission: bot.Member, MinArgs: 1, MaxArgs: 1,
 		Handler: commands.HandlerFunc(func(ctx context.Context, req *commands.Request) (commands.Reply, error) {
 			d, err := bot.ParseDuration(req.Args[0])
 			if err != nil {
