@@ -39,6 +39,7 @@ type Metrics struct {
 	latency    *prometheus.HistogramVec
 	reloads    *prometheus.CounterVec
 	reloadedAt prometheus.Gauge
+	refused    prometheus.Counter
 }
 
 // Source reads the database's counts at scrape time.
@@ -92,6 +93,10 @@ func New(opts Options, log *slog.Logger) *Metrics {
 			Namespace: namespace, Name: "config_last_reload_success_timestamp_seconds",
 			Help: "When the configuration in force was loaded (start or last applied reload), Unix time.",
 		}),
+		refused: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "acknowledgements_refused_total",
+			Help: "Acknowledgements the mail server would not take for the reporter's address (refused recipient, or an address needing SMTPUTF8 it does not offer): the reporter's problem, not an outage.",
+		}),
 		adapter: &adapterCollector{desc: prometheus.NewDesc(namespace+"_adapter_connected",
 			"1 when the adapter is connected and usable (IRC: joined the verified-private triage channel; Mattermost: websocket up; IMAP: logged in with the mailbox selected).",
 			[]string{"adapter"}, nil)},
@@ -102,7 +107,7 @@ func New(opts Options, log *slog.Logger) *Metrics {
 		ConstLabels: prometheus.Labels{"version": opts.Version},
 	})
 	info.Set(1)
-	m.reg.MustRegister(m.deliveries, m.failures, m.commands, m.latency, m.reloads, m.reloadedAt, info, m.adapter,
+	m.reg.MustRegister(m.deliveries, m.failures, m.commands, m.latency, m.reloads, m.reloadedAt, m.refused, info, m.adapter,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if opts.Source != nil {
 		m.state = newStateCollector(opts.Source, opts.ScrapeTimeout, opts.Now)
@@ -169,6 +174,10 @@ func (m *Metrics) ObserveReload(applied bool, at time.Time) {
 	m.reloads.WithLabelValues("applied").Inc()
 	m.reloadedAt.Set(float64(at.Unix()))
 }
+
+// ObserveRefusedAcknowledgement counts an acknowledgement the mail server
+// refused for its recipient.
+func (m *Metrics) ObserveRefusedAcknowledgement() { m.refused.Inc() }
 
 // AddDeliverer starts a platform's delivery series at zero, so that an
 // alert on failures works before the first one.
