@@ -95,14 +95,24 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, ro runOptions)
 			runners = append(runners, src.Run)
 		}
 	}
+	var utf8Mail func() (offered, known bool) // nil: no mail is sent
 	if cfg.Email.SMTP != nil {
-		mailer, err := newMailer(cfg, a.intake, log)
+		mailer, err := newMailer(cfg, a.intake, a.db, m.ObserveAcknowledgementNotSent, log)
 		if err != nil {
 			fmt.Fprintln(stderr, "sectriage:", err)
 			return exitFailed
 		}
 		a.outbox.Register(bot.PlatformEmail, mailer)
 		m.AddDeliverer(bot.PlatformEmail)
+		utf8Mail = mailer.UTF8Addresses
+		// One session at start learns whether the server offers SMTPUTF8,
+		// which the form needs to know before it takes a UTF-8 address.
+		runners = append(runners, func(ctx context.Context) error {
+			if err := mailer.Check(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("the SMTP server could not be reached at start; the form takes only ASCII addresses until it is", "err", err)
+			}
+			return nil
+		})
 	}
 	if cfg.IRCEnabled() {
 		deps := irc.Deps{Service: a.svc, Commands: runner, Outbox: a.outbox}
@@ -142,7 +152,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, ro runOptions)
 	if cfg.Server.Enabled() {
 		mux := newMux(mounts)
 		opsRoutes(mux, ready, m.Handler(), cfg.Server.MetricsListen, trusted)
-		if err := intakeHandlers(mux, a, trusted, time.Now()); err != nil {
+		if err := intakeHandlers(mux, a, trusted, utf8Mail, time.Now()); err != nil {
 			fmt.Fprintln(stderr, "sectriage:", err)
 			return exitFailed
 		}

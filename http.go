@@ -17,7 +17,7 @@ const keyPath = "/pgp-key.asc"
 // intakeHandlers adds the report side of the HTTP listener to mux: the
 // report form, the public key and security.txt. Nothing is added without
 // a team key: reports could not be read.
-func intakeHandlers(mux *http.ServeMux, a *app, trusted []*net.IPNet, now time.Time) error {
+func intakeHandlers(mux *http.ServeMux, a *app, trusted []*net.IPNet, utf8Mail func() (offered, known bool), now time.Time) error {
 	cfg := a.cfg
 	if a.intake == nil {
 		return nil
@@ -28,7 +28,7 @@ func intakeHandlers(mux *http.ServeMux, a *app, trusted []*net.IPNet, now time.T
 	}
 	mux.Handle("/report", email.NewFormHandler(a.intake.intake, email.FormOptions{
 		MaxBytes: int64(cfg.Intake.FormMaxSize), RateLimit: cfg.Intake.FormRateLimit,
-		RateWindow: cfg.Intake.FormRateWindow.Duration, TrustedProxies: trusted, To: to,
+		RateWindow: cfg.Intake.FormRateWindow.Duration, TrustedProxies: trusted, To: to, UTF8Addresses: utf8Mail,
 	}, a.log))
 	st := cfg.SecurityTxt
 	if st == nil {

@@ -42,7 +42,7 @@ func TestFamilies(t *testing.T) {
 	m.ObserveCommand("irc", false, "", 3*time.Millisecond)
 	m.ObserveCommand("mattermost", true, bot.KindNotFound, time.Millisecond)
 	m.ObserveReload(false, now)
-	m.ObserveRefusedAcknowledgement()
+	m.ObserveAcknowledgementNotSent("refused")
 	up := true
 	m.WatchAdapter("irc", func() bool { return up })
 	m.WatchAdapter("imap", func() bool { return false })
@@ -74,7 +74,8 @@ func TestFamilies(t *testing.T) {
 		`sectriage_commands_total{outcome="not_found",platform="mattermost"} 1`,
 		`sectriage_command_duration_seconds_bucket{platform="irc",le="0.005"} 1`,
 		`sectriage_config_reloads_total{result="refused"} 1`,
-		`sectriage_acknowledgements_refused_total 1`,
+		`sectriage_acknowledgements_not_sent_total{reason="refused"} 1`,
+		`sectriage_acknowledgements_not_sent_total{reason="capped"} 0`,
 		fmt.Sprintf(`sectriage_config_last_reload_success_timestamp_seconds %g`, float64(now.Unix())),
 		`sectriage_adapter_connected{adapter="irc"} 1`,
 		`sectriage_adapter_connected{adapter="imap"} 0`,
