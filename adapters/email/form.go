@@ -255,6 +255,11 @@ func (h *FormHandler) message(rep formReport) ([]byte, error) {
 	hd.Add("Date", h.opts.Now().Format(time.RFC1123Z))
 	hd.Add("Message-ID", "<"+hex.EncodeToString(mac.Sum(nil))[:40]+"@"+formMessageIDDomain+">")
 	hd.Add("MIME-Version", "1.0")
+	boundary := ""
+	if rep.PublicKey != "" {
+		boundary = "form-" + randomToken()
+		hd.Add("Content-Type", fmt.Sprintf("multipart/mixed; boundary=%q", boundary))
+	}
 	top, err := hd.Bytes()
 	if err != nil {
 		return nil, err // readForm checked every field: not reached
@@ -272,8 +277,7 @@ func (h *FormHandler) message(rep formReport) ([]byte, error) {
 		text()
 		return b.Bytes(), nil
 	}
-	boundary := "form-" + randomToken()
-	fmt.Fprintf(&b, "Content-Type: multipart/mixed; boundary=%q\r\n\r\n--%s\r\n", boundary, boundary)
+	fmt.Fprintf(&b, "\r\n--%s\r\n", boundary)
 	text()
 	fmt.Fprintf(&b, "--%s\r\nContent-Type: application/pgp-keys\r\nContent-Disposition: attachment; filename=\"public-key.asc\"\r\n\r\n", boundary)
 	b.Write(canonicalCRLF([]byte(strings.TrimSpace(rep.PublicKey))))

@@ -2,6 +2,7 @@ package email_test
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -106,5 +107,29 @@ func TestFormUTF8Address(t *testing.T) {
 	}
 	if inc := p.incident(t, 1); inc.Reporter != "rité@exämple.net" {
 		t.Errorf("reporter %q", inc.Reporter)
+	}
+}
+
+// TestFormPublicKey: a key posted with the report becomes the reporter's
+// key (the multipart message the form makes is read back whole).
+func TestFormPublicKey(t *testing.T) {
+	team, _ := teamkey.Generate("Team", "security@example.org", time.Now())
+	p := newPipeline(t, team, pipelineOptions{})
+	srv := newFormServer(t, p, 100)
+	rita, _ := teamkey.Generate("Rita", "rita@example.net", time.Now().Add(-time.Hour))
+	pub, err := rita.ArmoredPublic()
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out := postJSON(t, srv.URL+"/report", map[string]string{"email": "rita@example.net", "body": "with my key", "public_key": string(pub)})
+	if code != http.StatusCreated {
+		t.Fatalf("%d %v", code, out)
+	}
+	rep, err := p.in.Report(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.ReporterKeyFingerprint != rita.Fingerprint() || !strings.HasSuffix(rep.MessageID, "@web-form.sectriage.invalid>") {
+		t.Errorf("reporter key %q (want %s), Message-ID %q", rep.ReporterKeyFingerprint, rita.Fingerprint(), rep.MessageID)
 	}
 }
