@@ -225,9 +225,10 @@ func isAcknowledgement(msg bot.OutboxMessage) bool {
 	return len(msg.DedupeKey) > 4 && msg.DedupeKey[:4] == "ack|"
 }
 
-// recipientError is a refusal of the recipient, not of our server or our
-// message: an answer to RCPT TO, or an address that needs SMTPUTF8 from a
-// server that does not offer it. It never holds the address.
+// recipientError is a refusal of the recipient, not of our server: an
+// answer to RCPT TO, a 5xx to the data of a single-recipient message, or
+// an address that needs SMTPUTF8 from a server that does not offer it. It
+// never holds the address.
 type recipientError struct {
 	msg       string
 	temporary bool
@@ -267,6 +268,12 @@ func (m *Mailer) send(ctx context.Context, to string, needUTF8 bool, data []byte
 			return smtpError("sending", to, err)
 		}
 		if err := w.Close(); err != nil {
+			// With one recipient, a 5xx to the data is as likely the
+			// recipient's policy as anything of ours.
+			var se *smtp.SMTPError
+			if errors.As(err, &se) && se.Code >= 500 {
+				return &recipientError{msg: smtpError("sending", to, err).Error()}
+			}
 			return smtpError("sending", to, err)
 		}
 		return nil

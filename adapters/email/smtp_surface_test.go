@@ -80,7 +80,8 @@ func (d *surfaceDesk) flush(t *testing.T) {
 // still given up, for the team to see.
 func TestRefusedAcknowledgementIsNotAnOutage(t *testing.T) {
 	d := newSurfaceDesk(t, false)
-	d.submit(t, "bounce@example.net", "report one")
+	d.submit(t, "bounce@example.net", "report one") // 550 to RCPT TO
+	d.submit(t, "baddata@example.net", "report two") // 554 to the data
 	d.flush(t)
 	s, err := d.p.db.OutboxStats(context.Background())
 	if err != nil {
@@ -89,7 +90,7 @@ func TestRefusedAcknowledgementIsNotAnOutage(t *testing.T) {
 	if s.Dead != 0 || s.Pending != 0 || !s.LastDead.IsZero() {
 		t.Fatalf("after a refused acknowledgement: %+v", s)
 	}
-	if d.notSent["refused"] != 1 || len(d.sink.received()) != 0 {
+	if d.notSent["refused"] != 2 || len(d.sink.received()) != 0 {
 		t.Fatalf("not sent %v, mails %d", d.notSent, len(d.sink.received()))
 	}
 	// The same server answer to the team's own reply is a dead letter.

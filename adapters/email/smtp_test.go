@@ -121,6 +121,9 @@ func (ss *sinkSession) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
+	if len(ss.to) == 1 && strings.HasPrefix(ss.to[0], "baddata") {
+		return &smtp.SMTPError{Code: 554, Message: "rejected by the recipient's policy"}
+	}
 	ss.s.mu.Lock()
 	ss.s.mails = append(ss.s.mails, sunkMail{from: ss.from, to: ss.to, data: b})
 	ss.s.mu.Unlock()
