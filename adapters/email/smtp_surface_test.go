@@ -80,7 +80,7 @@ func (d *surfaceDesk) flush(t *testing.T) {
 // still given up, for the team to see.
 func TestRefusedAcknowledgementIsNotAnOutage(t *testing.T) {
 	d := newSurfaceDesk(t, false)
-	d.submit(t, "bounce@example.net", "report one") // 550 to RCPT TO
+	d.submit(t, "bounce@example.net", "report one")  // 550 to RCPT TO
 	d.submit(t, "baddata@example.net", "report two") // 554 to the data
 	d.flush(t)
 	s, err := d.p.db.OutboxStats(context.Background())
