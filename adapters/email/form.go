@@ -234,9 +234,10 @@ func (h *FormHandler) checkAddress(addr string) error {
 	return nil
 }
 
-// message turns a form report into the mail the pipeline reads. Its
-// Message-ID is derived from the content, so the same report submitted
-// twice (a double click, a retried request) makes one incident.
+// message turns a form report into the mail the pipeline reads. Its bytes
+// (the Message-ID too) follow from the content and the day, so the same
+// report submitted twice (a double click, a retried request) makes one
+// incident.
 func (h *FormHandler) message(rep formReport) ([]byte, error) {
 	mac := hmac.New(sha256.New, h.idKey)
 	fmt.Fprintf(mac, "%s\x00%s\x00%s\x00%s", rep.Email, rep.Subject, rep.Body, rep.PublicKey)
@@ -252,12 +253,18 @@ func (h *FormHandler) message(rep formReport) ([]byte, error) {
 		subject = "Report from the web form"
 	}
 	hd.Add("Subject", mime.QEncoding.Encode("utf-8", subject))
-	hd.Add("Date", h.opts.Now().Format(time.RFC1123Z))
-	hd.Add("Message-ID", "<"+hex.EncodeToString(mac.Sum(nil))[:40]+"@"+formMessageIDDomain+">")
+	// The day only: intake recognises a re-delivery by its bytes alone (a
+	// Message-ID proves nothing), so a double click a second later must
+	// make the same message.
+	hd.Add("Date", h.opts.Now().UTC().Truncate(24*time.Hour).Format(time.RFC1123Z))
+	sum := hex.EncodeToString(mac.Sum(nil))
+	hd.Add("Message-ID", "<"+sum[:40]+"@"+formMessageIDDomain+">")
 	hd.Add("MIME-Version", "1.0")
 	boundary := ""
 	if rep.PublicKey != "" {
-		boundary = "form-" + randomToken()
+		// From the keyed hash, not random: the same bytes again (and no
+		// reporter can guess it to break out of their part).
+		boundary = "form-" + sum[40:]
 		hd.Add("Content-Type", fmt.Sprintf("multipart/mixed; boundary=%q", boundary))
 	}
 	top, err := hd.Bytes()

@@ -125,6 +125,10 @@ func TestFormPublicKey(t *testing.T) {
 	if code != http.StatusCreated {
 		t.Fatalf("%d %v", code, out)
 	}
+	// A double click: the same bytes, the same incident.
+	if code, again := postJSON(t, srv.URL+"/report", map[string]string{"email": "rita@example.net", "body": "with my key", "public_key": string(pub)}); code != http.StatusCreated || again["incident"] != out["incident"] || again["duplicate"] != true {
+		t.Errorf("double submission: %d %v", code, again)
+	}
 	rep, err := p.in.Report(context.Background(), 1)
 	if err != nil {
 		t.Fatal(err)
