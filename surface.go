@@ -110,6 +110,7 @@ func limitBodies(h http.Handler, max int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > max {
 			tooLarge(w, max)
+			drain(r.Body)
 			return
 		}
 		if r.ContentLength < 0 {
@@ -120,18 +121,29 @@ func limitBodies(h http.Handler, max int64) http.Handler {
 			}
 			if int64(len(buf)) > max {
 				tooLarge(w, max)
+				drain(r.Body)
 				return
 			}
 			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(buf)), int64(len(buf))
 			r.TransferEncoding = nil
 		}
+		body := r.Body
 		r.Body = http.MaxBytesReader(w, r.Body, max)
 		h.ServeHTTP(w, r)
+		drain(body)
 	})
 }
 
+// drainLimit is how much of a body nobody read is read and dropped
+// before the answer goes out (net/http buffers a short one until the
+// handler returns). A client that asked to close the connection is
+// otherwise cut off, with a reset, while still sending, and never sees
+// the 413; a body larger than this is cut off all the same.
+const drainLimit = 1 << 20
+
+func drain(body io.Reader) { _, _ = io.CopyN(io.Discard, body, drainLimit) }
+
 func tooLarge(w http.ResponseWriter, max int64) {
-	w.Header().Set("Connection", "close") // the rest of the body is not read
 	http.Error(w, fmt.Sprintf("request body larger than %d bytes", max), http.StatusRequestEntityTooLarge)
 }
 

@@ -348,7 +348,10 @@ func TestOversizedBodiesEverywhere(t *testing.T) {
 		if chunked {
 			r = io.MultiReader(r) // no length: Transfer-Encoding: chunked
 		}
-		code, _, _ := d.do(t, d.local(), method, path, "", r, map[string]string{"Content-Type": ctype})
+		code, _, errText := d.do(t, d.local(), method, path, "", r, map[string]string{"Content-Type": ctype})
+		if code == 0 {
+			t.Log(errText)
+		}
 		return code
 	}
 	for ctype, body := range bodies(surfaceMaxBody + 1) {
