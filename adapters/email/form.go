@@ -228,7 +228,10 @@ func (h *FormHandler) checkAddress(addr string) error {
 	if err != nil || !needUTF8 {
 		return err
 	}
-	if offered, _ := h.opts.UTF8Addresses(); !offered {
+	switch offered, known := h.opts.UTF8Addresses(); {
+	case !known:
+		return errors.New("we cannot tell yet whether our mail server can send to an address with non-ASCII characters (SMTPUTF8): please give an ASCII address, or none, or try again later")
+	case !offered:
 		return errors.New("our mail server cannot send to an address with non-ASCII characters (it does not offer SMTPUTF8): please give an ASCII address, or none")
 	}
 	return nil
