@@ -265,6 +265,20 @@ func TestPublicSurfaceAnonymous(t *testing.T) {
 	if strings.Contains(d.log.String(), "bounce@example.net") {
 		t.Error("the refused address is in the log")
 	}
+	// Line separators and controls in the contact address are refused at
+	// submission; none ever reaches the SMTP server.
+	for _, c := range []string{"\u0085", "\u2028", "\u2029", "\x00", "\x1b", "\r\nRCPT TO:<x@evil.example>"} {
+		form := url.Values{"email": {"rita" + c + "@example.net"}, "body": {"a report"}}.Encode()
+		code, _, body := d.do(t, a.base, "POST", "/report", a.via, strings.NewReader(form), map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+		if code != http.StatusBadRequest {
+			t.Errorf("address with %q: %d %s", c, code, body)
+		}
+	}
+	d.smtp.mu.Lock()
+	if len(d.smtp.rcpts) != 1 || d.smtp.rcpts[0] != "bounce@example.net" {
+		t.Errorf("RCPT TO the server saw: %q", d.smtp.rcpts)
+	}
+	d.smtp.mu.Unlock()
 	// The server never offered SMTPUTF8: a UTF-8 address is refused at
 	// submission, with the reason.
 	form = url.Values{"email": {"rité@example.net"}, "body": {"a report"}}.Encode()
