@@ -44,9 +44,9 @@ func checkServer(c *checker, cfg *config.Config, now time.Time) {
 		}
 	}
 	if sv.Enabled() {
-		where := "; /metrics on " + sv.MetricsListen
+		where := " (bare status); /metrics and readiness details on " + sv.MetricsListen
 		if sv.MetricsListen == "" {
-			where = ", /metrics"
+			where = "; /metrics and readiness details to local clients only"
 		}
 		c.ok("listener %s://%s: reports, security.txt, Mattermost callbacks, /healthz, /readyz%s; trusted proxies: %s; bodies up to %s",
 			scheme, sv.Listen, where, orNone(cfg.TrustedProxies()), sv.MaxBodySize)

@@ -197,7 +197,7 @@ func checkMail(ctx context.Context, c *checker, cfg *config.Config) {
 		}
 	}
 	if m := cfg.Email.SMTP; m != nil {
-		if mailer, err := newMailer(cfg, nil, log); err != nil {
+		if mailer, err := newMailer(cfg, nil, nil, nil, log); err != nil {
 			c.fail("email.smtp: %v", err)
 		} else if err := mailer.Check(ctx); err != nil {
 			c.fail("email.smtp %s: %v", m.Address, err)

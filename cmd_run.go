@@ -55,6 +55,14 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, ro runOptions)
 		fmt.Fprintln(stderr, "sectriage:", err)
 		return exitUsage
 	}
+	// Before the database is opened, so that a second daemon does not even
+	// run the migrations under the first one.
+	lock, err := acquireInstanceLock(cfg.Resolve(cfg.Storage.Path))
+	if err != nil {
+		fmt.Fprintln(stderr, "sectriage:", err)
+		return exitFailed
+	}
+	defer lock.release()
 	a, err := openApp(ctx, cfg, log, appOptions{platforms: chatPlatforms(cfg)})
 	if err != nil {
 		fmt.Fprintln(stderr, "sectriage:", err)
@@ -62,7 +70,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, ro runOptions)
 	}
 	defer a.Close()
 
-	m := metrics.New(metrics.Options{Version: version(), Source: statsSource(a.db, a.svc, a.outbox.Platforms)}, log)
+	m := metrics.New(metrics.Options{Version: version(), Source: statsSource(a.db, a.outbox.Platforms)}, log)
 	a.outbox.Observe = m.ObserveDelivery
 	runner := &observedRunner{Registry: a.reg, m: m}
 	ready := health.NewReadiness(3*time.Second, log)
@@ -87,14 +95,24 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, ro runOptions)
 			runners = append(runners, src.Run)
 		}
 	}
+	var utf8Mail func() (offered, known bool) // nil: no mail is sent
 	if cfg.Email.SMTP != nil {
-		mailer, err := newMailer(cfg, a.intake, log)
+		mailer, err := newMailer(cfg, a.intake, a.db, m.ObserveAcknowledgementNotSent, log)
 		if err != nil {
 			fmt.Fprintln(stderr, "sectriage:", err)
 			return exitFailed
 		}
 		a.outbox.Register(bot.PlatformEmail, mailer)
 		m.AddDeliverer(bot.PlatformEmail)
+		utf8Mail = mailer.UTF8Addresses
+		// One session at start learns whether the server offers SMTPUTF8,
+		// which the form needs to know before it takes a UTF-8 address.
+		runners = append(runners, func(ctx context.Context) error {
+			if err := mailer.Check(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("the SMTP server could not be reached at start; the form takes only ASCII addresses until it is", "err", err)
+			}
+			return nil
+		})
 	}
 	if cfg.IRCEnabled() {
 		deps := irc.Deps{Service: a.svc, Commands: runner, Outbox: a.outbox}
@@ -127,28 +145,31 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, ro runOptions)
 		rl.refresh = append(rl.refresh, mm.Refresh)
 		runners = append(runners, mm.Run)
 	}
-	ops := http.NewServeMux() // health and metrics, wherever they are served
-	ops.HandleFunc("GET /healthz", health.Alive)
-	ops.Handle("GET /readyz", ready)
-	ops.Handle("GET /metrics", m.Handler())
+	trusted, err := trustedNetworks(cfg.TrustedProxies())
+	if err != nil {
+		fmt.Fprintln(stderr, "sectriage:", err)
+		return exitUsage
+	}
 	if cfg.Server.Enabled() {
 		mux := newMux(mounts)
-		mux.Handle("GET /readyz", ready)
-		if cfg.Server.MetricsListen == "" {
-			mux.Handle("GET /metrics", m.Handler())
-		}
-		if err := intakeHandlers(mux, a, time.Now()); err != nil {
+		opsRoutes(mux, ready, m.Handler(), cfg.Server.MetricsListen, trusted)
+		if err := intakeHandlers(mux, a, trusted, utf8Mail, time.Now()); err != nil {
 			fmt.Fprintln(stderr, "sectriage:", err)
 			return exitFailed
 		}
-		h := limitBodies(mux, int64(cfg.Server.MaxBodySize))
+		h := publicHandler(mux, int64(cfg.Server.MaxBodySize), cert != nil)
 		runners = append(runners, func(ctx context.Context) error {
 			return serveHTTP(ctx, cfg.Server.Listen, h, cert.tlsConfig(), log)
 		})
 	}
 	if addr := cfg.Server.MetricsListen; addr != "" {
-		// Prometheus scrapes it from inside: plain HTTP, small bodies.
-		h := limitBodies(ops, 64<<10)
+		// Where the operator chose to serve the details: Prometheus
+		// scrapes it from inside. Plain HTTP, small bodies.
+		ops := http.NewServeMux()
+		ops.HandleFunc("GET /healthz", health.Alive)
+		ops.Handle("GET /readyz", ready)
+		ops.Handle("GET /metrics", m.Handler())
+		h := publicHandler(ops, 64<<10, false)
 		runners = append(runners, func(ctx context.Context) error {
 			return serveHTTP(ctx, addr, h, nil, log.With("listener", "metrics"))
 		})

@@ -131,7 +131,7 @@ func newIMAP(cfg *config.Config, recv email.Receiver, log *slog.Logger) (*email.
 }
 
 // newMailer builds the SMTP deliverer from [email.smtp].
-func newMailer(cfg *config.Config, parts *intakeParts, log *slog.Logger) (*email.Mailer, error) {
+func newMailer(cfg *config.Config, parts *intakeParts, db *storage.DB, notSent func(reason string), log *slog.Logger) (*email.Mailer, error) {
 	m := cfg.Email.SMTP
 	var password string
 	if m.Username != "" {
@@ -146,7 +146,10 @@ func newMailer(cfg *config.Config, parts *intakeParts, log *slog.Logger) (*email
 		return nil, fmt.Errorf("email.smtp: %w", err)
 	}
 	opts := email.SMTPOptions{Address: m.Address, TLS: m.TLS, RootCAs: roots, Username: m.Username, Password: password,
-		From: m.From, Timeout: time.Minute}
+		From: m.From, Timeout: time.Minute, NotSent: notSent}
+	if db != nil {
+		opts.Ledger = db
+	}
 	if parts == nil {
 		return email.NewMailer(opts, nil, nil, log), nil
 	}

@@ -81,6 +81,7 @@ var columns = map[string]map[string]Class{
 	"mattermost_posts": {"post_id": Public, "outbox_id": Public, "part": Public, "channel_id": Public,
 		"incident_id": Public, "nonce": Public, "created_at": Public},
 	"mattermost_seen_posts": {"post_id": Public, "channel_id": Public, "created_at": Public}, // ids and times only
+	"ack_ledger":            {"address_hmac": Public, "acknowledged_at": Public},             // the mailer keeps the address only as an HMAC keyed from the team key
 	"health_probe":          {"id": Public, "checked_at": Public},
 }
 

@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -24,11 +26,35 @@ import (
 // response_url.
 const slashTimeout = 2 * time.Minute
 
+// maxBody caps a slash command's or a button click's body: Mattermost
+// sends a few hundred bytes.
+const maxBody = 64 << 10
+
+// readBody reads the whole body, whatever its type, up to maxBody, and
+// answers 413 when it is over (as the listener does for its own, higher,
+// limit) or 400 when it cannot be read; it reports whether to go on.
+func readBody(w http.ResponseWriter, r *http.Request) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+		} else {
+			http.Error(w, "bad request", http.StatusBadRequest)
+		}
+		return false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return true
+}
+
 // readOnly commands answer only the user who asked, wherever they ask.
 var readOnly = map[string]bool{"help": true, "list": true, "show": true, "oncall": true}
 
 func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if !readBody(w, r) {
+		return
+	}
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad request", http.StatusBadRequest)
 		return
