@@ -1,0 +1,149 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sectriage/sectriage/teamkey"
+)
+
+// TestUnlockRewrapsTheDataKeyToTheNewKey: a database sealed with team key
+// A, opened with B as the current key and A retired, gets its data key
+// wrapped to B in place of A; it then opens with B alone and reads what A's
+// time sealed. A key that opens nothing is refused with every fingerprint
+// named.
+func TestUnlockRewrapsTheDataKeyToTheNewKey(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "st.db")
+	gen := func(name string) *teamkey.Key {
+		k, err := teamkey.Generate(name, "security@example.org", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	oldKey, newKey, stranger := gen("Old"), gen("New"), gen("Stranger")
+	open := func(key TeamKey) (*DB, error) {
+		t.Helper()
+		db, err := Open(ctx, path, quiet())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Unlock(ctx, key); err != nil {
+			db.Close()
+			return nil, err
+		}
+		return db, nil
+	}
+	db, err := open(oldKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, db)
+	db.Close()
+
+	// Without the retired key, the new key alone opens nothing.
+	_, err = open(newKey)
+	var wrong *WrongKeyError
+	if !errors.As(err, &wrong) || wrong.WrappedTo != oldKey.Fingerprint() ||
+		!strings.Contains(err.Error(), oldKey.Fingerprint()) || !strings.Contains(err.Error(), newKey.Fingerprint()) ||
+		!strings.Contains(err.Error(), "[[keys.retired]]") {
+		t.Fatalf("new key alone: err = %v, want a WrongKeyError naming both keys and the fix", err)
+	}
+	_, err = open(stranger.WithRetired(newKey))
+	if err == nil || !strings.Contains(err.Error(), "retired: "+newKey.Fingerprint()) {
+		t.Fatalf("unrelated keys: err = %v, want the retired fingerprints listed", err)
+	}
+
+	db, err = open(newKey.WithRetired(oldKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fpr, _ := db.WrappedTo(ctx); fpr != newKey.Fingerprint() {
+		t.Fatalf("after opening with the new key and the old retired: wrapped to %s, want %s", fpr, newKey.Fingerprint())
+	}
+	var wrapped []byte
+	var rows int
+	if err := db.read.QueryRowContext(ctx, `SELECT wrapped, (SELECT COUNT(*) FROM data_keys) FROM data_keys`).Scan(&wrapped, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 1 {
+		t.Errorf("data_keys holds %d wrappings, want the one to the new key", rows)
+	}
+	if _, err := oldKey.DecryptSimple(wrapped, 1024); err == nil {
+		t.Error("the old key still unwraps the data key")
+	}
+	db.Close()
+
+	// The retired key removed: everything sealed before the rotation reads.
+	db, err = open(newKey)
+	if err != nil {
+		t.Fatalf("new key alone after the re-wrap: %v", err)
+	}
+	defer db.Close()
+	inc, err := db.Incident(ctx, 1)
+	if err != nil || inc.Title != canaries["title"]+" (updated)" || inc.Reporter != canaries["reporter"] {
+		t.Fatalf("incident after rotation: %+v, %v", inc, err)
+	}
+	if _, err := open(oldKey); err == nil {
+		t.Error("the old key alone still opens the database")
+	}
+}
+
+// TestConcurrentRewrapKeepsOneDataKey: processes that open the rotated
+// database at once all end with the same data key, wrapped once.
+func TestConcurrentRewrapKeepsOneDataKey(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "st.db")
+	oldKey := teamKey(t)
+	newKey, err := teamkey.Generate("New", "security@example.org", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(ctx, path, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Unlock(ctx, oldKey); err != nil {
+		t.Fatal(err)
+	}
+	fill(t, db)
+	db.Close()
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			db, err := Open(ctx, path, quiet())
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer db.Close()
+			if err := db.Unlock(ctx, newKey.WithRetired(oldKey)); err != nil {
+				errs <- err
+				return
+			}
+			_, err = db.Incident(ctx, 1)
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var fpr string
+	var n int
+	if err := raw.QueryRow(`SELECT team_key, (SELECT COUNT(*) FROM data_keys) FROM data_keys`).Scan(&fpr, &n); err != nil || n != 1 || fpr != newKey.Fingerprint() {
+		t.Fatalf("data_keys: %s, %d rows, %v", fpr, n, err)
+	}
+}
