@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -136,14 +135,14 @@ func TestConcurrentRewrapKeepsOneDataKey(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	raw, err := sql.Open("sqlite", path)
+	check, err := Open(ctx, path, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer raw.Close()
+	defer check.Close()
 	var fpr string
 	var n int
-	if err := raw.QueryRow(`SELECT team_key, (SELECT COUNT(*) FROM data_keys) FROM data_keys`).Scan(&fpr, &n); err != nil || n != 1 || fpr != newKey.Fingerprint() {
+	if err := check.read.QueryRowContext(ctx, `SELECT team_key, (SELECT COUNT(*) FROM data_keys) FROM data_keys`).Scan(&fpr, &n); err != nil || n != 1 || fpr != newKey.Fingerprint() {
 		t.Fatalf("data_keys: %s, %d rows, %v", fpr, n, err)
 	}
 }
