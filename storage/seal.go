@@ -12,7 +12,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -268,8 +267,7 @@ func hasDataKey(ctx context.Context, q interface {
 //
 // A data key wrapped to a retired key (the team key was rotated) is
 // re-wrapped to the current key, replacing the old wrapping: from then on
-// the database opens with the current key alone. The data key itself stays
-// the same, so nothing sealed needs rewriting.
+// the database opens with the current key alone (see rewrap).
 func (db *DB) Unlock(ctx context.Context, key TeamKey) error {
 	var wrapped []byte
 	var wrappedTo string
@@ -289,67 +287,11 @@ func (db *DB) Unlock(ctx context.Context, key TeamKey) error {
 		return err
 	}
 	if wrappedTo != key.Fingerprint() {
-		if err := db.rewrap(ctx, key, wrappedTo, dataKey); err != nil {
+		if err := db.rewrap(ctx, key, wrappedTo, dataKey, s); err != nil {
 			return err
 		}
 	}
 	db.sealer, db.keyed = s, true
-	return nil
-}
-
-// WrongKeyError is Unlock's error when no configured team key unwraps the
-// data key.
-type WrongKeyError struct {
-	Path       string
-	WrappedTo  string   // the fingerprint of the key the data key is wrapped to
-	Configured []string // current, then retired
-	Err        error
-}
-
-func (e *WrongKeyError) Error() string {
-	return fmt.Sprintf("storage: the data key of %s is wrapped to team key %s, and no configured team key opens it (current %s, retired: %s): "+
-		"configure key %s as [keys] team_key_file, or, if it was rotated out, under [[keys.retired]] so that it is re-wrapped to the current key (%v)",
-		e.Path, e.WrappedTo, e.Configured[0], listOrNone(e.Configured[1:]), e.WrappedTo, e.Err)
-}
-
-func (e *WrongKeyError) Unwrap() error { return e.Err }
-
-func listOrNone(s []string) string {
-	if len(s) == 0 {
-		return "none"
-	}
-	return strings.Join(s, ", ")
-}
-
-// rewrap wraps dataKey to the current team key in place of its wrapping to
-// the retired key from. Should another process have re-wrapped it first,
-// the update changes nothing: both wrapped the same data key.
-func (db *DB) rewrap(ctx context.Context, key TeamKey, from string, dataKey []byte) error {
-	wrapped, err := key.Encrypt(dataKey)
-	if err != nil {
-		// The current key cannot be encrypted to (revoked or expired, which
-		// `sectriage check` reports): the data key opened, so work on with
-		// the old wrapping and re-wrap once a usable key is configured.
-		db.log.Error("cannot re-wrap the data key to the current team key; it stays wrapped to the retired one",
-			"current", key.Fingerprint(), "retired", from, "err", err)
-		return nil
-	}
-	var n int64
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE data_keys SET wrapped = ?, team_key = ? WHERE id = 1 AND team_key = ?`,
-			wrapped, key.Fingerprint(), from)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("storage: re-wrapping the data key to the current team key %s: %w", key.Fingerprint(), err)
-	}
-	if n > 0 {
-		db.log.Info("re-wrapped the data key from the retired team key to the current one", "from", from, "to", key.Fingerprint())
-	}
 	return nil
 }
 

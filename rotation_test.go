@@ -1,0 +1,251 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
+
+	"github.com/sectriage/sectriage/internal/testenv/gpgtest"
+)
+
+// rotationSite is the config of the rotation tests, [keys] aside: the
+// report side with security.txt, which publishes the current key.
+var rotationSite = testConfig + `
+[server]
+listen = "127.0.0.1:0"
+public_url = "https://security.example.org"
+
+[security_txt]
+contact = ["mailto:security@example.org"]
+expires = "` + time.Now().Add(200*24*time.Hour).UTC().Format(time.RFC3339) + `"
+`
+
+// rotationFiles writes files (mode 0600) into dir and the config with
+// keys as its [keys] section.
+func rotationFiles(t *testing.T, dir, keys string, files map[string][]byte) string {
+	t.Helper()
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, "sectriage.toml")
+	if err := os.WriteFile(path, []byte(rotationSite+keys), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// ingestMail runs `sectriage ingest` and returns its one line of output.
+func ingestMail(t *testing.T, cfg string, mail []byte) string {
+	t.Helper()
+	code, out, errOut := runCLI(t, string(mail), "ingest", "-config", cfg)
+	if code != exitOK {
+		t.Fatalf("ingest: exit %d %q %s", code, out, errOut)
+	}
+	return strings.TrimSpace(out)
+}
+
+// showIncident runs `sectriage cmd show` as an officer.
+func showIncident(t *testing.T, cfg, id string) string {
+	t.Helper()
+	code, out, errOut := runCLI(t, "", "cmd", "-config", cfg, "-as", "alice", "--", "show", id)
+	if code != exitOK {
+		t.Fatalf("show %s: exit %d %s %s", id, code, out, errOut)
+	}
+	return out
+}
+
+// newTeamKeyByReadme makes the new team key with the gpg commands of the
+// README's rotation procedure and returns its fingerprint and export.
+func newTeamKeyByReadme(t *testing.T, g *gpgtest.GPG, passphrase string) (string, []byte) {
+	t.Helper()
+	run := func(args ...string) *gpgtest.Result {
+		t.Helper()
+		r := g.Run(nil, append([]string{"--passphrase", passphrase}, args...)...)
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+		return r
+	}
+	r := run("--quick-generate-key", "Security Team <security@example.org>", "ed25519", "sign", "2y")
+	var fpr string
+	for _, s := range r.Status {
+		if f, ok := strings.CutPrefix(s, "KEY_CREATED "); ok {
+			fpr = f[strings.IndexByte(f, ' ')+1:]
+		}
+	}
+	if fpr == "" {
+		t.Fatalf("no KEY_CREATED: %v", r.Status)
+	}
+	run("--quick-add-key", fpr, "cv25519", "encr", "2y")
+	return fpr, run("--armor", "--export-secret-keys", fpr).Output
+}
+
+// publishedKeys fetches security.txt and the key it names from the
+// listener's handlers and returns the fingerprints served.
+func publishedKeys(t *testing.T, cfgPath string) []string {
+	t.Helper()
+	cfg, ok := loadConfig(cfgPath, io.Discard)
+	if !ok {
+		t.Fatal("config")
+	}
+	a, err := openApp(context.Background(), cfg, discardLogger(), appOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	mux := http.NewServeMux()
+	if err := intakeHandlers(mux, a, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) []byte {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, rec.Code)
+		}
+		return rec.Body.Bytes()
+	}
+	block, _ := clearsign.Decode(get("/.well-known/security.txt"))
+	if block == nil || !bytes.Contains(block.Plaintext, []byte("Encryption: https://security.example.org/pgp-key.asc")) {
+		t.Fatalf("security.txt does not name the served key")
+	}
+	list, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(get("/pgp-key.asc")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range list {
+		out = append(out, fmt.Sprintf("%X", e.PrimaryKey.Fingerprint))
+	}
+	if _, err := block.VerifySignature(list, nil); err != nil {
+		t.Errorf("security.txt is not signed by the published key: %v", err)
+	}
+	return out
+}
+
+// TestKeyRotationProcedure runs the README's "Rotating the team key" with
+// real GnuPG keys: the old key compromised and revoked, a new one made with
+// the README's gpg commands, the config changed, then the retired key
+// removed. Old reports stay readable throughout, mail to the old key is
+// accepted until it is removed, only the new key is published, and the
+// data key moves to the new key.
+func TestKeyRotationProcedure(t *testing.T) {
+	g := gpgtest.New(t)
+	dir := t.TempDir()
+	old := g.GenerateKey(t, "Security Team", "security@example.org", gpgtest.KeyOptions{Passphrase: "old secret"})
+	cfg := rotationFiles(t, dir, `
+[keys]
+team_key_file = "team-secret.asc"
+passphrase_file = "team-passphrase"
+`, map[string][]byte{"team-secret.asc": old.SecretKey, "team-passphrase": []byte("old secret\n")})
+
+	// Before: a report encrypted to the old key, and one in plaintext,
+	// whose stored copy sectriage sealed to the old key.
+	mail := func(subject, body string, to *gpgtest.Key) []byte {
+		m := gpgtest.Mail{Subject: subject, Body: body}
+		if to == nil {
+			return gpgtest.PlainMail(t, m)
+		}
+		return g.PGPMIME(t, m, []*gpgtest.Key{to}, gpgtest.MIMEOptions{})
+	}
+	if id := ingestMail(t, cfg, mail("SQL injection in search", "CANARY-OLD-ENCRYPTED", old)); id != "SEC-1" {
+		t.Fatalf("first report: %s", id)
+	}
+	if id := ingestMail(t, cfg, mail("XSS in comments", "CANARY-OLD-PLAIN", nil)); id != "SEC-2" {
+		t.Fatalf("second report: %s", id)
+	}
+	// A reporter who fetched the old key before the rotation encrypts to it afterwards.
+	late := mail("Late report to the old key", "CANARY-LATE", old)
+	tooLate := mail("Report to the removed key", "CANARY-TOO-LATE", old)
+
+	// 1. The new key, as the README makes it. 2. The old key was
+	// compromised: revoked, and exported again with its revocation.
+	newFpr, newSecret := newTeamKeyByReadme(t, g, "new secret")
+	g.Revoke(t, old)
+	// 3. The config: the new key current, the old one retired.
+	cfg = rotationFiles(t, dir, `
+[keys]
+team_key_file = "team-secret-2027.asc"
+passphrase_file = "team-passphrase-2027"
+
+[[keys.retired]]
+key_file = "team-secret.asc"
+passphrase_file = "team-passphrase"
+`, map[string][]byte{"team-secret-2027.asc": newSecret, "team-passphrase-2027": []byte("new secret\n"), "team-secret.asc": old.SecretKey})
+
+	// 4. check: all well, the data key still wrapped to the retired key.
+	code, out, _ := runCLI(t, "", "check", "-config", cfg)
+	if code != exitOK || !strings.Contains(out, "retired team key "+old.Fingerprint) || !strings.Contains(out, "is revoked") ||
+		!strings.Contains(out, "data key wrapped to retired team key "+old.Fingerprint) {
+		t.Fatalf("check after the config change: exit %d\n%s", code, out)
+	}
+	// 5. The first command that opens the database (the restarted daemon)
+	// re-wraps the data key; old reports read as before.
+	for id, canary := range map[string]string{"1": "CANARY-OLD-ENCRYPTED", "2": "CANARY-OLD-PLAIN"} {
+		if out := showIncident(t, cfg, id); !strings.Contains(out, canary) {
+			t.Errorf("show %s after the rotation lacks %s:\n%s", id, canary, out)
+		}
+	}
+	if _, out, _ := runCLI(t, "", "check", "-config", cfg); !strings.Contains(out, "data key wrapped to team key "+newFpr) {
+		t.Errorf("check: the data key was not re-wrapped to the new key:\n%s", out)
+	}
+	// Only the new key is published, and security.txt is signed by it.
+	if got := publishedKeys(t, cfg); len(got) != 1 || got[0] != newFpr {
+		t.Errorf("published keys %v, want only the new %s", got, newFpr)
+	}
+	// New reports go to the new key (what the reporter fetched from
+	// /pgp-key.asc); mail to the old key is still accepted.
+	toNew := g.Run([]byte("Subject: x\r\n\r\nCANARY-NEW\r\n"), "--armor", "--encrypt", "--recipient", newFpr)
+	if toNew.Err != nil {
+		t.Fatal(toNew.Err)
+	}
+	if id := ingestMail(t, cfg, gpgtest.PGPMIMEEnvelope(gpgtest.Mail{Subject: "RCE in upload"}, toNew.Output)); id != "SEC-3" {
+		t.Fatalf("report to the new key: %s", id)
+	}
+	if id := ingestMail(t, cfg, late); id != "SEC-4" {
+		t.Fatalf("report to the old key after the rotation: %s", id)
+	}
+	for id, canary := range map[string]string{"3": "CANARY-NEW", "4": "CANARY-LATE"} {
+		if out := showIncident(t, cfg, id); !strings.Contains(out, canary) {
+			t.Errorf("show %s lacks %s:\n%s", id, canary, out)
+		}
+	}
+
+	// 6. The retired key removed: the database opens with the new key
+	// alone and what it sealed before the rotation reads.
+	cfg = rotationFiles(t, dir, `
+[keys]
+team_key_file = "team-secret-2027.asc"
+passphrase_file = "team-passphrase-2027"
+`, nil)
+	if code, out, _ := runCLI(t, "", "check", "-config", cfg); code != exitOK || strings.Contains(out, "retired") {
+		t.Fatalf("check without the retired key: exit %d\n%s", code, out)
+	}
+	// What the reporter encrypted to the removed key cannot be read, and
+	// show says so instead of failing.
+	if out := showIncident(t, cfg, "1"); !strings.Contains(out, "cannot be read any more") || !strings.Contains(out, "wrong-key") {
+		t.Errorf("show 1 without the retired key:\n%s", out)
+	}
+	for id, want := range map[string]string{"1": "SQL injection in search", "2": "CANARY-OLD-PLAIN", "3": "CANARY-NEW"} {
+		if out := showIncident(t, cfg, id); !strings.Contains(out, want) {
+			t.Errorf("show %s without the retired key lacks %q:\n%s", id, want, out)
+		}
+	}
+	// Mail to the removed key is no longer accepted.
+	if out := ingestMail(t, cfg, tooLate); !strings.HasPrefix(out, "quarantined Q-") {
+		t.Errorf("report to the removed key: %s", out)
+	}
+}
