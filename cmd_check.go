@@ -126,8 +126,9 @@ func checkTeamKey(c *checker, cfg *config.Config, now time.Time) *teamkey.Key {
 		return nil
 	}
 	key, err := loadTeamKey(cfg)
-	if errors.Is(err, teamkey.ErrUnusable) {
-		c.fail("%v. Until then `sectriage ingest` holds incoming reports in the database and the other commands refuse to start", err)
+	if u := (*teamkey.UnusableError)(nil); errors.As(err, &u) {
+		c.fail("%v. Until then `sectriage ingest` holds incoming reports in the database and the other commands refuse to start ([keys] team_key_file %s)",
+			u, cfg.Keys.TeamKeyFile)
 		// It still decrypts: check what depends on it all the same.
 		key, err = loadTeamKeys(cfg, teamkey.LoadRetired)
 		if err != nil {

@@ -249,3 +249,100 @@ passphrase_file = "team-passphrase-2027"
 		t.Errorf("report to the removed key: %s", out)
 	}
 }
+
+// TestRevokedCurrentKeyHoldsMailUntilRotated: with the current key revoked,
+// check says what is wrong and how to fix it, and ingest keeps each
+// message (exit 0, not EX_TEMPFAIL forever) for the daemon to finish once
+// the key is rotated.
+func TestRevokedCurrentKeyHoldsMailUntilRotated(t *testing.T) {
+	g := gpgtest.New(t)
+	dir := t.TempDir()
+	old := g.GenerateKey(t, "Security Team", "security@example.org", gpgtest.KeyOptions{})
+	keysBefore := "\n[keys]\nteam_key_file = \"team-secret.asc\"\n"
+	cfg := rotationFiles(t, dir, keysBefore, map[string][]byte{"team-secret.asc": old.SecretKey})
+	if id := ingestMail(t, cfg, g.PGPMIME(t, gpgtest.Mail{Subject: "First"}, []*gpgtest.Key{old}, gpgtest.MIMEOptions{})); id != "SEC-1" {
+		t.Fatal(id)
+	}
+	inFlight := g.PGPMIME(t, gpgtest.Mail{Subject: "In flight", Body: "CANARY-HELD-ENCRYPTED"}, []*gpgtest.Key{old}, gpgtest.MIMEOptions{})
+	g.Revoke(t, old)
+	rotationFiles(t, dir, keysBefore, map[string][]byte{"team-secret.asc": old.SecretKey})
+
+	code, out, _ := runCLI(t, "", "check", "-config", cfg)
+	for _, want := range []string{"error:   team key " + old.Fingerprint + " is revoked", "Rotate: make a new team key", "[[keys.retired]]",
+		"`sectriage ingest` holds incoming reports"} {
+		if code != exitFailed || !strings.Contains(out, want) {
+			t.Errorf("check with a revoked team key: exit %d, want %q in\n%s", code, want, out)
+		}
+	}
+	if code, _, errOut := runCLI(t, "", "cmd", "-config", cfg, "-as", "alice", "--", "list"); code == exitOK || !strings.Contains(errOut, "is revoked") {
+		t.Errorf("cmd with a revoked team key: exit %d %s", code, errOut)
+	}
+	for i, m := range [][]byte{inFlight, gpgtest.PlainMail(t, gpgtest.Mail{Subject: "Plain", Body: "CANARY-HELD-PLAIN"})} {
+		want := fmt.Sprintf("held report %d:", i+2)
+		if out := ingestMail(t, cfg, m); !strings.HasPrefix(out, want) {
+			t.Fatalf("ingest with a revoked key: %q, want %q", out, want)
+		}
+	}
+	db, err := os.ReadFile(filepath.Join(dir, "st.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wal, _ := os.ReadFile(filepath.Join(dir, "st.db-wal")); bytes.Contains(append(db, wal...), []byte("CANARY-HELD-PLAIN")) {
+		t.Error("a held plaintext report is stored in plaintext")
+	}
+
+	// Rotated: the daemon finishes the held reports (as at its start).
+	newFpr, newSecret := newTeamKeyByReadme(t, g, "")
+	cfg = rotationFiles(t, dir, `
+[keys]
+team_key_file = "team-secret-2027.asc"
+
+[[keys.retired]]
+key_file = "team-secret.asc"
+`, map[string][]byte{"team-secret-2027.asc": newSecret})
+	c, ok := loadConfig(cfg, io.Discard)
+	if !ok {
+		t.Fatal("config")
+	}
+	a, err := openApp(context.Background(), c, discardLogger(), appOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := a.intake.intake.Resume(context.Background(), 0)
+	a.Close()
+	if n != 2 || err != nil {
+		t.Fatalf("finishing the held reports: %d, %v", n, err)
+	}
+	for id, canary := range map[string]string{"2": "CANARY-HELD-ENCRYPTED", "3": "CANARY-HELD-PLAIN"} {
+		if out := showIncident(t, cfg, id); !strings.Contains(out, canary) {
+			t.Errorf("held report as SEC-%s lacks %s:\n%s", id, canary, out)
+		}
+	}
+	if code, out, _ := runCLI(t, "", "check", "-config", cfg); code != exitOK || !strings.Contains(out, "team key "+newFpr) {
+		t.Errorf("check after the rotation: exit %d\n%s", code, out)
+	}
+}
+
+// TestCheckTeamKeyExpiry: check warns within 30 days of the current key's
+// expiry and fails, with the way out, once it has expired.
+func TestCheckTeamKeyExpiry(t *testing.T) {
+	g := gpgtest.New(t)
+	for name, tc := range map[string]struct {
+		opts gpgtest.KeyOptions
+		code int
+		want string
+	}{
+		"in 10 days": {gpgtest.KeyOptions{Expiry: 10 * 24 * time.Hour}, exitOK, "warning: team key %s expires on "},
+		"in 40 days": {gpgtest.KeyOptions{Expiry: 40 * 24 * time.Hour}, exitOK, "ok:      team key %s ("},
+		"expired":    {gpgtest.KeyOptions{Created: time.Now().Add(-48 * time.Hour), Expiry: 24 * time.Hour}, exitFailed, "error:   team key %s expired on "},
+	} {
+		t.Run(name, func(t *testing.T) {
+			k := g.GenerateKey(t, "Security Team", "security@example.org", tc.opts)
+			cfg := rotationFiles(t, t.TempDir(), "\n[keys]\nteam_key_file = \"team.asc\"\n", map[string][]byte{"team.asc": k.SecretKey})
+			code, out, _ := runCLI(t, "", "check", "-config", cfg)
+			if code != tc.code || !strings.Contains(out, fmt.Sprintf(tc.want, k.Fingerprint)) {
+				t.Errorf("exit %d, want %d and %q in\n%s", code, tc.code, fmt.Sprintf(tc.want, k.Fingerprint), out)
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sectriage/sectriage/bot"
 	"github.com/sectriage/sectriage/teamkey"
 )
 
@@ -44,6 +45,21 @@ func TestUnlockRewrapsTheDataKeyToTheNewKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	fill(t, db)
+	// Stored copies of plaintext reports, sealed to the team key of the
+	// day: one to the old key, one to a key never configured here.
+	keep := func(key *teamkey.Key, raw string) int64 {
+		t.Helper()
+		ct, err := key.Encrypt([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _, err := db.KeepReport(ctx, bot.KeptReport{ReceivedAt: time.Now(), Source: "pipe", Hash: raw, Raw: ct, Sealed: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	toOld, toStranger := keep(oldKey, "Subject: plain\r\n\r\nCANARY-RESEAL"), keep(stranger, "Subject: other\r\n\r\nx")
 	db.Close()
 
 	// Without the retired key, the new key alone opens nothing.
@@ -91,6 +107,20 @@ func TestUnlockRewrapsTheDataKeyToTheNewKey(t *testing.T) {
 	}
 	if _, err := open(oldKey); err == nil {
 		t.Error("the old key alone still opens the database")
+	}
+	// The copy sealed to the old key was resealed to the new one; the one
+	// no configured key opened is left as it was.
+	kept, err := db.KeptReport(ctx, toOld)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw, err := newKey.DecryptSimple(kept.Raw, 1<<20); err != nil || !strings.Contains(string(raw), "CANARY-RESEAL") || !kept.Sealed {
+		t.Errorf("report sealed to the old key, after the rotation: %q, %v", raw, err)
+	}
+	if kept, err := db.KeptReport(ctx, toStranger); err != nil {
+		t.Error(err)
+	} else if _, err := stranger.DecryptSimple(kept.Raw, 1<<20); err != nil {
+		t.Errorf("the copy no configured key opens was changed: %v", err)
 	}
 }
 

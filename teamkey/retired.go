@@ -21,7 +21,7 @@ type UnusableError struct {
 }
 
 func (e *UnusableError) Error() string {
-	return fmt.Sprintf("the team key %s %s: reporters cannot encrypt to it and sectriage encrypts nothing new to it. "+
+	return fmt.Sprintf("team key %s %s: reporters cannot encrypt to it and sectriage encrypts nothing new to it. "+
 		"Rotate: make a new team key, make it [keys] team_key_file, and list this one under [[keys.retired]] "+
 		"so that reports and data encrypted to it stay readable (README, Rotating the team key)", e.Fingerprint, e.Reason)
 }
