@@ -17,6 +17,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
 
 	"github.com/sectriage/sectriage/internal/testenv/gpgtest"
+	"github.com/sectriage/sectriage/teamkey"
 )
 
 // rotationSite is the config of the rotation tests, [keys] aside: the
@@ -344,5 +345,54 @@ func TestCheckTeamKeyExpiry(t *testing.T) {
 				t.Errorf("exit %d, want %d and %q in\n%s", code, tc.code, fmt.Sprintf(tc.want, k.Fingerprint), out)
 			}
 		})
+	}
+}
+
+// TestRetiredKeyConfig: a retired key without its own passphrase file is
+// unlocked with the current key's passphrase; its file is a secret file
+// (loose modes refused); a wrong passphrase and a key named twice are
+// errors that name the file.
+func TestRetiredKeyConfig(t *testing.T) {
+	gen := func(name, pass string) []byte {
+		k, err := teamkey.Generate(name, "security@example.org", time.Now().Add(-time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		armored, err := k.ArmoredSecret([]byte(pass))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return armored
+	}
+	dir := t.TempDir()
+	files := map[string][]byte{"new.asc": gen("New", "shared"), "old.asc": gen("Old", "shared"),
+		"older.asc": gen("Older", "own"), "pass": []byte("shared\n"), "older-pass": []byte("own\n")}
+	load := func(keys string) (*teamkey.Key, error) {
+		t.Helper()
+		cfg, ok := loadConfig(rotationFiles(t, dir, "\n[keys]\nteam_key_file = \"new.asc\"\npassphrase_file = \"pass\"\n"+keys, files), io.Discard)
+		if !ok {
+			return nil, fmt.Errorf("config refused")
+		}
+		return loadTeamKey(cfg)
+	}
+	key, err := load("[[keys.retired]]\nkey_file = \"old.asc\"\n[[keys.retired]]\nkey_file = \"older.asc\"\npassphrase_file = \"older-pass\"\n")
+	if err != nil || len(key.Retired()) != 2 {
+		t.Fatalf("retired keys: %v", err)
+	}
+	if _, err := load("[[keys.retired]]\nkey_file = \"older.asc\"\n"); err == nil || !strings.Contains(err.Error(), "older.asc") {
+		t.Errorf("a retired key with another passphrase and no passphrase_file: %v", err)
+	}
+	files = nil
+	if err := os.Chmod(filepath.Join(dir, "old.asc"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := load("[[keys.retired]]\nkey_file = \"old.asc\"\n"); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("a retired key readable by others: %v", err)
+	}
+	code, out, _ := runCLI(t, "", "check", "-config", rotationFiles(t, dir,
+		"\n[keys]\nteam_key_file = \"new.asc\"\n[[keys.retired]]\nkey_file = \"new.asc\"\n[[keys.retired]]\n", nil))
+	if code != exitFailed || !strings.Contains(out, "keys.retired[0].key_file") || !strings.Contains(out, "named twice") ||
+		!strings.Contains(out, "keys.retired[1].key_file") {
+		t.Errorf("check of a key named twice and one without key_file: exit %d\n%s", code, out)
 	}
 }
