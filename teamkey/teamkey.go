@@ -198,8 +198,8 @@ func EncryptTo(plaintext []byte, recipient, signer *openpgp.Entity) ([]byte, err
 }
 
 // DecryptSimple decrypts a message encrypted to the key or a retired one
-// and returns the
-// plaintext, reading it to the end before checking integrity. Intake has
+// and returns the plaintext, reading it to the end before checking
+// integrity. Intake has
 // its own bounded, MIME-aware path; this serves stored plaintext
 // submissions and tests.
 func (k *Key) DecryptSimple(armored []byte, limit int64) ([]byte, error) {
