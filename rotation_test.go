@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,30 +93,58 @@ func newTeamKeyByReadme(t *testing.T, g *gpgtest.GPG, passphrase string) (string
 	return fpr, run("--armor", "--export-secret-keys", fpr).Output
 }
 
-// publishedKeys fetches security.txt and the key it names from the
-// listener's handlers and returns the fingerprints served.
-func publishedKeys(t *testing.T, cfgPath string) []string {
+// restartDaemon runs `sectriage run` with the config at cfgPath, on a free
+// port, as the restart of the rotation procedure, and returns the
+// fingerprints of the keys its /pgp-key.asc serves (which security.txt
+// names and is signed by). The daemon is stopped before it returns.
+func restartDaemon(t *testing.T, cfgPath string) []string {
 	t.Helper()
-	cfg, ok := loadConfig(cfgPath, io.Discard)
-	if !ok {
-		t.Fatal("config")
-	}
-	a, err := openApp(context.Background(), cfg, discardLogger(), appOptions{})
+	data, err := os.ReadFile(cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Close()
-	mux := http.NewServeMux()
-	if err := intakeHandlers(mux, a, time.Now()); err != nil {
+	addr := freeAddr(t)
+	data = bytes.Replace(data, []byte(`listen = "127.0.0.1:0"`), []byte(`listen = "`+addr+`"`), 1)
+	if err := os.WriteFile(cfgPath, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	get := func(path string) []byte {
-		rec := httptest.NewRecorder()
-		mux.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
-		if rec.Code != http.StatusOK {
-			t.Fatalf("GET %s: %d", path, rec.Code)
+	ctx, cancel := context.WithCancel(context.Background())
+	errOut := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"run", "-config", cfgPath}, strings.NewReader(""), io.Discard, errOut)
+	}()
+	defer func() {
+		cancel()
+		if code := <-done; code != exitOK {
+			t.Errorf("the daemon exited %d:\n%s", code, errOut.String())
 		}
-		return rec.Body.Bytes()
+	}()
+	get := func(path string) []byte {
+		t.Helper()
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, resp.StatusCode, body)
+		}
+		return body
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("listener not up: %v\n%s", err, errOut.String())
+		}
+		time.Sleep(20 * time.Millisecond) // polling for readiness
 	}
 	block, _ := clearsign.Decode(get("/.well-known/security.txt"))
 	if block == nil || !bytes.Contains(block.Plaintext, []byte("Encryption: https://security.example.org/pgp-key.asc")) {
@@ -193,19 +220,18 @@ passphrase_file = "team-passphrase"
 		!strings.Contains(out, "data key wrapped to retired team key "+old.Fingerprint) {
 		t.Fatalf("check after the config change: exit %d\n%s", code, out)
 	}
-	// 5. The first command that opens the database (the restarted daemon)
-	// re-wraps the data key; old reports read as before.
-	for id, canary := range map[string]string{"1": "CANARY-OLD-ENCRYPTED", "2": "CANARY-OLD-PLAIN"} {
-		if out := showIncident(t, cfg, id); !strings.Contains(out, canary) {
-			t.Errorf("show %s after the rotation lacks %s:\n%s", id, canary, out)
-		}
+	// 5. The restarted daemon re-wraps the data key, and publishes only the
+	// new key, with security.txt signed by it. Old reports read as before.
+	if got := restartDaemon(t, cfg); len(got) != 1 || got[0] != newFpr {
+		t.Errorf("published keys %v, want only the new %s", got, newFpr)
 	}
 	if _, out, _ := runCLI(t, "", "check", "-config", cfg); !strings.Contains(out, "data key wrapped to team key "+newFpr) {
 		t.Errorf("check: the data key was not re-wrapped to the new key:\n%s", out)
 	}
-	// Only the new key is published, and security.txt is signed by it.
-	if got := publishedKeys(t, cfg); len(got) != 1 || got[0] != newFpr {
-		t.Errorf("published keys %v, want only the new %s", got, newFpr)
+	for id, canary := range map[string]string{"1": "CANARY-OLD-ENCRYPTED", "2": "CANARY-OLD-PLAIN"} {
+		if out := showIncident(t, cfg, id); !strings.Contains(out, canary) {
+			t.Errorf("show %s after the rotation lacks %s:\n%s", id, canary, out)
+		}
 	}
 	// New reports go to the new key (what the reporter fetched from
 	// /pgp-key.asc); mail to the old key is still accepted.
