@@ -39,12 +39,16 @@ func cmdIngest(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		// Permanent until the key is rotated: hold the message rather than
 		// have the MTA retry it until it bounces.
 		log.Error("the current team key is unusable; holding the message until it is rotated", "err", err)
-		id, err := holdMessage(ctx, cfg, stdin, log)
+		id, dup, err := holdMessage(ctx, cfg, stdin, log)
 		if err != nil {
 			fmt.Fprintln(stderr, "sectriage ingest: the current team key is unusable and the message could not be held:", err)
 			return exitTempErr
 		}
-		fmt.Fprintf(stdout, "held report %d: the current team key is revoked or expired; rotate it (README, Rotating the team key) and `sectriage run` will process it\n", id)
+		if dup {
+			fmt.Fprintf(stdout, "report %d: received before\n", id)
+		} else {
+			fmt.Fprintf(stdout, "held report %d: the current team key is revoked or expired; rotate it (README, Rotating the team key) and `sectriage run` will process it\n", id)
+		}
 		return exitOK
 	}
 	if err != nil {

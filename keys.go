@@ -91,36 +91,35 @@ func loadKeyFile(cfg *config.Config, file, what, option string, passphrase []byt
 // secret key material). Once the key is rotated, `sectriage run` finishes
 // it as it finishes every interrupted report, at start and every few
 // minutes, decrypting it with the current or the retired key. It returns
-// the report's id.
-func holdMessage(ctx context.Context, cfg *config.Config, stdin io.Reader, log *slog.Logger) (int64, error) {
+// the report's id, and whether it had been received before.
+func holdMessage(ctx context.Context, cfg *config.Config, stdin io.Reader, log *slog.Logger) (id int64, duplicate bool, err error) {
 	key, err := loadTeamKeys(cfg, teamkey.LoadRetired)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	sub, err := readSubmission(stdin, int64(cfg.Intake.MaxMessageSize))
 	if err != nil {
-		return 0, fmt.Errorf("reading the message: %w", err)
+		return 0, false, fmt.Errorf("reading the message: %w", err)
 	}
 	if sub.Oversized {
 		// Only its beginning was kept: holding it would later process a
 		// truncated message as if whole.
-		return 0, fmt.Errorf("the message is larger than [intake] max_message_size and cannot be held")
+		return 0, false, fmt.Errorf("the message is larger than [intake] max_message_size and cannot be held")
 	}
 	db, err := openDatabase(ctx, cfg, key, log)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	defer db.Close()
 	dec, err := email.NewDecoder(key, nil, intakeLimits(cfg.Intake), log)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	env := dec.Envelope(sub.Raw)
 	// Not Sealed to the team key (nothing is encrypted to an unusable key):
 	// the database seals the copy with the data key all the same.
-	id, _, err := db.KeepReport(ctx, bot.KeptReport{
+	return db.KeepReport(ctx, bot.KeptReport{
 		ReceivedAt: bot.SystemClock{}.Now(), Source: sub.Source, MessageID: env.MessageID,
 		Hash: dec.Hash(sub.Raw), Raw: sub.Raw,
 	})
-	return id, err
 }

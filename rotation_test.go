@@ -310,6 +310,10 @@ func TestRevokedCurrentKeyHoldsMailUntilRotated(t *testing.T) {
 			t.Fatalf("ingest with a revoked key: %q, want %q", out, want)
 		}
 	}
+	// The MTA delivering it again (it had crashed before reading exit 0).
+	if out := ingestMail(t, cfg, inFlight); out != "report 2: received before" {
+		t.Errorf("the held message delivered again: %q", out)
+	}
 	db, err := os.ReadFile(filepath.Join(dir, "st.db"))
 	if err != nil {
 		t.Fatal(err)

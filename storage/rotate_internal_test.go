@@ -176,3 +176,42 @@ func TestConcurrentRewrapKeepsOneDataKey(t *testing.T) {
 		t.Fatalf("data_keys: %s, %d rows, %v", fpr, n, err)
 	}
 }
+
+// noEncrypt is a current key that cannot be encrypted to (revoked or
+// expired), as a team key whose rotation is not done yet.
+type noEncrypt struct{ *teamkey.Key }
+
+func (noEncrypt) Encrypt([]byte) ([]byte, error) { return nil, errors.New("revoked") }
+
+// TestUnlockWithAnUnusableCurrentKeyKeepsTheWrapping: the data key opens
+// with the retired key, and stays wrapped to it, when the current key
+// cannot be encrypted to; the next open with a usable key re-wraps it.
+func TestUnlockWithAnUnusableCurrentKeyKeepsTheWrapping(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "st.db")
+	oldKey := teamKey(t)
+	newKey, err := teamkey.Generate("New", "security@example.org", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, key := range []TeamKey{oldKey, noEncrypt{newKey.WithRetired(oldKey)}, newKey.WithRetired(oldKey)} {
+		db, err := Open(ctx, path, quiet())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Unlock(ctx, key); err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+		if i == 0 {
+			fill(t, db)
+		}
+		if _, err := db.Incident(ctx, 1); err != nil {
+			t.Errorf("open %d: %v", i, err)
+		}
+		want := map[int]string{0: oldKey.Fingerprint(), 1: oldKey.Fingerprint(), 2: newKey.Fingerprint()}[i]
+		if fpr, _ := db.WrappedTo(ctx); fpr != want {
+			t.Errorf("open %d: wrapped to %s, want %s", i, fpr, want)
+		}
+		db.Close()
+	}
+}
