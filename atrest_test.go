@@ -218,7 +218,7 @@ func TestNothingRunsWithoutTheTeamKey(t *testing.T) {
 		t.Errorf("another team key: exit %d %s", code, errOut)
 	}
 	code, out, _ = runCLI(t, "", "check", "-config", cfg)
-	if code != exitFailed || !strings.Contains(out, "wrapped to team key "+fpr+", not to the configured "+fixture.Fingerprint()) {
+	if code != exitFailed || !strings.Contains(out, "wrapped to team key "+fpr+", which is neither the current key "+fixture.Fingerprint()) {
 		t.Errorf("check with another team key: exit %d\n%s", code, out)
 	}
 }

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -101,8 +103,12 @@ func checkDatabase(ctx context.Context, c *checker, cfg *config.Config, key *tea
 		c.fail("database %s: reading its data key: %v", path, err)
 	case wrappedTo == "":
 		c.ok("database %s: not sealed yet; the first run seals it with a new data key wrapped to the team key", path)
+	case key != nil && wrappedTo != key.Fingerprint() && slices.Contains(key.DecryptionFingerprints(), wrappedTo):
+		c.ok("database %s: sealed, data key wrapped to retired team key %s; the next command that opens the database re-wraps it to the current key %s (keep the retired key configured until then)",
+			path, wrappedTo, key.Fingerprint())
 	case key != nil && wrappedTo != key.Fingerprint():
-		c.fail("database %s is sealed with a data key wrapped to team key %s, not to the configured %s", path, wrappedTo, key.Fingerprint())
+		c.fail("database %s is sealed with a data key wrapped to team key %s, which is neither the current key %s nor a retired one: configure key %s as [keys] team_key_file, or under [[keys.retired]] if it was rotated out",
+			path, wrappedTo, key.Fingerprint(), wrappedTo)
 	default:
 		c.ok("database %s: sealed, data key wrapped to team key %s", path, wrappedTo)
 	}
@@ -120,22 +126,45 @@ func checkTeamKey(c *checker, cfg *config.Config, now time.Time) *teamkey.Key {
 		return nil
 	}
 	key, err := loadTeamKey(cfg)
+	if u := (*teamkey.UnusableError)(nil); errors.As(err, &u) {
+		c.fail("%v. Until then `sectriage ingest` holds incoming reports in the database and the other commands refuse to start ([keys] team_key_file %s)",
+			u, cfg.Keys.TeamKeyFile)
+		// It still decrypts: check what depends on it all the same.
+		key, err = loadTeamKeys(cfg, teamkey.LoadRetired)
+		if err != nil {
+			c.fail("%v", err)
+			return nil
+		}
+		checkRetiredKeys(c, key, now)
+		return key
+	}
 	if err != nil {
 		c.fail("%v", err)
 		return nil
 	}
-	if exp, ok := key.Expires(); ok {
-		switch left := exp.Sub(now); {
-		case left <= 0:
-			c.fail("team key %s expired on %s: extend it (gpg --quick-set-expire) and re-export", key.Fingerprint(), exp.Format(time.DateOnly))
-			return nil
-		case left < keyExpiryWarning:
-			c.warn("team key %s expires on %s, in %d days: extend it (gpg --quick-set-expire) and re-export", key.Fingerprint(), exp.Format(time.DateOnly), int(left.Hours()/24))
-			return key
-		}
+	if exp, ok := key.UsableUntil(now); ok && exp.Sub(now) < keyExpiryWarning {
+		c.warn("team key %s expires on %s, in %d days: extend it (gpg --quick-set-expire FINGERPRINT 1y, and for the encryption subkey gpg --quick-set-expire FINGERPRINT 1y '*') and export it again, or rotate it (README, Rotating the team key)",
+			key.Fingerprint(), exp.UTC().Format(time.DateOnly), int(exp.Sub(now).Hours()/24))
+	} else {
+		c.ok("team key %s (%s) unlocked", key.Fingerprint(), key.UserID())
 	}
-	c.ok("team key %s (%s) unlocked", key.Fingerprint(), key.UserID())
+	checkRetiredKeys(c, key, now)
 	return key
+}
+
+// checkRetiredKeys lists the retired keys: each decrypts what was
+// encrypted to it, revoked or expired as it may be.
+func checkRetiredKeys(c *checker, key *teamkey.Key, now time.Time) {
+	for _, r := range key.Retired() {
+		state := "valid"
+		if err := r.Usable(now); err != nil {
+			var u *teamkey.UnusableError
+			if errors.As(err, &u) {
+				state = u.Reason
+			}
+		}
+		c.ok("retired team key %s (%s; %s) unlocked: it decrypts reports and copies encrypted to it, nothing new is encrypted to it", r.Fingerprint(), r.UserID(), state)
+	}
 }
 
 func checkKnownKeys(c *checker, cfg *config.Config) {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/mail"
@@ -31,30 +30,6 @@ type intakeParts struct {
 	key     *teamkey.Key
 	decoder *email.Decoder
 	intake  *bot.Intake
-}
-
-// loadTeamKey reads and unlocks the team key named by [keys].
-func loadTeamKey(cfg *config.Config) (*teamkey.Key, error) {
-	armored, err := config.ReadSecretFile(cfg.Resolve(cfg.Keys.TeamKeyFile))
-	if errors.Is(err, config.ErrSecretExposed) {
-		return nil, fmt.Errorf("team key: %w", err)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("team key: %w (export it with gpg --export-secret-keys --armor KEYID > %s, or fix [keys] team_key_file)", err, cfg.Keys.TeamKeyFile)
-	}
-	var passphrase []byte
-	if cfg.Keys.PassphraseFile != "" || os.Getenv(cfg.Keys.PassphraseEnv) != "" {
-		p, err := cfg.ReadSecret(cfg.Keys.PassphraseFile, cfg.Keys.PassphraseEnv, "team key passphrase")
-		if err != nil {
-			return nil, err
-		}
-		passphrase = []byte(p)
-	}
-	key, err := teamkey.Load(armored, passphrase)
-	if err != nil {
-		return nil, fmt.Errorf("team key %s: %w", cfg.Keys.TeamKeyFile, err)
-	}
-	return key, nil
 }
 
 // intakeLimits turns [intake] into the decoder's limits.

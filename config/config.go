@@ -72,6 +72,8 @@ type KeysConfig struct {
 	// RequireEncryption quarantines reports that are not encrypted to the
 	// team key instead of opening an incident marked UNENCRYPTED.
 	RequireEncryption bool `toml:"require_encryption"`
+	// Retired are earlier team keys ([[keys.retired]]), see RetiredKeyConfig.
+	Retired []RetiredKeyConfig `toml:"retired"`
 }
 
 // PersonConfig is one [[people]] entry.

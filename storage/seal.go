@@ -90,10 +90,14 @@ var columns = map[string]map[string]Class{
 var ErrLocked = errors.New("storage: the database is sealed and was opened without the team key ([keys] team_key_file)")
 
 // TeamKey wraps the data key: the team's OpenPGP key (*teamkey.Key).
+// Encrypt is to the current key; DecryptSimple also takes what was
+// encrypted to a retired key.
 type TeamKey interface {
 	Encrypt(plaintext []byte) ([]byte, error)
 	DecryptSimple(armored []byte, limit int64) ([]byte, error)
 	Fingerprint() string
+	// DecryptionFingerprints are the current key's and the retired keys'.
+	DecryptionFingerprints() []string
 }
 
 // sealVersion starts every sealed value, so a later format can differ.
@@ -261,6 +265,10 @@ func hasDataKey(ctx context.Context, q interface {
 // confidential value already stored, all in one transaction: either the
 // database is sealed and has its key, or nothing changed. From then on
 // every confidential value is sealed as it is written.
+//
+// A data key wrapped to a retired key (the team key was rotated) is
+// re-wrapped to the current key, replacing the old wrapping: from then on
+// the database opens with the current key alone (see rewrap).
 func (db *DB) Unlock(ctx context.Context, key TeamKey) error {
 	var wrapped []byte
 	var wrappedTo string
@@ -273,12 +281,16 @@ func (db *DB) Unlock(ctx context.Context, key TeamKey) error {
 	}
 	dataKey, err := key.DecryptSimple(wrapped, 1024)
 	if err != nil {
-		return fmt.Errorf("storage: the data key of %s is wrapped to team key %s and does not open with team key %s: configure the team key this database was sealed with (%v)",
-			db.path, wrappedTo, key.Fingerprint(), err)
+		return &WrongKeyError{Path: db.path, WrappedTo: wrappedTo, Configured: key.DecryptionFingerprints(), Err: err}
 	}
 	s, err := newSealer(dataKey)
 	if err != nil {
 		return err
+	}
+	if wrappedTo != key.Fingerprint() {
+		if err := db.rewrap(ctx, key, wrappedTo, dataKey, s); err != nil {
+			return err
+		}
 	}
 	db.sealer, db.keyed = s, true
 	return nil
