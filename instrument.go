@@ -108,7 +108,7 @@ func ircUsable(a *irc.Adapter) error {
 	case !st.Joined:
 		return errors.New("not in the triage channel")
 	case !st.Private:
-		return errors.New("the triage channel is not private: nothing is posted there")
+		return fmt.Errorf("the triage channel fails the privacy rule, messages for it are held: %s", st.Refused)
 	}
 	return nil
 }
