@@ -50,7 +50,8 @@ func statsSource(db *storage.DB, svc *bot.Service, platforms func() []string) me
 			ReportsBySource: s.ReportsBySource, ReportsDecrypted: s.ReportsDecrypted,
 			QuarantinedByReason: s.QuarantinedByReason, OverdueBySIG: s.OverdueBySIG, NagsByStep: s.NagsByStep,
 			OutboxPendingByPlatform: s.Outbox.PendingByPlatform, Platforms: platforms(),
-			OutboxOldest: s.Outbox.OldestPending, OutboxDead: s.Outbox.Dead,
+			OutboxHeldByPlatform: s.Outbox.HeldByPlatform,
+			OutboxOldest:         s.Outbox.OldestPending, OutboxDead: s.Outbox.Dead,
 			SIGs: svc.Settings().SIGNames(),
 		}
 		for _, c := range s.Incidents {

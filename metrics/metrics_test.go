@@ -33,7 +33,8 @@ func TestFamilies(t *testing.T) {
 			OverdueBySIG:            map[string]int{"core": 1},
 			NagsByStep:              map[string]int{"assignee": 4, "officers": 1},
 			OutboxPendingByPlatform: map[string]int{"irc": 4, "mattermost": 1}, Platforms: []string{"irc", "mattermost", "email"}, OutboxOldest: at.Add(-90 * time.Second), OutboxDead: 2,
-			SIGs: []string{"core", "web"},
+			OutboxHeldByPlatform: map[string]int{"mattermost": 3},
+			SIGs:                 []string{"core", "web"},
 		}, nil
 	}
 	m := New(Options{Version: "v1.2.3", Source: src, Now: func() time.Time { return now }}, slog.New(slog.DiscardHandler))
@@ -68,6 +69,8 @@ func TestFamilies(t *testing.T) {
 		`sectriage_outbox_pending_messages{platform="email"} 0`,
 		`sectriage_outbox_oldest_pending_age_seconds 90`,
 		`sectriage_outbox_dead_messages 2`,
+		`sectriage_outbox_held_messages{platform="mattermost"} 3`,
+		`sectriage_outbox_held_messages{platform="irc"} 0`,
 		`sectriage_deliveries_total{adapter="irc"} 1`,
 		`sectriage_delivery_failures_total{adapter="irc",final="false"} 1`,
 		`sectriage_delivery_failures_total{adapter="mattermost",final="true"} 1`,

@@ -25,8 +25,11 @@ type Snapshot struct {
 	// each of Platforms has a series even at zero.
 	OutboxPendingByPlatform map[string]int
 	Platforms               []string
-	OutboxOldest            time.Time // zero: nothing pending
-	OutboxDead              int
+	// OutboxHeldByPlatform counts messages held by the privacy rule
+	// (not in OutboxPendingByPlatform), by platform.
+	OutboxHeldByPlatform map[string]int
+	OutboxOldest         time.Time // zero: nothing pending
+	OutboxDead           int
 	// SIGs are the configured SIGs: each gets its incident and overdue
 	// series even at zero, so dashboards and alerts see them from the
 	// start.
@@ -73,7 +76,7 @@ type stateCollector struct {
 	received, decrypted, quarantined     *prometheus.Desc
 	incidents, overdue                   *prometheus.Desc
 	pending, oldest, dead, nags, escalat *prometheus.Desc
-	up                                   *prometheus.Desc
+	up, held                             *prometheus.Desc
 }
 
 func newStateCollector(src Source, timeout time.Duration, now func() time.Time) *stateCollector {
@@ -89,6 +92,7 @@ func newStateCollector(src Source, timeout time.Duration, now func() time.Time) 
 		overdue:     d("incidents_overdue", "Open incidents whose earliest deadline has passed, by SIG.", "sig"),
 		pending:     d("outbox_pending_messages", "Messages waiting in the outbox to be delivered, by platform.", "platform"),
 		oldest:      d("outbox_oldest_pending_age_seconds", "Age of the oldest undelivered message; 0 when the outbox is empty."),
+		held:        d("outbox_held_messages", "Messages held because their destination fails the privacy rule (not private, or someone not on the team in it), by platform: fix the destination and they go out.", "platform"),
 		dead:        d("outbox_dead_messages", "Messages given up after a permanent failure (dead letters), ever."),
 		nags:        d("nags_sent_total", "Nags queued to people, by step (assignee: a deadline passed; embargo, handover, reminder).", "step"),
 		escalat:     d("escalations_sent_total", "Escalations queued to people, by step (deputy, officers).", "step"),
@@ -98,7 +102,7 @@ func newStateCollector(src Source, timeout time.Duration, now func() time.Time) 
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.received, c.decrypted, c.quarantined, c.incidents, c.overdue,
-		c.pending, c.oldest, c.dead, c.nags, c.escalat, c.up} {
+		c.pending, c.held, c.oldest, c.dead, c.nags, c.escalat, c.up} {
 		ch <- d
 	}
 }
@@ -155,6 +159,9 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for platform, n := range withZeros(s.OutboxPendingByPlatform, s.Platforms) {
 		gauge(c.pending, float64(n), platform)
+	}
+	for platform, n := range withZeros(s.OutboxHeldByPlatform, s.Platforms) {
+		gauge(c.held, float64(n), platform)
 	}
 	age := 0.0
 	if !s.OutboxOldest.IsZero() {

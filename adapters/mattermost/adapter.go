@@ -115,6 +115,7 @@ type Adapter struct {
 	wsUp      atomic.Bool       // the websocket is connected and said hello
 	incidents map[string]int64  // incident channel id → incident id
 	dms       map[string]string // user id → direct channel id
+	outbox    Releaser          // releases held messages (privacy.go); may be nil
 
 	// Work started by callbacks (deferred slash answers, post refreshes,
 	// DM commands) that Run waits for when it stops.
