@@ -284,6 +284,14 @@ func (t *tracker) handle(e *girc.Event, accountTag bool, now time.Time) effect {
 			eff.members = c.name
 		}
 	case girc.RPL_WHOSPCRPL: // 354 me <token> <channel> <nick> <flags> <account>
+		if len(p) >= 8 && p[1] == "1" && t.lookup(p[5]) != nil {
+			// girc's own WHO of someone who joined (%tacuhnr: channel,
+			// user, host, nick, account): their account, on servers
+			// without extended-join.
+			t.setAccount(p[5], p[6])
+			eff.members = "*"
+			break
+		}
 		if len(p) < 6 || p[1] != t.whoxToken {
 			break
 		}
