@@ -83,9 +83,10 @@ func platformClause(f bot.OutboxFilter) (string, []any) {
 // DueMessagesWhere implements bot.OutboxStore.
 func (db *DB) DueMessagesWhere(ctx context.Context, f bot.OutboxFilter, now time.Time, limit int) ([]bot.OutboxMessage, error) {
 	cond, args := platformClause(f)
+	cond = " AND held_at IS NULL" + cond // held messages wait for ReleaseHeld
 	rows, err := db.read.QueryContext(ctx, `SELECT id, created_at, platform, channel, person, address, kind,
 		COALESCE(incident_id, 0), body, confidential, COALESCE(dedupe_key, ''), attempts, next_attempt_at, last_error
-		FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL AND held_at IS NULL AND next_attempt_at <= ?`+cond+`
+		FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= ?`+cond+`
 		ORDER BY id LIMIT ?`, append(append([]any{now.UnixMilli()}, args...), limit)...)
 	if err != nil {
 		return nil, err
@@ -113,51 +114,6 @@ func (db *DB) DueMessagesWhere(ctx context.Context, f bot.OutboxFilter, now time
 func (db *DB) MarkDelivered(ctx context.Context, id int64, at time.Time) error {
 	_, err := db.write.ExecContext(ctx, `UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, held_at = NULL WHERE id = ?`, at.UnixMilli(), id)
 	return err
-}
-
-// MarkHeld implements bot.OutboxStore.
-func (db *DB) MarkHeld(ctx context.Context, id int64, at time.Time, reason string) error {
-	_, err := db.write.ExecContext(ctx, `UPDATE outbox SET held_at = ?, held_reason = ?, attempts = attempts + 1, last_error = ?
-		WHERE id = ?`, at.UnixMilli(), reason, "held: "+reason, id)
-	return err
-}
-
-// ReleaseHeld implements bot.OutboxStore.
-func (db *DB) ReleaseHeld(ctx context.Context, f bot.OutboxFilter, now time.Time) error {
-	cond, args := platformClause(f)
-	_, err := db.write.ExecContext(ctx, `UPDATE outbox SET held_at = NULL, next_attempt_at = ?
-		WHERE held_at IS NOT NULL AND delivered_at IS NULL AND dead_at IS NULL`+cond, append([]any{now.UnixMilli()}, args...)...)
-	return err
-}
-
-// HeldGroup is a number of messages held for the same reason.
-type HeldGroup struct {
-	Platform, Reason string
-	Count            int
-	Since            time.Time // when the oldest of them was queued
-}
-
-// HeldMessages groups the held messages by platform and reason, for
-// `sectriage check`.
-func (db *DB) HeldMessages(ctx context.Context) ([]HeldGroup, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT platform, held_reason, COUNT(*), MIN(created_at) FROM outbox
-		WHERE held_at IS NOT NULL AND delivered_at IS NULL AND dead_at IS NULL
-		GROUP BY platform, held_reason ORDER BY platform, held_reason`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []HeldGroup
-	for rows.Next() {
-		var g HeldGroup
-		var since int64
-		if err := rows.Scan(&g.Platform, &g.Reason, &g.Count, &since); err != nil {
-			return nil, err
-		}
-		g.Since = time.UnixMilli(since).UTC()
-		out = append(out, g)
-	}
-	return out, rows.Err()
 }
 
 // MarkRetry implements bot.OutboxStore.
