@@ -36,7 +36,7 @@ func TestCheckReportsHeldMessages(t *testing.T) {
 	}
 	ob := bot.NewOutbox(db, bot.NewManualClock(at), discardLogger())
 	v := bot.MayReceive(bot.PlaceFacts{Platform: bot.PlatformIRC, Name: "#sec", Kind: bot.PlaceChannel, Private: true,
-		MembersKnown: true, Members: []bot.Member{{Name: "eve", Status: bot.MemberOutsider}}})
+		MembersKnown: true, Members: []bot.PlaceMember{{Name: "eve", Status: bot.MemberOutsider}}})
 	ob.Register(bot.PlatformIRC, bot.DeliverFunc(func(context.Context, bot.OutboxMessage) error { return bot.Hold(v) }))
 	if err := ob.Flush(ctx); err != nil {
 		t.Fatal(err)

@@ -60,8 +60,8 @@ func (s MemberStatus) allowed() bool {
 	return s == MemberPerson || s == MemberTrusted || s == MemberBot
 }
 
-// Member is one reader of a destination.
-type Member struct {
+// PlaceMember is one reader of a destination.
+type PlaceMember struct {
 	Name   string // as the platform shows it (nick, username); for alerts, untrusted
 	Status MemberStatus
 }
@@ -82,7 +82,7 @@ type PlaceFacts struct {
 	// full (IRC: the WHO reply has not ended). Members then counts as
 	// incomplete and the rule refuses.
 	MembersKnown bool
-	Members      []Member
+	Members      []PlaceMember
 }
 
 // Verdict is the rule's answer for one destination.
@@ -94,7 +94,7 @@ type Verdict struct {
 	// officers are alerted once per Problem.
 	Problem string
 	// Outsiders are the members that fail the rule, sorted.
-	Outsiders []Member
+	Outsiders []PlaceMember
 }
 
 // MayReceive is the privacy rule: a destination receives report content
@@ -118,7 +118,7 @@ func MayReceive(f PlaceFacts) Verdict {
 			Problem: "members-unknown|" + f.Platform + "|" + f.Name,
 		}
 	}
-	var out []Member
+	var out []PlaceMember
 	for _, m := range f.Members {
 		if !m.Status.allowed() {
 			out = append(out, m)
@@ -127,7 +127,7 @@ func MayReceive(f PlaceFacts) Verdict {
 	if len(out) == 0 {
 		return Verdict{OK: true}
 	}
-	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
+	slices.SortFunc(out, func(a, b PlaceMember) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
 	names := make([]string, len(out))
 	for i, m := range out {
 		names[i] = m.Name + " (" + m.Status.String() + ")"

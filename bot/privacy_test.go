@@ -22,7 +22,7 @@ func TestMayReceiveEveryKindAndMember(t *testing.T) {
 					t.Run(name, func(t *testing.T) {
 						f := PlaceFacts{Platform: "p", Name: "#c", Kind: kind, Private: private, Closure: "x",
 							MembersKnown: known,
-							Members:      []Member{{"bot", MemberBot}, {"alice", MemberPerson}, {"Mallory", st}}}
+							Members:      []PlaceMember{{"bot", MemberBot}, {"alice", MemberPerson}, {"Mallory", st}}}
 						v := MayReceive(f)
 						want := private && known && (st == MemberPerson || st == MemberTrusted || st == MemberBot)
 						if v.OK != want {
@@ -48,13 +48,13 @@ func TestMayReceiveEveryKindAndMember(t *testing.T) {
 // changes with it.
 func TestMayReceiveProblems(t *testing.T) {
 	base := PlaceFacts{Platform: "irc", Name: "#sec", Kind: PlaceChannel, Private: true, MembersKnown: true,
-		Members: []Member{{"eve", MemberOutsider}, {"alice", MemberPerson}}}
+		Members: []PlaceMember{{"eve", MemberOutsider}, {"alice", MemberPerson}}}
 	a, b := MayReceive(base), MayReceive(base)
 	if a.Problem != b.Problem {
 		t.Fatal("the same facts gave two problems")
 	}
 	more := base
-	more.Members = append(append([]Member(nil), base.Members...), Member{"zed", MemberUnknown})
+	more.Members = append(append([]PlaceMember(nil), base.Members...), PlaceMember{"zed", MemberUnknown})
 	if MayReceive(more).Problem == a.Problem {
 		t.Fatal("another outsider must be another problem")
 	}

@@ -28,7 +28,7 @@ func (s *session) placeFactsLocked(channel string, p privacy, modes string) bot.
 		return f
 	}
 	f.MembersKnown = c.membersKnown
-	f.Members = append(f.Members, bot.Member{Name: s.tr.me, Status: bot.MemberBot})
+	f.Members = append(f.Members, bot.PlaceMember{Name: s.tr.me, Status: bot.MemberBot})
 	var people *bot.People
 	if s.a.deps.Service != nil {
 		people = s.a.deps.Service.Settings().People
@@ -38,7 +38,7 @@ func (s *session) placeFactsLocked(channel string, p privacy, modes string) bot.
 		if !u.chans[k] {
 			continue
 		}
-		m := bot.Member{Name: safeNick(u.nick), Status: bot.MemberOutsider}
+		m := bot.PlaceMember{Name: safeNick(u.nick), Status: bot.MemberOutsider}
 		switch {
 		case !u.known:
 			m.Status = bot.MemberUnknown

@@ -111,11 +111,11 @@ func (a *Adapter) placeFacts(ctx context.Context, c *connection, ch *model.Chann
 		for _, m := range members {
 			switch {
 			case m.UserId == c.botID:
-				f.Members = append(f.Members, bot.Member{Name: c.botName, Status: bot.MemberBot})
+				f.Members = append(f.Members, bot.PlaceMember{Name: c.botName, Status: bot.MemberBot})
 			case c.ids.byID[m.UserId] != "":
-				f.Members = append(f.Members, bot.Member{Name: c.ids.byID[m.UserId], Status: bot.MemberPerson})
+				f.Members = append(f.Members, bot.PlaceMember{Name: c.ids.byID[m.UserId], Status: bot.MemberPerson})
 			case c.ids.trusted[m.UserId]:
-				f.Members = append(f.Members, bot.Member{Name: c.ids.username[m.UserId], Status: bot.MemberTrusted})
+				f.Members = append(f.Members, bot.PlaceMember{Name: c.ids.username[m.UserId], Status: bot.MemberTrusted})
 			default:
 				others = append(others, m.UserId)
 			}
@@ -131,7 +131,7 @@ func (a *Adapter) placeFacts(ctx context.Context, c *connection, ch *model.Chann
 		}
 		for _, u := range users {
 			if u.DeleteAt == 0 {
-				f.Members = append(f.Members, bot.Member{Name: "@" + u.Username, Status: bot.MemberOutsider})
+				f.Members = append(f.Members, bot.PlaceMember{Name: "@" + u.Username, Status: bot.MemberOutsider})
 			}
 		}
 	}
