@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sectriage/sectriage/adapters/irc"
 	"github.com/sectriage/sectriage/bot"
@@ -41,19 +42,23 @@ func TestPrivacyOutsidersGetNothing(t *testing.T) {
 				return !st.Private && strings.Contains(st.Refused, tc.nick+" (outsider)")
 			})
 			inc := d.open(t, "Embargoed title "+marker, "embargoed body "+marker)
-			// bob claims it elsewhere (the console): the notice about it
-			// is for the channel, and held with the post.
-			bob := bot.Actor{Person: d.svc.Settings().People.ByName("bob"), Platform: bot.PlatformConsole}
-			if _, err := d.svc.Claim(context.Background(), bob, inc.ID); err != nil {
+			// A notice about the incident, as a change made elsewhere (a
+			// claim on another platform) queues it: held with the post.
+			notice := bot.OutboxMessage{Dest: bot.Destination{Platform: bot.PlatformIRC, Channel: bot.ChannelIncident},
+				Kind: bot.MessageNotice, IncidentID: inc.ID, Text: bot.PlainText(inc.Name() + ": bob claimed it (triage)."),
+				Created: time.Now(), NextAttempt: time.Now()}
+			if err := d.db.Enqueue(context.Background(), []bot.OutboxMessage{notice}); err != nil {
 				t.Fatal(err)
 			}
+			d.outbox.Wake()
 			held := d.waitDelivered(t, 2, 2*wait, func(dl delivery) bool {
 				return dl.m.IncidentID == inc.ID && dl.m.Dest.Channel != "" && bot.IsHeld(dl.err)
 			})
-			// A command typed in the channel is answered to its sender.
+			// A command typed in the channel is answered to its sender:
+			// an echo of the change would tell the outsider.
 			alice.Privmsg(channel, fmt.Sprintf("!claim %d", inc.ID))
 			alice.Expect(t, wait, func(l ircnet.Line) bool {
-				return fromBot("NOTICE", "alice")(l) && strings.Contains(l.Param(1), "already claimed by bob")
+				return fromBot("NOTICE", "alice")(l) && strings.Contains(l.Param(1), "claimed")
 			})
 			for _, dl := range held {
 				if !strings.Contains(dl.err.Error(), tc.nick) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
 
@@ -149,10 +150,14 @@ func TestPrivacyOutsiderHoldsEverything(t *testing.T) {
 	if !bot.IsHeld(a.err) || !strings.Contains(a.err.Error(), carol.Username) {
 		t.Fatalf("posting with carol in the channel: %v, want it held naming her", a.err)
 	}
-	bob := bot.Actor{Person: w.c.svc.Settings().People.ByName("bob"), Platform: bot.PlatformCLI}
-	if _, err := w.c.svc.Ack(context.Background(), bob, first.ID); err != nil {
+	// A notice about an incident, as a change made elsewhere queues it.
+	notice := bot.OutboxMessage{Dest: bot.Destination{Platform: bot.PlatformMattermost, Channel: bot.ChannelIncident},
+		Kind: bot.MessageNotice, IncidentID: first.ID, Text: bot.PlainText(first.Name() + ": bob acknowledged it."),
+		Created: time.Now(), NextAttempt: time.Now()}
+	if err := w.c.db.Enqueue(context.Background(), []bot.OutboxMessage{notice}); err != nil {
 		t.Fatal(err)
 	}
+	w.c.outbox.Wake()
 	a = w.c.waitAttempt(t, "the notice", func(a attempt) bool { return a.m.Kind == bot.MessageNotice })
 	if !bot.IsHeld(a.err) {
 		t.Fatalf("notice with carol in the channel: %v, want it held", a.err)
