@@ -12,8 +12,10 @@ import (
 
 // MarkHeld implements bot.OutboxStore.
 func (db *DB) MarkHeld(ctx context.Context, id int64, at time.Time, reason string) error {
-	_, err := db.write.ExecContext(ctx, `UPDATE outbox SET held_at = ?, held_reason = ?, attempts = attempts + 1, last_error = ?
-		WHERE id = ?`, at.UnixMilli(), reason, "held: "+reason, id)
+	// The reason names a channel and its members, never report content;
+	// last_error is left to delivery failures.
+	_, err := db.write.ExecContext(ctx, `UPDATE outbox SET held_at = ?, held_reason = ?, attempts = attempts + 1 WHERE id = ?`,
+		at.UnixMilli(), reason, id)
 	return err
 }
 
