@@ -172,8 +172,8 @@ func (a *Adapter) alarmPublic(ctx context.Context, ch *model.Channel) {
 	a.alarm(ctx, "mattermost-public|"+ch.Id+"|"+strconv.FormatInt(ch.UpdateAt, 10), t)
 }
 
-// onChannelEvent reacts to websocket events that change a channel's
-// privacy or membership: the channel is asked about again, which alerts
+// onChannelEvent reacts to websocket events that change the privacy or
+// membership of a channel sectriage posts to: it is asked about again, which alerts
 // the officers when it fails the rule and, when it passes, releases the
 // held messages (they may have been held for it).
 func (a *Adapter) onChannelEvent(ctx context.Context, c *connection, ev *model.WebSocketEvent) {
@@ -207,7 +207,9 @@ func (a *Adapter) onChannelEvent(ctx context.Context, c *connection, ev *model.W
 			return
 		}
 	}
-	if id == "" {
+	// Only sectriage's channels get its messages: others (a public
+	// channel the bot happens to be in) are none of its business.
+	if id == "" || !a.watched(c, id) {
 		return
 	}
 	if _, err := a.verifyChannel(ctx, c, id, true); err == nil {
