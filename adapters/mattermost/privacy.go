@@ -173,9 +173,9 @@ func (a *Adapter) alarmPublic(ctx context.Context, ch *model.Channel) {
 }
 
 // onChannelEvent reacts to websocket events that change the privacy or
-// membership of a channel sectriage posts to: it is asked about again, which alerts
-// the officers when it fails the rule and, when it passes, releases the
-// held messages (they may have been held for it).
+// membership of a channel sectriage posts to: the rule is asked again,
+// which alerts the officers when the channel fails it and, when it
+// passes, releases the held messages (they may have been held for it).
 func (a *Adapter) onChannelEvent(ctx context.Context, c *connection, ev *model.WebSocketEvent) {
 	data := ev.GetData()
 	str := func(k string) string { s, _ := data[k].(string); return s }
