@@ -65,7 +65,7 @@ func TestMayReceiveProblems(t *testing.T) {
 	}
 	empty := PlaceFacts{Platform: "mattermost", Name: "x", Kind: PlaceChannel, Private: true, MembersKnown: true}
 	if !MayReceive(empty).OK {
-		t.Fatal("a private channel of nobody but the facts' absent members must pass")
+		t.Fatal("a private channel with no member listed (the bot alone) must pass")
 	}
 	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
 	k1, text := PrivacyAlert(a, now)
