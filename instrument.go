@@ -46,12 +46,11 @@ func statsSource(db *storage.DB, svc *bot.Service, platforms func() []string) me
 		if err != nil {
 			return metrics.Snapshot{}, err
 		}
-		snap := metrics.Snapshot{
+		snap := metrics.Snapshot{OutboxHeldByPlatform: s.Outbox.HeldByPlatform,
 			ReportsBySource: s.ReportsBySource, ReportsDecrypted: s.ReportsDecrypted,
 			QuarantinedByReason: s.QuarantinedByReason, OverdueBySIG: s.OverdueBySIG, NagsByStep: s.NagsByStep,
 			OutboxPendingByPlatform: s.Outbox.PendingByPlatform, Platforms: platforms(),
-			OutboxHeldByPlatform: s.Outbox.HeldByPlatform,
-			OutboxOldest:         s.Outbox.OldestPending, OutboxDead: s.Outbox.Dead,
+			OutboxOldest: s.Outbox.OldestPending, OutboxDead: s.Outbox.Dead,
 			SIGs: svc.Settings().SIGNames(),
 		}
 		for _, c := range s.Incidents {

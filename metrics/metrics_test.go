@@ -28,13 +28,13 @@ func TestFamilies(t *testing.T) {
 		return Snapshot{
 			ReportsBySource:         map[string]int{"pipe": 3, "demo": 1},
 			ReportsDecrypted:        2,
+			OutboxHeldByPlatform:    map[string]int{"mattermost": 3},
 			QuarantinedByReason:     map[string]int{"wrong-key": 1},
 			Incidents:               []IncidentCount{{State: "new", SIG: "core", Count: 2}},
 			OverdueBySIG:            map[string]int{"core": 1},
 			NagsByStep:              map[string]int{"assignee": 4, "officers": 1},
 			OutboxPendingByPlatform: map[string]int{"irc": 4, "mattermost": 1}, Platforms: []string{"irc", "mattermost", "email"}, OutboxOldest: at.Add(-90 * time.Second), OutboxDead: 2,
-			OutboxHeldByPlatform: map[string]int{"mattermost": 3},
-			SIGs:                 []string{"core", "web"},
+			SIGs: []string{"core", "web"},
 		}, nil
 	}
 	m := New(Options{Version: "v1.2.3", Source: src, Now: func() time.Time { return now }}, slog.New(slog.DiscardHandler))

@@ -21,15 +21,15 @@ type Snapshot struct {
 	// NagsByStep counts nags sent by step; deputy and officers are
 	// escalations, the rest (assignee, embargo, handover, reminder) nags.
 	NagsByStep map[string]int
+	// OutboxHeldByPlatform counts messages held by the privacy rule
+	// (not in OutboxPendingByPlatform), by platform.
+	OutboxHeldByPlatform map[string]int
 	// OutboxPendingByPlatform counts undelivered messages by platform;
 	// each of Platforms has a series even at zero.
 	OutboxPendingByPlatform map[string]int
 	Platforms               []string
-	// OutboxHeldByPlatform counts messages held by the privacy rule
-	// (not in OutboxPendingByPlatform), by platform.
-	OutboxHeldByPlatform map[string]int
-	OutboxOldest         time.Time // zero: nothing pending
-	OutboxDead           int
+	OutboxOldest            time.Time // zero: nothing pending
+	OutboxDead              int
 	// SIGs are the configured SIGs: each gets its incident and overdue
 	// series even at zero, so dashboards and alerts see them from the
 	// start.
@@ -76,7 +76,8 @@ type stateCollector struct {
 	received, decrypted, quarantined     *prometheus.Desc
 	incidents, overdue                   *prometheus.Desc
 	pending, oldest, dead, nags, escalat *prometheus.Desc
-	up, held                             *prometheus.Desc
+	up                                   *prometheus.Desc
+	held                                 *prometheus.Desc // outbox_held_messages
 }
 
 func newStateCollector(src Source, timeout time.Duration, now func() time.Time) *stateCollector {
@@ -102,7 +103,7 @@ func newStateCollector(src Source, timeout time.Duration, now func() time.Time) 
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.received, c.decrypted, c.quarantined, c.incidents, c.overdue,
-		c.pending, c.held, c.oldest, c.dead, c.nags, c.escalat, c.up} {
+		c.pending, c.oldest, c.dead, c.nags, c.escalat, c.up, c.held} {
 		ch <- d
 	}
 }
@@ -160,13 +161,13 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	for platform, n := range withZeros(s.OutboxPendingByPlatform, s.Platforms) {
 		gauge(c.pending, float64(n), platform)
 	}
-	for platform, n := range withZeros(s.OutboxHeldByPlatform, s.Platforms) {
-		gauge(c.held, float64(n), platform)
-	}
 	age := 0.0
 	if !s.OutboxOldest.IsZero() {
 		age = max(now.Sub(s.OutboxOldest).Seconds(), 0)
 	}
 	gauge(c.oldest, age)
+	for platform, n := range withZeros(s.OutboxHeldByPlatform, s.Platforms) {
+		gauge(c.held, float64(n), platform)
+	}
 	gauge(c.dead, float64(s.OutboxDead))
 }
