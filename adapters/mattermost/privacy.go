@@ -156,11 +156,17 @@ func (a *Adapter) watched(c *connection, channelID string) bool {
 }
 
 // alarm logs a problem and alerts the officers, once per key. The text
-// must carry no report content.
+// must carry no report content. Every held message meets its problem
+// again on each retry: only the first is logged and queued (the outbox
+// deduplicates across processes too).
 func (a *Adapter) alarm(ctx context.Context, key string, t bot.Text) {
+	if _, seen := a.alerted.LoadOrStore(key, true); seen {
+		return
+	}
 	a.log.Error("alerting the officers", "key", key)
 	if err := a.svc.AlertOfficers(ctx, key, t); err != nil {
 		a.log.Error("could not queue the alert for the officers", "key", key, "err", err)
+		a.alerted.Delete(key) // the next failure tries again
 	}
 }
 
