@@ -143,3 +143,33 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestReleaseHeldOnlyThePlatform: a change on one platform releases its
+// held messages, not another platform's.
+func TestReleaseHeldOnlyThePlatform(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openDB(t)
+	irc, mm := notice("irc", t0), notice("mm", t0)
+	mm.Dest.Platform = "mattermost"
+	if err := db.Enqueue(ctx, []bot.OutboxMessage{irc, mm}); err != nil {
+		t.Fatal(err)
+	}
+	for id := int64(1); id <= 2; id++ {
+		if err := db.MarkHeld(ctx, id, t0, "not private"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.ReleaseHeld(ctx, bot.OutboxFilter{Platforms: []string{"mattermost"}}, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	due, err := db.DueMessages(ctx, t0.Add(time.Hour), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(due) != 1 || due[0].Dest.Platform != "mattermost" {
+		t.Fatalf("due after releasing mattermost: %+v", due)
+	}
+	if s, _ := db.OutboxStats(ctx); s.HeldByPlatform["irc"] != 1 || s.HeldByPlatform["mattermost"] != 0 || s.PendingByPlatform["mattermost"] != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+}
