@@ -118,6 +118,7 @@ func checkDatabase(ctx context.Context, c *checker, cfg *config.Config, key *tea
 	} else {
 		c.ok("database %s: writable, schema version %d", path, v)
 	}
+	checkHeld(ctx, c, db)
 }
 
 func checkTeamKey(c *checker, cfg *config.Config, now time.Time) *teamkey.Key {
@@ -236,6 +237,20 @@ func checkMail(ctx context.Context, c *checker, cfg *config.Config) {
 	}
 }
 
+// checkHeld reports the messages the privacy rule holds back: each group
+// waits for its destination to be fixed.
+func checkHeld(ctx context.Context, c *checker, db *storage.DB) {
+	groups, err := db.HeldMessages(ctx)
+	if err != nil {
+		c.fail("reading held messages: %v", err)
+		return
+	}
+	for _, g := range groups {
+		c.fail("%d %s message(s) held since %s: %s (fix it; the running daemon then delivers them)",
+			g.Count, g.Platform, g.Since.Format(time.DateTime+" MST"), g.Reason)
+	}
+}
+
 // checkRoster shows when the jobs run next and who the rotations put on
 // duty now (covers and absences in the database aside), so an operator
 // can see a misplaced zone or start date before the first page.
@@ -302,5 +317,15 @@ func checkMattermost(ctx context.Context, c *checker, cfg *config.Config) {
 		} else {
 			c.ok("%s", f.Msg)
 		}
+	}
+	// The same privacy rule the daemon applies before every post.
+	v, err := mm.CheckPrivacy(ctx)
+	switch {
+	case err != nil:
+		c.fail("mattermost %s: checking the triage channel: %v", cfg.Mattermost.URL, err)
+	case !v.OK:
+		c.fail("mattermost: %s: nothing about incidents is posted there until it is fixed", v.Reason)
+	default:
+		c.ok("Mattermost: triage channel %s is private and holds only the team", cfg.Mattermost.TriageChannel)
 	}
 }

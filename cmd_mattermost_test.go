@@ -95,6 +95,25 @@ trusted_members = ["admin"]
 	if code != exitOK || !strings.Contains(out, "/sec calls http://"+listen+"/mattermost/command") || !strings.Contains(out, "is private and holds only the team") {
 		t.Fatalf("check: exit %d\n%s", code, out)
 	}
+	// The privacy rule fails check: someone not on the team in the
+	// channel, or the channel made public.
+	eve, _ := s.CreateUser(t, "eve")
+	s.AddToTeam(t, team.Id, eve.Id)
+	s.AddToChannel(t, triage.Id, eve.Id)
+	if code, out, _ = runCLI(t, "", "check", "-config", cfg); code != exitFailed || !strings.Contains(out, "@eve (outsider)") {
+		t.Fatalf("check with eve in the triage channel: exit %d\n%s", code, out)
+	}
+	if _, err := s.Admin().RemoveUserFromChannel(ctx, triage.Id, eve.Id); err != nil {
+		t.Fatal(err)
+	}
+	s.ConvertChannelToPublic(t, triage.Id)
+	if code, out, _ = runCLI(t, "", "check", "-config", cfg); code != exitFailed || !strings.Contains(out, "is not private (type O, public)") {
+		t.Fatalf("check with a public triage channel: exit %d\n%s", code, out)
+	}
+	s.ConvertChannelToPrivate(t, triage.Id)
+	if code, out, _ = runCLI(t, "", "check", "-config", cfg); code != exitOK {
+		t.Fatalf("check once fixed: exit %d\n%s", code, out)
+	}
 
 	// The daemon: the listener answers the real server's /sec once the
 	// adapter has checked its account (its log says so).

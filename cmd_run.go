@@ -139,6 +139,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, ro runOptions)
 			return exitUsage
 		}
 		a.outbox.Register(bot.PlatformMattermost, mm)
+		mm.SetOutbox(a.outbox) // a channel fixed releases its held messages
 		m.AddDeliverer(bot.PlatformMattermost)
 		mounts["/mattermost/"] = mm.Handler()
 		watch(ready, m, "mattermost", func() error { return mattermostUsable(mm) })

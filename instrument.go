@@ -44,7 +44,7 @@ func statsSource(db *storage.DB, platforms func() []string) metrics.Source {
 		if err != nil {
 			return metrics.Snapshot{}, err
 		}
-		snap := metrics.Snapshot{
+		snap := metrics.Snapshot{OutboxHeldByPlatform: s.Outbox.HeldByPlatform,
 			ReportsBySource: s.ReportsBySource, ReportsDecrypted: s.ReportsDecrypted,
 			QuarantinedByReason: s.QuarantinedByReason, NagsByStep: s.NagsByStep, IncidentsByState: map[string]int{},
 			OutboxPendingByPlatform: s.Outbox.PendingByPlatform, Platforms: platforms(),
@@ -110,7 +110,7 @@ func ircUsable(a *irc.Adapter) error {
 	case !st.Joined:
 		return errors.New("not in the triage channel")
 	case !st.Private:
-		return errors.New("the triage channel is not private: nothing is posted there")
+		return fmt.Errorf("the triage channel fails the privacy rule, messages for it are held: %s", st.Refused)
 	}
 	return nil
 }

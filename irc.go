@@ -83,7 +83,12 @@ func checkIRC(ctx context.Context, c *checker, cfg *config.Config) {
 		c.fail("%v", err)
 		return
 	}
-	res, err := irc.Check(ctx, opts, discardLogger())
+	st, err := cfg.Settings(nil)
+	if err != nil {
+		c.fail("%v", err)
+		return
+	}
+	res, err := irc.Check(ctx, opts, st.People, discardLogger())
 	if err != nil {
 		c.fail("IRC %s: %v", cfg.IRC.Server, err)
 		return
@@ -100,7 +105,7 @@ func checkIRC(ctx context.Context, c *checker, cfg *config.Config) {
 		c.fail("%v", err)
 		return
 	}
-	c.ok("IRC %s is private (modes %s)", res.Channel, res.Modes)
+	c.ok("IRC %s is private (modes %s) and holds only the team", res.Channel, res.Modes)
 	if opts.ManageModes && !res.Op {
 		c.warn("IRC manage_modes is on but the bot is not operator in %s: it cannot fix the modes if they change", res.Channel)
 	}

@@ -28,6 +28,7 @@ func TestFamilies(t *testing.T) {
 		return Snapshot{
 			ReportsBySource:         map[string]int{"pipe": 3, "demo": 1},
 			ReportsDecrypted:        2,
+			OutboxHeldByPlatform:    map[string]int{"mattermost": 3},
 			QuarantinedByReason:     map[string]int{"wrong-key": 1},
 			IncidentsByState:        map[string]int{"new": 2},
 			Overdue:                 1,
@@ -67,6 +68,8 @@ func TestFamilies(t *testing.T) {
 		`sectriage_outbox_pending_messages{platform="email"} 0`,
 		`sectriage_outbox_oldest_pending_age_seconds 90`,
 		`sectriage_outbox_dead_messages 2`,
+		`sectriage_outbox_held_messages{platform="mattermost"} 3`,
+		`sectriage_outbox_held_messages{platform="irc"} 0`,
 		`sectriage_deliveries_total{adapter="irc"} 1`,
 		`sectriage_delivery_failures_total{adapter="irc",final="false"} 1`,
 		`sectriage_delivery_failures_total{adapter="mattermost",final="true"} 1`,

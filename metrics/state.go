@@ -25,6 +25,9 @@ type Snapshot struct {
 	// NagsByStep counts nags sent by step; deputy and officers are
 	// escalations, the rest (assignee, embargo, handover, reminder) nags.
 	NagsByStep map[string]int
+	// OutboxHeldByPlatform counts messages held by the privacy rule
+	// (not in OutboxPendingByPlatform), by platform.
+	OutboxHeldByPlatform map[string]int
 	// OutboxPendingByPlatform counts undelivered messages by platform;
 	// each of Platforms has a series even at zero.
 	OutboxPendingByPlatform map[string]int
@@ -66,6 +69,7 @@ type stateCollector struct {
 	incidents, overdue                   *prometheus.Desc
 	pending, oldest, dead, nags, escalat *prometheus.Desc
 	up                                   *prometheus.Desc
+	held                                 *prometheus.Desc // outbox_held_messages
 }
 
 func newStateCollector(src Source, timeout time.Duration, now func() time.Time) *stateCollector {
@@ -81,6 +85,7 @@ func newStateCollector(src Source, timeout time.Duration, now func() time.Time) 
 		overdue:     d("incidents_overdue", "Open incidents whose earliest deadline has passed."),
 		pending:     d("outbox_pending_messages", "Messages waiting in the outbox to be delivered, by platform.", "platform"),
 		oldest:      d("outbox_oldest_pending_age_seconds", "Age of the oldest undelivered message; 0 when the outbox is empty."),
+		held:        d("outbox_held_messages", "Messages held because their destination fails the privacy rule (not private, or someone not on the team in it), by platform: fix the destination and they go out.", "platform"),
 		dead:        d("outbox_dead_messages", "Messages given up after a permanent failure (dead letters), ever."),
 		nags:        d("nags_sent_total", "Nags queued to people, by step (assignee: a deadline passed; embargo, handover, reminder).", "step"),
 		escalat:     d("escalations_sent_total", "Escalations queued to people, by step (deputy, officers).", "step"),
@@ -90,7 +95,7 @@ func newStateCollector(src Source, timeout time.Duration, now func() time.Time) 
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.received, c.decrypted, c.quarantined, c.incidents, c.overdue,
-		c.pending, c.oldest, c.dead, c.nags, c.escalat, c.up} {
+		c.pending, c.oldest, c.dead, c.nags, c.escalat, c.up, c.held} {
 		ch <- d
 	}
 }
@@ -145,5 +150,8 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		age = max(now.Sub(s.OutboxOldest).Seconds(), 0)
 	}
 	gauge(c.oldest, age)
+	for platform, n := range withZeros(s.OutboxHeldByPlatform, s.Platforms) {
+		gauge(c.held, float64(n), platform)
+	}
 	gauge(c.dead, float64(s.OutboxDead))
 }

@@ -99,6 +99,7 @@ func platformClause(f bot.OutboxFilter) (string, []any) {
 // DueMessagesWhere implements bot.OutboxStore.
 func (db *DB) DueMessagesWhere(ctx context.Context, f bot.OutboxFilter, now time.Time, limit int) ([]bot.OutboxMessage, error) {
 	cond, args := platformClause(f)
+	cond = " AND held_at IS NULL" + cond // held messages wait for ReleaseHeld
 	rows, err := db.read.QueryContext(ctx, `SELECT id, created_at, platform, channel, person, address, kind,
 		COALESCE(incident_id, 0), body, confidential, COALESCE(dedupe_key, ''), attempts, next_attempt_at, last_error, sent_parts
 		FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= ?`+cond+`
@@ -137,7 +138,7 @@ func (db *DB) DueMessagesWhere(ctx context.Context, f bot.OutboxFilter, now time
 
 // MarkDelivered implements bot.OutboxStore.
 func (db *DB) MarkDelivered(ctx context.Context, id int64, at time.Time) error {
-	_, err := db.write.ExecContext(ctx, `UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?`, at.UnixMilli(), id)
+	_, err := db.write.ExecContext(ctx, `UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, held_at = NULL WHERE id = ?`, at.UnixMilli(), id)
 	return err
 }
 
@@ -175,7 +176,7 @@ func (db *DB) MarkDead(ctx context.Context, id int64, at time.Time, errText stri
 // DeferPlatform implements bot.DeferrerStore.
 func (db *DB) DeferPlatform(ctx context.Context, platform string, until time.Time) error {
 	_, err := db.write.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ?
-		WHERE platform = ? AND delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at < ?`,
+		WHERE platform = ? AND delivered_at IS NULL AND dead_at IS NULL AND held_at IS NULL AND next_attempt_at < ?`,
 		until.UnixMilli(), platform, until.UnixMilli())
 	return err
 }
@@ -183,7 +184,7 @@ func (db *DB) DeferPlatform(ctx context.Context, platform string, until time.Tim
 // ResumePlatform implements bot.ResumerStore.
 func (db *DB) ResumePlatform(ctx context.Context, platform string, now time.Time) error {
 	_, err := db.write.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ?
-		WHERE platform = ? AND delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at > ?`,
+		WHERE platform = ? AND delivered_at IS NULL AND dead_at IS NULL AND held_at IS NULL AND next_attempt_at > ?`,
 		now.UnixMilli(), platform, now.UnixMilli())
 	return err
 }
@@ -199,7 +200,7 @@ func (db *DB) NextAttemptWhere(ctx context.Context, f bot.OutboxFilter) (time.Ti
 	cond, args := platformClause(f)
 	var next sql.NullInt64
 	err := db.read.QueryRowContext(ctx, `SELECT MIN(next_attempt_at) FROM outbox
-		WHERE delivered_at IS NULL AND dead_at IS NULL`+cond, args...).Scan(&next)
+		WHERE delivered_at IS NULL AND dead_at IS NULL AND held_at IS NULL`+cond, args...).Scan(&next)
 	return fromMS(next), err
 }
 
@@ -209,9 +210,13 @@ type OutboxStats struct {
 	// PendingByPlatform splits Pending: IRC, paced to a line a second,
 	// may be minutes behind while Mattermost is current.
 	PendingByPlatform map[string]int
-	Dead              int
-	OldestPending     time.Time // zero when nothing is pending
-	LastDead          time.Time // when the latest message was given up; zero if none
+	// Held counts messages kept back by the privacy rule (not in
+	// Pending): their destination must be fixed, waiting will not do.
+	Held           int
+	HeldByPlatform map[string]int
+	Dead           int
+	OldestPending  time.Time // zero when nothing is pending
+	LastDead       time.Time // when the latest message was given up; zero if none
 }
 
 // OutboxStats counts pending and dead messages.
@@ -227,10 +232,13 @@ func (db *DB) OutboxStats(ctx context.Context) (OutboxStats, error) {
 // outboxStats reads pending messages through the outbox_pending index and
 // dead ones through outbox_dead: never a scan of every message ever sent.
 func outboxStats(ctx context.Context, tx *sql.Tx) (OutboxStats, error) {
-	s := OutboxStats{PendingByPlatform: map[string]int{}}
+	s := OutboxStats{PendingByPlatform: map[string]int{}, HeldByPlatform: map[string]int{}}
 	var lastDead sql.NullInt64
 	if err := countPending(ctx, tx, &s); err != nil {
 		return s, fmt.Errorf("counting pending messages: %w", err)
+	}
+	if err := countHeld(ctx, tx, &s); err != nil {
+		return s, fmt.Errorf("counting held messages: %w", err)
 	}
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), MAX(dead_at) FROM outbox WHERE dead_at IS NOT NULL`).
 		Scan(&s.Dead, &lastDead); err != nil {
@@ -244,7 +252,7 @@ func outboxStats(ctx context.Context, tx *sql.Tx) (OutboxStats, error) {
 // the oldest pending message, in one pass over the pending index.
 func countPending(ctx context.Context, tx *sql.Tx, s *OutboxStats) error {
 	rows, err := tx.QueryContext(ctx, `SELECT platform, COUNT(*), MIN(created_at) FROM outbox
-		WHERE delivered_at IS NULL AND dead_at IS NULL GROUP BY platform`)
+		WHERE delivered_at IS NULL AND dead_at IS NULL AND held_at IS NULL GROUP BY platform`)
 	if err != nil {
 		return err
 	}
@@ -261,6 +269,26 @@ func countPending(ctx context.Context, tx *sql.Tx, s *OutboxStats) error {
 		if at := time.UnixMilli(oldest).UTC(); s.OldestPending.IsZero() || at.Before(s.OldestPending) {
 			s.OldestPending = at
 		}
+	}
+	return rows.Err()
+}
+
+// countHeld fills in the held counts through the outbox_held index.
+func countHeld(ctx context.Context, tx *sql.Tx, s *OutboxStats) error {
+	rows, err := tx.QueryContext(ctx, `SELECT platform, COUNT(*) FROM outbox
+		WHERE held_at IS NOT NULL AND delivered_at IS NULL AND dead_at IS NULL GROUP BY platform`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var platform string
+		var n int
+		if err := rows.Scan(&platform, &n); err != nil {
+			return err
+		}
+		s.HeldByPlatform[platform] = n
+		s.Held += n
 	}
 	return rows.Err()
 }

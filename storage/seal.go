@@ -58,11 +58,13 @@ var columns = map[string]map[string]Class{
 	"outbox": {"id": Public, "created_at": Public, "platform": Public, "channel": Public, "person": Public,
 		"kind": Public, "incident_id": Public, "confidential": Public, "attempts": Public,
 		"next_attempt_at": Public, "delivered_at": Public, "dead_at": Public,
-		"dedupe_key": Public, // kinds, ids and team members' names
-		"address":    Sealed, // the reporter's, for acknowledgements and replies
-		"body":       Sealed,
-		"last_error": Sealed, // a mail server's refusal quotes the address
-		"sent_parts": Public, // how many lines of the body reached the server
+		"dedupe_key":  Public, // kinds, ids and team members' names
+		"address":     Sealed, // the reporter's, for acknowledgements and replies
+		"body":        Sealed,
+		"last_error":  Sealed, // a mail server's refusal quotes the address
+		"sent_parts":  Public, // how many lines of the body reached the server
+		"held_at":     Public,
+		"held_reason": Public, // names a channel and its members, never report content
 	},
 	"quarantine": {"id": Public, "received_at": Public, "source": Public, "report_id": Public, "size": Public,
 		"reason":     Public,

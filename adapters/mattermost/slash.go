@@ -137,13 +137,15 @@ func (a *Adapter) slashTokenOK(r *http.Request) bool {
 
 // commandResponse renders a reply. It goes to the whole channel only when
 // that is safe: the command succeeded, changed something, shows no report
-// content, and the channel is one of sectriage's, verified private now.
+// content, and the channel is one of sectriage's and passes the privacy
+// rule now (private, nobody in it but the team): the echo of a CVE id or
+// an embargo date is about an incident too.
 func (a *Adapter) commandResponse(ctx context.Context, c *connection, reply commands.Reply, channelID, line string) *model.CommandResponse {
 	typ := model.CommandResponseTypeEphemeral
 	text := reply.Text
 	name, _, _ := strings.Cut(line, " ")
 	if !reply.Failed && !reply.Confidential && !readOnly[strings.ToLower(name)] && a.watched(c, channelID) {
-		if ch, err := a.verifyChannel(ctx, c, channelID, false); err == nil && ch.Type == model.ChannelTypePrivate {
+		if ch, err := a.verifyChannel(ctx, c, channelID, true); err == nil && ch.Type == model.ChannelTypePrivate {
 			typ = model.CommandResponseTypeInChannel
 			var t bot.Text
 			t.Untrusted("/" + a.opts.Trigger + " " + line).Line().Append(reply.Text)
