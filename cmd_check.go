@@ -75,6 +75,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	checkSecurityTxt(c, cfg, key, time.Now())
 	checkMail(ctx, c, cfg)
 	checkIRC(ctx, c, cfg)
+	checkSilentFailures(ctx, c, cfg, time.Now())
 	if c.errors > 0 {
 		fmt.Fprintf(stdout, "%d problem(s) found\n", c.errors)
 		return exitFailed

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"time"
@@ -108,6 +110,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, ro runOptions)
 		runners = append(runners, adapter.Run)
 	}
 	mounts := map[string]http.Handler{}
+	var servers []server
 	if cfg.Mattermost.Enabled() {
 		opts, err := mattermostOptions(cfg, true)
 		if err != nil {
@@ -141,16 +144,22 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, ro runOptions)
 			return exitFailed
 		}
 		h := limitBodies(mux, int64(cfg.Server.MaxBodySize))
-		runners = append(runners, func(ctx context.Context) error {
-			return serveHTTP(ctx, cfg.Server.Listen, h, cert.tlsConfig(), log)
-		})
+		servers = append(servers, server{key: "server.listen", addr: cfg.Server.Listen, h: h, tls: cert.tlsConfig(), log: log})
 	}
 	if addr := cfg.Server.MetricsListen; addr != "" {
 		// Prometheus scrapes it from inside: plain HTTP, small bodies.
-		h := limitBodies(ops, 64<<10)
-		runners = append(runners, func(ctx context.Context) error {
-			return serveHTTP(ctx, addr, h, nil, log.With("listener", "metrics"))
-		})
+		servers = append(servers, server{key: "server.metrics_listen", addr: addr, h: limitBodies(ops, 64<<10), log: log.With("listener", "metrics")})
+	}
+	// Bind before saying "running": an address in use stops the start
+	// with the setting named, not a log line after it.
+	for _, s := range servers {
+		ln, err := bindListener(s.key, s.addr)
+		if err != nil {
+			fmt.Fprintln(stderr, "sectriage:", err)
+			return exitFailed
+		}
+		defer ln.Close() // serveListener closes it first on a normal stop
+		runners = append(runners, func(ctx context.Context) error { return serveListener(ctx, ln, s.h, s.tls, s.log) })
 	}
 	if ro.reload != nil {
 		runners = append(runners, func(ctx context.Context) error { return rl.Run(ctx, ro.reload) })
@@ -172,4 +181,12 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, ro runOptions)
 	}
 	log.Info("sectriage stopped")
 	return exitOK
+}
+
+// server is one HTTP listener the daemon serves, by its config key.
+type server struct {
+	key, addr string
+	h         http.Handler
+	tls       *tls.Config
+	log       *slog.Logger
 }
