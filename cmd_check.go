@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -42,10 +41,12 @@ func (c *checker) fail(format string, args ...any) {
 // IRC configured connects to check the triage channel is private, printing
 // each finding; it exits 0 only if there is no error.
 func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "sectriage.toml", "config file")
-	if err := fs.Parse(args); err != nil {
+	fs, configPath := newFlags("check")
+	if code, done := parseFlags(fs, args, stdout, stderr, exitUsage); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		usageError(stderr, mustSubcommand("check"))
 		return exitUsage
 	}
 	c := &checker{out: stdout}

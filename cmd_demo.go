@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	_ "embed"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -43,8 +44,12 @@ func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // key, a sample encrypted report, and the console chat as alice, an
 // officer. With input from a pipe it runs the commands and exits.
 func cmdDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) > 0 {
-		fmt.Fprintln(stderr, "usage: sectriage demo   (commands come from standard input)")
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	if code, done := parseFlags(fs, args, stdout, stderr, exitUsage); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		usageError(stderr, mustSubcommand("demo"))
 		return exitUsage
 	}
 	dir, err := os.MkdirTemp("", "sectriage-demo-")

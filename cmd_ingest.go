@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 
@@ -16,11 +15,12 @@ import (
 // included, exits 75 (EX_TEMPFAIL): the MTA keeps the message and tries
 // again, while a bounce would hand the report back to the sender.
 func cmdIngest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "sectriage.toml", "config file")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: sectriage ingest -config FILE < message")
+	fs, configPath := newFlags("ingest")
+	if code, done := parseFlags(fs, args, stdout, stderr, exitTempErr); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		usageError(stderr, mustSubcommand("ingest"))
 		return exitTempErr
 	}
 	cfg, ok := loadConfig(*configPath, stderr)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -29,11 +28,13 @@ type runOptions struct {
 
 // cmdRun is the daemon: it runs until SIGTERM/SIGINT and stops gracefully,
 // leaving undelivered messages in the outbox for the next start.
-func cmdRun(ctx context.Context, args []string, stderr io.Writer, ro runOptions) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "sectriage.toml", "config file")
-	if err := fs.Parse(args); err != nil {
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, ro runOptions) int {
+	fs, configPath := newFlags("run")
+	if code, done := parseFlags(fs, args, stdout, stderr, exitUsage); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		usageError(stderr, mustSubcommand("run"))
 		return exitUsage
 	}
 	cfg, ok := loadConfig(*configPath, stderr)
