@@ -80,13 +80,15 @@ func cmdDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	defer a.Close()
 
-	if err := a.reg.Add(advanceCommand(clock, a.sched)); err != nil {
-		fmt.Fprintln(stderr, "sectriage demo:", err)
-		return exitFailed
-	}
 	alice := bot.Actor{Person: a.svc.Settings().People.ByName("alice"), Platform: bot.PlatformConsole}
 	interactive := isTerminal(stdin)
 	con := console.New(a.reg, alice, stdin, stdout, interactive)
+	for _, c := range []commands.Command{advanceCommand(clock, a.sched), asCommand(a.svc, con)} {
+		if err := a.reg.Add(c); err != nil {
+			fmt.Fprintln(stderr, "sectriage demo:", err)
+			return exitFailed
+		}
+	}
 	a.outbox.Register(bot.PlatformConsole, con)
 	con.AfterCommand = func(ctx context.Context) { a.outbox.Flush(ctx) }
 
@@ -97,7 +99,7 @@ func cmdDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	a.outbox.Flush(ctx)
 	if interactive {
-		fmt.Fprintln(stdout, "Type help for the commands, advance 49h to move the clock, Ctrl-D to leave.")
+		fmt.Fprintln(stdout, "Type help for the commands, as bob to play bob, advance 49h to move the clock, Ctrl-D to leave.")
 	}
 	if err := con.Run(ctx); err != nil {
 		fmt.Fprintln(stderr, "sectriage demo:", err)
@@ -168,6 +170,34 @@ func advanceCommand(clock *bot.ManualClock, sched *schedule.Scheduler) commands.
 			return commands.Reply{Text: bot.PlainText(text)}, nil
 		}),
 	}
+}
+
+// asCommand is the demo-only command that plays another member of the
+// team, so what needs two people shows: a hand-over accepted, a refusal
+// for someone who may not act, pings arriving for someone else.
+func asCommand(svc *bot.Service, con *console.Console) commands.Command {
+	return commands.Command{
+		Name: "as", Args: "<person>", Summary: "demo only: act as another member of the team from now on",
+		MinArgs: 1, MaxArgs: 1,
+		Handler: commands.HandlerFunc(func(ctx context.Context, req *commands.Request) (commands.Reply, error) {
+			people := svc.Settings().People
+			p := people.ByName(req.Args[0])
+			if p == nil {
+				return commands.Reply{}, bot.Errorf(bot.KindNotFound, "There is no %q in the demo team; try %s.",
+					bot.EscapeControl(req.Args[0], false), strings.Join(people.Names(), ", "))
+			}
+			con.SetActor(bot.Actor{Person: p, Platform: bot.PlatformConsole})
+			return commands.Reply{Text: bot.PlainText(fmt.Sprintf("You are now %s, %s. Commands run as %s until the next as.",
+				p.Name, roleText(p), p.Name))}, nil
+		}),
+	}
+}
+
+func roleText(p *bot.Person) string {
+	if p.IsOfficer() {
+		return "a security officer"
+	}
+	return "a member of the team"
 }
 
 func isTerminal(r io.Reader) bool {
