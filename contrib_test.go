@@ -14,6 +14,7 @@ import (
 // with ExecStart pointed at a freshly built binary (verify checks that the
 // command exists).
 func TestSystemdUnitVerifies(t *testing.T) {
+	testenv.RealServer(t, "the sectriage binary built")
 	analyze := testenv.LookPath(t, "systemd-analyze", "systemd")
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "sectriage")
