@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"database/sql"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -173,5 +175,36 @@ func TestCheckListsOnlyConfiguredCallbacks(t *testing.T) {
 	_, out, _ = runCLI(t, "", "check", "-config", cfg)
 	if !strings.Contains(out, "ok:      listener http://127.0.0.1:0: reports (/report), the public key, /healthz, /readyz, /metrics;") {
 		t.Errorf("listener line:\n%s", out)
+	}
+}
+
+// TestCheckBesideTheRunningDaemon: the daemon's own listeners are in use,
+// and that is no error: check runs beside it before a reload or upgrade.
+func TestCheckBesideTheRunningDaemon(t *testing.T) {
+	addr, metricsAddr := freeAddr(t), freeAddr(t)
+	cfg, _ := intakeConfig(t, "[intake]\nacknowledge = false\n[server]\nlisten = \""+addr+"\"\ntls_cert_file = \"cert.pem\"\ntls_key_file = \"key.pem\"\nmetrics_listen = \""+metricsAddr+"\"\n")
+	writeCert(t, filepath.Dir(cfg), "daemon", 90*24*time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- runWith(ctx, []string{"run", "-config", cfg}, strings.NewReader(""), io.Discard, io.Discard, runOptions{})
+	}()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !answersHealth(ctx, addr) || !answersHealth(ctx, metricsAddr) {
+		if time.Now().After(deadline) {
+			t.Fatal("the daemon never answered /healthz")
+		}
+		time.Sleep(20 * time.Millisecond) // polling for the daemon's start
+	}
+	code, out, _ := runCLI(t, "", "check", "-config", cfg)
+	wantOnlyErrors(t, code, out, nobodyTold)
+	for _, want := range []string{
+		"ok:      [server] listen " + addr + ": in use by a running sectriage (it answers /healthz)",
+		"ok:      [server] metrics_listen " + metricsAddr + ": in use by a running sectriage (it answers /healthz)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check lacks %q:\n%s", want, out)
+		}
 	}
 }

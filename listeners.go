@@ -64,10 +64,12 @@ func checkListenersFree(ctx context.Context, c *checker, cfg *config.Config) {
 }
 
 // answersHealth reports whether addr answers GET /healthz with sectriage's
-// "ok", over TLS or plain HTTP. The certificate is not verified: this only
-// asks who is there.
+// "ok". Plain HTTP first: a TLS listener answers that with a 400 naming
+// HTTPS, and only then is HTTPS tried. The certificate is not verified:
+// this only asks who is there. A holder that never answers costs the
+// timeout once.
 func answersHealth(ctx context.Context, addr string) bool {
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // identifying, not trusting
 	}}
 	defer client.CloseIdleConnections()
@@ -75,18 +77,22 @@ func answersHealth(ctx context.Context, addr string) bool {
 	if h, port, err := net.SplitHostPort(addr); err == nil && (h == "" || h == "0.0.0.0" || h == "::") {
 		host = net.JoinHostPort("localhost", port)
 	}
-	for _, scheme := range []string{"https", "http"} {
+	get := func(scheme string) (int, string) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+host+"/healthz", nil)
 		if err != nil {
-			return false
+			return 0, ""
 		}
 		resp, err := client.Do(req)
 		if err != nil {
-			continue
+			return 0, ""
 		}
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 16))
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK && string(body) == "ok\n"
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 128))
+		return resp.StatusCode, string(body)
 	}
-	return false
+	code, body := get("http")
+	if code == http.StatusBadRequest && strings.Contains(body, "HTTPS") {
+		code, body = get("https")
+	}
+	return code == http.StatusOK && body == "ok\n"
 }
