@@ -238,6 +238,9 @@ func parse(data []byte, file string) (*Config, Problems) {
 	}
 	cfg.file, cfg.loc = file, loc
 	cfg.ircDefined = md.IsDefined("irc")
+	if !md.IsDefined("irc", "full_report") && !cfg.Mattermost.Enabled() {
+		cfg.IRC.FullReport = FullReportHost
+	}
 	ps = append(ps, unknownKeys(md, file, loc)...)
 	cfg.Email.fillDefaults()
 	sortProblems(ps)

@@ -108,3 +108,26 @@ func TestSuggest(t *testing.T) {
 		}
 	}
 }
+
+// TestFullReportDefaultFollowsThePlatforms: an IRC-only desk is not told
+// to look in Mattermost.
+func TestFullReportDefaultFollowsThePlatforms(t *testing.T) {
+	irc := "\n[irc]\nserver = \"irc.example.org:6697\"\n"
+	mm := "\n[mattermost]\nurl = \"https://chat.example.org\"\n"
+	for _, tc := range []struct{ src, want string }{
+		{minimal + irc, FullReportHost},
+		{minimal + irc + mm, FullReportMattermost},
+		{minimal + irc + "full_report = \"ask alice\"\n", "ask alice"},
+	} {
+		cfg, err := Parse([]byte(tc.src), "f.toml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.IRC.FullReport != tc.want {
+			t.Errorf("full_report = %q, want %q\n%s", cfg.IRC.FullReport, tc.want, tc.src)
+		}
+	}
+	if strings.Contains(FullReportHost, "Mattermost") {
+		t.Error("the IRC-only pointer mentions Mattermost")
+	}
+}
