@@ -47,6 +47,13 @@ var subcommands = []subcommand{
 	{name: "mattermost accept-user", synopsis: "-config FILE USERNAME", summary: "trust the account the Mattermost username names now",
 		detail:   "Forgets the account a username was pinned to, after a legitimate rename or re-creation.",
 		examples: []string{"sectriage mattermost accept-user -config sectriage.toml alice"}},
+	{name: "systemd-unit", synopsis: "-config FILE [-binary PATH] [-check]", summary: "print the systemd unit for this config",
+		detail: "The unit loads as credentials the secret files of the platforms the config sets up, and only those. " +
+			"With -check it prints the systemd-run command that runs check as the service would (its user, state directory and credentials), before the first start.",
+		examples: []string{
+			"sectriage systemd-unit -config /etc/sectriage/sectriage.toml > /etc/systemd/system/sectriage.service",
+			"$(sectriage systemd-unit -config /etc/sectriage/sectriage.toml -check)",
+		}},
 	{name: "demo", synopsis: "", summary: "local demo: no accounts, no config",
 		detail: "A temporary desk with a sample encrypted report. Commands come from standard input; " +
 			"`as PERSON` plays another member of the team, `advance 49h` moves the clock.",

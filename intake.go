@@ -34,7 +34,7 @@ type intakeParts struct {
 
 // loadTeamKey reads and unlocks the team key named by [keys].
 func loadTeamKey(cfg *config.Config) (*teamkey.Key, error) {
-	armored, err := os.ReadFile(cfg.Resolve(cfg.Keys.TeamKeyFile))
+	armored, err := os.ReadFile(cfg.SecretPath(cfg.Keys.TeamKeyFile))
 	if err != nil {
 		return nil, fmt.Errorf("team key: %w (export it with gpg --export-secret-keys --armor KEYID > %s, or fix [keys] team_key_file)", err, cfg.Keys.TeamKeyFile)
 	}

@@ -56,7 +56,7 @@ func ircOptions(cfg *config.Config) (irc.Options, error) {
 		}
 	}
 	if o.SASL.Mechanism == irc.SASLExternal {
-		cert, err := tls.LoadX509KeyPair(cfg.Resolve(r.SASL.CertFile), cfg.Resolve(r.SASL.KeyFile))
+		cert, err := tls.LoadX509KeyPair(cfg.Resolve(r.SASL.CertFile), cfg.SecretPath(r.SASL.KeyFile))
 		if err != nil {
 			return o, fmt.Errorf("IRC client certificate: %w", err)
 		}

@@ -266,7 +266,7 @@ func (c *Config) ReadSecret(file, env, what string) (string, error) {
 	var v string
 	switch {
 	case file != "":
-		path := c.Resolve(file)
+		path := c.SecretPath(file)
 		b, err := os.ReadFile(path)
 		if err != nil {
 			hint := "write the secret into it (mode 0600, readable by the sectriage user)"
