@@ -47,6 +47,13 @@ var subcommands = []subcommand{
 	{name: "mattermost accept-user", synopsis: "-config FILE USERNAME", summary: "trust the account the Mattermost username names now",
 		detail:   "Forgets the account a username was pinned to, after a legitimate rename or re-creation.",
 		examples: []string{"sectriage mattermost accept-user -config sectriage.toml alice"}},
+	{name: "export", synopsis: "-config FILE [-format csv|json] [-since DATE] [-sig SIG]", summary: "response-time statistics for reports",
+		detail: "One row per incident (CSV): when it was created, acknowledged, triaged and fixed, and how long each took, from its timeline. " +
+			"JSON adds the summary the stats command shows: median and 90th percentile by SIG and severity, open incidents per person.",
+		examples: []string{
+			"sectriage export -config sectriage.toml -since 2026-01-01 > 2026.csv",
+			"sectriage export -config sectriage.toml -format json -sig core",
+		}},
 	{name: "systemd-unit", synopsis: "-config FILE [-binary PATH] [-check]", summary: "print the systemd unit for this config",
 		detail: "The unit loads as credentials the secret files of the platforms the config sets up, and only those. " +
 			"With -check it prints the systemd-run command that runs check as the service would (its user, state directory and credentials), before the first start.",

@@ -77,6 +77,8 @@ func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return cmdMattermost(ctx, args[1:], stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, args[1:], stdin, stdout, stderr)
+	case "export":
+		return cmdExport(ctx, args[1:], stdout, stderr)
 	case "systemd-unit":
 		return cmdSystemdUnit(ctx, args[1:], stdout, stderr)
 	case "version", "-v", "-version", "--version":
