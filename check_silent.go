@@ -33,6 +33,31 @@ func checkReachable(c *checker, cfg *config.Config) {
 		return
 	}
 	c.ok("new reports are announced on %s", joinAnd(platforms))
+	// Pings go to a person's own account on each platform: someone with
+	// none on any configured platform is asked to act and never hears it.
+	for i, p := range cfg.People {
+		if (cfg.IRCEnabled() && p.IRCAccount != "") || (cfg.Mattermost.Enabled() && p.Mattermost != "") {
+			continue
+		}
+		where := cfg.File()
+		if n := cfg.Line(fmt.Sprintf("people[%d].name", i+1)); n > 0 {
+			where = fmt.Sprintf("%s:%d", where, n)
+		}
+		c.fail("%s (%s) has no account on %s: pings to %s (new incidents, deadlines, escalations) would reach nobody; set %s",
+			p.Name, where, joinAnd(platforms), p.Name, accountKeys(cfg))
+	}
+}
+
+// accountKeys names the [[people]] keys of the configured platforms.
+func accountKeys(cfg *config.Config) string {
+	var keys []string
+	if cfg.IRCEnabled() {
+		keys = append(keys, "irc_account")
+	}
+	if cfg.Mattermost.Enabled() {
+		keys = append(keys, "mattermost")
+	}
+	return strings.Join(keys, " or ")
 }
 
 // checkAcknowledgements fails when reporters are promised an

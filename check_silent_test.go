@@ -208,3 +208,19 @@ func TestCheckBesideTheRunningDaemon(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckFindsPeopleNobodyCanPing: a person without an account on any
+// configured platform would be asked to act and never hear of it.
+func TestCheckFindsPeopleNobodyCanPing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sectriage.toml")
+	writeFile(t, path, strings.Replace(testConfig, "role = \"officer\"\n", "role = \"officer\"\nirc_account = \"alice\"\n", 1)+`
+[irc]
+server = "`+freeAddr(t)+`"
+triage_channel = { name = "#sec" }
+`)
+	_, out, _ := runCLI(t, "", "check", "-config", path)
+	want := "error:   bob (" + path + ":11) has no account on irc: pings to bob (new incidents, deadlines, escalations) would reach nobody; set irc_account"
+	if !strings.Contains(out, want) || strings.Contains(out, "alice ("+path) {
+		t.Fatalf("check lacks %q, or names alice:\n%s", want, out)
+	}
+}
