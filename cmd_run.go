@@ -71,6 +71,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, ro run
 	ready := health.NewReadiness(3*time.Second, log)
 	ready.Add(databaseCheck(a.db))
 	ready.Add(outboxCheck(a.db, cfg.Server.OutboxStuckAfter.Duration))
+	m.Registry().MustRegister(newResponseCollector(a.svc, 5*time.Minute, log))
 	rl := &reloader{path: *configPath, log: log, level: level, svc: a.svc, sched: a.sched, duty: a.duty, cert: cert,
 		observe: m.ObserveReload, startCfg: cfg}
 
