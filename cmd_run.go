@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/sectriage/sectriage/bot"
 	"github.com/sectriage/sectriage/health"
 	"github.com/sectriage/sectriage/metrics"
+	"github.com/sectriage/sectriage/storage"
 )
 
 // runOptions are what main hands a subcommand besides its arguments.
@@ -24,6 +26,17 @@ type runOptions struct {
 	// reload delivers SIGHUP to the daemon: re-read the config. main owns
 	// the signal; tests send on a channel of their own. nil: no reloads.
 	reload <-chan os.Signal
+	// started, when set, is called once everything is built and the
+	// listeners are bound, just before the daemon runs: tests hold the
+	// running daemon through it instead of reading its log.
+	started func(*running)
+}
+
+// running is what a test may hold of a started daemon.
+type running struct {
+	DB    *storage.DB
+	Ready *health.Readiness
+	Addrs map[string]net.Addr // bound listeners by config key ("server.listen")
 }
 
 // cmdRun is the daemon: it runs until SIGTERM/SIGINT and stops gracefully,
@@ -154,6 +167,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, ro run
 	}
 	// Bind before saying "running": an address in use stops the start
 	// with the setting named, not a log line after it.
+	addrs := map[string]net.Addr{}
 	for _, s := range servers {
 		ln, err := bindListener(s.key, s.addr)
 		if err != nil {
@@ -161,6 +175,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, ro run
 			return exitFailed
 		}
 		defer ln.Close() // serveListener closes it first on a normal stop
+		addrs[s.key] = ln.Addr()
 		runners = append(runners, func(ctx context.Context) error { return serveListener(ctx, ln, s.h, s.tls, s.log) })
 	}
 	if ro.reload != nil {
@@ -177,6 +192,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, ro run
 		g.Go(func() error { return r(ctx) })
 	}
 	log.Info("sectriage running", "version", version(), "database", a.db.Path(), "intake", a.intake != nil)
+	if ro.started != nil {
+		ro.started(&running{DB: a.db, Ready: ready, Addrs: addrs})
+	}
 	if err := g.Wait(); err != nil {
 		log.Error("stopped with an error", "err", err)
 		return exitFailed

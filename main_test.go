@@ -159,15 +159,16 @@ func TestRunStopsGracefully(t *testing.T) {
 	cfg := writeConfig(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done := make(chan int)
+	done, started := make(chan int), make(chan *running, 1)
 	errOut := &syncBuffer{}
-	go func() { done <- run(ctx, []string{"run", "-config", cfg}, strings.NewReader(""), io.Discard, errOut) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(errOut.String(), "sectriage running") {
-		if time.Now().After(deadline) {
-			t.Fatalf("daemon did not start: %s", errOut.String())
-		}
-		time.Sleep(10 * time.Millisecond) // polling a log for readiness, not waiting for a deadline
+	go func() {
+		done <- runWith(ctx, []string{"run", "-config", cfg}, strings.NewReader(""), io.Discard, errOut,
+			runOptions{started: func(r *running) { started <- r }})
+	}()
+	select { // the daemon says when it runs; no log is read for it
+	case <-started:
+	case code := <-done:
+		t.Fatalf("daemon did not start: exit %d: %s", code, errOut.String())
 	}
 	cancel()
 	select {
