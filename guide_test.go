@@ -2,12 +2,15 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sectriage/sectriage/internal/testenv"
 	"github.com/sectriage/sectriage/internal/testenv/ircnet"
 	"github.com/sectriage/sectriage/teamkey"
 )
@@ -92,6 +95,7 @@ triage_channel = { name = "#example-security", key_file = "`+filepath.Join(etc, 
 	if strings.Contains(unit, "mattermost") || strings.Contains(unit, "imap") || strings.Contains(unit, "smtp") {
 		t.Errorf("an IRC-only unit loads other platforms' credentials:\n%s", unit)
 	}
+	verifyUnit(t, cfgPath)
 	code, check, errOut := runCLI(t, "", "systemd-unit", "-config", cfgPath, "-check")
 	if code != exitOK {
 		t.Fatalf("systemd-unit -check: %d %s", code, errOut)
@@ -129,5 +133,37 @@ triage_channel = { name = "#example-security", key_file = "`+filepath.Join(etc, 
 		if !strings.Contains(out, want) {
 			t.Errorf("check lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// verifyUnit has systemd-analyze check the unit systemd-unit prints for
+// cfgPath (with this test binary standing in for the installed one, which
+// verify wants to exist) and rate its exposure: 1.4 at most.
+func verifyUnit(t *testing.T, cfgPath string) {
+	t.Helper()
+	analyze := testenv.LookPath(t, "systemd-analyze", "systemd")
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, unit, errOut := runCLI(t, "", "systemd-unit", "-config", cfgPath, "-binary", self)
+	if code != exitOK {
+		t.Fatalf("systemd-unit: %d %s", code, errOut)
+	}
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "sectriage.service"), unit)
+	out, err := exec.Command(analyze, "verify", filepath.Join(dir, "sectriage.service")).CombinedOutput()
+	if err != nil || strings.Contains(string(out), "sectriage.service:") {
+		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
+	}
+	cmd := exec.Command(analyze, "security", "--offline=yes", "sectriage.service")
+	cmd.Dir = dir
+	out, _ = cmd.CombinedOutput()
+	m := regexp.MustCompile(`Overall exposure level for sectriage\.service: ([0-9.]+)`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("systemd-analyze security gave no exposure level:\n%s", out)
+	}
+	if level, _ := strconv.ParseFloat(string(m[1]), 64); level > 1.4 {
+		t.Errorf("exposure level %s, more than 1.4", m[1])
 	}
 }
