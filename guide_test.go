@@ -33,6 +33,23 @@ func TestDeploymentGuideInOrder(t *testing.T) { // not parallel: it sets $CREDEN
 	alice.Expect(t, 10*time.Second, ircnet.Cmd("JOIN", "#example-security"))
 	alice.Mode("#example-security", "+snk", "chan-key")
 	alice.Expect(t, 10*time.Second, ircnet.Cmd("MODE", "#example-security"))
+	// The guide's ChanServ commands, in Anope 2's syntax: register, lock
+	// the modes, give the bot's account the AOP level.
+	chanServ := func(cmd string) string {
+		alice.Privmsg("ChanServ", cmd)
+		return alice.Expect(t, 10*time.Second, func(l ircnet.Line) bool {
+			return l.Nick() == "ChanServ" && l.Command == "NOTICE"
+		}).Param(1)
+	}
+	for _, c := range []struct{ cmd, reply string }{
+		{"REGISTER #example-security", "registered"},
+		{"MODE #example-security LOCK ADD +snk chan-key", "+snk chan-key locked on #example-security"},
+		{"ACCESS #example-security ADD sectriage 5", "added to #example-security access list"},
+	} {
+		if reply := chanServ(c.cmd); !strings.Contains(reply, c.reply) {
+			t.Fatalf("ChanServ %s: %q, want %q", c.cmd, reply, c.reply)
+		}
+	}
 
 	root := t.TempDir()
 	etc, state := filepath.Join(root, "etc"), filepath.Join(root, "var-lib-sectriage")
