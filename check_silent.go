@@ -61,8 +61,8 @@ func accountKeys(cfg *config.Config) string {
 }
 
 // checkAcknowledgements fails when reporters are promised an
-// acknowledgement that cannot be sent: it would wait in the outbox for
-// ever.
+// acknowledgement that cannot be sent: the outbox gives each one up as
+// undeliverable, and the reporter hears nothing.
 func checkAcknowledgements(c *checker, cfg *config.Config) {
 	if cfg.Keys.TeamKeyFile == "" || !cfg.Intake.Acknowledge || cfg.Email.SMTP != nil {
 		return // no intake, or nothing to send, or a way to send it
