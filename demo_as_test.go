@@ -18,7 +18,7 @@ func TestDemoPlaysOtherMembers(t *testing.T) {
 		"> handover core erin\nAsked erin to take over the lead of SIG core from bob",
 		"[to @erin] @erin bob asks you to take over as lead of SIG core",
 		"> accept handover core\nYou lead SIG core now (was bob).",
-		"[to @bob] @bob erin accepted: they lead SIG core now.",
+		// (bob hears of it too, unless it is his quiet hours in Berlin: not asserted)
 		"> confirm 1\nerror: Only the assignee of SEC-1 (erin) or a security officer can confirm it.",
 		`> as mallory` + "\n" + `error: There is no "mallory" in the demo team; try alice, bob, carol, dave, erin, frank.`,
 		"> claim 1\nYou claimed SEC-1",
