@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -20,11 +19,12 @@ import (
 // revoked or expired team key is the exception: the message is held in
 // the database until the key is rotated (holdMessage).
 func cmdIngest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "sectriage.toml", "config file")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: sectriage ingest -config FILE < message")
+	fs, configPath := newFlags("ingest")
+	if code, done := parseFlags(fs, args, stdout, stderr, exitTempErr); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		usageError(stderr, mustSubcommand("ingest"))
 		return exitTempErr
 	}
 	cfg, ok := loadConfig(*configPath, stderr)

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
-	"flag"
+	"crypto/tls"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/sectriage/sectriage/bot"
 	"github.com/sectriage/sectriage/health"
 	"github.com/sectriage/sectriage/metrics"
+	"github.com/sectriage/sectriage/storage"
 )
 
 // runOptions are what main hands a subcommand besides its arguments.
@@ -23,15 +26,28 @@ type runOptions struct {
 	// reload delivers SIGHUP to the daemon: re-read the config. main owns
 	// the signal; tests send on a channel of their own. nil: no reloads.
 	reload <-chan os.Signal
+	// started, when set, is called once everything is built and the
+	// listeners are bound, just before the daemon runs: tests hold the
+	// running daemon through it instead of reading its log.
+	started func(*running)
+}
+
+// running is what a test may hold of a started daemon.
+type running struct {
+	DB    *storage.DB
+	Ready *health.Readiness
+	Addrs map[string]net.Addr // bound listeners by config key ("server.listen")
 }
 
 // cmdRun is the daemon: it runs until SIGTERM/SIGINT and stops gracefully,
 // leaving undelivered messages in the outbox for the next start.
-func cmdRun(ctx context.Context, args []string, stderr io.Writer, ro runOptions) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "sectriage.toml", "config file")
-	if err := fs.Parse(args); err != nil {
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, ro runOptions) int {
+	fs, configPath := newFlags("run")
+	if code, done := parseFlags(fs, args, stdout, stderr, exitUsage); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		usageError(stderr, mustSubcommand("run"))
 		return exitUsage
 	}
 	cfg, ok := loadConfig(*configPath, stderr)
@@ -76,6 +92,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, ro runOptions)
 	ready := health.NewReadiness(3*time.Second, log)
 	ready.Add(databaseCheck(a.db))
 	ready.Add(outboxCheck(a.db, cfg.Server.OutboxStuckAfter.Duration))
+	m.Registry().MustRegister(newResponseCollector(a.svc, 5*time.Minute, log))
 	rl := &reloader{path: *configPath, log: log, level: level, svc: a.svc, sched: a.sched, duty: a.duty, cert: cert,
 		observe: m.ObserveReload, startCfg: cfg}
 
@@ -126,6 +143,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, ro runOptions)
 		runners = append(runners, adapter.Run)
 	}
 	mounts := map[string]http.Handler{}
+	var servers []server
 	if cfg.Mattermost.Enabled() {
 		opts, err := mattermostOptions(cfg, true)
 		if err != nil {
@@ -159,9 +177,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, ro runOptions)
 			return exitFailed
 		}
 		h := publicHandler(mux, int64(cfg.Server.MaxBodySize), cert != nil)
-		runners = append(runners, func(ctx context.Context) error {
-			return serveHTTP(ctx, cfg.Server.Listen, h, cert.tlsConfig(), log)
-		})
+		servers = append(servers, server{key: "server.listen", addr: cfg.Server.Listen, h: h, tls: cert.tlsConfig(), log: log})
 	}
 	if addr := cfg.Server.MetricsListen; addr != "" {
 		// Where the operator chose to serve the details: Prometheus
@@ -170,10 +186,20 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, ro runOptions)
 		ops.HandleFunc("GET /healthz", health.Alive)
 		ops.Handle("GET /readyz", ready)
 		ops.Handle("GET /metrics", m.Handler())
-		h := publicHandler(ops, 64<<10, false)
-		runners = append(runners, func(ctx context.Context) error {
-			return serveHTTP(ctx, addr, h, nil, log.With("listener", "metrics"))
-		})
+		servers = append(servers, server{key: "server.metrics_listen", addr: addr, h: publicHandler(ops, 64<<10, false), log: log.With("listener", "metrics")})
+	}
+	// Bind before saying "running": an address in use stops the start
+	// with the setting named, not a log line after it.
+	addrs := map[string]net.Addr{}
+	for _, s := range servers {
+		ln, err := bindListener(s.key, s.addr)
+		if err != nil {
+			fmt.Fprintln(stderr, "sectriage:", err)
+			return exitFailed
+		}
+		defer ln.Close() // serveListener closes it first on a normal stop
+		addrs[s.key] = ln.Addr()
+		runners = append(runners, func(ctx context.Context) error { return serveListener(ctx, ln, s.h, s.tls, s.log) })
 	}
 	if ro.reload != nil {
 		runners = append(runners, func(ctx context.Context) error { return rl.Run(ctx, ro.reload) })
@@ -189,10 +215,21 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, ro runOptions)
 		g.Go(func() error { return r(ctx) })
 	}
 	log.Info("sectriage running", "version", version(), "database", a.db.Path(), "intake", a.intake != nil)
+	if ro.started != nil {
+		ro.started(&running{DB: a.db, Ready: ready, Addrs: addrs})
+	}
 	if err := g.Wait(); err != nil {
 		log.Error("stopped with an error", "err", err)
 		return exitFailed
 	}
 	log.Info("sectriage stopped")
 	return exitOK
+}
+
+// server is one HTTP listener the daemon serves, by its config key.
+type server struct {
+	key, addr string
+	h         http.Handler
+	tls       *tls.Config
+	log       *slog.Logger
 }

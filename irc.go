@@ -56,10 +56,10 @@ func ircOptions(cfg *config.Config) (irc.Options, error) {
 		}
 	}
 	if o.SASL.Mechanism == irc.SASLExternal {
-		if err := config.CheckSecretFile(cfg.Resolve(r.SASL.KeyFile)); err != nil {
+		if err := config.CheckSecretFile(cfg.SecretPath(r.SASL.KeyFile)); err != nil {
 			return o, fmt.Errorf("IRC client key: %w", err)
 		}
-		cert, err := tls.LoadX509KeyPair(cfg.Resolve(r.SASL.CertFile), cfg.Resolve(r.SASL.KeyFile))
+		cert, err := tls.LoadX509KeyPair(cfg.Resolve(r.SASL.CertFile), cfg.SecretPath(r.SASL.KeyFile))
 		if err != nil {
 			return o, fmt.Errorf("IRC client certificate: %w", err)
 		}

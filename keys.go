@@ -68,7 +68,7 @@ func teamPassphrase(cfg *config.Config) ([]byte, error) {
 
 func loadKeyFile(cfg *config.Config, file, what, option string, passphrase []byte,
 	load func(armored, passphrase []byte) (*teamkey.Key, error)) (*teamkey.Key, error) {
-	armored, err := config.ReadSecretFile(cfg.Resolve(file))
+	armored, err := config.ReadSecretFile(cfg.SecretPath(file))
 	if errors.Is(err, config.ErrSecretExposed) {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}

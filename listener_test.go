@@ -77,8 +77,9 @@ form_rate_limit = 1
 	first := writeCert(t, dir, "first", 90*24*time.Hour)
 
 	code, out, _ := runCLI(t, "", "check", "-config", cfg)
-	if code != exitOK || !strings.Contains(out, "ok:      server certificate for 127.0.0.1, valid until") ||
-		!strings.Contains(out, "ok:      listener https://"+addr+": reports, security.txt, Mattermost callbacks, /healthz, /readyz (bare status); /metrics and readiness details on "+metricsAddr+"; trusted proxies: 127.0.0.1; bodies up to 64KiB") {
+	wantOnlyErrors(t, code, out, nobodyTold, "[intake] acknowledge is on")
+	if !strings.Contains(out, "ok:      server certificate for 127.0.0.1, valid until") ||
+		!strings.Contains(out, "ok:      listener https://"+addr+": reports (/report), the public key, /healthz, /readyz (bare status); /metrics and readiness details on "+metricsAddr+"; trusted proxies: 127.0.0.1; bodies up to 64KiB") {
 		t.Fatalf("check: exit %d\n%s", code, out)
 	}
 
