@@ -45,12 +45,28 @@ func TestQuarantineCLI(t *testing.T) {
 		t.Fatalf("release before the key is configured: %d %s", code, out)
 	}
 
-	// The operator configures the key the report was encrypted to.
+	// The operator configures the key the report was encrypted to: it
+	// becomes current, and the old key, which the database's data key is
+	// wrapped to, is retired (README, Rotating the team key).
 	secret, err := next.ArmoredSecret([]byte("correct horse"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(filepath.Dir(cfg), "team.asc"), secret, 0o600); err != nil {
+	dir := filepath.Dir(cfg)
+	if err := os.Rename(filepath.Join(dir, "team.asc"), filepath.Join(dir, "old.asc")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "team.asc"), secret, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("\n[[keys.retired]]\nkey_file = \"old.asc\"\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if code, out := cmd("alice", "quarantine", "release", "Q-1"); code != exitOK || !strings.Contains(out, "became SEC-1") {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/sectriage/sectriage/bot"
@@ -17,12 +18,30 @@ const quarantineColumns = `q.id, q.received_at, q.source, COALESCE(q.report_id, 
 	q.size, q.reason, q.detail, q.released_at, q.released_by, q.dropped_at, q.dropped_by, q.drop_reason,
 	COALESCE((SELECT i.id FROM incidents i WHERE i.report_id = q.report_id), 0)`
 
-func scanQuarantine(row interface{ Scan(...any) error }) (bot.Quarantined, error) {
+// scanQuarantine reads a row of quarantineColumns, opening its sealed
+// values.
+func (db *DB) scanQuarantine(row interface{ Scan(...any) error }) (bot.Quarantined, error) {
 	var q bot.Quarantined
 	var at int64
 	var released, dropped sql.NullInt64
-	err := row.Scan(&q.ID, &at, &q.Source, &q.ReportID, &q.DedupeKey, &q.Sender, &q.MessageID, &q.Size, &q.Reason, &q.Detail,
-		&released, &q.ReleasedBy, &dropped, &q.DroppedBy, &q.DropReason, &q.IncidentID)
+	var sender, mid, detail, dropReason []byte
+	if err := row.Scan(&q.ID, &at, &q.Source, &q.ReportID, &q.DedupeKey, &sender, &mid, &q.Size, &q.Reason, &detail,
+		&released, &q.ReleasedBy, &dropped, &q.DroppedBy, &dropReason, &q.IncidentID); err != nil {
+		return q, err
+	}
+	for _, f := range []struct {
+		column string
+		stored []byte
+		into   *string
+	}{{"sender", sender, &q.Sender}, {"message_id", mid, &q.MessageID}, {"detail", detail, &q.Detail}, {"drop_reason", dropReason, &q.DropReason}} {
+		if f.stored == nil {
+			continue // drop_reason of an entry not dropped
+		}
+		var err error
+		if *f.into, err = db.openString(cell{"quarantine", f.column, q.ID}, f.stored); err != nil {
+			return q, fmt.Errorf("quarantine entry %d: %w", q.ID, err)
+		}
+	}
 	q.ReceivedAt = time.UnixMilli(at).UTC()
 	if released.Valid {
 		q.ReleasedAt = time.UnixMilli(released.Int64).UTC()
@@ -32,7 +51,7 @@ func scanQuarantine(row interface{ Scan(...any) error }) (bot.Quarantined, error
 	if dropped.Valid {
 		q.DroppedAt = time.UnixMilli(dropped.Int64).UTC()
 	}
-	return q, err
+	return q, nil
 }
 
 // QuarantineList implements bot.QuarantineStore.
@@ -44,7 +63,7 @@ func (db *DB) QuarantineList(ctx context.Context, limit int) ([]bot.Quarantined,
 	defer rows.Close()
 	var out []bot.Quarantined
 	for rows.Next() {
-		q, err := scanQuarantine(rows)
+		q, err := db.scanQuarantine(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -55,7 +74,7 @@ func (db *DB) QuarantineList(ctx context.Context, limit int) ([]bot.Quarantined,
 
 // QuarantineEntry implements bot.QuarantineStore.
 func (db *DB) QuarantineEntry(ctx context.Context, id int64) (*bot.Quarantined, error) {
-	q, err := scanQuarantine(db.read.QueryRowContext(ctx, `SELECT `+quarantineColumns+` FROM quarantine q WHERE q.id = ?`, id))
+	q, err := db.scanQuarantine(db.read.QueryRowContext(ctx, `SELECT `+quarantineColumns+` FROM quarantine q WHERE q.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, bot.Errorf(bot.KindNotFound, "Q-%d does not exist (dropped entries are deleted after the retention period).", id)
 	}
@@ -87,8 +106,12 @@ func (db *DB) ReleaseQuarantine(ctx context.Context, id int64, by string, at tim
 
 // DropQuarantine implements bot.QuarantineStore.
 func (db *DB) DropQuarantine(ctx context.Context, id int64, by, reason string, at time.Time) error {
+	sealed, err := db.sealString(cell{"quarantine", "drop_reason", id}, reason)
+	if err != nil {
+		return err
+	}
 	res, err := db.write.ExecContext(ctx, `UPDATE quarantine SET dropped_at = ?, dropped_by = ?, drop_reason = ?
-		WHERE id = ? AND released_at IS NULL AND dropped_at IS NULL`, at.UnixMilli(), by, reason, id)
+		WHERE id = ? AND released_at IS NULL AND dropped_at IS NULL`, at.UnixMilli(), by, sealed, id)
 	if err != nil {
 		return err
 	}

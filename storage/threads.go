@@ -38,12 +38,17 @@ func (db *DB) IncidentByReplyToken(ctx context.Context, hash string) (int64, err
 // sender's choice, so the oldest claim wins (and threading asks for the
 // reporter's address besides).
 func (db *DB) IncidentByMessageID(ctx context.Context, messageID string) (int64, error) {
+	// reports.message_id is Keyed; sent_mail holds our own ids as they are.
+	keyed, err := db.keyValue("reports", "message_id", messageID)
+	if err != nil {
+		return 0, err
+	}
 	var id int64
-	err := db.read.QueryRowContext(ctx, `SELECT incident_id FROM (
+	err = db.read.QueryRowContext(ctx, `SELECT incident_id FROM (
 		SELECT incident_id, 0 AS rank, 0 AS at FROM sent_mail WHERE message_id = ?
 		UNION ALL SELECT i.id, 1, r.id FROM incidents i JOIN reports r ON r.id = i.report_id WHERE r.message_id = ?
 		UNION ALL SELECT f.incident_id, 2, r.id FROM followups f JOIN reports r ON r.id = f.report_id WHERE r.message_id = ?
-	) ORDER BY rank, at LIMIT 1`, messageID, messageID, messageID).Scan(&id)
+	) ORDER BY rank, at LIMIT 1`, messageID, keyed, keyed).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -61,7 +66,7 @@ func (db *DB) AddFollowUp(ctx context.Context, f bot.FollowUp, build func(*bot.I
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		inc, err := scanIncident(tx.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, f.IncidentID))
+		inc, err := db.scanIncident(tx.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, f.IncidentID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound(f.IncidentID)
 		}
@@ -72,7 +77,7 @@ func (db *DB) AddFollowUp(ctx context.Context, f bot.FollowUp, build func(*bot.I
 			f.ReportID, f.IncidentID, f.MatchedBy, f.ReceivedAt.UnixMilli()); err != nil {
 			return err
 		}
-		if err := applyChange(ctx, tx, f.IncidentID, build(inc)); err != nil {
+		if err := db.applyChange(ctx, tx, f.IncidentID, build(inc)); err != nil {
 			return err
 		}
 		created = true

@@ -2,12 +2,10 @@ package email
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/mail"
-	"time"
 
 	"github.com/sectriage/sectriage/bot"
+	"github.com/sectriage/sectriage/header"
 )
 
 // deliverToMember mails a team member who asked to be notified by mail
@@ -19,8 +17,9 @@ func (m *Mailer) deliverToMember(ctx context.Context, msg bot.OutboxMessage) err
 	if key == nil {
 		return bot.Permanent(fmt.Errorf("no key for %s ([[people]] key_file): mail to team members is never sent unencrypted", msg.Dest.Person))
 	}
-	if a, err := mail.ParseAddress(msg.Dest.Address); err != nil || a.Address != msg.Dest.Address {
-		return bot.Permanent(errors.New("the team member's address is not a plain e-mail address"))
+	needUTF8, err := header.Address(msg.Dest.Address)
+	if err != nil {
+		return bot.Permanent(fmt.Errorf("the address of %s: %w", msg.Dest.Person, err))
 	}
 	name := ""
 	if msg.IncidentID != 0 {
@@ -28,12 +27,12 @@ func (m *Mailer) deliverToMember(ctx context.Context, msg bot.OutboxMessage) err
 	}
 	out, encrypted, err := composeMail(m.team, composeInput{
 		From: m.opts.From, To: msg.Dest.Address, Incident: name, Body: bot.RenderPlain(msg.Text),
-		Subject: "sectriage " + msg.Kind, Key: key, Now: time.Now(),
+		Subject: "sectriage " + msg.Kind, Key: key, Now: m.opts.Now(),
 	})
 	if err != nil || !encrypted {
 		return bot.Permanent(fmt.Errorf("composing mail to %s: encrypted %v: %v", msg.Dest.Person, encrypted, err))
 	}
-	if err := m.send(ctx, msg.Dest.Address, out); err != nil {
+	if err := m.send(ctx, msg.Dest.Address, needUTF8, out); err != nil {
 		return err
 	}
 	m.log.Info("mailed a team member", "person", msg.Dest.Person, "kind", msg.Kind, "incident", msg.IncidentID, "outbox", msg.ID)

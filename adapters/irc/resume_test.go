@@ -28,7 +28,7 @@ func TestRestartMidPostResumes(t *testing.T) {
 		o.ReconnectMin, o.ReconnectMax = 2*time.Second, 5*time.Minute // the defaults
 	}})
 	d.waitStatus(t, "made its new channel private", func(st irc.Status) bool { return st.Private })
-	before := joinAs(t, n, "watcher", ircnet.ClientOptions{})
+	before := joinAs(t, n, "watcher", sasl("watcher"))
 
 	var body strings.Builder
 	for i := 1; i <= lines; i++ {
@@ -49,7 +49,7 @@ func TestRestartMidPostResumes(t *testing.T) {
 	time.Sleep(20 * time.Second)
 	n.Relaunch(t)
 	back := time.Now()
-	after := joinAs(t, n, "watcher", ircnet.ClientOptions{})
+	after := joinAs(t, n, "watcher", sasl("watcher"))
 	after.Mode(channel, "+sk", chanKey) // refused if the bot was first in and did it
 	d.waitStatus(t, "reconnected", func(st irc.Status) bool { return st.Connected })
 	reconnected := time.Since(back)

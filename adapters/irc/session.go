@@ -35,6 +35,7 @@ type session struct {
 	fixedAt    map[string]time.Time // folded channel -> when we sent MODE to make it private
 	fixTries   map[string]int
 	resumed    bool
+	releasing  bool   // a release of held messages is scheduled (privacy.go)
 	joinErr    string // the channel's last refusal, "" once joined
 	closeErr   error  // why we ended the connection ourselves
 

@@ -126,6 +126,8 @@ type Adapter struct {
 	wsUp      atomic.Bool       // the websocket is connected and said hello
 	incidents map[string]int64  // incident channel id → incident id
 	dms       map[string]string // user id → direct channel id
+	outbox    Releaser          // releases held messages (privacy.go); may be nil
+	alerted   sync.Map          // alert keys queued by this process (privacy.go)
 
 	// Work started by callbacks (deferred slash answers, post refreshes,
 	// DM commands) that Run waits for when it stops.

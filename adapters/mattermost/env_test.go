@@ -254,6 +254,7 @@ func newWorld(t testing.TB, o worldOptions) *world {
 	}
 	mux.Handle("/mattermost/", h)
 	w.c.outbox.Register(bot.PlatformMattermost, a)
+	a.SetOutbox(w.c.outbox)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

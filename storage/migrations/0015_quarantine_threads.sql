@@ -4,7 +4,7 @@ ALTER TABLE quarantine ADD COLUMN released_at INTEGER;            -- NULL: not r
 ALTER TABLE quarantine ADD COLUMN released_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE quarantine ADD COLUMN dropped_at  INTEGER;            -- NULL: not dropped
 ALTER TABLE quarantine ADD COLUMN dropped_by  TEXT NOT NULL DEFAULT '';
-ALTER TABLE quarantine ADD COLUMN drop_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE quarantine ADD COLUMN drop_reason BLOB;               -- sealed; NULL: not dropped
 CREATE INDEX quarantine_dropped ON quarantine(dropped_at) WHERE dropped_at IS NOT NULL;
 
 -- Threads (issue 14): every mail sent about an incident, so a reply that
