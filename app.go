@@ -29,6 +29,8 @@ type app struct {
 	sched  *schedule.Scheduler
 	// intake is the report pipeline.
 	intake *intakeParts
+	// quarantine is the officers' desk of rejected messages.
+	quarantine *bot.QuarantineDesk
 }
 
 // appOptions are the parts that differ between the daemon, the CLI and the
@@ -67,22 +69,23 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts app
 		db.Close()
 		return nil, err
 	}
+	desk := bot.NewQuarantineDesk(parts.intake, db, cfg.Intake.QuarantineRetention.Duration, log)
 	var reports commands.ReportReader = parts.intake
 	duty := bot.NewDuty(svc, db, log)
 	svc.SetRoster(duty)
-	reg, err := commands.New(svc, log, commands.Options{Reports: reports, Duty: duty})
+	reg, err := commands.New(svc, log, commands.Options{Reports: reports, Duty: duty, Quarantine: desk})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	sched, err := schedule.New(log, settings.Location, jobs(duty, cfg.Schedules, log)...)
+	sched, err := schedule.New(log, settings.Location, append(jobs(duty, cfg.Schedules, log), quarantineJobs(desk)...)...)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	outbox := bot.NewOutbox(db, opts.clock, log)
 	svc.OnEnqueue(outbox.Wake)
-	return &app{cfg: cfg, log: log, db: db, svc: svc, duty: duty, reg: reg, outbox: outbox, sched: sched, intake: parts}, nil
+	return &app{cfg: cfg, log: log, db: db, svc: svc, duty: duty, reg: reg, outbox: outbox, sched: sched, intake: parts, quarantine: desk}, nil
 }
 
 // errNoTeamKey explains why nothing runs without a team key.
@@ -131,6 +134,15 @@ func jobs(duty *bot.Duty, sc config.SchedulesConfig, log *slog.Logger) []schedul
 		}},
 		{Name: "digest", Spec: sc.Digest, Run: duty.Digest},
 	}
+}
+
+// quarantineJobs deletes dropped quarantine entries once their retention
+// period has passed; none without intake.
+func quarantineJobs(desk *bot.QuarantineDesk) []schedule.Job {
+	if desk == nil {
+		return nil
+	}
+	return []schedule.Job{{Name: "quarantine-purge", Spec: "@every 1h", AtStart: true, Run: desk.Purge}}
 }
 
 func (a *app) Close() error { return a.db.Close() }

@@ -18,6 +18,8 @@ type ReportReader interface {
 type Options struct {
 	Reports ReportReader // nil: `show` has no report body to offer
 	Duty    *bot.Duty    // nil: the roster commands say there is no roster
+	// Quarantine is the desk of rejected messages; nil: no intake.
+	Quarantine QuarantineDesk
 }
 
 // handlers holds what the standard commands need.
@@ -25,11 +27,13 @@ type handlers struct {
 	svc     *bot.Service
 	reports ReportReader
 	duty    *bot.Duty
+	// quarantineDesk is nil without intake.
+	quarantineDesk QuarantineDesk
 }
 
 // New builds the registry with every standard command.
 func New(svc *bot.Service, log *slog.Logger, opts Options) (*Registry, error) {
-	h := &handlers{svc: svc, reports: opts.Reports, duty: opts.Duty}
+	h := &handlers{svc: svc, reports: opts.Reports, duty: opts.Duty, quarantineDesk: opts.Quarantine}
 	r := NewRegistry(log)
 	for _, c := range h.commands(r) {
 		if err := r.Add(c); err != nil {
@@ -88,6 +92,7 @@ func (h *handlers) commands(r *Registry) []Command {
 			MinArgs: 2, MaxArgs: 2, Handler: HandlerFunc(h.route)},
 		{Name: "reply", Args: "<id> <text>", Summary: "mail the reporter (encrypted when their key is known)", Permission: bot.AssigneeOrOfficer,
 			MinArgs: 2, MaxArgs: -1, Handler: HandlerFunc(h.reply)},
+		h.quarantineCommand(),
 	}, h.rosterCommands()...)
 }
 

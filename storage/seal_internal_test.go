@@ -123,6 +123,7 @@ var canaries = map[string]string{
 	"messageID":   "<canary-mid-8d20@reporter.example.net>",
 	"sender":      "canary-sender-aa41@example.net",
 	"detail":      "CANARY-DETAIL-51f0",
+	"dropReason":  "CANARY-DROP-REASON-0c9b",
 }
 
 // fill writes one value of every confidential kind through the store's
@@ -167,6 +168,9 @@ func fill(t *testing.T, db *DB) {
 	if _, _, err := db.QuarantineMessage(ctx, &bot.Quarantined{ReceivedAt: time.Now(), Source: "pipe", ReportID: id,
 		DedupeKey: "oversized|mid|" + c["messageID"], Sender: c["sender"], MessageID: c["messageID"], Reason: "wrong-key",
 		Detail: c["detail"]}, func(*bot.Quarantined) []bot.OutboxMessage { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DropQuarantine(ctx, 1, "alice", c["dropReason"], time.Now()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -284,6 +288,9 @@ func TestEveryConfidentialValueIsSealed(t *testing.T) {
 	fill(t, db)
 	checkSealedAtRest(t, db, dir)
 	readBack(t, db)
+	if e, err := db.QuarantineEntry(ctx, 1); err != nil || e.DropReason != canaries["dropReason"] || e.Sender != canaries["sender"] {
+		t.Errorf("quarantine entry read back as %+v, %v", e, err)
+	}
 }
 
 // previousSchemaDB builds a database as sectriage made it before sealing:
