@@ -105,7 +105,7 @@ func (d *Duty) remindHeld(ctx context.Context, now time.Time) (int, error) {
 // or without a message, so the round is done with them.
 func (d *Duty) remind(ctx context.Context, now, round time.Time) (int, error) {
 	st := d.svc.Settings()
-	history, err := d.store.NagHistory(ctx, round)
+	history, err := d.store.NagHistory(ctx, NagQuery{Since: round, Topic: TopicReminder})
 	if err != nil {
 		return 0, fmt.Errorf("reminders: reading sent nags: %w", err)
 	}

@@ -14,7 +14,7 @@ import (
 
 const incidentColumns = `id, title, sig, severity, cvss, score, state, close_reason, assignee, claimed, manager,
 	acked_by, acked_at, reporter, reporter_key, report_id, encrypted, cves, embargo_at, created_at, updated_at,
-	state_since, last_activity, due_overrides, due_at, due_kind, snoozed_until`
+	state_since, last_activity, due_overrides, due_at, due_kind, snoozed_until, next_action_at`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -23,18 +23,20 @@ func scanIncident(row scanner) (*bot.Incident, error) {
 		inc                                       bot.Incident
 		severity, state, cves, overrides, dueKind string
 		ackedAt, reportID, embargo, dueAt, snooze sql.NullInt64
+		sweepAt                                   sql.NullInt64
 		created, updated, since, activity         int64
 	)
 	err := row.Scan(&inc.ID, &inc.Title, &inc.SIG, &severity, &inc.CVSS, &inc.Score, &state, &inc.CloseReason,
 		&inc.Assignee, &inc.Claimed, &inc.Manager, &inc.AckedBy, &ackedAt, &inc.Reporter, &inc.ReporterKey,
 		&reportID, &inc.Encrypted, &cves, &embargo, &created, &updated, &since, &activity, &overrides,
-		&dueAt, &dueKind, &snooze)
+		&dueAt, &dueKind, &snooze, &sweepAt)
 	if err != nil {
 		return nil, err
 	}
 	inc.Severity, inc.State, inc.DueKind = bot.Severity(severity), bot.State(state), bot.DeadlineKind(dueKind)
 	inc.AckedAt, inc.Embargo, inc.Due, inc.SnoozedUntil = fromMS(ackedAt), fromMS(embargo), fromMS(dueAt), fromMS(snooze)
 	inc.ReportID = reportID.Int64
+	inc.SweepAt = fromMS(sweepAt)
 	inc.Created, inc.Updated = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
 	inc.StateSince, inc.LastActivity = time.UnixMilli(since).UTC(), time.UnixMilli(activity).UTC()
 	inc.CVEs = strings.Fields(cves)
@@ -73,7 +75,7 @@ func incidentValues(inc *bot.Incident) ([]any, error) {
 		inc.Assignee, inc.Claimed, inc.Manager, inc.AckedBy, ms(inc.AckedAt), inc.Reporter, inc.ReporterKey,
 		reportID, inc.Encrypted, strings.Join(inc.CVEs, " "), ms(inc.Embargo), inc.Created.UnixMilli(),
 		inc.Updated.UnixMilli(), inc.StateSince.UnixMilli(), inc.LastActivity.UnixMilli(), overrides,
-		ms(inc.Due), string(inc.DueKind), ms(inc.SnoozedUntil)}, nil
+		ms(inc.Due), string(inc.DueKind), ms(inc.SnoozedUntil), ms(inc.SweepAt)}, nil
 }
 
 // CreateIncident implements bot.IncidentStore.
