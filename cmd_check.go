@@ -109,6 +109,9 @@ func checkTeamKey(c *checker, cfg *config.Config, now time.Time) *teamkey.Key {
 		return nil
 	}
 	key, err := loadTeamKey(cfg)
+	if err == nil {
+		err = key.Unlock() // a wrong passphrase shows only here
+	}
 	if err != nil {
 		c.fail("%v", err)
 		return nil

@@ -61,6 +61,14 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, ro runOptions)
 		return exitFailed
 	}
 	defer a.Close()
+	// The daemon holds the whole team key unlocked: a wrong passphrase
+	// stops it now rather than at the first report.
+	if a.intake != nil {
+		if err := a.intake.key.Unlock(); err != nil {
+			fmt.Fprintln(stderr, "sectriage:", err)
+			return exitFailed
+		}
+	}
 
 	m := metrics.New(metrics.Options{Version: version(), Source: statsSource(a.db, a.svc, a.outbox.Platforms)}, log)
 	a.outbox.Observe = m.ObserveDelivery

@@ -111,9 +111,15 @@ func (in *Intake) rejectUnstored(ctx context.Context, sub Submission, env Envelo
 	if size < int64(len(sub.Raw)) {
 		size = int64(len(sub.Raw))
 	}
-	key := "oversized|hash|" + in.seal.Hash(sub.Raw)
+	var key string
 	if env.MessageID != "" {
 		key = "oversized|mid|" + env.MessageID
+	} else {
+		hash, err := in.seal.Hash(sub.Raw)
+		if err != nil {
+			return IntakeResult{}, fmt.Errorf("hashing the message: %w", err)
+		}
+		key = "oversized|hash|" + hash
 	}
 	q := &Quarantined{
 		ReceivedAt: now, Source: sub.Source, DedupeKey: key, Sender: env.Sender, MessageID: env.MessageID,

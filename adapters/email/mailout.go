@@ -64,7 +64,10 @@ func composeMail(team *teamkey.Key, in composeInput) (data []byte, encrypted boo
 	inner := textEntity(in.Body, fmt.Sprintf("Subject: %s\r\nFrom: %s\r\nTo: %s\r\n", subject, in.From, in.To))
 	var signer *openpgp.Entity
 	if team != nil {
-		signer = team.Entity()
+		var err error
+		if signer, err = team.Signer(in.Now); err != nil {
+			return nil, false, err
+		}
 	}
 	armored, err := teamkey.EncryptTo(inner, key, signer)
 	if err != nil {
