@@ -9,12 +9,15 @@
 #
 # N messages (default 21). With several binaries (e.g. one built from main
 # and one from a branch) each is timed on the same messages, into its own
-# fresh database. Needs gpg, gpgconf and python3.
+# fresh database. With DAEMON=1, each binary's `sectriage run` serves its
+# database meanwhile (a binary with a control socket then hands the work
+# to it). Needs gpg, gpgconf and python3.
 set -eu
 n=${1:-21}
 [ $# -gt 0 ] && shift
 work=$(mktemp -d /tmp/stbench-XXXXXX)
-trap 'GNUPGHOME="$work/g" gpgconf --kill all 2>/dev/null || true; rm -rf "$work"' EXIT
+pids=""
+trap 'for p in $pids; do kill "$p" 2>/dev/null; done; wait; GNUPGHOME="$work/g" gpgconf --kill all 2>/dev/null || true; rm -rf "$work"' EXIT
 if [ $# -eq 0 ]; then
 	go build -o "$work/sectriage" . && set -- "$work/sectriage"
 fi
@@ -87,6 +90,15 @@ team_key_file = "team.asc"
 passphrase_file = "passphrase"
 TOML
 done
+if [ "${DAEMON:-}" = 1 ]; then
+	k=0
+	for bin in "$@"; do
+		k=$((k + 1))
+		"$bin" run -config "$work/run$k/sectriage.toml" 2>"$work/run$k/daemon.log" &
+		pids="$pids $!"
+	done
+	sleep 3 # the daemons open their databases and unlock the key
+fi
 i=0
 while [ $i -lt "$n" ]; do
 	i=$((i + 1))
