@@ -31,9 +31,18 @@ import (
 // Key is the team's secret key, each part unlocked when first needed.
 type Key struct {
 	entity *openpgp.Entity
-	// mu serialises unlocking. Each secret key is unlocked before any
-	// decryption or signature that uses it begins, and never locked
-	// again, so readers of an unlocked key need no lock.
+	// secrets unlock the entity; every Key value made from this one
+	// shares them, so that one entity has one lock.
+	secrets *secrets
+}
+
+var noSecrets secrets
+
+// secrets are what unlocks a key's secret keys. mu serialises unlocking:
+// each secret key is unlocked before any decryption or signature that
+// uses it begins, and never locked again, so readers of an unlocked key
+// need no lock.
+type secrets struct {
 	mu         sync.Mutex
 	passphrase []byte
 }
@@ -61,7 +70,7 @@ func Load(armored []byte, passphrase []byte) (*Key, error) {
 	if encrypted(e) && len(passphrase) == 0 {
 		return nil, errors.New("the team key is protected by a passphrase; set [keys] passphrase_file or $SECTRIAGE_TEAM_PASSPHRASE")
 	}
-	k := &Key{entity: e, passphrase: bytes.Clone(passphrase)}
+	k := &Key{entity: e, secrets: &secrets{passphrase: bytes.Clone(passphrase)}}
 	if _, ok := e.EncryptionKey(time.Now()); !ok {
 		return nil, fmt.Errorf("the team key %s has no usable encryption subkey (expired or missing)", k.Fingerprint())
 	}
@@ -91,7 +100,7 @@ func Generate(name, email string, now time.Time) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generating a key: %w", err)
 	}
-	return &Key{entity: e}, nil
+	return &Key{entity: e, secrets: &secrets{}}, nil
 }
 
 // Entity exposes the key: its public parts for encryption and keyrings.
@@ -134,13 +143,17 @@ func (k *Key) UnlockFor(keyIDs []uint64) error {
 
 // unlock decrypts the given secret keys that are still locked.
 func (k *Key) unlock(keys []*packet.PrivateKey) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	s := k.secrets
+	if s == nil {
+		s = &noSecrets // a Key made without Load or Generate: nothing to unlock it with
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, pk := range keys {
 		if pk == nil || !pk.Encrypted || pk.Dummy() {
 			continue
 		}
-		if err := pk.Decrypt(k.passphrase); err != nil {
+		if err := pk.Decrypt(s.passphrase); err != nil {
 			return fmt.Errorf("unlocking the team key %s: wrong passphrase? (%v)", k.Fingerprint(), err)
 		}
 	}
