@@ -168,7 +168,9 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, ro runOptions)
 		fmt.Fprintln(stderr, "sectriage:", err)
 		return exitFailed
 	}
-	runners = append(runners, ctl.Run)
+	if ctl != nil {
+		runners = append(runners, ctl.Run)
+	}
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.outbox.Run(ctx) })

@@ -22,7 +22,9 @@ func controlSocket(cfg *config.Config) string {
 	return control.SocketPath(cfg.Resolve(cfg.Storage.Path))
 }
 
-// listenControl opens the daemon's control socket.
+// listenControl opens the daemon's control socket. Only a live daemon on
+// it is fatal; without a socket (a path too long for one, say) ingest and
+// cmd still work, each in its own process, so the daemon runs on.
 func listenControl(cfg *config.Config, a *app, log *slog.Logger) (*control.Server, error) {
 	group := -1
 	if name := cfg.Control.Group; name != "" {
@@ -34,9 +36,14 @@ func listenControl(cfg *config.Config, a *app, log *slog.Logger) (*control.Serve
 			return nil, fmt.Errorf("[control] group %s: gid %q", name, g.Gid)
 		}
 	}
-	return control.Listen(controlSocket(cfg), daemonControl{a}, control.Options{
+	s, err := control.Listen(controlSocket(cfg), daemonControl{a}, control.Options{
 		Allow: control.NewAllow(os.Getuid(), group), Group: group, MaxMessage: int64(cfg.Intake.MaxMessageSize),
 	}, log)
+	if err != nil && !errors.Is(err, control.ErrInUse) {
+		log.Warn("no control socket: ingest and cmd will run in their own processes", "err", err)
+		return nil, nil
+	}
+	return s, err
 }
 
 // daemonControl is what the daemon does for control socket clients: the

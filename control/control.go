@@ -90,15 +90,24 @@ type Options struct {
 	MaxMessage int64
 }
 
+// ErrInUse means a live daemon already serves the socket.
+var ErrInUse = errors.New("another daemon is serving the control socket")
+
 // Listen creates the socket at path, replacing a stale one that nobody
-// answers on. It refuses to take over a socket a live daemon serves.
+// answers on. It refuses to take over a socket a live daemon serves
+// (ErrInUse), and to remove anything at path that is not a socket.
 func Listen(path string, h Handler, opts Options, log *slog.Logger) (*Server, error) {
 	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
 		c.Close()
-		return nil, fmt.Errorf("control socket %s: another daemon is serving it", path)
+		return nil, fmt.Errorf("control socket %s: %w", path, ErrInUse)
 	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("control socket %s: removing the stale socket: %w", path, err)
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode().Type() != os.ModeSocket {
+			return nil, fmt.Errorf("control socket %s: something else is there (%s); move it away", path, fi.Mode().Type())
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("control socket %s: removing the stale socket: %w", path, err)
+		}
 	}
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 	if err != nil {

@@ -131,8 +131,19 @@ func TestNoDaemon(t *testing.T) {
 	}
 	defer s.ln.Close()
 	// But not a live one.
-	if _, err := Listen(path, &fakeDaemon{}, Options{Group: -1}, discard()); err == nil || !strings.Contains(err.Error(), "another daemon") {
+	if _, err := Listen(path, &fakeDaemon{}, Options{Group: -1}, discard()); !errors.Is(err, ErrInUse) {
 		t.Fatalf("listening over a live daemon: %v", err)
+	}
+	// Nor anything that is not a socket.
+	file := filepath.Join(dir, "not-a-socket")
+	if err := os.WriteFile(file, []byte("keep me"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Listen(file, &fakeDaemon{}, Options{Group: -1}, discard()); err == nil {
+		t.Fatal("listened in place of a regular file")
+	}
+	if data, _ := os.ReadFile(file); string(data) != "keep me" {
+		t.Fatal("the file was removed")
 	}
 }
 
