@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/sectriage/sectriage/bot"
 )
@@ -41,39 +42,50 @@ func (db *DB) BulkCreateForBench(ctx context.Context, incs []*bot.Incident) erro
 	})
 }
 
-// DumpForTest lists, one sorted line each, the rows a sweep may write:
-// incidents (all but when the sweep looks next), events, nags and queued
-// messages, for comparing two databases that saw the same history.
+// DumpForTest lists, one sorted line each, what a sweep may write:
+// incidents (all but when the sweep looks next), their events, the nags
+// and the queued messages, for comparing two databases that saw the same
+// history. Events and messages are read through the store's own read
+// paths, so values kept sealed at rest compare as what they say.
 func (db *DB) DumpForTest(ctx context.Context) ([]string, error) {
-	queries := []string{
-		`SELECT 'incident', id, assignee, manager, claimed, state, due_at, due_kind, snoozed_until, embargo_at, updated_at FROM incidents`,
-		`SELECT 'event', incident_id, at, actor, kind, details FROM events`,
-		`SELECT 'nag', subject, topic, period_at, person, step, incident_id, sent_at FROM nags`,
-		`SELECT 'outbox', platform, channel, person, kind, incident_id, body, created_at FROM outbox`,
-	}
 	var out []string
-	for _, q := range queries {
-		rows, err := db.read.QueryContext(ctx, q)
+	incidents, err := db.ListIncidents(ctx, bot.IncidentFilter{})
+	if err != nil {
+		return nil, err
+	}
+	for _, inc := range incidents {
+		out = append(out, fmt.Sprintf("incident %d %s %s %v %s %s %s %s %s %s", inc.ID, inc.Assignee, inc.Manager, inc.Claimed,
+			inc.State, inc.Due, inc.DueKind, inc.SnoozedUntil, inc.Embargo, inc.Updated))
+		events, err := db.Events(ctx, inc.ID)
 		if err != nil {
 			return nil, err
 		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out = append(out, fmt.Sprint(vals...))
+		for _, ev := range events {
+			out = append(out, fmt.Sprintf("event %d %s %s %s %s", ev.IncidentID, ev.At, ev.Actor, ev.Kind, ev.Details))
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+	}
+	msgs, err := db.DueMessagesWhere(ctx, bot.OutboxFilter{}, time.Now().AddDate(100, 0, 0), 1<<30)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range msgs {
+		out = append(out, fmt.Sprintf("outbox %+v %s %d %s %s", m.Dest, m.Kind, m.IncidentID, bot.RenderPlain(m.Text), m.Created))
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT subject, topic, period_at, person, step, COALESCE(incident_id, 0), sent_at FROM nags`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var subject, period, incident, sent int64
+		var topic, person, step string
+		if err := rows.Scan(&subject, &topic, &period, &person, &step, &incident, &sent); err != nil {
 			return nil, err
 		}
+		out = append(out, fmt.Sprintf("nag %d %s %d %s %s %d %d", subject, topic, period, person, step, incident, sent))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
 	}
 	sort.Strings(out)
 	return out, nil

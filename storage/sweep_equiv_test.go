@@ -88,7 +88,8 @@ func TestSweepDueOnlyMatchesFullSweep(t *testing.T) {
 			due, full := newDesk(t, start), newDesk(t, start)
 			rng := rand.New(rand.NewPCG(seed, 15))
 			var totalPinged, totalReassigned, dueRead, fullRead int
-			for step := range 120 {
+			const steps = 120
+			for step := range steps {
 				op := randomOp(rng, due.svc.Settings(), due.clock.Now())
 				errDue, errFull := op(ctx, due), op(ctx, full)
 				if (errDue == nil) != (errFull == nil) {
@@ -113,6 +114,16 @@ func TestSweepDueOnlyMatchesFullSweep(t *testing.T) {
 				if repDue.Pinged != repFull.Pinged || repDue.Reassigned != repFull.Reassigned {
 					t.Fatalf("step %d at %s: due-only sweep %+v, full sweep %+v", step, due.clock.Now(), repDue, repFull)
 				}
+				totalPinged += repDue.Pinged
+				totalReassigned += repDue.Reassigned
+				dueRead += repDue.Incidents
+				fullRead += repFull.Incidents
+				// Rows are only ever added or changed, never removed, so a
+				// difference shows at every later comparison: comparing
+				// every few steps (and at the end) keeps the test fast.
+				if step%6 != 5 && step != steps-1 {
+					continue
+				}
 				a, err := due.db.DumpForTest(ctx)
 				if err != nil {
 					t.Fatal(err)
@@ -124,10 +135,6 @@ func TestSweepDueOnlyMatchesFullSweep(t *testing.T) {
 				if diff := cmp.Diff(b, a); diff != "" {
 					t.Fatalf("step %d at %s: databases differ (-full +due-only):\n%s", step, due.clock.Now(), diff)
 				}
-				totalPinged += repDue.Pinged
-				totalReassigned += repDue.Reassigned
-				dueRead += repDue.Incidents
-				fullRead += repFull.Incidents
 			}
 			// A history in which nothing happened would prove nothing.
 			if totalPinged < 50 || totalReassigned < 10 {
