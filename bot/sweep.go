@@ -30,9 +30,9 @@ const sweepPage = 500
 type SweepReport struct {
 	Incidents  int // looked at
 	Reassigned int
-	Pinged     int // nags recorded (each may be several messages)
-	Held       int // waiting for quiet hours to end
-	All        bool
+	Pinged     int  // nags recorded (each may be several messages)
+	Held       int  // waiting for quiet hours to end
+	All        bool // every open incident was read, not only those due
 }
 
 // Sweep runs one escalation sweep: it hands incidents to stand-ins and
@@ -44,9 +44,9 @@ type SweepReport struct {
 // has come (a deadline, escalation step, embargo warning or snooze end
 // fell due, quiet hours that held a nag ended, or the incident changed),
 // and, when the roster changed since the last sweep, those the change
-// concerns. After the first sweep of a process, or a settings reload, or a
-// change among the officers, it reads every open incident, a page at a
-// time. Every incident it looks at gets its next SweepAt (NextAction), so
+// concerns. The first sweep of a process, and the first after a settings
+// reload or a change among the officers on duty or free, reads every open
+// incident, a page at a time. Every incident it looks at gets its next SweepAt (NextAction), so
 // it acts exactly as a sweep reading every open incident would.
 func (d *Duty) Sweep(ctx context.Context) (SweepReport, error) {
 	d.sweeping.Lock()
