@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -13,24 +12,23 @@ import (
 // cmdCmd runs one command as a declared person and prints the reply: the
 // same registry and rules as chat, for scripts and the operator's shell.
 func cmdCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("cmd", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "sectriage.toml", "config file")
-	as := fs.String("as", "", "the person (a [[people]] name) to run the command as")
+	fs, configPath := newFlags("cmd")
+	as := fs.String("as", "", "the `PERSON` (a [[people]] name) to run the command as")
 	verbose := fs.Bool("v", false, "say whether the running daemon or this process runs the command")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	if code, done := parseFlags(fs, args, stdout, stderr, exitUsage); done {
+		return code
 	}
 	if *as == "" || fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "usage: sectriage cmd -config FILE -as PERSON -- COMMAND [ARGS...]")
+		usageError(stderr, mustSubcommand("cmd"))
 		return exitUsage
 	}
 	cfg, ok := loadConfig(*configPath, stderr)
 	if !ok {
 		return exitUsage
 	}
-	line := joinWords(fs.Args())
-	// The running daemon runs it if there is one, as that person.
+	line := commandLine(fs.Args())
+	// The running daemon runs it if there is one, as that person; an
+	// undeclared name is an outsider, refused like any other.
 	socket := controlSocket(cfg)
 	text, failed, err := control.NewClient(socket).Command(ctx, *as, line)
 	if !viaDaemon(err, *verbose, socket, stderr) {
@@ -52,6 +50,17 @@ func cmdCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout, text)
 	return exitOK
+}
+
+// commandLine is the command the shell words make. One word holding a
+// space is a whole command line quoted for the shell ('claim 1'): no
+// command name has a space, so it cannot mean a one-word command. Several
+// words are each one argument, as the shell split them.
+func commandLine(words []string) string {
+	if len(words) == 1 && strings.ContainsAny(strings.TrimSpace(words[0]), " \t") {
+		return words[0]
+	}
+	return joinWords(words)
 }
 
 // joinWords rebuilds a command line from shell words, quoting those that

@@ -23,18 +23,23 @@ func (db *DB) ExecForTest(ctx context.Context, q string) error {
 // query under test.
 func (db *DB) BulkCreateForBench(ctx context.Context, incs []*bot.Incident) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		cols := strings.TrimPrefix(incidentColumns, "id, ")
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO incidents(`+cols+`) VALUES (`+placeholders(len(strings.Split(cols, ",")))+`)`)
+		n := len(strings.Split(incidentColumns, ","))
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO incidents(`+incidentColumns+`) VALUES (`+placeholders(n)+`)`)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
+		next, err := nextID(ctx, tx, "incidents")
+		if err != nil {
+			return err
+		}
 		for _, inc := range incs {
-			vals, err := incidentValues(inc)
+			inc.ID, next = next, next+1
+			vals, err := db.incidentValues(inc)
 			if err != nil {
 				return err
 			}
-			if _, err := stmt.ExecContext(ctx, vals...); err != nil {
+			if _, err := stmt.ExecContext(ctx, append([]any{inc.ID}, vals...)...); err != nil {
 				return err
 			}
 		}

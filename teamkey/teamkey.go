@@ -7,10 +7,11 @@
 // each secret key with an iterated S2K (65,011,712 bytes of hashing by
 // default, ~50 ms in go-crypto), primary key and subkey separately. So a
 // key is loaded locked and each secret key is unlocked when first needed:
-// a message decrypts with the subkey its encrypted session key names, a
-// signature needs the signing key, and a process that never decrypts (a
-// command listing incidents) unlocks nothing. The daemon unlocks all of
-// them at start (Unlock), which also tells a wrong passphrase at once.
+// a message (or the database's wrapped data key) decrypts with the subkey
+// its encrypted session key names, a signature needs the signing key, and
+// a process that never decrypts unlocks nothing. The daemon unlocks all of
+// them, the retired keys' too, at start (Unlock), which also tells a
+// wrong passphrase at once.
 package teamkey
 
 import (
@@ -34,6 +35,13 @@ type Key struct {
 	// secrets unlock the entity; every Key value made from this one
 	// shares them, so that one entity has one lock.
 	secrets *secrets
+	// retired are earlier team keys: they still decrypt what was
+	// encrypted to them, and nothing is encrypted to them any more. Each
+	// keeps its own secrets (its passphrase may differ).
+	retired []*Key
+	// name says where the key came from ("retired team key old.asc"), for
+	// errors that show only when it is unlocked; empty: its fingerprint.
+	name string
 }
 
 var noSecrets secrets
@@ -49,10 +57,22 @@ type secrets struct {
 
 // Load reads an armored secret key, keeping passphrase (empty for a key
 // without one) to unlock its parts when they are first used. It refuses
-// public-only keys, several keys in one file, revoked keys, and a
-// protected key without a passphrase; a wrong passphrase shows at the
-// first unlock (see Unlock).
+// public-only keys, several keys in one file, a protected key without a
+// passphrase, and keys that are revoked or cannot encrypt now (an
+// *UnusableError: such a key may still serve as a retired key, see
+// LoadRetired); a wrong passphrase shows at the first unlock (see Unlock).
 func Load(armored []byte, passphrase []byte) (*Key, error) {
+	k, err := load(armored, passphrase)
+	if err != nil {
+		return nil, err
+	}
+	if err := k.Usable(time.Now()); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+func load(armored []byte, passphrase []byte) (*Key, error) {
 	list, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(armored))
 	if err != nil {
 		return nil, fmt.Errorf("reading the team key: %w (expected an ASCII-armored secret key, e.g. from gpg --export-secret-keys --armor)", err)
@@ -64,17 +84,10 @@ func Load(armored []byte, passphrase []byte) (*Key, error) {
 	if e.PrivateKey == nil {
 		return nil, errors.New("the team key file holds only a public key; export the secret key (gpg --export-secret-keys --armor)")
 	}
-	if e.Revoked(time.Now()) {
-		return nil, fmt.Errorf("the team key %X is revoked", e.PrimaryKey.Fingerprint)
-	}
 	if encrypted(e) && len(passphrase) == 0 {
 		return nil, errors.New("the team key is protected by a passphrase; set [keys] passphrase_file or $SECTRIAGE_TEAM_PASSPHRASE")
 	}
-	k := &Key{entity: e, secrets: &secrets{passphrase: bytes.Clone(passphrase)}}
-	if _, ok := e.EncryptionKey(time.Now()); !ok {
-		return nil, fmt.Errorf("the team key %s has no usable encryption subkey (expired or missing)", k.Fingerprint())
-	}
-	return k, nil
+	return &Key{entity: e, secrets: &secrets{passphrase: bytes.Clone(passphrase)}}, nil
 }
 
 func encrypted(e *openpgp.Entity) bool {
@@ -108,38 +121,69 @@ func Generate(name, email string, now time.Time) (*Key, error) {
 // DecryptSimple), sign through Signer or SigningKey.
 func (k *Key) Entity() *openpgp.Entity { return k.entity }
 
-// Unlock unlocks every secret key, so that nothing is unlocked later: the
-// daemon calls it at start, to refuse a wrong passphrase at once and to
-// hold the key unlocked for every message.
+// Unlock unlocks every secret key, the retired keys' too, so that nothing
+// is unlocked later: the daemon calls it at start, to refuse a wrong
+// passphrase at once and to hold the keys unlocked for every message.
 func (k *Key) Unlock() error {
-	var all []*packet.PrivateKey
-	if k.entity.PrivateKey != nil {
-		all = append(all, k.entity.PrivateKey)
+	for i, key := range k.decrypting() {
+		var all []*packet.PrivateKey
+		if key.entity.PrivateKey != nil {
+			all = append(all, key.entity.PrivateKey)
+		}
+		for _, sk := range key.entity.Subkeys {
+			all = append(all, sk.PrivateKey)
+		}
+		if err := key.unlock(all); err != nil {
+			if i > 0 && key.name == "" {
+				return fmt.Errorf("a retired key: %w", err)
+			}
+			return err
+		}
 	}
-	for _, sk := range k.entity.Subkeys {
-		all = append(all, sk.PrivateKey)
-	}
-	return k.unlock(all)
+	return nil
 }
 
-// UnlockFor unlocks the team's decryption keys that encrypted session keys
-// name by key ID (0, a hidden recipient, names all of them), and no other:
-// call it before openpgp.ReadMessage with the IDs of the message's PKESK
-// packets. IDs of other keys are ignored.
+// UnlockFor unlocks the decryption keys, the current key's and the
+// retired keys', that encrypted session keys name by key ID (0, a hidden
+// recipient, names all of them), and no other: call it before
+// openpgp.ReadMessage on DecryptionKeyring with the IDs of the message's
+// PKESK packets. IDs of other keys are ignored.
 func (k *Key) UnlockFor(keyIDs []uint64) error {
-	var named []*packet.PrivateKey
-	for _, id := range keyIDs {
-		// The keys openpgp.ReadMessage tries for each ID.
-		keys := k.Keyring().KeysById(id)
-		if id == 0 {
-			keys = k.Keyring().DecryptionKeys()
+	for i, key := range k.decrypting() {
+		ring := key.Keyring()
+		var named []*packet.PrivateKey
+		for _, id := range keyIDs {
+			// The keys openpgp.ReadMessage tries for each ID.
+			keys := ring.KeysById(id)
+			if id == 0 {
+				keys = ring.DecryptionKeys()
+			}
+			for _, key := range keys {
+				named = append(named, key.PrivateKey)
+			}
 		}
-		for _, key := range keys {
-			named = append(named, key.PrivateKey)
+		if err := key.unlock(named); err != nil {
+			if i > 0 && key.name == "" {
+				return fmt.Errorf("a retired key: %w", err)
+			}
+			return err
 		}
 	}
-	return k.unlock(named)
+	return nil
 }
+
+// Named is k with errors that show when it is unlocked (a wrong
+// passphrase) saying name, where the key came from, and not only its
+// fingerprint. It shares k's secrets.
+func (k *Key) Named(name string) *Key {
+	out := *k
+	out.name = name
+	return &out
+}
+
+// decrypting is the current key and then the retired ones, each with its
+// own secrets.
+func (k *Key) decrypting() []*Key { return append([]*Key{k}, k.retired...) }
 
 // unlock decrypts the given secret keys that are still locked.
 func (k *Key) unlock(keys []*packet.PrivateKey) error {
@@ -154,7 +198,11 @@ func (k *Key) unlock(keys []*packet.PrivateKey) error {
 			continue
 		}
 		if err := pk.Decrypt(s.passphrase); err != nil {
-			return fmt.Errorf("unlocking the team key %s: wrong passphrase? (%v)", k.Fingerprint(), err)
+			who := "the team key " + k.Fingerprint()
+			if k.name != "" {
+				who = k.name + " (" + k.Fingerprint() + ")"
+			}
+			return fmt.Errorf("unlocking %s: wrong passphrase? (%v)", who, err)
 		}
 	}
 	return nil
@@ -276,8 +324,9 @@ func EncryptTo(plaintext []byte, recipient, signer *openpgp.Entity) ([]byte, err
 	return buf.Bytes(), nil
 }
 
-// DecryptSimple decrypts a message encrypted to the key and returns the
-// plaintext, reading it to the end before checking integrity. Intake has
+// DecryptSimple decrypts a message encrypted to the key or a retired one
+// and returns the plaintext, reading it to the end before checking
+// integrity. Intake has
 // its own bounded, MIME-aware path; this serves stored plaintext
 // submissions and tests.
 func (k *Key) DecryptSimple(armored []byte, limit int64) ([]byte, error) {
@@ -293,7 +342,7 @@ func (k *Key) DecryptSimple(armored []byte, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	cfg := &packet.Config{MaxDecompressedMessageSize: &limit}
-	md, err := openpgp.ReadMessage(bytes.NewReader(raw), k.Keyring(), nil, cfg)
+	md, err := openpgp.ReadMessage(bytes.NewReader(raw), k.DecryptionKeyring(), nil, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("decrypting: %w", err)
 	}
@@ -342,6 +391,10 @@ func (k *Key) DeriveSecret(label string) ([]byte, error) {
 	}
 	if err := k.unlock([]*packet.PrivateKey{dk}); err != nil {
 		return nil, err
+	}
+	// Never from locked or absent material: that is public, or nothing.
+	if dk == nil || dk.Encrypted || dk.Dummy() {
+		return nil, fmt.Errorf("deriving a secret from the team key %s: its decryption key holds no usable secret material", k.Fingerprint())
 	}
 	var material bytes.Buffer
 	if err := dk.Serialize(&material); err != nil {

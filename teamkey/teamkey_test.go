@@ -127,3 +127,73 @@ func TestUnlocksOnlyWhatIsUsed(t *testing.T) {
 		t.Fatal("a hidden recipient did not unlock just the decryption subkey")
 	}
 }
+
+// TestRetiredKeysUnlockLazilyWithTheirOwnPassphrase: a ring of the current
+// key and a retired one (each with its own passphrase) unlocks only what a
+// message names, each key with its own passphrase; the derived secrets
+// come from the current key alone, unlocked for the purpose; Unlock covers
+// every key; and a secret is never derived from locked material.
+func TestRetiredKeysUnlockLazilyWithTheirOwnPassphrase(t *testing.T) {
+	load := func(name, pass string) *Key {
+		t.Helper()
+		g, err := Generate(name, "security@example.org", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		armored, err := g.ArmoredSecret([]byte(pass))
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := LoadRetired(armored, []byte(pass))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	cur, old := load("Team", "new"), load("Old Team", "old")
+	toOld, err := old.Encrypt([]byte("old report"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring := cur.WithRetired(old)
+	locked := func(k *Key) (primary, sub bool) {
+		return k.entity.PrivateKey.Encrypted, k.entity.Subkeys[0].PrivateKey.Encrypted
+	}
+	if pt, err := ring.DecryptSimple(toOld, 1<<10); err != nil || string(pt) != "old report" {
+		t.Fatalf("the ring on a message to the retired key: %q, %v", pt, err)
+	}
+	if p, s := locked(old); !p || s {
+		t.Errorf("the retired key after decrypting with it: primary locked %v, subkey locked %v; want only the subkey unlocked", p, s)
+	}
+	if p, s := locked(cur); !p || !s {
+		t.Errorf("a message to the retired key unlocked the current key: primary locked %v, subkey locked %v", p, s)
+	}
+	fromRing, err := ring.DeriveSecret("x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, s := locked(cur); !p || s {
+		t.Errorf("DeriveSecret on the ring: current primary locked %v, subkey locked %v; want only the subkey unlocked", p, s)
+	}
+	if fromCur, err := cur.DeriveSecret("x"); err != nil || string(fromCur) != string(fromRing) {
+		t.Errorf("the ring derives another secret than the current key alone (%v)", err)
+	}
+	if err := ring.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []*Key{cur, old} {
+		if p, s := locked(k); p || s {
+			t.Errorf("after Unlock, %s: primary locked %v, subkey locked %v", k.UserID(), p, s)
+		}
+	}
+
+	wrong := load("Team", "right")
+	wrong.secrets = &secrets{passphrase: []byte("wrong")}
+	if s, err := wrong.DeriveSecret("x"); err == nil || !strings.Contains(err.Error(), "wrong passphrase") {
+		t.Errorf("DeriveSecret with a wrong passphrase: %x, %v; want an error", s, err)
+	}
+	bare := &Key{entity: load("Team", "pw").entity} // no secrets: nothing unlocks it
+	if s, err := bare.DeriveSecret("x"); err == nil {
+		t.Errorf("DeriveSecret from a locked key without a passphrase: %x", s)
+	}
+}
