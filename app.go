@@ -123,7 +123,7 @@ func jobs(duty *bot.Duty, sc config.SchedulesConfig, log *slog.Logger) []schedul
 		{Name: "sweep", Spec: sc.Sweep, AtStart: true, Run: func(ctx context.Context) error {
 			rep, err := duty.Sweep(ctx)
 			if rep.Reassigned > 0 || rep.Pinged > 0 || rep.Held > 0 {
-				log.Info("sweep", "incidents", rep.Incidents, "reassigned", rep.Reassigned, "pinged", rep.Pinged, "held_for_quiet_hours", rep.Held)
+				log.Info("sweep", "incidents", rep.Incidents, "read_all", rep.All, "reassigned", rep.Reassigned, "pinged", rep.Pinged, "held_for_quiet_hours", rep.Held)
 			}
 			return err
 		}},

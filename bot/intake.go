@@ -66,8 +66,9 @@ type Sealer interface {
 	Unseal(sealed []byte) ([]byte, error)
 	// Hash identifies a message for deduplication without revealing it (a
 	// keyed hash: a plain hash of a plaintext report would let anyone with
-	// the database confirm a guess of its content).
-	Hash(raw []byte) string
+	// the database confirm a guess of its content). It fails only if the
+	// key behind it cannot be unlocked.
+	Hash(raw []byte) (string, error)
 }
 
 // Router picks the SIG for a report from routing rules; "" means the
@@ -175,9 +176,13 @@ func (in *Intake) Receive(ctx context.Context, sub Submission) (IntakeResult, er
 		}
 		stored, sealed = s, true
 	}
+	hash, err := in.seal.Hash(sub.Raw)
+	if err != nil {
+		return IntakeResult{}, fmt.Errorf("hashing the message: %w", err)
+	}
 	id, dup, err := in.store.KeepReport(ctx, KeptReport{
 		ReceivedAt: now, Source: sub.Source, MessageID: env.MessageID,
-		Hash: in.seal.Hash(sub.Raw), Raw: stored, Sealed: sealed,
+		Hash: hash, Raw: stored, Sealed: sealed,
 	})
 	if err != nil {
 		return IntakeResult{}, fmt.Errorf("storing the message: %w", err)

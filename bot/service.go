@@ -149,6 +149,7 @@ func (s *Service) change(ctx context.Context, a Actor, rule Rule, what string, i
 			inc.StateSince = now
 		}
 		settings.Policy(inc.SIG).Apply(inc)
+		inc.SweepAt = now
 		for i := range ch.Events {
 			ch.Events[i].IncidentID = inc.ID
 		}

@@ -38,6 +38,7 @@ type Config struct {
 	SecurityTxt *SecurityTxtConfig `toml:"security_txt"`
 
 	Server     ServerConfig     `toml:"server"`
+	Control    ControlConfig    `toml:"control"`
 	Mattermost MattermostConfig `toml:"mattermost"`
 	IRC        IRCConfig        `toml:"irc"`
 

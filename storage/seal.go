@@ -49,8 +49,9 @@ var columns = map[string]map[string]Class{
 		"acked_by": Public, "acked_at": Public, "report_id": Public, "encrypted": Public,
 		"embargo_at": Public, "created_at": Public, "updated_at": Public, "state_since": Public,
 		"last_activity": Public, "due_overrides": Public, "due_at": Public, "due_kind": Public,
-		"snoozed_until": Public,
-		"title":         Sealed, "reporter": Sealed, "reporter_key": Sealed,
+		"snoozed_until":  Public,
+		"next_action_at": Public, // when the sweep next looks at it: deadlines are public already
+		"title":          Sealed, "reporter": Sealed, "reporter_key": Sealed,
 		"cves": Sealed, // a CVE id names the embargoed flaw until it is published
 	},
 	"events": {"id": Public, "incident_id": Public, "at": Public, "actor": Public, "platform": Public,
