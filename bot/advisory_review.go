@@ -35,6 +35,11 @@ type PublicationPolicy struct {
 	// and, separately, the patch; at least one of each set is an officer.
 	Approvals  int
 	RequireCVE bool
+	// BaseURL is where the pages are served (the reporter's link).
+	BaseURL string
+	// DistrosList is the distros pre-notification list's address; empty
+	// when the team does not use one.
+	DistrosList string
 }
 
 // DefaultPublicationPolicy asks for two approvals and no CVE id.
