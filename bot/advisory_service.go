@@ -380,7 +380,9 @@ func (s *Service) MarkAnnounced(ctx context.Context, id int64, address string) e
 }
 
 // Announced reports whether address already had the announcement.
-func (r *AdvisoryRecord) HasAnnounced(address string) bool { return slices.Contains(r.Announced, address) }
+func (r *AdvisoryRecord) HasAnnounced(address string) bool {
+	return slices.Contains(r.Announced, address)
+}
 
 func plainAddress(s string) bool {
 	at := strings.LastIndexByte(s, '@')
