@@ -309,12 +309,21 @@ func reporterNotice(d Advisory, link string) string {
 
 // CheckDistros says whether the draft may go to the distros list now: the
 // embargo must end within DistrosMaxEmbargo, and it must not be published.
-func (s *Service) CheckDistros(ctx context.Context, a Actor, id int64) (*Incident, *AdvisoryRecord, error) {
+// The rule is checked first, as RecordDistros will check it again.
+func (s *Service) CheckDistros(ctx context.Context, a Actor, rule Rule, id int64) (*Incident, *AdvisoryRecord, error) {
+	const what = "notify the distros list"
+	if err := rule.Precheck(a, what); err != nil {
+		return nil, nil, err
+	}
 	inc, rec, err := s.AdvisoryDraft(ctx, a, id)
 	if err != nil {
 		return nil, nil, err
 	}
-	return inc, rec, distrosAllowed(s.Settings(), inc, rec, s.clock.Now())
+	st := s.Settings()
+	if err := s.authorize(ctx, st, a, rule, inc, what); err != nil {
+		return nil, nil, err
+	}
+	return inc, rec, distrosAllowed(st, inc, rec, s.clock.Now())
 }
 
 func distrosAllowed(st *Settings, inc *Incident, rec *AdvisoryRecord, now time.Time) error {

@@ -56,3 +56,15 @@ func (s *Service) advisories() (AdvisoryStore, error) {
 	}
 	return st, nil
 }
+
+// PublicationReport is what a publication run did.
+type PublicationReport struct {
+	Advisory Advisory
+	// Published is set when this run published it; false on a re-run.
+	Published bool
+	Dir       string   // where the files were written; empty when none configured
+	Files     []string // written, relative to Dir
+	Announced []string // lists mailed by this run
+	// Problems are the outputs that failed; the run can go again.
+	Problems []string
+}

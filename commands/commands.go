@@ -18,18 +18,22 @@ type ReportReader interface {
 type Options struct {
 	Reports ReportReader // nil: `show` has no report body to offer
 	Duty    *bot.Duty    // nil: the roster commands say there is no roster
+	// Publisher runs publications; nil: publish now and notify distros
+	// say publication is not configured.
+	Publisher Publisher
 }
 
 // handlers holds what the standard commands need.
 type handlers struct {
-	svc     *bot.Service
-	reports ReportReader
-	duty    *bot.Duty
+	svc       *bot.Service
+	reports   ReportReader
+	duty      *bot.Duty
+	publisher Publisher
 }
 
 // New builds the registry with every standard command.
 func New(svc *bot.Service, log *slog.Logger, opts Options) (*Registry, error) {
-	h := &handlers{svc: svc, reports: opts.Reports, duty: opts.Duty}
+	h := &handlers{svc: svc, reports: opts.Reports, duty: opts.Duty, publisher: opts.Publisher}
 	r := NewRegistry(log)
 	for _, c := range h.commands(r) {
 		if err := r.Add(c); err != nil {
@@ -83,7 +87,7 @@ func (h *handlers) commands(r *Registry) []Command {
 			MinArgs: 2, MaxArgs: 2, Handler: HandlerFunc(h.route)},
 		{Name: "reply", Args: "<id> <text>", Summary: "mail the reporter (encrypted when their key is known)", Permission: bot.AssigneeOrOfficer,
 			MinArgs: 2, MaxArgs: -1, Handler: HandlerFunc(h.reply)},
-	}, h.rosterCommands()...)
+	}, append(h.rosterCommands(), h.advisoryCommands()...)...)
 }
 
 func incidentArg(req *Request, i int) (int64, error) {

@@ -71,12 +71,13 @@ func newWorld(t testing.TB) *world {
 			Members: []string{"alice", "carol"}, Start: start},
 		// Mail to reporters is configured (reply works).
 		ReporterMail: true,
+		Publication:  bot.PublicationPolicy{BaseURL: "https://example.org", DistrosList: "distros@example.org"},
 	}
 	clock := bot.NewManualClock(start)
 	svc := bot.NewService(db, clock, discard(), settings)
 	duty := bot.NewDuty(svc, db, discard())
 	svc.SetRoster(duty)
-	reg, err := commands.New(svc, discard(), commands.Options{Duty: duty})
+	reg, err := commands.New(svc, discard(), commands.Options{Duty: duty, Publisher: &servicePublisher{svc}})
 	if err != nil {
 		t.Fatal(err)
 	}
