@@ -397,3 +397,20 @@ func plainAddress(s string) bool {
 	at := strings.LastIndexByte(s, '@')
 	return s != "" && at > 0 && at < len(s)-1 && !strings.ContainsAny(s, " <>\"\r\n")
 }
+
+// PublicationTrouble tells the incident's channel and pings its manager
+// that a scheduled publication could not run, or that an output of a
+// publication failed, and clears the schedule so the sweep does not try
+// again every time: the team fixes it and runs publish now.
+func (s *Service) PublicationTrouble(ctx context.Context, id int64, problem string) error {
+	a := SystemActor()
+	_, err := s.updateAdvisory(ctx, a, SystemOnly, "report a publication problem", id, func(st *Settings, inc *Incident, rec *AdvisoryRecord, ch *Change) (bool, error) {
+		rec.PublishAt, rec.Stored = time.Time{}, true
+		text := fmt.Sprintf("%s: publication trouble: %s Fix it and run publish %d now.", inc.Name(), problem, inc.ID)
+		ch.Events = append(ch.Events, s.event(a, EventPublished, "failed: "+problem))
+		ch.Outbox = append(ch.Outbox, s.notices(st, a, inc, PlainText(text))...)
+		ch.Outbox = append(ch.Outbox, s.pings(st, inc, inc.Manager, MessagePing, "", PlainText(text))...)
+		return true, nil
+	})
+	return err
+}
