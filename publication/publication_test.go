@@ -151,8 +151,8 @@ func newFixture(t *testing.T) *fixture {
 	mailer := email.NewMailer(email.SMTPOptions{Address: s.addr, TLS: "none", From: "security@example.org", Timeout: 10 * time.Second}, team, nil, discard())
 	dir := t.TempDir()
 	pub, err := publication.New(svc, publication.Options{
-		Site:   publish.Settings{Vendor: "Example", Project: "Example Project", BaseURL: "https://security.example.org", OSVPrefix: "x_EXAMPLE-"},
-		Policy: publish.Policy{Scope: "libsip and its tools.", Mail: "security@example.org", Disclosure: "We publish when the fix is out.", Deadlines: bot.DefaultDeadlines()},
+		Site:      publish.Settings{Vendor: "Example", Project: "Example Project", BaseURL: "https://security.example.org", OSVPrefix: "x_EXAMPLE-"},
+		Policy:    publish.Policy{Scope: "libsip and its tools.", Mail: "security@example.org", Disclosure: "We publish when the fix is out.", Deadlines: bot.DefaultDeadlines()},
 		OutputDir: dir, Lists: []string{"announce@example.org", "users@example.org"}, DistrosList: "distros@example.org",
 		KnownKeys: known, Signer: team.Entity(), Mailer: mailer,
 	}, discard())
