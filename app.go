@@ -10,6 +10,7 @@ import (
 	"github.com/sectriage/sectriage/bot"
 	"github.com/sectriage/sectriage/commands"
 	"github.com/sectriage/sectriage/config"
+	"github.com/sectriage/sectriage/publication"
 	"github.com/sectriage/sectriage/schedule"
 	"github.com/sectriage/sectriage/storage"
 	"github.com/sectriage/sectriage/teamkey"
@@ -28,6 +29,8 @@ type app struct {
 	sched  *schedule.Scheduler
 	// intake is the report pipeline; nil when no team key is configured.
 	intake *intakeParts
+	// pub runs publications; nil without [publication].
+	pub *publication.Publisher
 }
 
 // appOptions are the parts that differ between the daemon, the CLI and the
@@ -72,19 +75,31 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts app
 	}
 	duty := bot.NewDuty(svc, db, log)
 	svc.SetRoster(duty)
-	reg, err := commands.New(svc, log, commands.Options{Reports: reports, Duty: duty})
+	a := &app{cfg: cfg, log: log, db: db, svc: svc, duty: duty, intake: parts}
+	copts := commands.Options{Reports: reports, Duty: duty}
+	all := jobs(duty, cfg.Schedules, log)
+	if a.pub, err = buildPublisher(cfg, a, key, log); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if a.pub != nil {
+		copts.Publisher = a.pub
+		all = append(all, publicationJob(a.pub, cfg.Schedules.Sweep))
+	}
+	reg, err := commands.New(svc, log, copts)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	sched, err := schedule.New(log, settings.Location, jobs(duty, cfg.Schedules, log)...)
+	sched, err := schedule.New(log, settings.Location, all...)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	outbox := bot.NewOutbox(db, opts.clock, log)
 	svc.OnEnqueue(outbox.Wake)
-	return &app{cfg: cfg, log: log, db: db, svc: svc, duty: duty, reg: reg, outbox: outbox, sched: sched, intake: parts}, nil
+	a.reg, a.outbox, a.sched = reg, outbox, sched
+	return a, nil
 }
 
 // jobs are the periodic jobs of [schedules]: each asks the roster to

@@ -62,6 +62,13 @@ func cmdDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintln(stderr, "sectriage demo: built-in config:", err)
 		return exitFailed
 	}
+	// The published pages and records outlive the demo, to be looked at.
+	site, err := os.MkdirTemp("", "sectriage-demo-site-")
+	if err != nil {
+		fmt.Fprintln(stderr, "sectriage demo:", err)
+		return exitFailed
+	}
+	cfg.Publication.OutputDir = site
 	clock := bot.NewManualClock(time.Now().UTC().Truncate(time.Minute))
 	key, err := teamkey.Generate("Demo Security Team", "security@demo.invalid", clock.Now())
 	if err != nil {
@@ -75,6 +82,10 @@ func cmdDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	defer a.Close()
 
+	if err := a.reg.Add(asCommand(a.reg, a.svc)); err != nil {
+		fmt.Fprintln(stderr, "sectriage demo:", err)
+		return exitFailed
+	}
 	if err := a.reg.Add(advanceCommand(clock, a.sched)); err != nil {
 		fmt.Fprintln(stderr, "sectriage demo:", err)
 		return exitFailed
@@ -86,6 +97,7 @@ func cmdDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	con.AfterCommand = func(ctx context.Context) { a.outbox.Flush(ctx) }
 
 	fmt.Fprintf(stdout, "sectriage demo: you are alice, a security officer. Team key %s (throw-away).\n", key.Fingerprint())
+	fmt.Fprintf(stdout, "Published advisories are written to %s (kept after the demo).\n", site)
 	if err := seedDemo(ctx, a, key); err != nil {
 		fmt.Fprintln(stderr, "sectriage demo:", err)
 		return exitFailed
@@ -144,7 +156,7 @@ func demoMessage(key *teamkey.Key) ([]byte, error) {
 func advanceCommand(clock *bot.ManualClock, sched *schedule.Scheduler) commands.Command {
 	return commands.Command{
 		Name: "advance", Args: "<duration>", Summary: "demo only: move the clock forward (e.g. 49h, 3d) and run what was scheduled",
-		MinArgs: 1, MaxArgs: 1,
+		Permission: bot.Member, MinArgs: 1, MaxArgs: 1,
 		Handler: commands.HandlerFunc(func(ctx context.Context, req *commands.Request) (commands.Reply, error) {
 			d, err := bot.ParseDuration(req.Args[0])
 			if err != nil {

@@ -126,6 +126,10 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, ro runOptions)
 		rl.refresh = append(rl.refresh, mm.Refresh)
 		runners = append(runners, mm.Run)
 	}
+	if err := publicationMounts(ctx, a.pub, mounts); err != nil {
+		fmt.Fprintln(stderr, "sectriage: publication:", err)
+		return exitFailed
+	}
 	ops := http.NewServeMux() // health and metrics, wherever they are served
 	ops.HandleFunc("GET /healthz", health.Alive)
 	ops.Handle("GET /readyz", ready)

@@ -34,6 +34,8 @@ type AdvisoryOutcome struct {
 	Changed  bool
 	Reset    []Approval   // approvals an edit withdrew
 	Approved []ReviewKind // kinds an approval added
+	// ReporterTold is set when publishing queued the reporter's mail.
+	ReporterTold bool
 }
 
 // publicationPolicy is the configured policy, or the default.
@@ -247,7 +249,8 @@ func missingText(a Advisory, p PublicationPolicy) string {
 // advisory already published it changes nothing, so the publication run
 // can go again after a fix. The files and mail are the publication run's.
 func (s *Service) PublishAdvisory(ctx context.Context, a Actor, rule Rule, id int64) (AdvisoryOutcome, error) {
-	return s.updateAdvisory(ctx, a, rule, "publish its advisory", id, func(st *Settings, inc *Incident, rec *AdvisoryRecord, ch *Change) (bool, error) {
+	told := false
+	out, err := s.updateAdvisory(ctx, a, rule, "publish its advisory", id, func(st *Settings, inc *Incident, rec *AdvisoryRecord, ch *Change) (bool, error) {
 		p := st.publicationPolicy()
 		if missing := rec.Draft.Missing(p); len(missing) > 0 {
 			return false, Errorf(KindConflict, "%s's advisory cannot be published yet; missing: %s.", inc.Name(), strings.Join(missing, "; "))
@@ -275,6 +278,7 @@ func (s *Service) PublishAdvisory(ctx context.Context, a Actor, rule Rule, id in
 				IncidentID: inc.ID, Text: PlainText(reporterNotice(rec.Draft, link)), Confidential: true,
 				DedupeKey: fmt.Sprintf("published|%d", inc.ID),
 			})
+			told = true
 		}
 		var t Text
 		t.Plain(fmt.Sprintf("%s: %s published advisory %s: %s", inc.Name(), a.Name(), rec.Draft.ID, link))
@@ -285,6 +289,8 @@ func (s *Service) PublishAdvisory(ctx context.Context, a Actor, rule Rule, id in
 		ch.Outbox = append(ch.Outbox, s.notices(st, a, inc, t)...)
 		return true, nil
 	})
+	out.ReporterTold = told
+	return out, err
 }
 
 // reporterNotice tells the reporter where the advisory is and how they

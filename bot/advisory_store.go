@@ -62,9 +62,11 @@ type PublicationReport struct {
 	Advisory Advisory
 	// Published is set when this run published it; false on a re-run.
 	Published bool
-	Dir       string   // where the files were written; empty when none configured
-	Files     []string // written, relative to Dir
-	Announced []string // lists mailed by this run
+	// ReporterTold is set when the reporter's mail was queued.
+	ReporterTold bool
+	Dir          string   // where the files were written; empty when none configured
+	Files        []string // written, relative to Dir
+	Announced    []string // lists mailed by this run
 	// Problems are the outputs that failed; the run can go again.
 	Problems []string
 }

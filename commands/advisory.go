@@ -196,12 +196,17 @@ func (h *handlers) publish(ctx context.Context, req *Request) (Reply, error) {
 func publicationText(name string, rep bot.PublicationReport) string {
 	var b strings.Builder
 	if rep.Published {
-		fmt.Fprintf(&b, "%s's advisory is published as %s; the incident is disclosed and the reporter is being told.", name, rep.Advisory.ID)
+		fmt.Fprintf(&b, "%s's advisory is published as %s; the incident is disclosed.", name, rep.Advisory.ID)
+		if rep.ReporterTold {
+			b.WriteString(" The reporter is mailed the link and their credit.")
+		} else {
+			b.WriteString(" The reporter is not mailed (no outgoing mail server or no reporter address): tell them yourself.")
+		}
 	} else {
 		fmt.Fprintf(&b, "%s's advisory %s was already published; its outputs were made again.", name, rep.Advisory.ID)
 	}
-	if rep.Dir != "" {
-		fmt.Fprintf(&b, " Wrote %d files to %s.", len(rep.Files), rep.Dir)
+	if rep.Dir != "" && len(rep.Files) > 0 {
+		fmt.Fprintf(&b, " Wrote %d files to %s: %s.", len(rep.Files), rep.Dir, strings.Join(rep.Files, ", "))
 	}
 	if len(rep.Announced) > 0 {
 		fmt.Fprintf(&b, " Announced to %s.", strings.Join(rep.Announced, ", "))

@@ -20,7 +20,7 @@ func (p *servicePublisher) Publish(ctx context.Context, a bot.Actor, rule bot.Ru
 	if err != nil {
 		return bot.PublicationReport{}, err
 	}
-	return bot.PublicationReport{Advisory: out.Record.Draft, Published: out.Changed}, nil
+	return bot.PublicationReport{Advisory: out.Record.Draft, Published: out.Changed, ReporterTold: out.ReporterTold}, nil
 }
 
 func (p *servicePublisher) NotifyDistros(ctx context.Context, a bot.Actor, rule bot.Rule, id int64) (string, error) {

@@ -111,7 +111,7 @@ func (p *Publisher) Publish(ctx context.Context, a bot.Actor, rule bot.Rule, id 
 		return bot.PublicationReport{}, err
 	}
 	rec := out.Record
-	rep := bot.PublicationReport{Advisory: rec.Draft, Published: out.Changed, Dir: p.opts.OutputDir}
+	rep := bot.PublicationReport{Advisory: rec.Draft, Published: out.Changed, ReporterTold: out.ReporterTold, Dir: p.opts.OutputDir}
 	if rep.Files, err = p.Refresh(ctx); err != nil {
 		p.log.Error("publication: pages", "incident", id, "err", err)
 		rep.Problems = append(rep.Problems, "the pages and records: "+err.Error())
