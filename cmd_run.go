@@ -130,6 +130,9 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, ro runOptions)
 		fmt.Fprintln(stderr, "sectriage: publication:", err)
 		return exitFailed
 	}
+	if a.pub != nil {
+		runners = append(runners, publicationWatcher(a))
+	}
 	ops := http.NewServeMux() // health and metrics, wherever they are served
 	ops.HandleFunc("GET /healthz", health.Alive)
 	ops.Handle("GET /readyz", ready)

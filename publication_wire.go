@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/sectriage/sectriage/adapters/email"
 	"github.com/sectriage/sectriage/config"
@@ -64,4 +65,16 @@ func publicationMounts(ctx context.Context, p *publication.Publisher, mounts map
 	mounts["/advisories/"] = p.Handler()
 	mounts["/security/"] = p.Handler()
 	return nil
+}
+
+// publicationWatcher keeps the served pages current when another process
+// (`sectriage cmd`) publishes: it rebuilds after such commits.
+func publicationWatcher(a *app) func(context.Context) error {
+	return func(ctx context.Context) error {
+		return a.db.WatchCommits(ctx, time.Second, func() {
+			if err := a.pub.Reload(ctx); err != nil {
+				a.log.Error("publication: rebuilding the pages", "err", err)
+			}
+		})
+	}
 }

@@ -51,6 +51,9 @@ type Publisher struct {
 	opts Options
 	log  *slog.Logger
 	site atomic.Pointer[publish.Site]
+	// stamp says which published advisories the served site was built
+	// from, so Reload rebuilds only when they changed.
+	stamp atomic.Pointer[string]
 }
 
 // New makes the publisher; call Refresh before serving its Handler.
@@ -83,11 +86,10 @@ func (p *Publisher) Refresh(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	site, err := publish.Build(p.opts.Site, p.opts.Policy, list)
+	site, err := p.build(list)
 	if err != nil {
-		return nil, fmt.Errorf("building the pages: %w", err)
+		return nil, err
 	}
-	p.site.Store(site)
 	if p.opts.OutputDir == "" {
 		return nil, nil
 	}
@@ -100,6 +102,41 @@ func (p *Publisher) Refresh(ctx context.Context) ([]string, error) {
 	}
 	sort.Strings(names)
 	return names, nil
+}
+
+func (p *Publisher) build(list []bot.Advisory) (*publish.Site, error) {
+	site, err := publish.Build(p.opts.Site, p.opts.Policy, list)
+	if err != nil {
+		return nil, fmt.Errorf("building the pages: %w", err)
+	}
+	stamp := stampOf(list)
+	p.site.Store(site)
+	p.stamp.Store(&stamp)
+	return site, nil
+}
+
+// stampOf identifies a set of published advisories and their versions.
+func stampOf(list []bot.Advisory) string {
+	var b strings.Builder
+	for _, a := range list {
+		fmt.Fprintf(&b, "%d:%s:%d;", a.Incident, a.ID, a.Modified.UnixNano())
+	}
+	return b.String()
+}
+
+// Reload serves a fresh build when the published advisories changed since
+// the last build: another process (`sectriage cmd`) published, and wrote
+// the directory itself.
+func (p *Publisher) Reload(ctx context.Context) error {
+	list, err := p.svc.PublishedAdvisories(ctx)
+	if err != nil {
+		return err
+	}
+	if last := p.stamp.Load(); last != nil && *last == stampOf(list) {
+		return nil
+	}
+	_, err = p.build(list)
+	return err
 }
 
 // Publish publishes id now, or finishes a publication that failed half-way.
