@@ -95,6 +95,9 @@ func (h *handlers) advisory(ctx context.Context, req *Request) (Reply, error) {
 		}
 		c := bot.Credit{Type: strings.ToLower(req.Args[2]), Name: req.Rest(3), Consent: true}
 		what, change = "credit "+c.Type, func(a *bot.Advisory) error { return a.AddCredit(c) }
+	case "edit":
+		// On Mattermost the adapter opens its dialog before this runs.
+		return Reply{}, invalid("The edit dialog is Mattermost's; here use advisory %d set <field> <text>.", id)
 	default:
 		return Reply{}, invalid("Unknown advisory change %q; use set, affected, package, ref or credit.", bot.EscapeControl(req.Args[1], false))
 	}
