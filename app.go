@@ -84,7 +84,7 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts app
 	}
 	if a.pub != nil {
 		copts.Publisher = a.pub
-		all = append(all, publicationJob(a.pub, cfg.Schedules.Sweep))
+		all = append(all, publicationJob(duty, a.pub, cfg.Schedules.Sweep))
 	}
 	reg, err := commands.New(svc, log, copts)
 	if err != nil {

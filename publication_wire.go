@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sectriage/sectriage/adapters/email"
+	"github.com/sectriage/sectriage/bot"
 	"github.com/sectriage/sectriage/config"
 	"github.com/sectriage/sectriage/publication"
 	"github.com/sectriage/sectriage/schedule"
@@ -48,9 +49,15 @@ func buildPublisher(cfg *config.Config, a *app, key *teamkey.Key, log *slog.Logg
 	return publication.New(a.svc, opts, log)
 }
 
-// publicationJob runs the scheduled publications at every sweep.
-func publicationJob(p *publication.Publisher, spec string) schedule.Job {
-	return schedule.Job{Name: "publications", Spec: spec, AtStart: true, Run: p.RunDue}
+// publicationJob reminds the incident managers of scheduled publications
+// and runs those that are due, at every sweep.
+func publicationJob(duty *bot.Duty, p *publication.Publisher, spec string) schedule.Job {
+	return schedule.Job{Name: "publications", Spec: spec, AtStart: true, Run: func(ctx context.Context) error {
+		if _, err := duty.PublicationReminders(ctx); err != nil {
+			return err
+		}
+		return p.RunDue(ctx)
+	}}
 }
 
 // publicationMounts serves the pages on the listener; the first build

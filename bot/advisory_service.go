@@ -185,7 +185,8 @@ func (s *Service) ApproveAdvisory(ctx context.Context, a Actor, rule Rule, id in
 }
 
 // ScheduleAdvisory schedules publication at at, or at the embargo's end
-// when at is zero, and queues the manager's reminders 24 h and 1 h ahead.
+// when at is zero. The sweep reminds the manager ahead of it
+// (PublicationReminders) and runs it when due.
 func (s *Service) ScheduleAdvisory(ctx context.Context, a Actor, rule Rule, id int64, at time.Time) (AdvisoryOutcome, error) {
 	return s.updateAdvisory(ctx, a, rule, "schedule its publication", id, func(st *Settings, inc *Incident, rec *AdvisoryRecord, ch *Change) (bool, error) {
 		now := s.clock.Now()
@@ -212,24 +213,6 @@ func (s *Service) ScheduleAdvisory(ctx context.Context, a Actor, rule Rule, id i
 		ch.Events = append(ch.Events, s.event(a, EventScheduled, FormatTime(when, time.UTC)))
 		ch.Outbox = append(ch.Outbox, s.notices(st, a, inc, PlainText(fmt.Sprintf("%s: %s scheduled the advisory's publication for %s.",
 			inc.Name(), a.Name(), FormatTime(when, st.Location))))...)
-		for _, w := range PublishWarnings {
-			warnAt := when.Add(-w)
-			if !warnAt.After(now) {
-				continue
-			}
-			msg := fmt.Sprintf("%s: the advisory is scheduled for publication at %s, in %s. Still missing: %s.",
-				inc.Name(), FormatTime(when, st.Location), FormatDuration(w), missingText(rec.Draft, st.publicationPolicy()))
-			// Queued now, delivered by the outbox when due. The dedupe key
-			// holds the publication time, so a reschedule queues its own
-			// reminders (those of the old time still go out, naming it).
-			pings := s.pings(st, inc, inc.Manager, MessagePing, fmt.Sprintf("publish|%d|%d|%s", inc.ID, when.UnixMilli(), FormatDuration(w)), PlainText(msg))
-			for i := range pings {
-				if pings[i].NextAttempt.Before(warnAt) {
-					pings[i].NextAttempt = warnAt
-				}
-			}
-			ch.Outbox = append(ch.Outbox, pings...)
-		}
 		return true, nil
 	})
 }

@@ -175,6 +175,9 @@ func (h *handlers) publish(ctx context.Context, req *Request) (Reply, error) {
 		}
 		return ok("%s", publicationText(name, rep)), nil
 	case "at":
+		if h.publisher == nil {
+			return Reply{}, invalid("Publication is not configured: set [publication] in the configuration.")
+		}
 		var at time.Time // zero: when the embargo ends
 		if when := req.Rest(2); when != "" {
 			if at, err = bot.ParseWhen(when, h.now().Now(), req.Actor.Location()); err != nil {
@@ -189,7 +192,7 @@ func (h *handlers) publish(ctx context.Context, req *Request) (Reply, error) {
 		if !out.Changed {
 			return ok("%s's advisory is already scheduled for %s.", name, bot.FormatTime(out.Record.PublishAt, loc)), nil
 		}
-		return ok("%s's advisory will be published at %s; the incident manager (%s) hears 24 h and 1 h before. Missing now: %s.",
+		return ok("%s's advisory will be published at %s; the incident manager (%s) is reminded 24 h and 1 h before. Missing now: %s.",
 			name, bot.FormatTime(out.Record.PublishAt, loc), orNobody(out.Incident.Manager), missingList(out.Record.Draft, h.svc.PublicationPolicy())), nil
 	}
 	return Reply{}, invalid("Usage: publish %d now, or publish %d at [when]", id, id)

@@ -34,10 +34,10 @@ func (p *servicePublisher) NotifyDistros(ctx context.Context, a bot.Actor, rule 
 	return list, nil
 }
 
-// TestAdvisoryScheduleAndPublishMessages checks what the commands queue:
-// the incident manager's reminders 24 h and 1 h before a scheduled
-// publication, held in the outbox until then by the service's clock, and
-// at publication the reporter's mail with the link and their credit, and
+// TestAdvisoryScheduleAndPublishMessages checks what the commands and the
+// sweep queue: the incident manager's reminders 24 h and 1 h before a
+// scheduled publication, once each and for the schedule in force, and at
+// publication the reporter's mail with the link and their credit, and
 // the oss-security reminder once the distros list had the draft.
 func TestAdvisoryScheduleAndPublishMessages(t *testing.T) {
 	ctx := context.Background()
@@ -56,30 +56,43 @@ func TestAdvisoryScheduleAndPublishMessages(t *testing.T) {
 	mustRun(t, w, bob, "notify distros 1")
 	mustRun(t, w, alice, "publish 1 at")
 	at := w.clock.Now().Add(5 * 24 * time.Hour)
-	pings := func(now time.Time) []string {
-		msgs, err := w.db.DueMessages(ctx, now, 1000)
+	duty := bot.NewDuty(w.svc, w.db, discard())
+	reminders := func() []string {
+		t.Helper()
+		if _, err := duty.PublicationReminders(ctx); err != nil {
+			t.Fatal(err)
+		}
+		msgs, err := w.db.DueMessages(ctx, w.clock.Now().Add(24*time.Hour), 1000)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var out []string
 		for _, m := range msgs {
-			if m.Kind == bot.MessagePing && strings.Contains(bot.RenderPlain(m.Text), "scheduled for publication") {
-				out = append(out, m.Dest.Person+" "+m.Dest.Platform)
+			if text := bot.RenderPlain(m.Text); m.Kind == bot.MessagePing && strings.Contains(text, "scheduled for publication") {
+				out = append(out, m.Dest.Person+": "+text)
 			}
 		}
 		return out
 	}
-	if got := pings(at.Add(-24*time.Hour - time.Minute)); len(got) != 0 {
-		t.Fatalf("reminders due before 24 h ahead: %v", got)
+	w.clock.Set(at.Add(-24*time.Hour - time.Minute))
+	if got := reminders(); len(got) != 0 {
+		t.Fatalf("reminders before 24 h ahead: %v", got)
 	}
-	if got := pings(at.Add(-24 * time.Hour)); len(got) == 0 || !strings.HasPrefix(got[0], "alice ") {
+	w.clock.Set(at.Add(-24 * time.Hour))
+	got := reminders()
+	if len(got) == 0 || !strings.HasPrefix(got[0], "alice: SEC-1: the advisory is scheduled for publication at") || !strings.Contains(got[0], "in 1d") {
 		t.Fatalf("24 h ahead: reminders %v, want the manager alice", got)
 	}
-	n24 := len(pings(at.Add(-24 * time.Hour)))
-	if got := pings(at.Add(-time.Hour)); len(got) != 2*n24 {
-		t.Fatalf("1 h ahead: reminders %v, want twice %d", got, n24)
+	n24 := len(got)
+	if again := reminders(); len(again) != n24 {
+		t.Fatalf("a second sweep reminded again: %v", again)
 	}
-
+	// Rescheduled: the new time's reminders, none for the old one.
+	mustRun(t, w, alice, "publish 1 at 2h")
+	w.clock.Advance(time.Hour)
+	if got := reminders(); len(got) != 2*n24 || !strings.Contains(got[len(got)-1], "in 1h") {
+		t.Fatalf("1 h before the new time: %v", got)
+	}
 	mustRun(t, w, dave, "approve 1")
 	mustRun(t, w, carol, "approve 1")
 	mustRun(t, w, alice, "publish 1 now")
