@@ -27,7 +27,7 @@ func (h *handlers) advisoryCommands() []Command {
 			Help: "Forms: advisory <id> set <field> <text>; affected <product> <range>; package <product> <ecosystem> <name> [repo]; ref <type> <url>; credit <type> <name>. " +
 				"Fields: " + strings.Join(bot.AdvisoryFields, ", ") + ". Ranges: [branch:] introduced..fixed (1.4: 1.4.0..1.4.3, ..2.1.0, 1.5.0..). " +
 				"Reference types: the CVE tags (patch, release-notes, vendor-advisory, …). Credit types: " + strings.Join(bot.CreditTypes, ", ") +
-				"; credit only people who agreed to be named, with the name they chose. Every edit withdraws the approvals given so far.",
+				"; credit only people who agreed to be named, with the name they chose. Text with an apostrophe goes in double quotes: set summary \"the parser's buffer\". Every edit withdraws the approvals given so far.",
 			MinArgs: 1, MaxArgs: -1, Handler: HandlerFunc(h.advisory)},
 		{Name: "approve", Args: "<id> [text|patch]", Summary: "approve the advisory's text, its patch, or both", Permission: bot.Member,
 			Help:    "Nobody approves their own work: editors of the draft do not approve its text, the patch's author not the patch.",
