@@ -211,7 +211,11 @@ func (a Advisory) Missing(p PublicationPolicy) []string {
 	for _, k := range ReviewKinds {
 		n, officer := a.approvals(k)
 		if n < p.Approvals {
-			out = append(out, fmt.Sprintf("%d approvals of the %s (%d so far)", p.Approvals, k, n))
+			noun := "approvals"
+			if p.Approvals == 1 {
+				noun = "approval"
+			}
+			out = append(out, fmt.Sprintf("%d %s of the %s (%d so far)", p.Approvals, noun, k, n))
 		}
 		if !officer {
 			out = append(out, fmt.Sprintf("an officer's approval of the %s", k))

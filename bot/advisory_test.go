@@ -384,8 +384,8 @@ func TestAdvisoryMissingOnEmptyDraft(t *testing.T) {
 	got := a.Missing(bot.PublicationPolicy{Approvals: 1, RequireCVE: true})
 	want := []string{"a title", "a summary", "a description", "an affected product with its version ranges",
 		"a fixed version", "a reference of type patch", "a CVE id",
-		"1 approvals of the text (0 so far)", "an officer's approval of the text",
-		"1 approvals of the patch (0 so far)", "an officer's approval of the patch"}
+		"1 approval of the text (0 so far)", "an officer's approval of the text",
+		"1 approval of the patch (0 so far)", "an officer's approval of the patch"}
 	if !slices.Equal(got, want) {
 		t.Errorf("Missing =\n%q\nwant\n%q", got, want)
 	}

@@ -3,12 +3,17 @@ package mattermost
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/sectriage/sectriage/bot"
+	"github.com/sectriage/sectriage/commands"
+	"github.com/sectriage/sectriage/publication"
+	"github.com/sectriage/sectriage/publish"
 )
 
 // TestAdvisoryDialogOnRealServer drafts an advisory with /sec on a real
@@ -67,5 +72,56 @@ func TestAdvisoryDialogOnRealServer(t *testing.T) {
 	}
 	if got := run(bob, fmt.Sprintf("approve %d text", inc.ID)); !strings.Contains(got, "bob edited the text") {
 		t.Fatalf("self-approval: %q", got)
+	}
+}
+
+// TestAdvisoryPublishOnRealServer is the README's flow with /sec on a real
+// Mattermost: bob drafts, alice (officer) approves and publishes; the
+// incident is disclosed and the pages are written.
+func TestAdvisoryPublishOnRealServer(t *testing.T) {
+	dir := t.TempDir()
+	var pub *publication.Publisher
+	w := newWorld(t, worldOptions{publisher: func(svc *bot.Service) commands.Publisher {
+		var err error
+		pub, err = publication.New(svc, publication.Options{
+			Site:      publish.Settings{Vendor: "Example", Project: "Example", BaseURL: "https://security.example.org", OSVPrefix: "x_EXAMPLE-"},
+			Policy:    publish.Policy{Scope: "libexample.", Disclosure: "With the fix.", Mail: "security@example.org", Deadlines: bot.DefaultDeadlines()},
+			OutputDir: dir,
+		}, testLog(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pub
+	}})
+	// Two people in this world: one approval (an officer's) suffices.
+	st := *w.c.svc.Settings()
+	st.Publication = bot.PublicationPolicy{Approvals: 1, BaseURL: "https://security.example.org"}
+	w.c.svc.SetSettings(&st)
+	inc := w.c.open(t, "CANARY-TITLE heap overflow")
+	w.c.waitDelivered(t, bot.MessageNewIncident, nil)
+	alice, bob := w.client(t, "alice"), w.client(t, "bob")
+	run := func(c *model.Client4, line, want string) {
+		t.Helper()
+		resp, _, err := c.ExecuteCommand(ctxT(t), w.triage.Id, "/sec "+fmt.Sprintf(line, inc.ID))
+		if err != nil || !strings.Contains(resp.Text, want) {
+			t.Fatalf("/sec %s: %v %q, want %q", fmt.Sprintf(line, inc.ID), err, resp.Text, want)
+		}
+	}
+	run(alice, "ack %d", "You acknowledged")
+	run(alice, "confirm %d", "triage → fixing")
+	run(bob, "advisory %d set title Heap overflow in the SIP parser", "advisory: set title")
+	run(bob, "advisory %d set summary A long header overflows a buffer.", "advisory: set summary")
+	run(bob, "advisory %d set description The parser trusts a length field.", "advisory: set description")
+	run(bob, "advisory %d affected libsip 1.4.0..1.4.3", "advisory: affected")
+	run(bob, "advisory %d ref patch https://git.example.org/c/1", "Missing: 1 approval of the text (0 so far)")
+	run(bob, "publish %d now", "Only a security officer")
+	run(alice, "approve %d", "ready to publish")
+	run(alice, "publish %d now", "is published as")
+	if got := w.c.incident(t, inc.ID); got.State != bot.StateDisclosed {
+		t.Fatalf("after publish: %s", got.State)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "advisories", "index.html"))
+	if err != nil || !strings.Contains(string(b), "Heap overflow in the SIP parser") || strings.Contains(string(b), "CANARY") {
+		t.Fatalf("index: %v\n%s", err, b)
 	}
 }

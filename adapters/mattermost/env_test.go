@@ -67,7 +67,9 @@ type person struct {
 	name, role, mattermost, notify string
 }
 
-func newCore(t testing.TB, people []person) *core {
+// newCore builds the domain side; publisher, when given, makes the
+// registry's publisher from the service (the advisory tests).
+func newCore(t testing.TB, people []person, publisher ...func(*bot.Service) commands.Publisher) *core {
 	t.Helper()
 	db, err := storage.Open(context.Background(), filepath.Join(t.TempDir(), "sectriage.db"), discard())
 	if err != nil {
@@ -88,7 +90,11 @@ func newCore(t testing.TB, people []person) *core {
 		Platforms: []string{bot.PlatformMattermost},
 	}
 	svc := bot.NewService(db, bot.SystemClock{}, discard(), st)
-	reg, err := commands.New(svc, discard(), commands.Options{})
+	var copts commands.Options
+	for _, p := range publisher {
+		copts.Publisher = p(svc)
+	}
+	reg, err := commands.New(svc, discard(), copts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,6 +194,7 @@ type worldOptions struct {
 	server             *mmserver.Server // nil: the shared one
 	adapt              func(*Options)
 	wrap               func(http.Handler) http.Handler // around the adapter's handler
+	publisher          func(*bot.Service) commands.Publisher
 }
 
 // Usernames of the world: alice (officer), bob (member, SIG lead), carol
@@ -215,10 +222,14 @@ func newWorld(t testing.TB, o worldOptions) *world {
 	t.Cleanup(w.listener.Close)
 	w.slash = s.CreateSlashCommand(t, w.team.Id, "sec", w.listener.URL+CommandPath)
 
+	var pub []func(*bot.Service) commands.Publisher
+	if o.publisher != nil {
+		pub = append(pub, o.publisher)
+	}
 	w.c = newCore(t, []person{
 		{"alice", "officer", w.users["alice"].Username, "dm"},
 		{"bob", "member", w.users["bob"].Username, "dm"},
-	})
+	}, pub...)
 	opts := Options{
 		URL: s.URL(), Token: w.botToken, Team: w.team.Name, TriageChannel: w.triage.Name,
 		ChannelPerIncident: o.channelPerIncident, ChannelPrefix: "sec-", Trigger: "sec",
