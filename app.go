@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,7 +28,7 @@ type app struct {
 	reg    *commands.Registry
 	outbox *bot.Outbox
 	sched  *schedule.Scheduler
-	// intake is the report pipeline; nil when no team key is configured.
+	// intake is the report pipeline.
 	intake *intakeParts
 	// pub runs publications; nil without [publication].
 	pub *publication.Publisher
@@ -47,7 +48,14 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts app
 	if opts.clock == nil {
 		opts.clock = bot.SystemClock{}
 	}
-	db, err := storage.Open(ctx, cfg.Resolve(cfg.Storage.Path), log)
+	key := opts.teamKey
+	if key == nil {
+		var err error
+		if key, err = requireTeamKey(cfg); err != nil {
+			return nil, err
+		}
+	}
+	db, err := openDatabase(ctx, cfg, key, log)
 	if err != nil {
 		return nil, err
 	}
@@ -57,22 +65,12 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts app
 		return nil, err
 	}
 	svc := bot.NewService(db, opts.clock, log, settings)
-	var parts *intakeParts
-	var reports commands.ReportReader
-	key := opts.teamKey
-	if key == nil && cfg.Keys.TeamKeyFile != "" {
-		if key, err = loadTeamKey(cfg); err != nil {
-			db.Close()
-			return nil, err
-		}
+	parts, err := buildIntake(cfg, db, svc, key, log)
+	if err != nil {
+		db.Close()
+		return nil, err
 	}
-	if key != nil {
-		if parts, err = buildIntake(cfg, db, svc, key, log); err != nil {
-			db.Close()
-			return nil, err
-		}
-		reports = parts.intake
-	}
+	var reports commands.ReportReader = parts.intake
 	duty := bot.NewDuty(svc, db, log)
 	svc.SetRoster(duty)
 	a := &app{cfg: cfg, log: log, db: db, svc: svc, duty: duty, intake: parts}
@@ -100,6 +98,34 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts app
 	svc.OnEnqueue(outbox.Wake)
 	a.reg, a.outbox, a.sched = reg, outbox, sched
 	return a, nil
+}
+
+// errNoTeamKey explains why nothing runs without a team key.
+var errNoTeamKey = errors.New("no team key ([keys] team_key_file): sectriage seals everything confidential it stores " +
+	"(titles, notes, replies, messages, reporters) with a data key wrapped to the team key, and stores nothing without it; " +
+	"configure the team key (README, Setting up), or try `sectriage demo`, which makes a throw-away one")
+
+// requireTeamKey loads the team key, which every command that reads or
+// writes incidents needs.
+func requireTeamKey(cfg *config.Config) (*teamkey.Key, error) {
+	if cfg.Keys.TeamKeyFile == "" {
+		return nil, errNoTeamKey
+	}
+	return loadTeamKey(cfg)
+}
+
+// openDatabase opens the database and unlocks its data key with the team
+// key (the first time: makes the key and seals what is stored).
+func openDatabase(ctx context.Context, cfg *config.Config, key *teamkey.Key, log *slog.Logger) (*storage.DB, error) {
+	db, err := storage.Open(ctx, cfg.Resolve(cfg.Storage.Path), log)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Unlock(ctx, key); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
 }
 
 // jobs are the periodic jobs of [schedules]: each asks the roster to

@@ -32,27 +32,6 @@ type intakeParts struct {
 	intake  *bot.Intake
 }
 
-// loadTeamKey reads and unlocks the team key named by [keys].
-func loadTeamKey(cfg *config.Config) (*teamkey.Key, error) {
-	armored, err := os.ReadFile(cfg.Resolve(cfg.Keys.TeamKeyFile))
-	if err != nil {
-		return nil, fmt.Errorf("team key: %w (export it with gpg --export-secret-keys --armor KEYID > %s, or fix [keys] team_key_file)", err, cfg.Keys.TeamKeyFile)
-	}
-	var passphrase []byte
-	if cfg.Keys.PassphraseFile != "" || os.Getenv(cfg.Keys.PassphraseEnv) != "" {
-		p, err := cfg.ReadSecret(cfg.Keys.PassphraseFile, cfg.Keys.PassphraseEnv, "team key passphrase")
-		if err != nil {
-			return nil, err
-		}
-		passphrase = []byte(p)
-	}
-	key, err := teamkey.Load(armored, passphrase)
-	if err != nil {
-		return nil, fmt.Errorf("team key %s: %w", cfg.Keys.TeamKeyFile, err)
-	}
-	return key, nil
-}
-
 // intakeLimits turns [intake] into the decoder's limits.
 func intakeLimits(in config.IntakeConfig) email.Limits {
 	return email.Limits{
@@ -127,7 +106,7 @@ func newIMAP(cfg *config.Config, recv email.Receiver, log *slog.Logger) (*email.
 }
 
 // newMailer builds the SMTP deliverer from [email.smtp].
-func newMailer(cfg *config.Config, parts *intakeParts, log *slog.Logger) (*email.Mailer, error) {
+func newMailer(cfg *config.Config, parts *intakeParts, db *storage.DB, notSent func(reason string), log *slog.Logger) (*email.Mailer, error) {
 	m := cfg.Email.SMTP
 	var password string
 	if m.Username != "" {
@@ -142,7 +121,10 @@ func newMailer(cfg *config.Config, parts *intakeParts, log *slog.Logger) (*email
 		return nil, fmt.Errorf("email.smtp: %w", err)
 	}
 	opts := email.SMTPOptions{Address: m.Address, TLS: m.TLS, RootCAs: roots, Username: m.Username, Password: password,
-		From: m.From, Timeout: time.Minute}
+		From: m.From, Timeout: time.Minute, NotSent: notSent}
+	if db != nil {
+		opts.Ledger = db
+	}
 	if parts == nil {
 		return email.NewMailer(opts, nil, nil, log), nil
 	}

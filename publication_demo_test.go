@@ -39,8 +39,9 @@ func TestPublishDemoScript(t *testing.T) {
 	dir := m[3]
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	for _, want := range []string{
-		"> as bob approve 1\nYou approved SEC-1's advisory (text and patch).",
-		"> as carol approve 1\nYou approved SEC-1's advisory (text and patch). Missing: nothing; ready to publish.",
+		"> as bob\nYou are now bob, a member of the team. Commands run as bob until the next as.\n> approve 1\nYou approved SEC-1's advisory (text and patch).",
+		"> as carol\nYou are now carol, a security officer. Commands run as carol until the next as.\n> approve 1\nYou approved SEC-1's advisory (text and patch). Missing: nothing; ready to publish.",
+		"> as alice\nYou are now alice, a security officer. Commands run as alice until the next as.\n> publish 1 now\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)

@@ -13,7 +13,6 @@ import (
 	"github.com/sectriage/sectriage/bot"
 	"github.com/sectriage/sectriage/config"
 	"github.com/sectriage/sectriage/internal/testenv/ircnet"
-	"github.com/sectriage/sectriage/storage"
 )
 
 // TestPublishOverIRC walks an incident from draft to publication in the
@@ -82,7 +81,7 @@ sasl = { mechanism = "PLAIN", account = "sectriage", password_file = "irc-passwo
 triage_channel = { name = "#sec", key_file = "irc-key" }
 reconnect = { min = "1s", max = "2s" }
 `
-	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(withTeamKey(t, dir, cfgText)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := config.Load(path)
@@ -91,10 +90,7 @@ reconnect = { min = "1s", max = "2s" }
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	db, err := storage.Open(ctx, cfg.Resolve(cfg.Storage.Path), discardLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openStateDB(t, path) // sealed with the team key, as the daemon opens it
 	settings, _ := cfg.Settings([]string{bot.PlatformIRC})
 	svc := bot.NewService(db, bot.SystemClock{}, discardLogger(), settings)
 	if _, err := svc.OpenIncident(ctx, bot.SystemActor(), bot.NewIncident{Title: "CANARY-TITLE use after free"}); err != nil {

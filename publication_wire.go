@@ -40,7 +40,7 @@ func buildPublisher(cfg *config.Config, a *app, key *teamkey.Key, log *slog.Logg
 		opts.KnownKeys = known
 	}
 	if cfg.Email.SMTP != nil {
-		mailer, err := newMailer(cfg, a.intake, log)
+		mailer, err := newMailer(cfg, a.intake, nil, nil, log)
 		if err != nil {
 			return nil, err
 		}

@@ -121,6 +121,13 @@ mail = "security@example.org"
 		!strings.Contains(string(block.Plaintext), "Acknowledgments: https://security.example.org/security/#acknowledgments") {
 		t.Errorf("security.txt:\n%s", txt)
 	}
+	// check beside this daemon: [publication] adds no problem of its own,
+	// only this config's known ones (no chat, acknowledgements without SMTP).
+	code, checkOut, _ := runCLI(t, "", "check", "-config", cfg)
+	wantOnlyErrors(t, code, checkOut, nobodyTold, ackNoSMTP)
+	if !strings.Contains(checkOut, "ok:      [server] listen "+addr+": in use by a running sectriage") {
+		t.Errorf("check does not recognise the daemon's listener:\n%s", checkOut)
+	}
 	cancel()
 	select {
 	case code := <-done:

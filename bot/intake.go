@@ -96,9 +96,14 @@ type ReportOutcome struct {
 
 // IntakeStore is what intake needs from storage.
 type IntakeStore interface {
-	// KeepReport stores a report unless one with the same hash or
-	// Message-ID exists; then it returns that one's id and duplicate.
+	// KeepReport stores a report unless one with the same hash exists;
+	// then it returns that one's id and duplicate. The Message-ID is no
+	// part of it: the sender chooses it, so a forged mail sent first
+	// could otherwise swallow the genuine one.
 	KeepReport(ctx context.Context, r KeptReport) (id int64, duplicate bool, err error)
+	// SameMessageID returns the first report stored before id under the
+	// same Message-ID (with other content), or 0.
+	SameMessageID(ctx context.Context, id int64) (int64, error)
 	KeptReport(ctx context.Context, id int64) (*KeptReport, error)
 	ReportOutcome(ctx context.Context, id int64) (ReportOutcome, error)
 	// FinishReport queues msgs and marks the report finished, in one
@@ -177,10 +182,9 @@ func (in *Intake) Receive(ctx context.Context, sub Submission) (IntakeResult, er
 	if !dup {
 		return in.process(ctx, id, sub.Source, sub.Raw, env)
 	}
-	// Received before. If that delivery got as far as a committed outcome,
-	// this is it; if not (it was interrupted), finish it from the stored
-	// copy, which is what the incident will show (a re-delivery with the
-	// same Message-ID may differ in its trace headers).
+	// Received before, byte for byte (an MTA's retry, an IMAP re-fetch). If
+	// that delivery got as far as a committed outcome, this is it; if not
+	// (it was interrupted), finish it from the stored copy.
 	out, err := in.store.ReportOutcome(ctx, id)
 	if err != nil {
 		return IntakeResult{}, fmt.Errorf("reading report %d: %w", id, err)
@@ -306,7 +310,11 @@ func (in *Intake) process(ctx context.Context, id int64, source string, raw []by
 	}
 	// The SIG's routing rules of the settings in force (they change on
 	// reload), unless a router was given.
-	detail := rep.Summary(source)
+	reused, err := in.reusedMessageID(ctx, id)
+	if err != nil {
+		return res, err
+	}
+	detail := rep.Summary(source) + reused
 	var sig string
 	if in.router != nil {
 		sig = in.router.Route(rep.Subject, rep.RoutingText(), rep.Recipients)
@@ -341,6 +349,31 @@ func (in *Intake) process(ctx context.Context, id int64, source string, raw []by
 	in.log.Info("report became an incident", "report", id, "incident", inc.Name(), "source", source,
 		"encrypted", rep.Encrypted(), "signature", string(rep.Signature.Status))
 	return res, in.finish(ctx, id, inc, rep)
+}
+
+// reusedMessageID is the timeline's note for a report whose Message-ID an
+// earlier, different message carried ("" if none), logged as well: one of
+// the two may be forged, and neither may vanish into the other.
+func (in *Intake) reusedMessageID(ctx context.Context, id int64) (string, error) {
+	first, err := in.store.SameMessageID(ctx, id)
+	if err != nil || first == 0 {
+		return "", err
+	}
+	out, err := in.store.ReportOutcome(ctx, first)
+	if err != nil {
+		return "", fmt.Errorf("reading report %d: %w", first, err)
+	}
+	ref := fmt.Sprintf("stored report %d", first)
+	switch {
+	case out.IncidentID != 0:
+		ref = FormatID(out.IncidentID)
+	case out.QuarantineID != 0:
+		ref = (&Quarantined{ID: out.QuarantineID}).Name()
+	}
+	in.log.Warn("a different message reused a known Message-ID; kept as a report of its own",
+		"report", id, "earlier_report", first, "earlier", ref)
+	return fmt.Sprintf("; NOTE: this message reused the Message-ID of %s but its content differs: "+
+		"it is a separate report, not merged (one of them may be forged)", ref), nil
 }
 
 // decode runs the decoder, turning a panic that escaped it into a

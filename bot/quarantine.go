@@ -10,19 +10,31 @@ import (
 // Reasons a message is quarantined instead of becoming an incident. They
 // are stable codes (stored, counted, tested); Rejection.Detail says more.
 const (
-	RejectTooLarge          = "too-large"           // the message is over the size limit
-	RejectDecryptedTooLarge = "decrypted-too-large" // decrypted or decompressed data over the limit
-	RejectTooManyParts      = "too-many-parts"      // MIME parts or attachments over the limit
-	RejectTooDeep           = "too-deep"            // MIME or encryption nesting over the limit
-	RejectMalformedMIME     = "malformed-mime"
-	RejectBadArmor          = "bad-armor"         // ASCII armor damaged: truncated, bad checksum, bad base64
-	RejectMalformedOpenPGP  = "malformed-openpgp" // not a parseable OpenPGP message
-	RejectWrongKey          = "wrong-key"         // not encrypted to the team key
-	RejectNoIntegrity       = "no-integrity"      // encrypted without integrity protection (no MDC/AEAD)
-	RejectIntegrity         = "integrity-failed"  // modified or damaged ciphertext
-	RejectParserCrash       = "parser-crash"      // a parser panicked; recovered
-	RejectNotEncrypted      = "not-encrypted"     // plaintext while [keys] require_encryption is set
+	// One reason per limit in [intake]: a size limit is never reported as
+	// damage, nor one limit as another.
+	RejectTooLarge           = "too-large"            // the message is over max_message_size
+	RejectDecryptedTooLarge  = "decrypted-too-large"  // decrypted or decompressed data over max_decrypted_size
+	RejectAttachmentTooLarge = "attachment-too-large" // a file (as sent, or decrypted) over max_attachment_size
+	RejectTooManyAttachments = "too-many-attachments" // files over max_attachments
+	RejectTooManyParts       = "too-many-parts"       // MIME parts and OpenPGP blocks over max_parts
+	RejectTooDeep            = "too-deep"             // MIME or encryption nesting over max_depth
+	RejectHeaderTooLarge     = "header-too-large"     // one MIME header over its bound
+	RejectTooManyRecipients  = "too-many-recipients"  // encrypted session keys over the bound
+	RejectMalformedMIME      = "malformed-mime"
+	RejectBadArmor           = "bad-armor"         // ASCII armor damaged: truncated, bad checksum, bad base64
+	RejectMalformedOpenPGP   = "malformed-openpgp" // not a parseable OpenPGP message
+	RejectWrongKey           = "wrong-key"         // not encrypted to the team key
+	RejectNoIntegrity        = "no-integrity"      // encrypted without integrity protection (no MDC/AEAD)
+	RejectIntegrity          = "integrity-failed"  // modified or damaged ciphertext
+	RejectParserCrash        = "parser-crash"      // a parser panicked; recovered
+	RejectNotEncrypted       = "not-encrypted"     // plaintext while [keys] require_encryption is set
 )
+
+// RejectReasons are all the reasons, for counting each (also at zero).
+var RejectReasons = []string{RejectTooLarge, RejectDecryptedTooLarge, RejectAttachmentTooLarge, RejectTooManyAttachments,
+	RejectTooManyParts, RejectTooDeep, RejectHeaderTooLarge, RejectTooManyRecipients,
+	RejectMalformedMIME, RejectBadArmor, RejectMalformedOpenPGP, RejectWrongKey, RejectNoIntegrity,
+	RejectIntegrity, RejectParserCrash, RejectNotEncrypted}
 
 // Rejection is why a message cannot become an incident. Detail is safe to
 // post in the triage channel: it never quotes the message's content.
@@ -101,6 +113,11 @@ func (in *Intake) reject(ctx context.Context, res IntakeResult, source string, e
 		DedupeKey: fmt.Sprintf("report|%d", res.ReportID),
 		Sender:    env.Sender, MessageID: env.MessageID, Size: size, Reason: rej.Reason, Detail: rej.Detail,
 	}
+	reused, err := in.reusedMessageID(ctx, res.ReportID)
+	if err != nil {
+		return res, err
+	}
+	q.Detail += reused
 	return in.quarantine(ctx, res, q)
 }
 
@@ -111,10 +128,9 @@ func (in *Intake) rejectUnstored(ctx context.Context, sub Submission, env Envelo
 	if size < int64(len(sub.Raw)) {
 		size = int64(len(sub.Raw))
 	}
-	key := "oversized|hash|" + in.seal.Hash(sub.Raw)
-	if env.MessageID != "" {
-		key = "oversized|mid|" + env.MessageID
-	}
+	// What was read of it and its size, never the Message-ID alone: the
+	// sender chooses that, and another message under it is another entry.
+	key := fmt.Sprintf("oversized|%d|%s", size, in.seal.Hash(sub.Raw))
 	q := &Quarantined{
 		ReceivedAt: now, Source: sub.Source, DedupeKey: key, Sender: env.Sender, MessageID: env.MessageID,
 		Size: size, Reason: RejectTooLarge,

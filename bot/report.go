@@ -21,9 +21,14 @@ type Report struct {
 	// Delivered-To), for routing by plus-address.
 	Recipients []string
 	Parts      []ReportPart
-	// Signature is the first signature found on encrypted content (else on
-	// any content): what the incident records.
+	// Signature is the signature over the whole content (every part that
+	// came through the encryption; every part, if none did), when one
+	// covers it all: the only one that speaks for the report. Zero when
+	// none does, even if some parts are signed (see Signatures).
 	Signature Signature
+	// Signatures are all the signatures found, each shown on the parts it
+	// covers (ReportPart.Signature) or, made over encrypted data, on none.
+	Signatures []Signature
 	// ReporterKey is the reporter's public key (binary OpenPGP) to encrypt
 	// replies to, when one is known; ReporterKeySource says where it came
 	// from ("verified signer", "attached", "Autocrypt", "known keys").
@@ -55,6 +60,8 @@ type ReportPart struct {
 	Size      int    // bytes of content (decrypted)
 	Binary    bool   // content that is not text: not shown
 	FromHTML  bool   // converted from HTML (never rendered)
+	// Signature is the innermost signature made over this part's content;
+	// zero when none covers it (a signature over ciphertext covers none).
 	Signature Signature
 }
 
@@ -77,10 +84,34 @@ type Signature struct {
 	Fingerprint string
 	Signer      string
 	Problem     string // why a signature is bad
+	// Emails are the addresses of the key's user ids (trusted only when
+	// Status is SigVerified); From is the sender's address they were
+	// compared with (on a part, the From of the message it is in, which
+	// for a forwarded message is the original's; on the report, the
+	// report's), and FromMismatch says none of them is From: the key is
+	// someone's, but not the sender's.
+	Emails       []string
+	From         string
+	FromMismatch bool
+	// OverCiphertext: the signature was made over encrypted data (signed
+	// after encryption). It says who passed the encrypted blob along,
+	// nothing about who wrote what is inside.
+	OverCiphertext bool
 }
 
 // String describes the signature for the timeline and the post.
 func (s Signature) String() string {
+	out := s.status()
+	if s.Status == SigVerified && s.FromMismatch {
+		out += fmt.Sprintf(" — NOT the sender: no user id of the key is the From address %s", orUnknown(s.From))
+	}
+	if s.OverCiphertext {
+		out = "made over the encrypted data, not its content (it proves nothing about who wrote it): " + out
+	}
+	return out
+}
+
+func (s Signature) status() string {
 	switch s.Status {
 	case SigVerified:
 		who := s.Fingerprint
@@ -142,7 +173,7 @@ func (r *Report) Summary(source string) string {
 	} else {
 		b.WriteString(", UNENCRYPTED")
 	}
-	b.WriteString("; signature: " + r.Signature.String())
+	b.WriteString("; signature: " + r.signatureSummary())
 	if r.ReporterKeyFingerprint != "" {
 		fmt.Fprintf(&b, "; reporter key %s (%s)", r.ReporterKeyFingerprint, r.ReporterKeySource)
 	}
@@ -153,9 +184,14 @@ func (r *Report) Summary(source string) string {
 // then each part as an inert block under its own label.
 func (r *Report) Text() Text {
 	var t Text
-	t.Plain("Signature: " + r.Signature.String())
+	t.Plain("Signature: " + r.signatureSummary())
 	if r.ReporterKeyFingerprint != "" {
 		t.Plain(fmt.Sprintf(" · reporter key %s (%s)", r.ReporterKeyFingerprint, r.ReporterKeySource))
+	}
+	for _, s := range r.Signatures {
+		if s.OverCiphertext {
+			t.Line().Plain("A signature " + s.String() + ".")
+		}
 	}
 	if !r.SubjectProtected && r.Encrypted() {
 		t.Line().Plain("The subject was not encrypted.")
@@ -163,14 +199,44 @@ func (r *Report) Text() Text {
 	if len(r.Parts) == 0 {
 		t.Line().Plain("The message holds no readable text.")
 	}
+	signed := r.partSigned()
 	for _, p := range r.Parts {
 		t.Line()
 		t.Append(p.label())
+		if signed && p.Signature.Status == SigNone {
+			t.Plain(" [no signature covers this part]")
+		}
 		if p.Text != "" {
 			t.Line().Block(p.Text)
 		}
 	}
 	return t
+}
+
+// signatureSummary says which signature speaks for the report: the one
+// over its whole content, or that none does.
+func (r *Report) signatureSummary() string {
+	switch {
+	case r.Signature.Status != SigNone && r.Signature.Status == SigVerified && !r.Signature.FromMismatch:
+		return r.Signature.String() + ", over the whole content"
+	case r.Signature.Status != SigNone:
+		return r.Signature.String() + ", over the whole content (it does not identify the sender)"
+	case r.partSigned():
+		return "none over the whole report; signatures cover only the parts marked with them"
+	case len(r.Signatures) > 0:
+		return "none over the content"
+	}
+	return Signature{}.String()
+}
+
+// partSigned reports whether some part carries a signature.
+func (r *Report) partSigned() bool {
+	for _, p := range r.Parts {
+		if p.Signature.Status != SigNone {
+			return true
+		}
+	}
+	return false
 }
 
 // label introduces a part: whether it was encrypted and, for files, its

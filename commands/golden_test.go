@@ -38,11 +38,27 @@ func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, ni
 // rotation), and three reports.
 func newWorld(t testing.TB) *world {
 	t.Helper()
-	ctx := context.Background()
-	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "st.db"), discard())
+	db, err := storage.Open(context.Background(), filepath.Join(t.TempDir(), "st.db"), discard())
 	if err != nil {
 		t.Fatal(err)
 	}
+	return worldOn(t, db)
+}
+
+// newMemoryWorld is newWorld on an in-memory database: for the fuzzer,
+// which makes a world per input.
+func newMemoryWorld(t testing.TB) *world {
+	t.Helper()
+	db, err := storage.OpenMemory(context.Background(), discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return worldOn(t, db)
+}
+
+func worldOn(t testing.TB, db *storage.DB) *world {
+	t.Helper()
+	ctx := context.Background()
 	t.Cleanup(func() { db.Close() })
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	people, err := bot.NewPeople([]bot.Person{

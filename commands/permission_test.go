@@ -46,6 +46,7 @@ var expected = map[string]permission{
 	"help":     {line: "help", claimed: team},
 	"list":     {line: "list all", claimed: team},
 	"show":     {line: "show %d", claimed: team},
+	"stats":    {line: "stats", claimed: team},
 	"claim":    {line: "claim %d", claimed: team},
 	"unclaim":  {line: "unclaim %d", claimed: []string{assignee, officer}},
 	"ack":      {line: "ack %d", claimed: team},

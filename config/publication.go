@@ -1,10 +1,10 @@
 package config
 
 import (
-	"net/mail"
 	"strings"
 
 	"github.com/sectriage/sectriage/bot"
+	"github.com/sectriage/sectriage/header"
 	"github.com/sectriage/sectriage/publish"
 )
 
@@ -105,12 +105,16 @@ func (c *Config) validatePublication(s *problemSink) {
 			s.add("policy", "%s", strings.TrimPrefix(err.Error(), "policy: "))
 		}
 	}
-	for _, addr := range append(append([]string(nil), p.Lists...), p.DistrosList) {
-		if addr == "" {
-			continue
+	// The mailer's own check (package header), so that no address passes
+	// here and is refused at publication.
+	for _, addr := range p.Lists {
+		if _, err := header.Address(addr); err != nil {
+			s.add("publication.lists", "%q: %v", addr, err)
 		}
-		if a, err := mail.ParseAddress(addr); err != nil || a.Address != addr {
-			s.add("publication.lists", "%q is not a plain mail address", addr)
+	}
+	if p.DistrosList != "" {
+		if _, err := header.Address(p.DistrosList); err != nil {
+			s.add("publication.distros_list", "%q: %v", p.DistrosList, err)
 		}
 	}
 	if (len(p.Lists) > 0 || p.DistrosList != "") && c.Email.SMTP == nil {

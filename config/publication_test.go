@@ -31,6 +31,9 @@ func TestPublicationConfig(t *testing.T) {
 		{"base url", "publication", func(c *Config) { c.Publication.BaseURL = "ftp://x" }},
 		{"no vendor", "publication", func(c *Config) { c.Publication.Vendor = "" }},
 		{"list address", "publication.lists", func(c *Config) { c.Publication.Lists = []string{"Announce <a@example.org>"} }},
+		// What the mailer refuses is refused here: no dot in the domain.
+		{"list address the mailer refuses", "publication.lists", func(c *Config) { c.Publication.Lists = []string{"announce@localhost"} }},
+		{"distros address", "publication.distros_list", func(c *Config) { c.Publication.DistrosList = "distros@@example.org" }},
 		{"no smtp", "publication.lists", func(c *Config) { c.Email.SMTP = nil }},
 		{"no scope", "policy", func(c *Config) { c.PolicyPage.Scope = " " }},
 		{"distros without known keys", "publication.distros_list", func(c *Config) {

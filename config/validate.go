@@ -47,6 +47,7 @@ func (c *Config) Validate() error {
 	c.validateEmail(s)
 	c.validateSecurityTxt(s)
 	c.validatePublication(s)
+	c.validateRetiredKeys(s)
 	if len(s.list) > 0 {
 		return s.list
 	}

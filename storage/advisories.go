@@ -13,38 +13,48 @@ import (
 )
 
 // Every read and write of the advisories table is in this file. The
-// draft column is CONFIDENTIAL until the advisory is published (it holds
-// the team's description of an embargoed vulnerability): sealing it at
-// rest means changing encodeDraft and decodeDraft, and nothing else.
+// draft column is CONFIDENTIAL (it holds the team's description of an
+// embargoed vulnerability) and Sealed (seal.go): encodeDraft and
+// decodeDraft seal and open it, in the cell of its row, incident_id being
+// the rowid the seal's sweep of existing rows uses.
 
 var _ bot.AdvisoryStore = (*DB)(nil)
 
 const advisoryColumns = `draft, approvals, publish_at, scheduled_by, distros_at, announced`
 
 // encodeDraft is the draft column's value: the draft without its
-// approvals, which have their own column.
-func encodeDraft(a bot.Advisory) (string, error) {
+// approvals, which have their own column, sealed.
+func (db *DB) encodeDraft(id int64, a bot.Advisory) (any, error) {
 	a.Approvals = nil
 	b, err := json.Marshal(a)
-	return string(b), err
+	if err != nil {
+		return nil, err
+	}
+	return db.sealString(cell{"advisories", "draft", id}, string(b))
 }
 
-func decodeDraft(s string) (bot.Advisory, error) {
+func (db *DB) decodeDraft(id int64, stored []byte) (bot.Advisory, error) {
 	var a bot.Advisory
-	err := json.Unmarshal([]byte(s), &a)
+	s, err := db.openString(cell{"advisories", "draft", id}, stored)
+	if err != nil {
+		return a, err
+	}
+	err = json.Unmarshal([]byte(s), &a)
 	return a, err
 }
 
-func scanAdvisory(row scanner) (*bot.AdvisoryRecord, error) {
+func (db *DB) scanAdvisory(row scanner) (*bot.AdvisoryRecord, error) {
 	var (
-		draft, approvals, announced string
-		publishAt, distrosAt        sql.NullInt64
-		rec                         bot.AdvisoryRecord
+		id                   int64
+		draft                []byte
+		approvals, announced string
+		publishAt, distrosAt sql.NullInt64
+		rec                  bot.AdvisoryRecord
 	)
-	if err := row.Scan(&draft, &approvals, &publishAt, &rec.ScheduledBy, &distrosAt, &announced); err != nil {
+	if err := row.Scan(&id, &draft, &approvals, &publishAt, &rec.ScheduledBy, &distrosAt, &announced); err != nil {
 		return nil, err
 	}
-	d, err := decodeDraft(draft)
+	d, err := db.decodeDraft(id, draft)
 	if err != nil {
 		return nil, fmt.Errorf("advisory draft: %w", err)
 	}
@@ -61,7 +71,7 @@ func scanAdvisory(row scanner) (*bot.AdvisoryRecord, error) {
 
 // AdvisoryRecord implements bot.AdvisoryStore.
 func (db *DB) AdvisoryRecord(ctx context.Context, id int64) (*bot.AdvisoryRecord, error) {
-	rec, err := scanAdvisory(db.read.QueryRowContext(ctx, `SELECT `+advisoryColumns+` FROM advisories WHERE incident_id = ?`, id))
+	rec, err := db.scanAdvisory(db.read.QueryRowContext(ctx, `SELECT incident_id, `+advisoryColumns+` FROM advisories WHERE incident_id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, bot.Errorf(bot.KindNotFound, "%s has no advisory draft yet.", bot.FormatID(id))
 	}
@@ -74,7 +84,7 @@ func (db *DB) UpdateAdvisory(ctx context.Context, id int64, fn func(*bot.Inciden
 	var rec *bot.AdvisoryRecord
 	inc, err := db.updateIncident(ctx, id, func(tx *sql.Tx, inc *bot.Incident) (bot.Change, error) {
 		var err error
-		rec, err = scanAdvisory(tx.QueryRowContext(ctx, `SELECT `+advisoryColumns+` FROM advisories WHERE incident_id = ?`, id))
+		rec, err = db.scanAdvisory(tx.QueryRowContext(ctx, `SELECT incident_id, `+advisoryColumns+` FROM advisories WHERE incident_id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			rec, err = &bot.AdvisoryRecord{Draft: bot.NewAdvisory(inc)}, nil
 		}
@@ -88,7 +98,7 @@ func (db *DB) UpdateAdvisory(ctx context.Context, id int64, fn func(*bot.Inciden
 		if !rec.Stored {
 			return ch, nil
 		}
-		return ch, writeAdvisory(ctx, tx, id, rec, inc.Updated)
+		return ch, db.writeAdvisory(ctx, tx, id, rec, inc.Updated)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -96,8 +106,8 @@ func (db *DB) UpdateAdvisory(ctx context.Context, id int64, fn func(*bot.Inciden
 	return inc, rec, nil
 }
 
-func writeAdvisory(ctx context.Context, tx *sql.Tx, id int64, rec *bot.AdvisoryRecord, now time.Time) error {
-	draft, err := encodeDraft(rec.Draft)
+func (db *DB) writeAdvisory(ctx context.Context, tx *sql.Tx, id int64, rec *bot.AdvisoryRecord, now time.Time) error {
+	draft, err := db.encodeDraft(id, rec.Draft)
 	if err != nil {
 		return err
 	}
@@ -132,14 +142,14 @@ func writeAdvisory(ctx context.Context, tx *sql.Tx, id int64, rec *bot.AdvisoryR
 
 // PublishedAdvisories implements bot.AdvisoryStore.
 func (db *DB) PublishedAdvisories(ctx context.Context) ([]bot.Advisory, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+advisoryColumns+` FROM advisories WHERE published_at IS NOT NULL ORDER BY incident_id`)
+	rows, err := db.read.QueryContext(ctx, `SELECT incident_id, `+advisoryColumns+` FROM advisories WHERE published_at IS NOT NULL ORDER BY incident_id`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []bot.Advisory
 	for rows.Next() {
-		rec, err := scanAdvisory(rows)
+		rec, err := db.scanAdvisory(rows)
 		if err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/sectriage/sectriage/bot"
@@ -12,15 +13,17 @@ import (
 var _ bot.IntakeStore = (*DB)(nil)
 
 // KeepReport implements bot.IntakeStore: it stores a report unless one with
-// the same hash or Message-ID exists, whose id it then returns.
+// the same content hash exists, whose id it then returns. The Message-ID
+// plays no part: the sender chooses it (see SameMessageID).
 func (db *DB) KeepReport(ctx context.Context, r bot.KeptReport) (id int64, duplicate bool, err error) {
 	var mid any
 	if r.MessageID != "" {
-		mid = r.MessageID
+		if mid, err = db.keyValue("reports", "message_id", r.MessageID); err != nil {
+			return 0, false, err
+		}
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `SELECT id FROM reports WHERE sha256 = ? OR (message_id IS NOT NULL AND message_id = ?)
-			ORDER BY id LIMIT 1`, r.Hash, mid).Scan(&id)
+		err := tx.QueryRowContext(ctx, `SELECT id FROM reports WHERE sha256 = ?`, r.Hash).Scan(&id)
 		if err == nil {
 			duplicate = true
 			return nil
@@ -28,31 +31,52 @@ func (db *DB) KeepReport(ctx context.Context, r bot.KeptReport) (id int64, dupli
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO reports(received_at, source, message_id, sha256, raw, sealed) VALUES (?, ?, ?, ?, ?, ?)`,
-			r.ReceivedAt.UnixMilli(), r.Source, mid, r.Hash, r.Raw, r.Sealed)
+		if id, err = nextID(ctx, tx, "reports"); err != nil {
+			return err
+		}
+		raw, err := db.sealValue(cell{"reports", "raw", id}, r.Raw)
 		if err != nil {
 			return err
 		}
-		id, err = res.LastInsertId()
+		_, err = tx.ExecContext(ctx, `INSERT INTO reports(id, received_at, source, message_id, sha256, raw, sealed) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			id, r.ReceivedAt.UnixMilli(), r.Source, mid, r.Hash, raw, r.Sealed)
 		return err
 	})
 	return id, duplicate, err
 }
 
-// KeptReport implements bot.IntakeStore.
+// SameMessageID implements bot.IntakeStore: the first report stored
+// before id under the same Message-ID, or 0.
+func (db *DB) SameMessageID(ctx context.Context, id int64) (int64, error) {
+	var first sql.NullInt64
+	err := db.read.QueryRowContext(ctx, `SELECT MIN(o.id) FROM reports r JOIN reports o
+		ON o.message_id = r.message_id AND o.id < r.id WHERE r.id = ? AND r.message_id IS NOT NULL`, id).Scan(&first)
+	return first.Int64, err
+}
+
+// KeptReport implements bot.IntakeStore. In a sealed database the
+// Message-ID is kept only as a keyed hash, so MessageID is empty: intake
+// reads it again from the message.
 func (db *DB) KeptReport(ctx context.Context, id int64) (*bot.KeptReport, error) {
 	r := &bot.KeptReport{ID: id}
 	var at int64
 	var mid sql.NullString
+	var raw []byte
 	err := db.read.QueryRowContext(ctx, `SELECT received_at, source, message_id, sha256, raw, sealed FROM reports WHERE id = ?`, id).
-		Scan(&at, &r.Source, &mid, &r.Hash, &r.Raw, &r.Sealed)
+		Scan(&at, &r.Source, &mid, &r.Hash, &raw, &r.Sealed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, bot.Errorf(bot.KindNotFound, "Report %d does not exist.", id)
 	}
 	if err != nil {
 		return nil, err
 	}
-	r.ReceivedAt, r.MessageID = time.UnixMilli(at).UTC(), mid.String
+	if r.Raw, err = db.openValue(cell{"reports", "raw", id}, raw); err != nil {
+		return nil, fmt.Errorf("report %d: %w", id, err)
+	}
+	r.ReceivedAt = time.UnixMilli(at).UTC()
+	if !db.keyed {
+		r.MessageID = mid.String
+	}
 	return r, nil
 }
 
@@ -77,7 +101,7 @@ func (db *DB) ReportOutcome(ctx context.Context, id int64) (bot.ReportOutcome, e
 func (db *DB) FinishReport(ctx context.Context, id int64, msgs []bot.OutboxMessage, at time.Time) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		for _, m := range msgs {
-			if err := enqueue(ctx, tx, m); err != nil {
+			if err := db.enqueue(ctx, tx, m); err != nil {
 				return err
 			}
 		}
@@ -92,29 +116,38 @@ func (db *DB) QuarantineMessage(ctx context.Context, q *bot.Quarantined, build f
 	if q.ReportID != 0 {
 		report = q.ReportID
 	}
+	dedupe, err := db.keyValue("quarantine", "dedupe_key", q.DedupeKey)
+	if err != nil {
+		return 0, false, err
+	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `SELECT id FROM quarantine WHERE dedupe_key = ? OR (report_id IS NOT NULL AND report_id = ?)`,
-			q.DedupeKey, report).Scan(&id)
+			dedupe, report).Scan(&id)
 		if err == nil {
 			return nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO quarantine(received_at, source, report_id, dedupe_key, sender, message_id, size, reason, detail)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			q.ReceivedAt.UnixMilli(), q.Source, report, q.DedupeKey, q.Sender, q.MessageID, q.Size, q.Reason, q.Detail)
-		if err != nil {
+		if id, err = nextID(ctx, tx, "quarantine"); err != nil {
 			return err
 		}
-		if id, err = res.LastInsertId(); err != nil {
+		var sealed [3]any
+		for i, f := range []struct{ column, value string }{{"sender", q.Sender}, {"message_id", q.MessageID}, {"detail", q.Detail}} {
+			if sealed[i], err = db.sealString(cell{"quarantine", f.column, id}, f.value); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO quarantine(id, received_at, source, report_id, dedupe_key, sender, message_id, size, reason, detail)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, q.ReceivedAt.UnixMilli(), q.Source, report, dedupe, sealed[0], sealed[1], q.Size, q.Reason, sealed[2]); err != nil {
 			return err
 		}
 		created = true
 		entry := *q
 		entry.ID = id
 		for _, m := range build(&entry) {
-			if err := enqueue(ctx, tx, m); err != nil {
+			if err := db.enqueue(ctx, tx, m); err != nil {
 				return err
 			}
 		}
@@ -149,7 +182,8 @@ func (db *DB) UnfinishedReports(ctx context.Context, cutoff time.Time, limit int
 	return ids, rows.Err()
 }
 
-// Quarantine returns the newest quarantine entries, newest first.
+// Quarantine returns the newest quarantine entries, newest first. In a
+// sealed database DedupeKey is the keyed hash that is stored.
 func (db *DB) Quarantine(ctx context.Context, limit int) ([]bot.Quarantined, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT id, received_at, source, COALESCE(report_id, 0), dedupe_key, sender, message_id, size, reason, detail
 		FROM quarantine ORDER BY id DESC LIMIT ?`, limit)
@@ -161,8 +195,18 @@ func (db *DB) Quarantine(ctx context.Context, limit int) ([]bot.Quarantined, err
 	for rows.Next() {
 		var q bot.Quarantined
 		var at int64
-		if err := rows.Scan(&q.ID, &at, &q.Source, &q.ReportID, &q.DedupeKey, &q.Sender, &q.MessageID, &q.Size, &q.Reason, &q.Detail); err != nil {
+		var sender, mid, detail []byte
+		if err := rows.Scan(&q.ID, &at, &q.Source, &q.ReportID, &q.DedupeKey, &sender, &mid, &q.Size, &q.Reason, &detail); err != nil {
 			return nil, err
+		}
+		for _, f := range []struct {
+			column string
+			stored []byte
+			into   *string
+		}{{"sender", sender, &q.Sender}, {"message_id", mid, &q.MessageID}, {"detail", detail, &q.Detail}} {
+			if *f.into, err = db.openString(cell{"quarantine", f.column, q.ID}, f.stored); err != nil {
+				return nil, fmt.Errorf("quarantine entry %d: %w", q.ID, err)
+			}
 		}
 		q.ReceivedAt = time.UnixMilli(at).UTC()
 		out = append(out, q)

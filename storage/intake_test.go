@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -108,13 +109,31 @@ func TestIntakeOutcomes(t *testing.T) {
 	if again := receive("Subject: XSS\nthe login form is vulnerable\nMessage-ID: <1@x>"); !again.Duplicate || again.IncidentID != 1 {
 		t.Errorf("duplicate: %+v", again)
 	}
-	// Same Message-ID, other bytes (a re-delivery with a new Received line): still one incident.
-	if again := receive("Subject: XSS\nthe login form is vulnerable!\nMessage-ID: <1@x>"); !again.Duplicate || again.IncidentID != 1 {
-		t.Errorf("duplicate by Message-ID: %+v", again)
+	// Same Message-ID, other content: a report of its own, never folded
+	// into the first (which a forger could have sent first), with a note.
+	other := receive("Subject: XSS again\nthe login form is vulnerable!\nMessage-ID: <1@x>")
+	if other.Duplicate || other.IncidentID == 0 || other.IncidentID == r.IncidentID || other.ReportID == r.ReportID {
+		t.Errorf("same Message-ID, other content: %+v, want a new incident", other)
+	}
+	events, err := db.Events(ctx, other.IncidentID)
+	if err != nil || len(events) == 0 || events[0].Kind != bot.EventCreated ||
+		!strings.Contains(events[0].Details, "reused the Message-ID of SEC-1 but its content differs") {
+		t.Errorf("no note on the new incident's timeline: %+v %v", events, err)
+	}
+	if again := receive("Subject: XSS again\nthe login form is vulnerable!\nMessage-ID: <1@x>"); !again.Duplicate || again.IncidentID != other.IncidentID {
+		t.Errorf("re-delivery of the second: %+v", again)
 	}
 	q := receive("REJECT wrong-key\nMessage-ID: <2@x>")
 	if q.QuarantineID == 0 || q.Reason != "wrong-key" || q.ReportID == 0 {
 		t.Errorf("rejection: %+v", q)
+	}
+	// A rejected message under a known Message-ID is quarantined on its own, noted.
+	q2 := receive("REJECT integrity-failed\nMessage-ID: <1@x>")
+	if q2.QuarantineID == 0 || q2.QuarantineID == q.QuarantineID {
+		t.Errorf("rejected, same Message-ID: %+v", q2)
+	}
+	if entries, _ := db.Quarantine(ctx, 1); len(entries) != 1 || !strings.Contains(entries[0].Detail, "reused the Message-ID of SEC-1") {
+		t.Errorf("quarantine entry without the note: %+v", entries)
 	}
 	p := receive("PANIC")
 	if p.Reason != bot.RejectParserCrash {
@@ -141,7 +160,7 @@ func TestIntakeOutcomes(t *testing.T) {
 			t.Errorf("acknowledgement: %+v", m)
 		}
 	}
-	if count[bot.MessageMail] != 2 || count[bot.MessageQuarantine] != 2 || count[bot.MessageNewIncident] != 2 {
+	if count[bot.MessageMail] != 3 || count[bot.MessageQuarantine] != 3 || count[bot.MessageNewIncident] != 3 {
 		t.Errorf("queued: %v", count)
 	}
 }
@@ -259,8 +278,13 @@ func TestQuarantineUnstoredAndStoreErrors(t *testing.T) {
 	if r2, _ := in.Receive(ctx, big); r2.QuarantineID != r1.QuarantineID || !r2.Duplicate {
 		t.Errorf("oversized re-delivery: %+v", r2)
 	}
+	// Another oversized message under the same Message-ID is not that one.
+	other := bot.Submission{Source: "imap", Raw: []byte("Message-ID: <big@x>\nFrom: eve\n"), Oversized: true, Size: 1 << 29}
+	if r3, _ := in.Receive(ctx, other); r3.QuarantineID == r1.QuarantineID || r3.Duplicate {
+		t.Errorf("another oversized message with the same Message-ID: %+v", r3)
+	}
 	q, _ := db.Quarantine(ctx, 10)
-	if len(q) != 1 || q[0].Size != 1<<30 {
+	if len(q) != 2 || q[1].Size != 1<<30 {
 		t.Errorf("quarantine: %+v", q)
 	}
 	db.Close()
@@ -286,5 +310,40 @@ func TestUnreadableSealedReportIsQuarantined(t *testing.T) {
 	out, _ := db.ReportOutcome(ctx, id)
 	if !out.Finished || out.QuarantineReason != bot.RejectWrongKey {
 		t.Errorf("%+v", out)
+	}
+}
+
+// TestMessageIDNotUniqueAfterMigration: a database made before migration
+// 0007 (Message-ID unique) migrates, and then holds two reports under one
+// Message-ID; the hash still dedupes.
+func TestMessageIDNotUniqueAfterMigration(t *testing.T) {
+	ctx := context.Background()
+	// A database of the schema before 0006 and 0007: never sealed, so it
+	// takes the raw rows below; the sealed open seals them in place.
+	path := filepath.Join(t.TempDir(), "sectriage.db")
+	db, err := storage.Open(ctx, path, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ExecForTest(ctx, `DELETE FROM schema_migrations WHERE version = 7; DROP INDEX reports_message_id;
+		CREATE UNIQUE INDEX reports_message_id ON reports(message_id) WHERE message_id IS NOT NULL;
+		INSERT INTO reports(received_at, source, message_id, sha256, raw) VALUES (1, 'pipe', '<m@x>', 'h0', x'00')`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err = openSealed(ctx, path, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	id, dup, err := db.KeepReport(ctx, bot.KeptReport{ReceivedAt: t0, Source: "pipe", MessageID: "<m@x>", Hash: "h1", Raw: []byte("other")})
+	if err != nil || dup {
+		t.Fatalf("a second report under a known Message-ID: %d %v %v", id, dup, err)
+	}
+	if first, err := db.SameMessageID(ctx, id); err != nil || first != 1 {
+		t.Errorf("SameMessageID = %d, %v; want 1", first, err)
+	}
+	if again, dup, err := db.KeepReport(ctx, bot.KeptReport{ReceivedAt: t0, Source: "pipe", MessageID: "<other@x>", Hash: "h1", Raw: []byte("other")}); err != nil || !dup || again != id {
+		t.Errorf("same content: %d %v %v, want duplicate of %d", again, dup, err, id)
 	}
 }

@@ -16,12 +16,12 @@ import (
 func (w *walker) attachment(e *entity, enc bool) error {
 	w.attachments++
 	if w.attachments > w.d.limits.MaxAttachments {
-		return bot.Reject(bot.RejectTooManyParts, "the message has more than %d attachments ([intake] max_attachments)", w.d.limits.MaxAttachments)
+		return bot.Reject(bot.RejectTooManyAttachments, "the message has more than %d attachments ([intake] max_attachments)", w.d.limits.MaxAttachments)
 	}
 	name := e.filename()
 	data, err := e.content(w.d.limits.MaxAttachmentBytes)
 	if err != nil {
-		return bot.Reject(bot.RejectTooLarge, "an attachment is larger than %d bytes ([intake] max_attachment_size)", w.d.limits.MaxAttachmentBytes)
+		return bot.Reject(bot.RejectAttachmentTooLarge, "an attachment is larger than %d bytes ([intake] max_attachment_size)", w.d.limits.MaxAttachmentBytes)
 	}
 	pgpName := hasPGPExtension(name)
 	switch t := armorType(data); {
@@ -31,14 +31,12 @@ func (w *walker) attachment(e *entity, enc bool) error {
 			return err
 		}
 		if int64(len(op.plain)) > w.d.limits.MaxAttachmentBytes {
-			return bot.Reject(bot.RejectDecryptedTooLarge, "a decrypted attachment is larger than %d bytes ([intake] max_attachment_size)", w.d.limits.MaxAttachmentBytes)
+			return bot.Reject(bot.RejectAttachmentTooLarge, "a decrypted attachment is larger than %d bytes ([intake] max_attachment_size)", w.d.limits.MaxAttachmentBytes)
 		}
 		if armorType(op.plain) == armorKey {
 			w.keys = append(w.keys, publicKeys(op.plain, keySource(true))...)
 		}
-		inEnc := enc || op.encrypted
-		w.addFile(strings.TrimSuffix(name, path.Ext(name)), "", op.plain, inEnc, op.sig)
-		w.noteSignature(op.sig, inEnc)
+		w.addFile(strings.TrimSuffix(name, path.Ext(name)), "", op.plain, enc || op.encrypted, w.register(op.sig), op.encrypted)
 	case t == armorSigned:
 		if err := w.count(); err != nil {
 			return err
@@ -47,18 +45,17 @@ func (w *walker) attachment(e *entity, enc bool) error {
 		if err != nil {
 			return err
 		}
-		w.addFile(name, "", []byte(text), enc, sig)
-		w.noteSignature(sig, enc)
+		w.addFile(name, "", []byte(text), enc, w.register(sig), false)
 	case t == armorKey || (t == "" && pgpName):
 		keys := publicKeys(data, keySource(enc))
 		if len(keys) == 0 && t == "" {
-			w.addFile(name, e.mediaType, data, enc, bot.Signature{})
+			w.addFile(name, e.mediaType, data, enc, -1, false)
 			return nil
 		}
 		w.keys = append(w.keys, keys...)
 		w.addKeyFile(name, keys, len(data), enc)
 	default:
-		w.addFile(name, e.mediaType, decodeTextFile(data, e), enc, bot.Signature{})
+		w.addFile(name, e.mediaType, decodeTextFile(data, e), enc, -1, false)
 	}
 	return nil
 }
@@ -72,19 +69,20 @@ func (w *walker) addKeyFile(name string, keys []keyCandidate, size int, enc bool
 	if len(fps) == 0 {
 		text = "an OpenPGP key that cannot encrypt (or could not be read)"
 	}
-	w.rep.Parts = append(w.rep.Parts, bot.ReportPart{Kind: bot.PartAttachment, Encrypted: enc, Name: name,
-		MediaType: "application/pgp-keys", Text: text, Size: size})
+	w.addPart(bot.ReportPart{Kind: bot.PartAttachment, Encrypted: enc, Name: name,
+		MediaType: "application/pgp-keys", Text: text, Size: size}, -1, false)
 }
 
-// addFile records a file, with its text when it is text.
-func (w *walker) addFile(name, mediaType string, data []byte, enc bool, sig bot.Signature) {
-	p := bot.ReportPart{Kind: bot.PartAttachment, Encrypted: enc, Name: name, MediaType: mediaType, Size: len(data), Signature: sig}
+// addFile records a file, with its text when it is text; sig and
+// decrypted are as for addPart.
+func (w *walker) addFile(name, mediaType string, data []byte, enc bool, sig int, decrypted bool) {
+	p := bot.ReportPart{Kind: bot.PartAttachment, Encrypted: enc, Name: name, MediaType: mediaType, Size: len(data)}
 	if looksText(data) {
 		p.Text = tidyText(decodeCharset(data, ""))
 	} else {
 		p.Binary = true
 	}
-	w.rep.Parts = append(w.rep.Parts, p)
+	w.addPart(p, sig, decrypted)
 }
 
 // decodeTextFile converts a text attachment's declared charset.

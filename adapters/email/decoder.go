@@ -31,7 +31,7 @@ import (
 type Decoder struct {
 	team      *teamkey.Key
 	teamKeyID string
-	keyring   openpgp.EntityList // the team key, then the known keys
+	keyring   openpgp.EntityList // the team keys (current, retired), then the known keys
 	// teamKeyIDs are the IDs of the team's decryption keys.
 	teamKeyIDs map[uint64]bool
 	known      openpgp.EntityList
@@ -52,9 +52,11 @@ func NewDecoder(team *teamkey.Key, known openpgp.EntityList, limits Limits, log 
 	if err != nil {
 		return nil, err
 	}
-	ring := append(openpgp.EntityList{team.Entity()}, known...)
+	// Retired team keys decrypt too: reporters encrypt to the key they
+	// found, and stored copies stay encrypted to the key of their day.
+	ring := append(team.DecryptionKeyring(), known...)
 	ids := map[uint64]bool{}
-	for _, k := range (openpgp.EntityList{team.Entity()}).DecryptionKeys() {
+	for _, k := range team.DecryptionKeyring().DecryptionKeys() {
 		ids[k.PublicKey.KeyId] = true
 	}
 	fp := team.Fingerprint()
@@ -125,7 +127,9 @@ func (d *Decoder) Decode(raw []byte) (rep *bot.Report, err error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &walker{d: d, rep: &bot.Report{}, keyOps: d.limits.MaxRecipients}
+	w := &walker{d: d, rep: &bot.Report{}, keyOps: d.limits.MaxRecipients, overCipher: map[int]bool{},
+		sender: address(top.header, "From")}
+	w.from = w.sender
 	w.rep.MessageID = messageID(top.header.Get("Message-Id"))
 	w.rep.From = reporterAddress(top)
 	w.rep.Subject = headerText(top.header, "Subject")
@@ -137,6 +141,7 @@ func (d *Decoder) Decode(raw []byte) (rep *bot.Report, err error) {
 	if err := w.walk(top, 0, false); err != nil {
 		return nil, err
 	}
+	w.settleSignatures()
 	w.chooseKey()
 	return w.rep, nil
 }

@@ -50,15 +50,39 @@ func armorType(data []byte) string {
 // OpenPGP message: an encrypted session key, encrypted data, a one-pass
 // signature, compressed or literal data.
 func isBinaryMessage(data []byte) bool {
-	if len(data) < 2 || data[0]&0x80 == 0 {
-		return false
-	}
-	tag := data[0] & 0x3f
-	if data[0]&0x40 == 0 {
-		tag = (data[0] >> 2) & 0x0f
-	}
-	switch tag {
+	switch packetTag(data) {
 	case 1, 3, 4, 8, 9, 11, 18, 20:
+		return true
+	}
+	return false
+}
+
+// packetTag is the tag of the OpenPGP packet data starts with, or -1.
+func packetTag(data []byte) int {
+	if len(data) < 2 || data[0]&0x80 == 0 {
+		return -1
+	}
+	if data[0]&0x40 == 0 {
+		return int(data[0]>>2) & 0x0f
+	}
+	return int(data[0] & 0x3f)
+}
+
+// isEncryptedMessage reports whether data, armored or binary, is an
+// OpenPGP message that starts with encryption (session keys or encrypted
+// data), not with signed, compressed or literal data.
+func isEncryptedMessage(data []byte) bool {
+	if armorType(data) == armorMessage {
+		block, err := armor.Decode(bytes.NewReader(data))
+		if err != nil {
+			return false
+		}
+		head := make([]byte, 2)
+		n, _ := io.ReadFull(block.Body, head)
+		data = head[:n]
+	}
+	switch packetTag(data) {
+	case 1, 3, 9, 18, 20:
 		return true
 	}
 	return false
@@ -94,7 +118,7 @@ func scanPackets(raw []byte, maxRecipients int, ours map[uint64]bool) (packetInf
 				info.ours++
 			}
 			if len(info.recipients) > maxRecipients {
-				return info, bot.Reject(bot.RejectMalformedOpenPGP, "the message names more than %d recipients", maxRecipients)
+				return info, bot.Reject(bot.RejectTooManyRecipients, "the message names more than %d recipients", maxRecipients)
 			}
 		case *packet.SymmetricKeyEncrypted:
 			info.passphrase = true
@@ -146,24 +170,33 @@ func (d *Decoder) open(data []byte, budget int64, keyOps *int) (*opened, error) 
 		return nil, err
 	}
 	if *keyOps -= info.ours; *keyOps < 0 {
-		return nil, bot.Reject(bot.RejectTooManyParts, "the message holds more than %d encrypted session keys for the team key", d.limits.MaxRecipients)
+		return nil, bot.Reject(bot.RejectTooManyRecipients, "the message holds more than %d encrypted session keys for the team key", d.limits.MaxRecipients)
 	}
 	limit := budget
 	cfg := &packet.Config{MaxDecompressedMessageSize: &limit}
-	md, err := openpgp.ReadMessage(bytes.NewReader(raw), d.keyring, nil, cfg)
+	input := &countingReader{r: bytes.NewReader(raw)}
+	md, err := openpgp.ReadMessage(input, d.keyring, nil, cfg)
 	if err != nil {
+		if d.stopsAtCap(raw, limit, input.n, err) {
+			return nil, tooLargeDecompressed(limit)
+		}
 		return nil, d.classify(err, info)
 	}
+	// go-crypto turns every error inside decrypted data, its decompression
+	// limit included, into one generic "parsing error" (against oracle
+	// attacks). Watch the literal data's reader, below that rewriting: it
+	// is where the limit shows while the body is read, whatever the packet
+	// framing around the data adds to the count.
+	spy := &capSpy{r: md.LiteralData.Body}
+	md.LiteralData.Body = spy
 	var buf bytes.Buffer
 	n, err := io.Copy(&buf, io.LimitReader(md.UnverifiedBody, limit+1))
 	if n > limit {
 		return nil, bot.Reject(bot.RejectDecryptedTooLarge, "the decrypted message is larger than %d bytes ([intake] max_decrypted_size)", limit)
 	}
 	if err != nil {
-		// go-crypto reports a decompression limit as a generic parsing
-		// error; reaching the limit is what tells it from tampering.
-		if n >= limit-literalSlack {
-			return nil, bot.Reject(bot.RejectDecryptedTooLarge, "the message decompresses to more than %d bytes ([intake] max_decrypted_size)", limit)
+		if spy.hit || errors.Is(err, pgperrors.ErrMessageTooLarge) {
+			return nil, tooLargeDecompressed(limit)
 		}
 		if !info.encrypted {
 			return nil, bot.Reject(bot.RejectMalformedOpenPGP, "the OpenPGP data is damaged (%s)", pgpError(err))
@@ -175,10 +208,53 @@ func (d *Decoder) open(data []byte, budget int64, keyOps *int) (*opened, error) 
 	return &opened{plain: buf.Bytes(), encrypted: md.IsEncrypted && info.encrypted, sig: d.messageSignature(md)}, nil
 }
 
-// literalSlack is the most a literal packet's header (format, file name of
-// up to 255 bytes, date) adds to what counts against the decompression
-// limit.
-const literalSlack = 512
+func tooLargeDecompressed(limit int64) error {
+	return bot.Reject(bot.RejectDecryptedTooLarge, "the message decompresses to more than %d bytes ([intake] max_decrypted_size)", limit)
+}
+
+// capSpy passes reads through and remembers whether go-crypto's
+// decompression limit tripped.
+type capSpy struct {
+	r   io.Reader
+	hit bool
+}
+
+func (s *capSpy) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && errors.Is(err, pgperrors.ErrMessageTooLarge) {
+		s.hit = true
+	}
+	return n, err
+}
+
+// stopsAtCap tells, for a message that failed before its literal data
+// (packets inside the compression that are not data, such as padding, can
+// fill the limit too), whether the decompression limit was the cause: the
+// error is the same generic one as for tampering. A failure of the data
+// itself happens at the same place whatever the limit; one caused by the
+// limit moves with it. So read it again with a larger limit (at most
+// twice the work) and compare how far into the input each read got.
+func (d *Decoder) stopsAtCap(raw []byte, limit, reached int64, err error) bool {
+	var dec pgperrors.DecryptWithSessionKeyError
+	if !errors.As(err, &dec) && !errors.Is(err, pgperrors.ErrMessageTooLarge) {
+		return false
+	}
+	larger := 2*limit + 1<<20
+	r := &countingReader{r: bytes.NewReader(raw)}
+	_, err = openpgp.ReadMessage(r, d.keyring, nil, &packet.Config{MaxDecompressedMessageSize: &larger})
+	return err == nil || r.n != reached
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
 
 // classify turns a ReadMessage error into a rejection.
 func (d *Decoder) classify(err error, info packetInfo) error {
@@ -248,5 +324,10 @@ func (d *Decoder) describeSigner(s *bot.Signature, e *openpgp.Entity) {
 	s.Fingerprint = fmt.Sprintf("%X", e.PrimaryKey.Fingerprint)
 	if id := e.PrimaryIdentity(); id != nil {
 		s.Signer = id.Name
+	}
+	for _, id := range e.Identities {
+		if id.UserId != nil && id.UserId.Email != "" {
+			s.Emails = append(s.Emails, id.UserId.Email)
+		}
 	}
 }

@@ -197,6 +197,7 @@ func TestInteropBadInputsAreQuarantined(t *testing.T) {
 		{"truncated", bot.RejectBadArmor, envelope(gpgtest.TruncateArmor(g.Encrypt(t, bytes.Repeat(secret, 20), to, gpgtest.EncryptOptions{Compress: "none"}))), true},
 		{"garbage armor", bot.RejectMalformedOpenPGP, envelope(gpgtest.GarbageArmor()), true},
 		{"compression bomb", bot.RejectDecryptedTooLarge, envelope(g.CompressionBomb(t, to, 1<<30)), true},
+		{"256 MiB bomb in gpg's chunks", bot.RejectDecryptedTooLarge, envelope(g.Bomb(t, to, 256<<20, gpgtest.BombChunked)), true},
 		{"oversized", bot.RejectTooLarge, g.OversizedMail(t, gpgtest.Mail{}, to, 5<<20), false},
 		{"broken boundary", bot.RejectMalformedMIME, gpgtest.BrokenBoundaryMail(gpgtest.Mail{}, g.Encrypt(t, secret, to, gpgtest.EncryptOptions{})), true},
 		{"deep nesting", bot.RejectTooDeep, gpgtest.DeepNestingMail(gpgtest.Mail{}, 100), true},

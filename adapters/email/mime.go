@@ -39,7 +39,7 @@ var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
 func parseEntity(raw []byte, maxHeader int) (*entity, error) {
 	hdr, body := splitHeader(raw)
 	if len(hdr) > maxHeader {
-		return nil, bot.Reject(bot.RejectMalformedMIME, "a MIME header is larger than %d bytes", maxHeader)
+		return nil, bot.Reject(bot.RejectHeaderTooLarge, "a MIME header is larger than %d bytes", maxHeader)
 	}
 	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(cleanHeader(hdr))))
 	if err != nil && err != io.EOF {

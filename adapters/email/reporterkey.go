@@ -11,7 +11,11 @@ import (
 )
 
 // chooseKey picks the key replies to the reporter are encrypted to, most
-// trustworthy first: the known key that verifiably signed the report; a
+// trustworthy first: the known key that verifiably signed the whole
+// report and has the sender's From address as a user id (a key that
+// signed only a part, only the ciphertext, or for another address is not
+// the reporter's: a forwarded or re-signed message would hand us the
+// wrong key); a
 // key for the sender's address sent inside the encryption, in an Autocrypt
 // header, or attached in the clear; the only key sent inside the
 // encryption; a known key for the sender's address.
@@ -33,7 +37,7 @@ func (w *walker) chooseKey() {
 		w.rep.ReporterKeySource = source
 		return true
 	}
-	if s := w.rep.Signature; s.Status == bot.SigVerified && pick(w.d.knownKey(s.Fingerprint), "verified signer") {
+	if s := w.rep.Signature; s.Status == bot.SigVerified && !s.FromMismatch && pick(w.d.knownKey(s.Fingerprint), "verified signer") {
 		return
 	}
 	for _, source := range []string{keySource(true), "Autocrypt", keySource(false)} {

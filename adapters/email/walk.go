@@ -10,14 +10,19 @@ import (
 // walker visits a message's MIME tree once, counting everything against
 // the limits, and collects the report's parts.
 type walker struct {
-	d           *Decoder
-	rep         *bot.Report
-	entities    int   // MIME entities and inline OpenPGP blocks so far
-	attachments int   // files so far
-	decrypted   int64 // plaintext bytes decrypted so far
-	keyOps      int   // private-key operations left
-	keys        []keyCandidate
-	sigEnc      bool // rep.Signature came from encrypted content
+	d              *Decoder
+	rep            *bot.Report
+	entities       int   // MIME entities and inline OpenPGP blocks so far
+	attachments    int   // files so far
+	decryptedBytes int64 // plaintext bytes decrypted so far
+	keyOps         int   // private-key operations left
+	keys           []keyCandidate
+	sender         string // the From address of the mail, for comparing with signers (see scope.go)
+	from           string // the From address of the message being walked (a forwarded one's own)
+	sigs           []bot.Signature
+	scope          []int        // the signatures whose content the walk is in
+	covers         [][]int      // for each part, the signatures covering it
+	overCipher     map[int]bool // signatures made over data that was then decrypted
 }
 
 func (w *walker) count() error {
@@ -63,6 +68,10 @@ func (w *walker) walk(e *entity, depth int, enc bool) error {
 		if err != nil {
 			return err
 		}
+		// A forwarded message: its signatures are compared with its own From.
+		saved := w.from
+		w.from = address(inner.header, "From")
+		defer func() { w.from = saved }()
 		return w.walk(inner, depth+1, enc)
 	case mt == "text/rfc822-headers" || (strings.HasPrefix(mt, "text/") && e.params["protected-headers"] != "" &&
 		!e.header.Has("Subject") && !e.isAttachment()):
@@ -77,8 +86,11 @@ func (w *walker) walk(e *entity, depth int, enc bool) error {
 	}
 }
 
+// tooLarge is a part that decodes (base64, quoted-printable) to more than
+// the message may hold: impossible for a message within max_message_size
+// unless that decoding grows it, so it counts as the message's size.
 func (w *walker) tooLarge() error {
-	return bot.Reject(bot.RejectTooLarge, "a part is larger than the message size limit")
+	return bot.Reject(bot.RejectTooLarge, "a part is larger than %d bytes ([intake] max_message_size)", w.d.limits.MaxMessageBytes)
 }
 
 // children parses the parts of a multipart entity.
@@ -134,11 +146,15 @@ func (w *walker) pgpMIME(e *entity, depth int, enc bool) error {
 		return err
 	}
 	inEnc := enc || op.encrypted
-	w.noteSignature(op.sig, inEnc)
-	if op.encrypted {
-		w.protectedSubject(inner)
+	id := w.register(op.sig)
+	walkInner := func() error {
+		return w.under(id, func() error { return w.walk(inner, depth+1, inEnc) })
 	}
-	return w.walk(inner, depth+1, inEnc)
+	if !op.encrypted {
+		return walkInner()
+	}
+	w.protectedSubject(inner)
+	return w.decrypted(walkInner)
 }
 
 // protectedSubject takes the subject from the first encrypted entity that
@@ -165,6 +181,7 @@ func (w *walker) signed(e *entity, depth int, enc bool) error {
 	if err != nil {
 		return err
 	}
+	id := -1
 	if len(raw) >= 2 && strings.EqualFold(e.params["protocol"], "application/pgp-signature") {
 		sigPart, err := parseEntity(raw[1], w.d.limits.MaxHeaderBytes)
 		if err != nil {
@@ -175,14 +192,14 @@ func (w *walker) signed(e *entity, depth int, enc bool) error {
 		}
 		sigData, err := sigPart.content(int64(w.d.limits.MaxHeaderBytes))
 		if err != nil {
-			return bot.Reject(bot.RejectMalformedMIME, "the signature part of a multipart/signed message is too large")
+			return bot.Reject(bot.RejectHeaderTooLarge, "the signature part of a multipart/signed message is larger than %d bytes", w.d.limits.MaxHeaderBytes)
 		}
-		w.noteSignature(w.d.verifyDetached(raw[0], sigData), enc)
+		id = w.register(w.d.verifyDetached(raw[0], sigData))
 	}
 	if enc {
 		w.protectedSubject(content)
 	}
-	return w.walk(content, depth+1, enc)
+	return w.under(id, func() error { return w.walk(content, depth+1, enc) })
 }
 
 // alternative reads the plain-text version when there is one, else the
@@ -223,7 +240,7 @@ func (w *walker) open(data []byte) (*opened, error) {
 	if err := w.count(); err != nil {
 		return nil, err
 	}
-	budget := w.d.limits.MaxDecryptedBytes - w.decrypted
+	budget := w.d.limits.MaxDecryptedBytes - w.decryptedBytes
 	if budget <= 0 {
 		return nil, bot.Reject(bot.RejectDecryptedTooLarge, "the decrypted parts together are larger than %d bytes ([intake] max_decrypted_size)", w.d.limits.MaxDecryptedBytes)
 	}
@@ -231,17 +248,14 @@ func (w *walker) open(data []byte) (*opened, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.decrypted += int64(len(op.plain))
+	w.decryptedBytes += int64(len(op.plain))
+	if !op.encrypted && op.sig.Status != bot.SigNone && isEncryptedMessage(op.plain) {
+		// Encrypted, then signed: the signature is over the ciphertext
+		// inside. Record it as such, and open what it wraps.
+		w.overCipher[w.register(op.sig)] = true
+		return w.open(op.plain)
+	}
 	return op, nil
-}
-
-func (w *walker) noteSignature(s bot.Signature, enc bool) {
-	if s.Status == bot.SigNone {
-		return
-	}
-	if w.rep.Signature.Status == bot.SigNone || (enc && !w.sigEnc) {
-		w.rep.Signature, w.sigEnc = s, enc
-	}
 }
 
 // text reads a text part: its charset converted, HTML turned into text,
@@ -262,7 +276,7 @@ func (w *walker) text(e *entity, enc bool) error {
 		switch seg.kind {
 		case "":
 			if t := tidyText(seg.text); t != "" {
-				w.rep.Parts = append(w.rep.Parts, bot.ReportPart{Kind: bot.PartText, Encrypted: enc, Text: t, Size: len(t), FromHTML: fromHTML})
+				w.addPart(bot.ReportPart{Kind: bot.PartText, Encrypted: enc, Text: t, Size: len(t), FromHTML: fromHTML}, -1, false)
 			}
 		case armorMessage:
 			op, err := w.open([]byte(seg.text))
@@ -270,8 +284,7 @@ func (w *walker) text(e *entity, enc bool) error {
 				return err
 			}
 			t := tidyText(decodeCharset(op.plain, cs))
-			w.rep.Parts = append(w.rep.Parts, bot.ReportPart{Kind: bot.PartText, Encrypted: enc || op.encrypted, Text: t, Size: len(op.plain), Signature: op.sig})
-			w.noteSignature(op.sig, enc || op.encrypted)
+			w.addPart(bot.ReportPart{Kind: bot.PartText, Encrypted: enc || op.encrypted, Text: t, Size: len(op.plain)}, w.register(op.sig), op.encrypted)
 		case armorSigned:
 			if err := w.count(); err != nil {
 				return err
@@ -280,8 +293,7 @@ func (w *walker) text(e *entity, enc bool) error {
 			if err != nil {
 				return err
 			}
-			w.rep.Parts = append(w.rep.Parts, bot.ReportPart{Kind: bot.PartText, Encrypted: enc, Text: tidyText(t), Size: len(t), Signature: sig})
-			w.noteSignature(sig, enc)
+			w.addPart(bot.ReportPart{Kind: bot.PartText, Encrypted: enc, Text: tidyText(t), Size: len(t)}, w.register(sig), false)
 		case armorKey:
 			if err := w.count(); err != nil {
 				return err

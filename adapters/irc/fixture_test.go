@@ -25,20 +25,23 @@ const (
 	password = "pw-"
 )
 
-// accounts every test network gets: the bot's, two team members' and a
+// accounts every test network gets: the bot's, the team members' and a
 // stranger's.
 var accounts = []string{botNick, password + botNick, "alice", password + "alice", "bob", password + "bob",
-	"dave", password + "dave", "mallory", password + "mallory"}
+	"dave", password + "dave", "mallory", password + "mallory", "watcher", password + "watcher"}
 
 // team is the declared people: alice is an officer, bob a member and
 // SIG lead, dave a member who wants pings in the channel; carol is on the
-// team but not on IRC.
+// team but not on IRC. watcher is a member the tests watch the channel
+// with: anyone else in it would be an outsider, and the channel would get
+// nothing.
 func team(t testing.TB) *bot.People {
 	p, err := bot.NewPeople([]bot.Person{
 		{Name: "alice", Role: bot.RoleOfficer, IRCAccount: "alice"},
 		{Name: "bob", Role: bot.RoleMember, IRCAccount: "bob"},
 		{Name: "dave", Role: bot.RoleMember, IRCAccount: "dave", Notify: bot.NotifyChannel},
 		{Name: "carol", Role: bot.RoleMember},
+		{Name: "watcher", Role: bot.RoleMember, IRCAccount: "watcher"},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -195,6 +195,9 @@ type worldOptions struct {
 	adapt              func(*Options)
 	wrap               func(http.Handler) http.Handler // around the adapter's handler
 	publisher          func(*bot.Service) commands.Publisher
+	// realBackoff keeps the production retry delays of the outbox and the
+	// websocket instead of the tests' short ones.
+	realBackoff bool
 }
 
 // Usernames of the world: alice (officer), bob (member, SIG lead), carol
@@ -237,6 +240,12 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		PublicURL: w.listener.URL, TrustedMembers: []string{mmserver.AdminName}, MaxPosts: 4,
 		RequestTimeout: 10 * time.Second, MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond,
 	}
+	opts.Outbox = w.c.outbox
+	if o.realBackoff {
+		opts.MinBackoff, opts.MaxBackoff = 0, 0
+		def := bot.NewOutbox(w.c.db, bot.SystemClock{}, discard())
+		w.c.outbox.MinBackoff, w.c.outbox.MaxBackoff = def.MinBackoff, def.MaxBackoff
+	}
 	if o.adapt != nil {
 		o.adapt(&opts)
 	}
@@ -251,6 +260,7 @@ func newWorld(t testing.TB, o worldOptions) *world {
 	}
 	mux.Handle("/mattermost/", h)
 	w.c.outbox.Register(bot.PlatformMattermost, a)
+	a.SetOutbox(w.c.outbox)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

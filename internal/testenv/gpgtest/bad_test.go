@@ -186,3 +186,30 @@ func readMessage(t *testing.T, armored []byte, team *gpgtest.Key) (*openpgp.Mess
 	}
 	return openpgp.ReadMessage(block, ring, nil, nil)
 }
+
+// TestBombKinds proves the other framings exactly, small: gpg and
+// go-crypto read the chunked literal data and the data after the padding.
+func TestBombKinds(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	to := []*gpgtest.Key{f.team}
+	const size = 4 << 20
+	for _, tc := range []struct {
+		kind gpgtest.BombKind
+		want []byte
+	}{
+		{gpgtest.BombChunked, make([]byte, size-6)},
+		{gpgtest.BombPadding, []byte("after the padding\n")},
+	} {
+		msg := f.g.Bomb(t, to, size, tc.kind)
+		if len(msg) > size/300 { // deflate copies at most 258 bytes per code
+			t.Errorf("kind %d: %d bytes for %d", tc.kind, len(msg), size)
+		}
+		if plain, stderr := f.g.Decrypt(t, msg); !bytes.Equal(plain, tc.want) {
+			t.Errorf("kind %d: gpg got %d bytes, want %d (%s)", tc.kind, len(plain), len(tc.want), stderr)
+		}
+		if _, got, err := goDecrypt(t, msg, f.team, nil); err != nil || !bytes.Equal(got, tc.want) {
+			t.Errorf("kind %d: go-crypto: %v, %d bytes", tc.kind, err, len(got))
+		}
+	}
+}

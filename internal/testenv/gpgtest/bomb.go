@@ -27,6 +27,28 @@ import (
 // millisecond, and go-crypto's packet package writes the PKESK and SEIPD
 // packets around it (AES-256, the recipients' encryption subkeys).
 func (g *GPG) CompressionBomb(t testing.TB, recipients []*Key, size int64) []byte {
+	return g.Bomb(t, recipients, size, BombLiteral)
+}
+
+// BombKind is how a compression bomb frames its size bytes.
+type BombKind int
+
+const (
+	// BombLiteral: one literal packet of known length (see CompressionBomb).
+	BombLiteral BombKind = iota
+	// BombChunked: literal data in 8 KiB partial-length chunks, as gpg
+	// writes data it streams from a pipe (head -c 256M /dev/zero | gpg -e):
+	// every chunk adds a length byte to what decompresses.
+	BombChunked
+	// BombPadding: a padding packet (tag 21) of size zeros, then a short
+	// literal packet: the limit trips before any data is read.
+	BombPadding
+)
+
+// Bomb is CompressionBomb with the decompressed size bytes framed as kind
+// says. Each kind is a few hundred KiB per 256 MiB and made in
+// milliseconds.
+func (g *GPG) Bomb(t testing.TB, recipients []*Key, size int64, kind BombKind) []byte {
 	t.Helper()
 	sessionKey := make([]byte, 32)
 	if _, err := rand.Read(sessionKey); err != nil {
@@ -50,7 +72,20 @@ func (g *GPG) CompressionBomb(t testing.TB, recipients []*Key, size int64) []byt
 	if err != nil {
 		t.Fatalf("CompressionBomb: SEIPD: %v", err)
 	}
-	compressed := zlibZeros(literalHeader(size), size)
+	var compressed []byte
+	switch kind {
+	case BombChunked:
+		compressed = chunkedZeros(size)
+	case BombPadding:
+		pad := []byte{0xd5, 0xff, 0, 0, 0, 0} // tag 21, new format, 5-byte length
+		binary.BigEndian.PutUint32(pad[2:], uint32(size))
+		data := []byte("after the padding\n")
+		const mib = 1 << 20
+		compressed = zlibRepeat(pad, make([]byte, mib), int(size/mib),
+			append(make([]byte, size%mib), append(literalHeader(int64(len(data))), data...)...))
+	default:
+		compressed = zlibZeros(literalHeader(size), size)
+	}
 	// Compressed Data packet (tag 8), new format, 5-byte length; body is
 	// the algorithm (2 = ZLIB) and the zlib stream.
 	hdr := []byte{0xc8, 0xff, 0, 0, 0, 0, byte(packet.CompressionZLIB)}
@@ -121,4 +156,69 @@ func zeroDeflate(prefix []byte, n int64) []byte {
 	// Final empty fixed-Huffman block: BFINAL=1, BTYPE=01, end-of-block.
 	out.Write([]byte{0x03, 0x00})
 	return out.Bytes()
+}
+
+// chunkSize is the partial body length of BombChunked: 2^13, what gpg
+// uses for literal data it streams (ctb cb, length byte ed).
+const chunkSize = 1 << 13
+
+// chunkedZeros is a zlib stream of a literal packet of about size zero
+// bytes in partial-length chunks of 8 KiB, ended by an empty chunk. The
+// repeated unit is four chunks: deflate needs at least its 32 KiB window.
+func chunkedZeros(size int64) []byte {
+	first := append([]byte{0xcb, 0xe0 | 13, 'b', 0, 0, 0, 0, 0}, make([]byte, chunkSize-6)...)
+	chunk := append([]byte{0xe0 | 13}, make([]byte, chunkSize)...)
+	unit := bytes.Repeat(chunk, 4)
+	rest := size/chunkSize - 1
+	return zlibRepeat(first, unit, int(rest/4), append(bytes.Repeat(chunk, int(rest%4)), 0))
+}
+
+// zlibRepeat is a zlib stream of prefix, reps times unit, then suffix,
+// compressing unit only twice. unit must be at least 32 KiB long (the
+// deflate window), so that every repetition after the first starts from
+// the same window (the unit's end) and the same compressed bytes decode
+// to the same unit (see zeroDeflate).
+func zlibRepeat(prefix, unit []byte, reps int, suffix []byte) []byte {
+	var out, buf bytes.Buffer
+	out.Write([]byte{0x78, 0xda})
+	fw, _ := flate.NewWriter(&buf, flate.BestCompression)
+	_, _ = fw.Write(prefix)
+	if reps > 0 {
+		_, _ = fw.Write(unit)
+	}
+	_ = fw.Flush()
+	out.Write(buf.Bytes())
+	if reps > 1 {
+		buf.Reset()
+		_, _ = fw.Write(unit)
+		_ = fw.Flush()
+		out.Write(bytes.Repeat(buf.Bytes(), reps-1))
+	}
+	buf.Reset()
+	_, _ = fw.Write(suffix)
+	_ = fw.Flush()
+	out.Write(buf.Bytes())
+	out.Write([]byte{0x03, 0x00}) // final empty fixed-Huffman block
+	sum := adler32.Checksum(prefix)
+	u := adler32.Checksum(unit)
+	for i := 0; i < reps; i++ {
+		sum = adlerCombine(sum, u, int64(len(unit)))
+	}
+	sum = adlerCombine(sum, adler32.Checksum(suffix), int64(len(suffix)))
+	_ = binary.Write(&out, binary.BigEndian, sum)
+	return out.Bytes()
+}
+
+// adlerCombine is the Adler-32 of A then B from theirs and B's length
+// (zlib's adler32_combine).
+func adlerCombine(a1, a2 uint32, len2 int64) uint32 {
+	const base = 65521
+	rem := uint64(len2 % base)
+	s1 := uint64(a1 & 0xffff)
+	s2 := rem * s1 % base
+	s1 += uint64(a2&0xffff) + base - 1
+	s2 += uint64(a1>>16) + uint64(a2>>16) + base - rem
+	s1 %= base
+	s2 %= base
+	return uint32(s2<<16 | s1)
 }

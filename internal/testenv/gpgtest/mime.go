@@ -201,6 +201,13 @@ func PGPMIMEEnvelope(m Mail, armored []byte) []byte {
 }
 
 func encryptedEnvelope(m Mail, subject string, armored []byte) []byte {
+	mp := encryptedEntity(armored)
+	mp.header = append(outerHeaders(m, subject), mp.header...)
+	return mp.bytes()
+}
+
+// encryptedEntity is the multipart/encrypted entity around armored.
+func encryptedEntity(armored []byte) entity {
 	version := entity{header: []string{
 		"Content-Type: application/pgp-encrypted",
 		"Content-Description: PGP/MIME version identification",
@@ -210,10 +217,8 @@ func encryptedEnvelope(m Mail, subject string, armored []byte) []byte {
 		"Content-Description: OpenPGP encrypted message",
 		`Content-Disposition: inline; filename="encrypted.asc"`,
 	}, body: crlf(armored)}
-	mp := multipart("multipart/encrypted", []string{`protocol="application/pgp-encrypted"`},
+	return multipart("multipart/encrypted", []string{`protocol="application/pgp-encrypted"`},
 		"This is an OpenPGP/MIME encrypted message (RFC 4880 and 3156)", version.bytes(), data.bytes())
-	mp.header = append(outerHeaders(m, subject), mp.header...)
-	return mp.bytes()
 }
 
 // signedEntity is an RFC 3156 multipart/signed around inner, with a
