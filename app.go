@@ -32,6 +32,8 @@ type app struct {
 	intake *intakeParts
 	// pub runs publications; nil without [publication].
 	pub *publication.Publisher
+	// quarantine is the officers' desk of rejected messages.
+	quarantine *bot.QuarantineDesk
 }
 
 // appOptions are the parts that differ between the daemon, the CLI and the
@@ -70,12 +72,13 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts app
 		db.Close()
 		return nil, err
 	}
+	desk := bot.NewQuarantineDesk(parts.intake, db, cfg.Intake.QuarantineRetention.Duration, log)
 	var reports commands.ReportReader = parts.intake
 	duty := bot.NewDuty(svc, db, log)
 	svc.SetRoster(duty)
-	a := &app{cfg: cfg, log: log, db: db, svc: svc, duty: duty, intake: parts}
-	copts := commands.Options{Reports: reports, Duty: duty}
-	all := jobs(duty, cfg.Schedules, log)
+	a := &app{cfg: cfg, log: log, db: db, svc: svc, duty: duty, intake: parts, quarantine: desk}
+	copts := commands.Options{Reports: reports, Duty: duty, Quarantine: desk}
+	all := append(jobs(duty, cfg.Schedules, log), quarantineJobs(desk)...)
 	if a.pub, err = buildPublisher(cfg, a, key, log); err != nil {
 		db.Close()
 		return nil, err
@@ -146,6 +149,15 @@ func jobs(duty *bot.Duty, sc config.SchedulesConfig, log *slog.Logger) []schedul
 		}},
 		{Name: "digest", Spec: sc.Digest, Run: duty.Digest},
 	}
+}
+
+// quarantineJobs deletes dropped quarantine entries once their retention
+// period has passed; none without intake.
+func quarantineJobs(desk *bot.QuarantineDesk) []schedule.Job {
+	if desk == nil {
+		return nil
+	}
+	return []schedule.Job{{Name: "quarantine-purge", Spec: "@every 1h", AtStart: true, Run: desk.Purge}}
 }
 
 func (a *app) Close() error { return a.db.Close() }

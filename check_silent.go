@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -16,36 +17,88 @@ import (
 // acknowledgement never sent, a listener that cannot bind, a roster the
 // config no longer describes, a damaged database file.
 func checkSilentFailures(ctx context.Context, c *checker, cfg *config.Config, now time.Time) {
-	checkReachable(c, cfg)
+	checkReachable(c, cfg, now)
 	checkAcknowledgements(c, cfg)
 	checkListenersFree(ctx, c, cfg)
 	checkStoredState(ctx, c, cfg, now)
 }
 
-// checkReachable fails when no chat platform is configured: incidents are
-// announced, and people pinged, only in chat (sectriage mails reporters,
-// never the team), so every new report would wait unseen.
-func checkReachable(c *checker, cfg *config.Config) {
+// checkReachable fails when a new report would reach nobody: incidents
+// are announced in chat, and people are pinged on their chat accounts or,
+// with notify = "email", by mail encrypted to their own key. With neither
+// every new report would wait unseen; a person with neither is asked to
+// act and never hears it.
+func checkReachable(c *checker, cfg *config.Config, now time.Time) {
 	platforms := chatPlatforms(cfg)
-	if len(platforms) == 0 {
-		c.fail("nobody would be told about a new report: no chat platform is configured and sectriage sends the team no mail; " +
-			"configure [mattermost] or [irc] (until then only `sectriage cmd -as NAME -- list` shows new incidents)")
-		return
-	}
-	c.ok("new reports are announced on %s", joinAnd(platforms))
-	// Pings go to a person's own account on each platform: someone with
-	// none on any configured platform is asked to act and never hears it.
-	for i, p := range cfg.People {
-		if (cfg.IRCEnabled() && p.IRCAccount != "") || (cfg.Mattermost.Enabled() && p.Mattermost != "") {
+	var mailed []string
+	unmailable := map[string]error{}
+	for _, p := range cfg.People {
+		if p.Notify != bot.NotifyEmail {
 			continue
 		}
+		if err := mailReachable(cfg, p, now); err != nil {
+			unmailable[p.Name] = err
+			continue
+		}
+		mailed = append(mailed, p.Name)
+	}
+	switch {
+	case len(platforms) == 0 && len(mailed) == 0:
+		c.fail("nobody would be told about a new report: no chat platform is configured and nobody is notified by mail; " +
+			"configure [mattermost] or [irc], or give people notify = \"email\" with email and key_file " +
+			"(until then only `sectriage cmd -as NAME -- list` shows new incidents)")
+		return
+	case len(platforms) == 0:
+		c.ok("new reports reach %s by mail (no chat platform is configured: only the assignee and the incident manager hear of one)", joinAnd(mailed))
+	default:
+		c.ok("new reports are announced on %s", joinAnd(platforms))
+		if len(mailed) > 0 {
+			c.ok("%s notified by mail", joinAnd(mailed))
+		}
+	}
+	// Pings go to a person's own account on each platform, or only by
+	// mail with notify = "email": someone reachable neither way is asked
+	// to act and never hears it.
+	for i, p := range cfg.People {
 		where := cfg.File()
 		if n := cfg.Line(fmt.Sprintf("people[%d].name", i+1)); n > 0 {
 			where = fmt.Sprintf("%s:%d", where, n)
 		}
-		c.fail("%s (%s) has no account on %s: pings to %s (new incidents, deadlines, escalations) would reach nobody; set %s",
+		if err, ok := unmailable[p.Name]; ok {
+			c.fail("%s (%s) is notified by mail, but %v: pings to %s (new incidents, deadlines, escalations) would reach nobody",
+				p.Name, where, err, p.Name)
+			continue
+		}
+		if p.Notify == bot.NotifyEmail {
+			continue
+		}
+		if (cfg.IRCEnabled() && p.IRCAccount != "") || (cfg.Mattermost.Enabled() && p.Mattermost != "") {
+			continue
+		}
+		if len(platforms) == 0 {
+			c.fail("%s (%s) is on no chat platform (none is configured) and not notified by mail: pings to %s (new incidents, deadlines, escalations) would reach nobody; "+
+				"set notify = \"email\" with email and key_file, or configure [mattermost] or [irc]", p.Name, where, p.Name)
+			continue
+		}
+		c.fail("%s (%s) has no account on %s: pings to %s (new incidents, deadlines, escalations) would reach nobody; set %s, or notify = \"email\" with email and key_file",
 			p.Name, where, joinAnd(platforms), p.Name, accountKeys(cfg))
 	}
+}
+
+// mailReachable says why mail to a person with notify = "email" could
+// not be sent: no [email.smtp], no address, or no key that encrypts (mail
+// to the team is never sent in the clear).
+func mailReachable(cfg *config.Config, p config.PersonConfig, now time.Time) error {
+	switch {
+	case cfg.Email.SMTP == nil:
+		return errors.New("there is no [email.smtp] to send it")
+	case p.Email == "":
+		return errors.New("email is not set")
+	case p.KeyFile == "":
+		return errors.New("key_file is not set (mail to the team is always encrypted)")
+	}
+	_, err := memberKey(cfg, p.Name, p.KeyFile, now)
+	return err
 }
 
 // accountKeys names the [[people]] keys of the configured platforms.

@@ -228,3 +228,83 @@ triage_channel = { name = "#sec" }
 		t.Fatalf("check lacks %q, or names alice:\n%s", want, out)
 	}
 }
+
+// TestCheckCountsPeopleNotifiedByMail: someone with notify = "email", an
+// address, a key that encrypts and [email.smtp] hears of new reports with
+// or without chat; without a usable key they hear nothing, and check says
+// so.
+func TestCheckCountsPeopleNotifiedByMail(t *testing.T) {
+	key, err := fixtureKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	public, err := key.ArmoredPublic()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const erin = `
+[[people]]
+name = "erin"
+role = "member"
+email = "erin@example.org"
+notify = "email"
+key_file = "erin.asc"
+
+[email.smtp]
+address = "127.0.0.1:1"
+from = "security@example.org"
+`
+	const irc = "\n[irc]\nserver = \"127.0.0.1:1\"\ntriage_channel = { name = \"#sec\" }\n"
+	withIRC := strings.Replace(testConfig, "role = \"officer\"\n", "role = \"officer\"\nirc_account = \"alice\"\n", 1)
+	for _, tc := range []struct {
+		name, config, keyFile string
+		oks, errs             []string
+	}{
+		{"no chat, erin by mail", testConfig + erin, string(public),
+			[]string{"new reports reach erin by mail"},
+			[]string{"alice (", "is on no chat platform", "bob ("}},
+		{"no chat, erin's key unreadable", testConfig + erin, "not a key",
+			nil, []string{"nobody would be told about a new report: no chat platform is configured and nobody is notified by mail"}},
+		{"irc, erin by mail", withIRC + erin + irc, string(public),
+			[]string{"new reports are announced on irc", "erin notified by mail"},
+			[]string{"bob (", "has no account on irc"}},
+		{"irc, erin's key missing", withIRC + erin + irc, "",
+			[]string{"new reports are announced on irc"},
+			[]string{"erin (", "is notified by mail, but people erin: key_file", "bob ("}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "sectriage.toml")
+			writeFile(t, path, tc.config)
+			if tc.keyFile != "" {
+				writeFile(t, filepath.Join(dir, "erin.asc"), tc.keyFile)
+			}
+			cfg, err := config.Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out strings.Builder
+			c := &checker{out: &out}
+			checkReachable(c, cfg, time.Now())
+			got := out.String()
+			for _, want := range append(tc.oks, tc.errs...) {
+				if !strings.Contains(got, want) {
+					t.Errorf("check lacks %q:\n%s", want, got)
+				}
+			}
+			if strings.Contains(got, "error:   erin (") != strings.Contains(strings.Join(tc.errs, "|"), "erin (") {
+				t.Errorf("erin is wrongly judged:\n%s", got)
+			}
+			// One error per unreachable person (or the one that says nobody is).
+			wantErrs := 0
+			for _, e := range tc.errs {
+				if strings.HasSuffix(e, " (") || strings.HasPrefix(e, "nobody") {
+					wantErrs++
+				}
+			}
+			if c.errors != wantErrs {
+				t.Errorf("%d errors, want %d:\n%s", c.errors, wantErrs, got)
+			}
+		})
+	}
+}

@@ -21,6 +21,8 @@ type Options struct {
 	// Publisher runs publications; nil: publish now and notify distros
 	// say publication is not configured.
 	Publisher Publisher
+	// Quarantine is the desk of rejected messages; nil: no intake.
+	Quarantine QuarantineDesk
 }
 
 // handlers holds what the standard commands need.
@@ -29,11 +31,13 @@ type handlers struct {
 	reports   ReportReader
 	duty      *bot.Duty
 	publisher Publisher
+	// quarantineDesk is nil without intake.
+	quarantineDesk QuarantineDesk
 }
 
 // New builds the registry with every standard command.
 func New(svc *bot.Service, log *slog.Logger, opts Options) (*Registry, error) {
-	h := &handlers{svc: svc, reports: opts.Reports, duty: opts.Duty, publisher: opts.Publisher}
+	h := &handlers{svc: svc, reports: opts.Reports, duty: opts.Duty, publisher: opts.Publisher, quarantineDesk: opts.Quarantine}
 	r := NewRegistry(log)
 	for _, c := range h.commands(r) {
 		if err := r.Add(c); err != nil {
@@ -92,6 +96,7 @@ func (h *handlers) commands(r *Registry) []Command {
 			MinArgs: 2, MaxArgs: 2, Handler: HandlerFunc(h.route)},
 		{Name: "reply", Args: "<id> <text>", Summary: "mail the reporter (encrypted when their key is known)", Permission: bot.AssigneeOrOfficer,
 			MinArgs: 2, MaxArgs: -1, Handler: HandlerFunc(h.reply)},
+		h.quarantineCommand(),
 	}, append(h.rosterCommands(), h.advisoryCommands()...)...)
 }
 

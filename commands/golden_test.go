@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/sectriage/sectriage/bot"
 	"github.com/sectriage/sectriage/commands"
+	"github.com/sectriage/sectriage/internal/testenv/intaketest"
 	"github.com/sectriage/sectriage/storage"
 )
 
@@ -28,6 +29,11 @@ type world struct {
 	reg   *commands.Registry
 	clock *bot.ManualClock
 	db    *storage.DB
+	// The intake and quarantine desk, with a decoder that accepts what is
+	// encrypted to a key in gate.keys.
+	intake *bot.Intake
+	desk   *bot.QuarantineDesk
+	gate   *intaketest.Gate
 }
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -93,7 +99,8 @@ func worldOn(t testing.TB, db *storage.DB) *world {
 	svc := bot.NewService(db, clock, discard(), settings)
 	duty := bot.NewDuty(svc, db, discard())
 	svc.SetRoster(duty)
-	reg, err := commands.New(svc, discard(), commands.Options{Duty: duty, Publisher: &servicePublisher{svc}})
+	intake, desk, gate := intaketest.NewDesk(svc, db, 7*24*time.Hour)
+	reg, err := commands.New(svc, discard(), commands.Options{Duty: duty, Publisher: &servicePublisher{svc}, Quarantine: desk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +114,7 @@ func worldOn(t testing.TB, db *storage.DB) *world {
 		}
 		clock.Advance(10 * time.Minute)
 	}
-	return &world{svc: svc, reg: reg, clock: clock, db: db}
+	return &world{svc: svc, reg: reg, clock: clock, db: db, intake: intake, desk: desk, gate: gate}
 }
 
 // TestGolden plays each testdata/*.txt file. Lines:

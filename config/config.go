@@ -89,6 +89,8 @@ type PersonConfig struct {
 	Timezone   string `toml:"timezone"`
 	QuietHours string `toml:"quiet_hours"`
 	Notify     string `toml:"notify"`
+	// KeyFile is the person's armored public key, for notify = "email".
+	KeyFile string `toml:"key_file"`
 }
 
 // SIGConfig is one [[sigs]] entry.

@@ -69,7 +69,15 @@ var columns = map[string]map[string]Class{
 	"quarantine": {"id": Public, "received_at": Public, "source": Public, "report_id": Public, "size": Public,
 		"reason":     Public,
 		"dedupe_key": Keyed, // may hold the Message-ID
-		"sender":     Sealed, "message_id": Sealed, "detail": Sealed},
+		"sender":     Sealed, "message_id": Sealed, "detail": Sealed,
+		"released_at": Public, "released_by": Public, "dropped_at": Public, "dropped_by": Public, // team members' names
+		"drop_reason": Sealed, // an officer's words about the message, which may quote it
+	},
+	// Our own random Message-IDs and the hashes of reply tokens: nothing
+	// from a report.
+	"sent_mail": {"message_id": Public, "incident_id": Public, "reply_token_hash": Public, "sent_at": Public},
+	"followups": {"report_id": Public, "incident_id": Public, "received_at": Public,
+		"matched_by": Public}, // "reply-address" or "in-reply-to"
 	"roster_overrides": {"id": Public, "kind": Public, "sig": Public, "person": Public, "starts_at": Public,
 		"ends_at": Public, "created_at": Public, "created_by": Public},
 	"handovers": {"id": Public, "sig": Public, "from_person": Public, "to_person": Public, "config_lead": Public,

@@ -124,6 +124,7 @@ var canaries = map[string]string{
 	"sender":      "canary-sender-aa41@example.net",
 	"detail":      "CANARY-DETAIL-51f0",
 	"draft":       "CANARY-DRAFT-0c9b",
+	"dropReason":  "CANARY-DROP-REASON-0c9b",
 }
 
 // fill writes one value of every confidential kind through the store's
@@ -174,6 +175,9 @@ func fill(t *testing.T, db *DB) {
 	if _, _, err := db.QuarantineMessage(ctx, &bot.Quarantined{ReceivedAt: time.Now(), Source: "pipe", ReportID: id,
 		DedupeKey: "oversized|mid|" + c["messageID"], Sender: c["sender"], MessageID: c["messageID"], Reason: "wrong-key",
 		Detail: c["detail"]}, func(*bot.Quarantined) []bot.OutboxMessage { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DropQuarantine(ctx, 1, "alice", c["dropReason"], time.Now()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -277,6 +281,15 @@ func readBack(t *testing.T, db *DB) {
 	}
 }
 
+// readBackQuarantineEntry checks the quarantine entry fill stored, with
+// the drop reason newer than the previous schema.
+func readBackQuarantineEntry(t *testing.T, db *DB) {
+	t.Helper()
+	if e, err := db.QuarantineEntry(context.Background(), 1); err != nil || e.DropReason != canaries["dropReason"] || e.Sender != canaries["sender"] {
+		t.Errorf("quarantine entry read back as %+v, %v", e, err)
+	}
+}
+
 // readBackAdvisory checks the draft fill stored (tables newer than the
 // previous schema are checked apart from readBack).
 func readBackAdvisory(t *testing.T, db *DB) {
@@ -300,6 +313,7 @@ func TestEveryConfidentialValueIsSealed(t *testing.T) {
 	fill(t, db)
 	checkSealedAtRest(t, db, dir)
 	readBack(t, db)
+	readBackQuarantineEntry(t, db)
 	readBackAdvisory(t, db)
 }
 
@@ -326,6 +340,7 @@ func TestUnlockSealsPlaintextOfTheCurrentSchema(t *testing.T) {
 	}
 	checkSealedAtRest(t, db, dir)
 	readBack(t, db)
+	readBackQuarantineEntry(t, db)
 	readBackAdvisory(t, db)
 }
 

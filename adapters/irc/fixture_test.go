@@ -13,6 +13,7 @@ import (
 	"github.com/sectriage/sectriage/adapters/irc"
 	"github.com/sectriage/sectriage/bot"
 	"github.com/sectriage/sectriage/commands"
+	"github.com/sectriage/sectriage/internal/testenv/intaketest"
 	"github.com/sectriage/sectriage/internal/testenv/ircnet"
 	"github.com/sectriage/sectriage/storage"
 )
@@ -91,6 +92,8 @@ type desk struct {
 	reports   *fakeReports
 	delivered chan delivery
 	log       *syncBuffer
+	intake    *bot.Intake      // with deskOptions.quarantine
+	gate      *intaketest.Gate // with deskOptions.quarantine
 }
 
 type deskOptions struct {
@@ -99,6 +102,9 @@ type deskOptions struct {
 	// its watchers in place first.
 	gate  *gate
 	tweak func(*irc.Options)
+	// quarantine gives the bot an intake and quarantine desk (see
+	// intaketest): desk.intake and desk.gate.
+	quarantine bool
 }
 
 // startDesk starts the bot on n. The caller has prepared the channel.
@@ -127,7 +133,13 @@ func startDesk(t testing.TB, n *ircnet.Network, o deskOptions) *desk {
 		SIGs: []*bot.SIG{{Name: "core", Lead: "bob", Contacts: []string{"bob"}}},
 	}
 	d.svc = bot.NewService(db, bot.SystemClock{}, log, settings)
-	reg, err := commands.New(d.svc, log, commands.Options{Reports: d.reports})
+	cmdOpts := commands.Options{Reports: d.reports}
+	if o.quarantine {
+		var qd *bot.QuarantineDesk
+		d.intake, qd, d.gate = intaketest.NewDesk(d.svc, db, 24*time.Hour)
+		cmdOpts.Quarantine = qd
+	}
+	reg, err := commands.New(d.svc, log, cmdOpts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/sectriage/sectriage/bot"
 	"github.com/sectriage/sectriage/commands"
+	"github.com/sectriage/sectriage/internal/testenv/intaketest"
 	"github.com/sectriage/sectriage/internal/testenv/mmserver"
 	"github.com/sectriage/sectriage/storage"
 )
@@ -50,6 +51,9 @@ type core struct {
 	svc    *bot.Service
 	reg    *commands.Registry
 	outbox *bot.Outbox
+	// The intake and quarantine desk (see intaketest).
+	intake *bot.Intake
+	gate   *intaketest.Gate
 
 	mu       sync.Mutex
 	attempts []attempt    // every delivery attempt the outbox made
@@ -90,7 +94,8 @@ func newCore(t testing.TB, people []person, publisher ...func(*bot.Service) comm
 		Platforms: []string{bot.PlatformMattermost},
 	}
 	svc := bot.NewService(db, bot.SystemClock{}, discard(), st)
-	var copts commands.Options
+	intake, qdesk, gate := intaketest.NewDesk(svc, db, 24*time.Hour)
+	copts := commands.Options{Quarantine: qdesk}
 	for _, p := range publisher {
 		copts.Publisher = p(svc)
 	}
@@ -98,7 +103,7 @@ func newCore(t testing.TB, people []person, publisher ...func(*bot.Service) comm
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &core{db: db, svc: svc, reg: reg, taken: map[int]bool{}, more: make(chan struct{}, 1)}
+	c := &core{db: db, svc: svc, reg: reg, taken: map[int]bool{}, more: make(chan struct{}, 1), intake: intake, gate: gate}
 	c.outbox = bot.NewOutbox(db, bot.SystemClock{}, testLog(t))
 	c.outbox.MinBackoff, c.outbox.MaxBackoff, c.outbox.Idle = 50*time.Millisecond, 500*time.Millisecond, 100*time.Millisecond
 	c.outbox.Observe = func(m bot.OutboxMessage, err error) {
