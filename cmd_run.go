@@ -172,6 +172,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, ro run
 		rl.refresh = append(rl.refresh, mm.Refresh)
 		runners = append(runners, mm.Run)
 	}
+	if err := publicationMounts(ctx, a.pub, mounts); err != nil {
+		fmt.Fprintln(stderr, "sectriage: publication:", err)
+		return exitFailed
+	}
+	if a.pub != nil {
+		runners = append(runners, publicationWatcher(a))
+	}
 	trusted, err := trustedNetworks(cfg.TrustedProxies())
 	if err != nil {
 		fmt.Fprintln(stderr, "sectriage:", err)

@@ -57,6 +57,9 @@ type Settings struct {
 	// ReporterMail is set when an e-mail deliverer is configured, so
 	// acknowledgements and replies can reach reporters.
 	ReporterMail bool
+	// Publication is what publishing an advisory requires ([publication]);
+	// zero approvals means the default.
+	Publication PublicationPolicy
 }
 
 // SIG finds a SIG by name (case-insensitive).

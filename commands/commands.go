@@ -18,22 +18,26 @@ type ReportReader interface {
 type Options struct {
 	Reports ReportReader // nil: `show` has no report body to offer
 	Duty    *bot.Duty    // nil: the roster commands say there is no roster
+	// Publisher runs publications; nil: publish now and notify distros
+	// say publication is not configured.
+	Publisher Publisher
 	// Quarantine is the desk of rejected messages; nil: no intake.
 	Quarantine QuarantineDesk
 }
 
 // handlers holds what the standard commands need.
 type handlers struct {
-	svc     *bot.Service
-	reports ReportReader
-	duty    *bot.Duty
+	svc       *bot.Service
+	reports   ReportReader
+	duty      *bot.Duty
+	publisher Publisher
 	// quarantineDesk is nil without intake.
 	quarantineDesk QuarantineDesk
 }
 
 // New builds the registry with every standard command.
 func New(svc *bot.Service, log *slog.Logger, opts Options) (*Registry, error) {
-	h := &handlers{svc: svc, reports: opts.Reports, duty: opts.Duty, quarantineDesk: opts.Quarantine}
+	h := &handlers{svc: svc, reports: opts.Reports, duty: opts.Duty, publisher: opts.Publisher, quarantineDesk: opts.Quarantine}
 	r := NewRegistry(log)
 	for _, c := range h.commands(r) {
 		if err := r.Add(c); err != nil {
@@ -93,7 +97,7 @@ func (h *handlers) commands(r *Registry) []Command {
 		{Name: "reply", Args: "<id> <text>", Summary: "mail the reporter (encrypted when their key is known)", Permission: bot.AssigneeOrOfficer,
 			MinArgs: 2, MaxArgs: -1, Handler: HandlerFunc(h.reply)},
 		h.quarantineCommand(),
-	}, h.rosterCommands()...)
+	}, append(h.rosterCommands(), h.advisoryCommands()...)...)
 }
 
 func incidentArg(req *Request, i int) (int64, error) {

@@ -127,6 +127,12 @@ func (db *DB) CreateIncident(ctx context.Context, inc *bot.Incident, build func(
 // BEGIN IMMEDIATE, so the read below already holds the write lock: two
 // concurrent updates of one incident cannot both read the old state.
 func (db *DB) UpdateIncident(ctx context.Context, id int64, fn func(*bot.Incident) (bot.Change, error)) (*bot.Incident, error) {
+	return db.updateIncident(ctx, id, func(_ *sql.Tx, inc *bot.Incident) (bot.Change, error) { return fn(inc) })
+}
+
+// updateIncident is UpdateIncident with the transaction handed to fn, for
+// what is stored beside the incident (its advisory).
+func (db *DB) updateIncident(ctx context.Context, id int64, fn func(*sql.Tx, *bot.Incident) (bot.Change, error)) (*bot.Incident, error) {
 	var updated *bot.Incident
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		inc, err := db.scanIncident(tx.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id))
@@ -136,7 +142,7 @@ func (db *DB) UpdateIncident(ctx context.Context, id int64, fn func(*bot.Inciden
 		if err != nil {
 			return err
 		}
-		change, err := fn(inc)
+		change, err := fn(tx, inc)
 		if err != nil {
 			return err
 		}

@@ -94,6 +94,11 @@ var columns = map[string]map[string]Class{
 	"mattermost_seen_posts": {"post_id": Public, "channel_id": Public, "created_at": Public}, // ids and times only
 	"ack_ledger":            {"address_hmac": Public, "acknowledged_at": Public},             // the mailer keeps the address only as an HMAC keyed from the team key
 	"health_probe":          {"id": Public, "checked_at": Public},
+	// The draft is the team's text about an embargoed flaw; the rest is
+	// team members' names (like assignee), times, and the list addresses
+	// of [publication] the announcement reached (public config).
+	"advisories": {"incident_id": Public, "draft": Sealed, "approvals": Public, "publish_at": Public,
+		"scheduled_by": Public, "published_at": Public, "distros_at": Public, "announced": Public, "updated_at": Public},
 }
 
 // ErrLocked is returned for confidential data in a sealed database opened
