@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -29,7 +30,13 @@ func buildPublisher(cfg *config.Config, a *app, key *teamkey.Key, log *slog.Logg
 	}
 	if key != nil {
 		fingerprint = key.Fingerprint()
-		opts.Signer = key.Entity()
+		// The key loads locked (only what a message names is unlocked);
+		// announcements need its signing key.
+		signer, err := key.Signer(time.Now())
+		if err != nil {
+			return nil, fmt.Errorf("[publication] signs announcements with the team key: %w", err)
+		}
+		opts.Signer = signer
 	}
 	opts.Site, opts.Policy = cfg.PublicationSettings(fingerprint)
 	if cfg.Keys.KnownKeysDir != "" {

@@ -125,6 +125,11 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// As the daemon does (publication_wire.go): the key loads locked.
+	signer, err := team.Signer(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
 	known, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(distrosG.PublicKey))
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +159,7 @@ func newFixture(t *testing.T) *fixture {
 		Site:      publish.Settings{Vendor: "Example", Project: "Example Project", BaseURL: "https://security.example.org", OSVPrefix: "x_EXAMPLE-"},
 		Policy:    publish.Policy{Scope: "libsip and its tools.", Mail: "security@example.org", Disclosure: "We publish when the fix is out.", Deadlines: bot.DefaultDeadlines()},
 		OutputDir: dir, Lists: []string{"announce@example.org", "users@example.org"}, DistrosList: "distros@example.org",
-		KnownKeys: known, Signer: team.Entity(), Mailer: mailer,
+		KnownKeys: known, Signer: signer, Mailer: mailer,
 	}, discard())
 	if err != nil {
 		t.Fatal(err)

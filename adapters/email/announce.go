@@ -50,7 +50,10 @@ func (m *Mailer) SendEncrypted(ctx context.Context, to, subject string, body []b
 	inner := textEntity(string(body), string(inside))
 	var signer *openpgp.Entity
 	if m.team != nil {
-		signer = m.team.Entity()
+		// Unlocks the signing key, which the team key loads without.
+		if signer, err = m.team.Signer(m.opts.Now()); err != nil {
+			return err
+		}
 	}
 	armored, err := teamkey.EncryptTo(inner, key, signer)
 	if err != nil {
