@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/sectriage/sectriage/adapters/email"
@@ -29,10 +30,14 @@ func intakeHandlers(mux *http.ServeMux, a *app, now time.Time) error {
 	if cfg.Email.SMTP != nil {
 		to = cfg.Email.SMTP.From
 	}
-	mux.Handle("/report", email.NewFormHandler(a.intake.intake, email.FormOptions{
+	form := email.NewFormHandler(a.intake.intake, email.FormOptions{
 		MaxBytes: int64(cfg.Intake.FormMaxSize), RateLimit: cfg.Intake.FormRateLimit,
 		RateWindow: cfg.Intake.FormRateWindow.Duration, TrustedProxies: trusted, To: to,
-	}, a.log))
+	}, a.log)
+	mux.Handle("/report", form)
+	if err := reportPage(mux, a, form); err != nil {
+		return err
+	}
 	st := cfg.SecurityTxt
 	if st == nil {
 		key, err := a.intake.key.ArmoredPublic()
@@ -76,4 +81,26 @@ func intakeHandlers(mux *http.ServeMux, a *app, now time.Time) error {
 func sameHost(u *url.URL, public string) bool {
 	p, err := url.Parse(public)
 	return err == nil && p.Host == u.Host
+}
+
+// reportPage adds the report page (GET /report, which encrypts in the
+// browser), its assets and the reporters' status pages.
+func reportPage(mux *http.ServeMux, a *app, form *email.FormHandler) error {
+	key, err := a.intake.key.ArmoredPublic()
+	if err != nil {
+		return err
+	}
+	keyURL := keyPath
+	if st := a.cfg.SecurityTxt; st != nil && st.Encryption != "" {
+		keyURL = st.Encryption
+	}
+	page, err := email.NewReportPage(form, a.intake.intake, email.PageOptions{
+		TeamKey: key, Fingerprint: a.intake.key.Fingerprint(), KeyURL: keyURL,
+		Secure: strings.HasPrefix(a.cfg.PublicURL(), "https://"),
+	}, a.log)
+	if err != nil {
+		return err
+	}
+	page.Register(mux)
+	return nil
 }

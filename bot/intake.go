@@ -36,6 +36,9 @@ type IntakeResult struct {
 	QuarantineID int64
 	Reason       string // the quarantine reason
 	Duplicate    bool   // the message had been received before
+	// StatusURL is the private status link made for the acknowledgement,
+	// when one was (the form shows it too).
+	StatusURL string
 }
 
 // Envelope is what intake needs to know before decoding a message, read
@@ -129,6 +132,11 @@ type IntakeOptions struct {
 	Acknowledge bool
 	// OwnAddresses are never acknowledged: a mail loop with ourselves.
 	OwnAddresses []string
+	// Status keeps the reporters' status links and follow-ups; with
+	// StatusURL (the base the token is appended to) every acknowledgement
+	// carries a status link.
+	Status    StatusStore
+	StatusURL string
 }
 
 // Intake turns received messages into incidents or quarantine entries:
@@ -294,7 +302,8 @@ func (in *Intake) process(ctx context.Context, id int64, source string, raw []by
 			return res, err
 		}
 		rep, _ := in.decode(raw) // only to know whether to acknowledge
-		return res, in.finish(ctx, id, inc, rep)
+		res.StatusURL, err = in.finish(ctx, id, inc, rep)
+		return res, err
 	}
 
 	rep, err := in.decode(raw)
@@ -341,14 +350,16 @@ func (in *Intake) process(ctx context.Context, id int64, source string, raw []by
 			if err != nil {
 				return res, err
 			}
-			return res, in.finish(ctx, id, inc, rep)
+			res.StatusURL, err = in.finish(ctx, id, inc, rep)
+			return res, err
 		}
 		return res, fmt.Errorf("opening an incident for report %d: %w", id, err)
 	}
 	res.IncidentID = inc.ID
 	in.log.Info("report became an incident", "report", id, "incident", inc.Name(), "source", source,
 		"encrypted", rep.Encrypted(), "signature", string(rep.Signature.Status))
-	return res, in.finish(ctx, id, inc, rep)
+	res.StatusURL, err = in.finish(ctx, id, inc, rep)
+	return res, err
 }
 
 // reusedMessageID is the timeline's note for a report whose Message-ID an
@@ -397,28 +408,39 @@ func (in *Intake) envelope(raw []byte) (env Envelope) {
 	return in.dec.Envelope(raw)
 }
 
-// finish queues the acknowledgement to the reporter and marks the report
-// finished. rep is nil when resuming: then only the incident is known,
-// which is all the acknowledgement needs (the deliverer looks up the key).
-func (in *Intake) finish(ctx context.Context, reportID int64, inc *Incident, rep *Report) error {
+// finish queues the acknowledgement to the reporter, with a new status
+// link when they are configured, and marks the report finished. rep is
+// nil when resuming: then only the incident is known, which is all the
+// acknowledgement needs (the deliverer looks up the key). It returns the
+// status link it made ("" if none).
+func (in *Intake) finish(ctx context.Context, reportID int64, inc *Incident, rep *Report) (string, error) {
 	var msgs []OutboxMessage
+	link := ""
 	if in.shouldAcknowledge(inc, rep) {
+		if in.StatusLinks() {
+			var err error
+			if link, err = in.IssueStatus(ctx, inc.ID); err != nil {
+				return "", err
+			}
+		}
 		msgs = append(msgs, OutboxMessage{
 			Dest:       Destination{Platform: PlatformEmail, Address: inc.Reporter},
 			Kind:       MessageMail,
 			IncidentID: inc.ID,
-			Text:       acknowledgement(inc),
+			Text:       acknowledgement(inc, link),
 			DedupeKey:  fmt.Sprintf("ack|report|%d", reportID),
+			// The status link is a secret of the reporter's.
+			Confidential: link != "",
 		})
 	}
 	stampMessages(msgs, in.svc.clock.Now())
 	if err := in.store.FinishReport(ctx, reportID, msgs, in.svc.clock.Now()); err != nil {
-		return fmt.Errorf("finishing report %d: %w", reportID, err)
+		return "", fmt.Errorf("finishing report %d: %w", reportID, err)
 	}
 	if len(msgs) > 0 {
 		in.svc.wake()
 	}
-	return nil
+	return link, nil
 }
 
 func (in *Intake) shouldAcknowledge(inc *Incident, rep *Report) bool {
@@ -442,11 +464,16 @@ func (in *Intake) shouldAcknowledge(inc *Incident, rep *Report) bool {
 
 // acknowledgement is the mail a reporter gets: the incident id and nothing
 // of the report, since it may have to go unencrypted.
-func acknowledgement(inc *Incident) Text {
+func acknowledgement(inc *Incident, statusLink string) Text {
 	var t Text
 	t.Plain("Hello,").Line().Line()
 	t.Plain(fmt.Sprintf("thank you for your report. We received it and track it as %s.", inc.Name())).Line()
 	t.Plain("Please mention this id in the subject of any further mail about it.").Line().Line()
+	if statusLink != "" {
+		t.Plain("You can follow its state and add information (encrypted in your browser) at this private link;").Line()
+		t.Plain("keep it to yourself, anyone who has it can see the state and add to the report:").Line()
+		t.Plain(statusLink).Line().Line()
+	}
 	t.Plain("The security team")
 	return t
 }
@@ -484,5 +511,10 @@ func (in *Intake) ReportBody(ctx context.Context, incidentID int64) (Text, error
 	if err != nil {
 		return Text{}, err
 	}
-	return rep.Text(), nil
+	t := rep.Text()
+	more, err := in.followUpsText(ctx, incidentID)
+	if err != nil {
+		return Text{}, err
+	}
+	return *t.Append(more), nil
 }

@@ -39,6 +39,7 @@ type pipelineOptions struct {
 	limits       email.Limits
 	requireEnc   bool
 	reporterMail bool
+	statusURL    string // with it, status links (the report page's tests)
 }
 
 func newPipeline(t testing.TB, team *teamkey.Key, o pipelineOptions) *pipeline {
@@ -71,7 +72,7 @@ func newPipeline(t testing.TB, team *teamkey.Key, o pipelineOptions) *pipeline {
 	}
 	in := bot.NewIntake(svc, db, dec, dec, nil, discard(), bot.IntakeOptions{
 		MaxMessageBytes: dec.Limits().MaxMessageBytes, RequireEncryption: o.requireEnc, Acknowledge: true,
-		OwnAddresses: []string{"security@example.org"},
+		OwnAddresses: []string{"security@example.org"}, Status: db, StatusURL: o.statusURL,
 	})
 	return &pipeline{db: db, dbPath: path, svc: svc, clock: clock, in: in, dec: dec, team: team}
 }

@@ -1,0 +1,307 @@
+package email_test
+
+import (
+	"bytes"
+	"context"
+	"html"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sectriage/sectriage/adapters/email"
+	"github.com/sectriage/sectriage/bot"
+	"github.com/sectriage/sectriage/teamkey"
+)
+
+// pageServer is the report page on a real pipeline, with every request
+// body the server receives recorded before any handler sees it.
+type pageServer struct {
+	*httptest.Server
+	p      *pipeline
+	mu     sync.Mutex
+	bodies [][]byte
+}
+
+func (s *pageServer) received() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Join(s.bodies, []byte("\n"))
+}
+
+func newPageServer(t *testing.T, limit int) *pageServer {
+	t.Helper()
+	team, err := teamkey.Generate("Team", "security@example.org", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(nil)
+	base := "http://" + srv.Listener.Addr().String()
+	ps := &pageServer{Server: srv}
+	ps.p = newPipeline(t, team, pipelineOptions{statusURL: base + email.StatusPath})
+	// The pipeline's clock is the manual one of the test; the page's
+	// answers do not depend on it.
+	ps.p.clock.Set(time.Now())
+	form := email.NewFormHandler(ps.p.in, email.FormOptions{
+		MaxBytes: 4 << 20, RateLimit: limit, RateWindow: time.Hour, To: "security@example.org",
+	}, discard())
+	key, err := team.ArmoredPublic()
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := email.NewReportPage(form, ps.p.in, email.PageOptions{TeamKey: key, Fingerprint: team.Fingerprint(), KeyURL: "/pgp-key.asc"}, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/report", form)
+	page.Register(mux)
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		ps.mu.Lock()
+		ps.bodies = append(ps.bodies, b)
+		ps.mu.Unlock()
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		mux.ServeHTTP(w, r)
+	})
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return ps
+}
+
+var (
+	csrfField  = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	statusLink = regexp.MustCompile(`id="status-link" href="([^"]+)"`)
+)
+
+// client is a browser without JavaScript: a cookie jar.
+func pageClient(t *testing.T) *http.Client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Jar: jar}
+}
+
+func getPage(t *testing.T, c *http.Client, url string) (int, string, http.Header) {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+// postMultipart posts fields and files ("name=filename" → content).
+func postMultipart(t *testing.T, c *http.Client, url string, fields map[string]string, files map[string]string) (int, string) {
+	t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	for k, v := range fields {
+		_ = mw.WriteField(k, v)
+	}
+	for name, content := range files {
+		field, filename, _ := strings.Cut(name, "=")
+		fw, _ := mw.CreateFormFile(field, filename)
+		_, _ = fw.Write([]byte(content))
+	}
+	_ = mw.Close()
+	resp, err := c.Post(url, mw.FormDataContentType(), &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
+}
+
+func TestReportPageServesAFormUnderAStrictCSP(t *testing.T) {
+	s := newPageServer(t, 100)
+	code, body, h := getPage(t, pageClient(t), s.URL+"/report")
+	if code != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET /report: %d %s", code, h.Get("Content-Type"))
+	}
+	csp := h.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'none'", "script-src 'self' 'sha384-", "form-action 'self'", "frame-ancestors 'none'", "connect-src 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe") {
+		t.Errorf("CSP allows something unsafe: %s", csp)
+	}
+	// Every script is a file from here with an integrity hash the CSP names.
+	scripts := regexp.MustCompile(`<script[^>]*>`).FindAllString(body, -1)
+	if len(scripts) != 2 {
+		t.Fatalf("scripts: %q", scripts)
+	}
+	for _, tag := range scripts {
+		m := regexp.MustCompile(`src="(/report/assets/[a-z.]+)" integrity="(sha384-[^"]+)"`).FindStringSubmatch(tag)
+		if m == nil || !strings.Contains(csp, "'"+html.UnescapeString(m[2])+"'") {
+			t.Errorf("script %s: no integrity named by the CSP", tag)
+		}
+	}
+	for _, want := range []string{`<label for="summary">`, `type="file"`, `name="email"`, `name="public_key"`, `name="credit"`,
+		`name="version"`, `enctype="multipart/form-data"`, `name="viewport"`, "-----BEGIN PGP PUBLIC KEY BLOCK-----", "OpenPGP.js " + email.OpenPGPJSVersion} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+	if h.Get("Set-Cookie") == "" || !strings.Contains(h.Get("Set-Cookie"), "SameSite=Strict") || !strings.Contains(h.Get("Set-Cookie"), "HttpOnly") {
+		t.Errorf("CSRF cookie: %q", h.Get("Set-Cookie"))
+	}
+	// The embedded OpenPGP.js is the pinned release and comes with its licence.
+	js, _ := os.ReadFile("assets/openpgp.min.js")
+	code, served, _ := getPage(t, http.DefaultClient, s.URL+"/report/assets/openpgp.min.js")
+	if code != 200 || served != string(js) || !strings.Contains(served, "OpenPGP.js v"+email.OpenPGPJSVersion) {
+		t.Errorf("openpgp.min.js: %d, %d bytes", code, len(served))
+	}
+	if code, lic, _ := getPage(t, http.DefaultClient, s.URL+"/report/assets/openpgp.LICENSE"); code != 200 || !strings.Contains(lic, "GNU LESSER GENERAL PUBLIC LICENSE") {
+		t.Errorf("licence: %d", code)
+	}
+	if code, _, _ := getPage(t, http.DefaultClient, s.URL+"/report/assets/../../go.mod"); code != 404 {
+		t.Errorf("asset outside the set: %d", code)
+	}
+}
+
+func TestReportPageRefusesPostsWithoutItsToken(t *testing.T) {
+	s := newPageServer(t, 100)
+	fields := map[string]string{"summary": "x", "details": "CANARY-CSRF"}
+	// No cookie, no token: a page elsewhere posting a visitor's browser here.
+	if code, body := postMultipart(t, pageClient(t), s.URL+"/report/send", fields, nil); code != 403 || !strings.Contains(body, "another site") {
+		t.Errorf("no token: %d %s", code, body)
+	}
+	// A token from another browser's cookie.
+	other := pageClient(t)
+	_, page, _ := getPage(t, other, s.URL+"/report")
+	c := pageClient(t)
+	getPage(t, c, s.URL+"/report")
+	fields["csrf"] = csrfField.FindStringSubmatch(page)[1]
+	if code, _ := postMultipart(t, c, s.URL+"/report/send", fields, nil); code != 403 {
+		t.Errorf("someone else's token: %d", code)
+	}
+	if n, _ := s.p.db.CountIncidents(context.Background(), bot.IncidentFilter{}); n != 0 {
+		t.Errorf("%d incidents from refused posts", n)
+	}
+}
+
+// TestReportPageWithoutJavaScript: the form as a browser without
+// JavaScript sends it, attachment included; the server encrypts it on
+// arrival (nothing in the database is plaintext); the answer's status
+// link shows the state, takes a follow-up, and dies when revoked.
+func TestReportPageWithoutJavaScript(t *testing.T) {
+	s := newPageServer(t, 100)
+	c := pageClient(t)
+	_, page, _ := getPage(t, c, s.URL+"/report")
+	fields := map[string]string{"csrf": csrfField.FindStringSubmatch(page)[1], "summary": "Overflow in the SIP parser",
+		"details": "Send a long Via header.\nCANARY-NOJS-DETAILS", "version": "5.8.1", "email": "rita@example.net", "credit": "Rita R."}
+	code, answer := postMultipart(t, c, s.URL+"/report/send", fields, map[string]string{"attachments=poc.py": "print('CANARY-NOJS-ATTACH')\n"})
+	if code != 201 || !strings.Contains(answer, "tracked as SEC-1") {
+		t.Fatalf("%d %s", code, answer)
+	}
+	inc := s.p.incident(t, 1)
+	if inc.Title != "Overflow in the SIP parser" || inc.Reporter != "rita@example.net" {
+		t.Errorf("incident %+v", inc)
+	}
+	report := s.p.body(t, 1)
+	for _, want := range []string{"CANARY-NOJS-DETAILS", "Affected version: 5.8.1", "Credit: Rita R.", `"poc.py"`, "CANARY-NOJS-ATTACH"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q:\n%s", want, report)
+		}
+	}
+	link := statusLink.FindStringSubmatch(answer)
+	if link == nil {
+		t.Fatalf("no status link in the answer:\n%s", answer)
+	}
+	token := strings.TrimPrefix(link[1], s.URL+email.StatusPath)
+	if len(token) < 22 { // 128 bits in base64url
+		t.Fatalf("status token %q is too short", token)
+	}
+
+	// The status page: reference, state, dates; nothing of the report.
+	code, status, h := getPage(t, c, link[1])
+	if code != 200 || !strings.Contains(status, "Report SEC-1") || !strings.Contains(status, "<strong>received</strong>") ||
+		h.Get("Referrer-Policy") != "no-referrer" || h.Get("Cache-Control") != "no-store" {
+		t.Fatalf("status: %d\n%s", code, status)
+	}
+	for _, secret := range []string{"CANARY", "Overflow", "rita@", "alice", "bob"} {
+		if strings.Contains(status, secret) {
+			t.Errorf("the status page shows %q", secret)
+		}
+	}
+	officer := bot.Actor{Person: s.p.svc.Settings().People.ByName("alice"), Platform: bot.PlatformConsole}
+	if _, err := s.p.svc.Claim(context.Background(), officer, bot.Member, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, status, _ = getPage(t, c, link[1]); !strings.Contains(status, "<strong>confirmed</strong>") {
+		t.Errorf("after claim:\n%s", status)
+	}
+
+	// A follow-up through the link, sent without JavaScript.
+	code, status = postMultipart(t, c, link[1], map[string]string{"csrf": csrfField.FindStringSubmatch(status)[1],
+		"details": "It also crashes with a long To.\nCANARY-NOJS-FOLLOWUP"}, nil)
+	if code != 201 || !strings.Contains(status, "was added to SEC-1") {
+		t.Fatalf("follow-up: %d %s", code, status)
+	}
+	if report := s.p.body(t, 1); !strings.Contains(report, "Follow-up 1 from the reporter") || !strings.Contains(report, "CANARY-NOJS-FOLLOWUP") {
+		t.Errorf("show lacks the follow-up:\n%s", report)
+	}
+	data, _ := os.ReadFile(s.p.dbPath)
+	wal, _ := os.ReadFile(s.p.dbPath + "-wal")
+	if bytes.Contains(append(data, wal...), []byte("CANARY-NOJS")) {
+		t.Error("the database holds a report or follow-up in plaintext")
+	}
+	if bytes.Contains(append(data, wal...), []byte(token)) {
+		t.Error("the database holds a status token, not its hash")
+	}
+
+	// Revoked: the link shows nothing any more.
+	if _, err := s.p.in.RevokeStatus(context.Background(), officer, 1); err != nil {
+		t.Fatal(err)
+	}
+	if code, status, _ := getPage(t, c, link[1]); code != 404 || strings.Contains(status, "SEC-1") {
+		t.Errorf("revoked link: %d %s", code, status)
+	}
+	member := bot.Actor{Person: s.p.svc.Settings().People.ByName("bob"), Platform: bot.PlatformConsole}
+	if _, err := s.p.in.RevokeStatus(context.Background(), member, 1); bot.KindOf(err) != bot.KindForbidden {
+		t.Errorf("a member revoking: %v", err)
+	}
+	if code, _, _ := getPage(t, c, s.URL+email.StatusPath+strings.Repeat("A", 43)); code != 404 {
+		t.Errorf("a made-up link: %d", code)
+	}
+}
+
+func TestReportPageSharesTheFormsRateLimit(t *testing.T) {
+	s := newPageServer(t, 2)
+	c := pageClient(t)
+	_, page, _ := getPage(t, c, s.URL+"/report")
+	csrf := csrfField.FindStringSubmatch(page)[1]
+	for i := 0; i < 2; i++ {
+		if code, body := postMultipart(t, c, s.URL+"/report/send", map[string]string{"csrf": csrf, "summary": "s", "details": "report " + string(rune('a'+i))}, nil); code != 201 {
+			t.Fatalf("report %d: %d %s", i, code, body)
+		}
+	}
+	if code, _ := postJSON(t, s.URL+"/report", map[string]string{"body": "third, by the API"}); code != http.StatusTooManyRequests {
+		t.Errorf("the API after two page reports: %d", code)
+	}
+}
+
+func TestReportPageAnswers413ForOversizedBodies(t *testing.T) {
+	s := newPageServer(t, 100)
+	c := pageClient(t)
+	_, page, _ := getPage(t, c, s.URL+"/report")
+	code, body := postMultipart(t, c, s.URL+"/report/send", map[string]string{"csrf": csrfField.FindStringSubmatch(page)[1], "summary": "s", "details": "d"},
+		map[string]string{"attachments=big.bin": strings.Repeat("x", 5<<20)})
+	if code != http.StatusRequestEntityTooLarge || !strings.Contains(body, "larger than 4 MiB") {
+		t.Errorf("%d %s", code, body)
+	}
+}

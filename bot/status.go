@@ -1,0 +1,321 @@
+package bot
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// The reporter's side of an incident: a private status link (a capability
+// URL) that shows how far the report has come and takes follow-ups.
+
+// EventFollowUp records information the reporter added. Its details name
+// the follow-up and how it came, never its content; they are still hidden
+// outside private channels like every kind not declared public.
+const EventFollowUp = "follow-up"
+
+// EventStatusRevoked records that an officer revoked the status links.
+const EventStatusRevoked = "status-revoked"
+
+// statusTokenBytes is the randomness of a status link: 256 bits, far over
+// the 128 a capability URL needs to be unguessable.
+const statusTokenBytes = 32
+
+// MaxFollowUps bounds the follow-ups one incident takes through its
+// status link: enough for any conversation, not a storage for anyone who
+// learned the link.
+const MaxFollowUps = 50
+
+// StatusStore keeps the status links, only as hashes, and the follow-ups,
+// only as ciphertext.
+type StatusStore interface {
+	AddStatusToken(ctx context.Context, hash string, incidentID int64, at time.Time) error
+	// StatusToken returns the incident of a token that is not revoked, or
+	// a KindNotFound *Error.
+	StatusToken(ctx context.Context, hash string) (incidentID int64, err error)
+	// RevokeStatusTokens revokes every live token of an incident and says
+	// how many there were.
+	RevokeStatusTokens(ctx context.Context, incidentID int64, at time.Time) (int, error)
+	AddFollowUp(ctx context.Context, f FollowUp) (int64, error)
+	FollowUps(ctx context.Context, incidentID int64) ([]FollowUp, error)
+}
+
+// FollowUp is information a reporter added to their report, stored like a
+// report: as received when it came encrypted, else sealed.
+type FollowUp struct {
+	ID         int64
+	IncidentID int64
+	ReceivedAt time.Time
+	Source     string
+	Raw        []byte
+	Sealed     bool
+}
+
+// ReporterStage is how far a report has come, in the reporter's words.
+type ReporterStage string
+
+// The stages a reporter sees, in order; "closed" ends a report that was
+// not fixed (rejected, a duplicate, won't fix).
+const (
+	StageReceived  ReporterStage = "received"
+	StageConfirmed ReporterStage = "confirmed" // the team acknowledged it and is looking into it
+	StageFixing    ReporterStage = "fixing"    // a confirmed vulnerability, fix under way
+	StagePublished ReporterStage = "published" // fix released, advisory published
+	StageClosed    ReporterStage = "closed"
+)
+
+// ReporterStages lists the stages of a report that goes the whole way.
+var ReporterStages = []ReporterStage{StageReceived, StageConfirmed, StageFixing, StagePublished}
+
+// StageOf maps an incident's state to what its reporter is told.
+func StageOf(s State, closeReason string) ReporterStage {
+	switch s {
+	case StateTriage:
+		return StageConfirmed
+	case StateFixing:
+		return StageFixing
+	case StateDisclosed:
+		return StagePublished
+	case StateClosed:
+		if closeReason == "fixed" {
+			return StagePublished
+		}
+		return StageClosed
+	default:
+		return StageReceived
+	}
+}
+
+// ReporterView is everything a status link shows: the reference, the
+// stage and dates. Nothing of the report, the team or the discussion.
+type ReporterView struct {
+	Reference string
+	Stage     ReporterStage
+	// Reached holds the date each stage was first reached.
+	Reached map[ReporterStage]time.Time
+	// Closed says why a closed report ended: "rejected", "duplicate",
+	// "wontfix" (never the id of another incident).
+	Closed       string
+	FollowUps    int
+	LastFollowUp time.Time
+}
+
+// NewStatusToken makes a status link's secret and the hash it is stored
+// under.
+func NewStatusToken() (token, hash string) {
+	b := make([]byte, statusTokenBytes)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	token = base64.RawURLEncoding.EncodeToString(b)
+	return token, HashStatusToken(token)
+}
+
+// HashStatusToken is how a token is stored and looked up: the database
+// alone does not open any status page.
+func HashStatusToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// StatusLinks reports whether status links are configured.
+func (in *Intake) StatusLinks() bool { return in.opts.Status != nil && in.opts.StatusURL != "" }
+
+// IssueStatus makes a new status link for an incident and returns its
+// URL (the base URL and the token). Each call makes another link; all stay
+// valid until revoked.
+func (in *Intake) IssueStatus(ctx context.Context, incidentID int64) (string, error) {
+	if !in.StatusLinks() {
+		return "", Errorf(KindInvalid, "Status links are not configured ([server] public_url).")
+	}
+	token, hash := NewStatusToken()
+	if err := in.opts.Status.AddStatusToken(ctx, hash, incidentID, in.svc.clock.Now()); err != nil {
+		return "", fmt.Errorf("storing a status link: %w", err)
+	}
+	return in.opts.StatusURL + token, nil
+}
+
+// statusIncident resolves a token. Every failure reads the same to the
+// client: an unknown, revoked or malformed link.
+func (in *Intake) statusIncident(ctx context.Context, token string) (*Incident, error) {
+	notFound := Errorf(KindNotFound, "This status link is not valid (it may have been revoked).")
+	if !in.StatusLinks() || len(token) < 22 || len(token) > 128 {
+		return nil, notFound
+	}
+	id, err := in.opts.Status.StatusToken(ctx, HashStatusToken(token))
+	if err != nil {
+		if KindOf(err) == KindNotFound {
+			return nil, notFound
+		}
+		return nil, err
+	}
+	return in.store.Incident(ctx, id)
+}
+
+// StatusView is what the status link of token shows.
+func (in *Intake) StatusView(ctx context.Context, token string) (*ReporterView, error) {
+	inc, err := in.statusIncident(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	events, err := in.svc.store.Events(ctx, inc.ID)
+	if err != nil {
+		return nil, err
+	}
+	v := &ReporterView{Reference: inc.Name(), Stage: StageOf(inc.State, inc.CloseReason),
+		Reached: map[ReporterStage]time.Time{StageReceived: inc.Created}}
+	for _, ev := range events {
+		switch ev.Kind {
+		case EventState:
+			move, _, _ := strings.Cut(ev.Details, ": ")
+			_, to, ok := strings.Cut(move, " → ")
+			if !ok {
+				continue
+			}
+			state, reason, _ := strings.Cut(to, " (")
+			st := StageOf(State(state), strings.TrimSuffix(reason, ")"))
+			if _, seen := v.Reached[st]; !seen {
+				v.Reached[st] = ev.At
+			}
+		case EventFollowUp:
+			v.FollowUps++
+			v.LastFollowUp = ev.At
+		}
+	}
+	if v.Stage == StageClosed {
+		switch {
+		case strings.HasPrefix(inc.CloseReason, "duplicate"):
+			v.Closed = "duplicate"
+		case inc.CloseReason == "rejected", inc.CloseReason == "wontfix":
+			v.Closed = inc.CloseReason
+		default:
+			v.Closed = "closed"
+		}
+	}
+	return v, nil
+}
+
+// AddFollowUp appends what the reporter sent through their status link to
+// the incident: it must decode like a report (encrypted in the browser or
+// sealed here), is stored as ciphertext, and the team is told on every
+// platform, the assignee pinged. The content is shown by `show`.
+func (in *Intake) AddFollowUp(ctx context.Context, token, source string, raw []byte) (*ReporterView, error) {
+	inc, err := in.statusIncident(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(raw)) > in.opts.MaxMessageBytes {
+		return nil, Errorf(KindInvalid, "The message is larger than %d bytes.", in.opts.MaxMessageBytes)
+	}
+	have, err := in.opts.Status.FollowUps(ctx, inc.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(have) >= MaxFollowUps {
+		return nil, Errorf(KindInvalid, "This report has taken %d additions already; please write to the security team by mail.", MaxFollowUps)
+	}
+	rep, err := in.decode(raw)
+	if rej, ok := AsRejection(err); ok {
+		return nil, Errorf(KindInvalid, "The addition could not be read: %s.", EscapeControl(rej.Error(), false))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !rep.Encrypted() && in.opts.RequireEncryption {
+		return nil, Errorf(KindInvalid, "The addition is not encrypted to the team key, and this desk takes only encrypted reports.")
+	}
+	env := in.envelope(raw)
+	stored, sealed := raw, false
+	if env.Seal {
+		if stored, err = in.seal.Seal(raw); err != nil {
+			return nil, fmt.Errorf("sealing a follow-up: %w", err)
+		}
+		sealed = true
+	}
+	n := len(have) + 1 // numbered per incident, as `show` lists them
+	_, err = in.opts.Status.AddFollowUp(ctx, FollowUp{IncidentID: inc.ID, ReceivedAt: in.svc.clock.Now(), Source: source, Raw: stored, Sealed: sealed})
+	if err != nil {
+		return nil, fmt.Errorf("storing a follow-up: %w", err)
+	}
+	how := "sent unencrypted, encrypted on arrival"
+	if rep.Encrypted() {
+		how = "encrypted by the reporter"
+	}
+	_, err = in.svc.change(ctx, SystemActor(), SystemOnly, "add a follow-up", inc.ID, false, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
+		ch.Events = append(ch.Events, in.svc.event(SystemActor(), EventFollowUp, fmt.Sprintf("follow-up %d from the reporter through the status link (%s)", n, how)))
+		var t Text
+		t.Plain(fmt.Sprintf("%s: the reporter added information (follow-up %d); show %d shows it.", inc.Name(), n, inc.ID))
+		for _, m := range in.svc.notices(st, SystemActor(), inc, t) {
+			m.Confidential = true
+			ch.Outbox = append(ch.Outbox, m)
+		}
+		if inc.Assignee != "" {
+			var ping Text
+			ping.Mention(inc.Assignee).Plain(fmt.Sprintf(" the reporter of %s added information: show %d.", inc.Name(), inc.ID))
+			ch.Outbox = append(ch.Outbox, in.svc.pings(st, inc, inc.Assignee, MessagePing, "", ping)...)
+		}
+		stampMessages(ch.Outbox, in.svc.clock.Now())
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return in.StatusView(ctx, token)
+}
+
+// followUpsText renders an incident's follow-ups for `show`, decrypted
+// now and never stored so.
+func (in *Intake) followUpsText(ctx context.Context, incidentID int64) (Text, error) {
+	var t Text
+	if in.opts.Status == nil {
+		return t, nil
+	}
+	list, err := in.opts.Status.FollowUps(ctx, incidentID)
+	if err != nil {
+		return t, err
+	}
+	for i, f := range list {
+		t.Line().Line().Plain(fmt.Sprintf("── Follow-up %d from the reporter, %s ──", i+1, FormatTime(f.ReceivedAt, in.svc.Settings().location()))).Line()
+		raw, err := in.raw(&KeptReport{ID: f.ID, Raw: f.Raw, Sealed: f.Sealed})
+		if err != nil {
+			t.Plain("(cannot be unsealed: " + err.Error() + ")")
+			continue
+		}
+		rep, err := in.decode(raw)
+		if err != nil {
+			t.Plain("(cannot be read any more: " + EscapeControl(err.Error(), false) + ")")
+			continue
+		}
+		t.Append(rep.Text())
+	}
+	return t, nil
+}
+
+// RevokeStatus revokes every status link of an incident (officers only):
+// for a link that leaked, or a reporter who asks. A new acknowledgement or
+// form answer makes a new one.
+func (in *Intake) RevokeStatus(ctx context.Context, a Actor, id int64) (Outcome, error) {
+	if err := Officer.Precheck(a, "revoke status links"); err != nil {
+		return Outcome{}, err
+	}
+	if in.opts.Status == nil {
+		return Outcome{}, Errorf(KindInvalid, "Status links are not configured ([server] public_url).")
+	}
+	if _, err := in.store.Incident(ctx, id); err != nil {
+		return Outcome{}, err
+	}
+	n, err := in.opts.Status.RevokeStatusTokens(ctx, id, in.svc.clock.Now())
+	if err != nil {
+		return Outcome{}, err
+	}
+	if n == 0 {
+		return Outcome{}, Errorf(KindInvalid, "%s has no live status link.", FormatID(id))
+	}
+	return in.svc.update(ctx, a, Officer, "revoke status links", id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
+		ch.Events = append(ch.Events, in.svc.event(a, EventStatusRevoked, fmt.Sprintf("%d status link(s) revoked", n)))
+		return true, nil
+	})
+}
