@@ -36,7 +36,7 @@ const (
 	StatusPath     = "/status/"
 )
 
-//go:embed assets/openpgp.min.js assets/openpgp.LICENSE assets/report.js assets/report.css
+//go:embed assets/openpgp.min.js assets/openpgp.LICENSE assets/report.js assets/report.css assets/icon.svg
 var assetFiles embed.FS
 
 //go:embed pages/*.html
@@ -93,8 +93,9 @@ func NewReportPage(form *FormHandler, status StatusDesk, opts PageOptions, log *
 		tmpl: map[string]*template.Template{}, log: log.With("adapter", "report-page")}
 	p.csrf = make([]byte, 32)
 	_, _ = rand.Read(p.csrf)
-	types := map[string]string{".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".LICENSE": "text/plain; charset=utf-8"}
-	for _, name := range []string{"openpgp.min.js", "openpgp.LICENSE", "report.js", "report.css"} {
+	types := map[string]string{".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
+		".LICENSE": "text/plain; charset=utf-8", ".svg": "image/svg+xml"}
+	for _, name := range []string{"openpgp.min.js", "openpgp.LICENSE", "report.js", "report.css", "icon.svg"} {
 		b, err := assetFiles.ReadFile("assets/" + name)
 		if err != nil {
 			return nil, err
