@@ -56,6 +56,7 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts app
 	svc := bot.NewService(db, opts.clock, log, settings)
 	var parts *intakeParts
 	var reports commands.ReportReader
+	var status bot.StatusStore
 	key := opts.teamKey
 	if key == nil && cfg.Keys.TeamKeyFile != "" {
 		if key, err = loadTeamKey(cfg); err != nil {
@@ -69,10 +70,11 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts app
 			return nil, err
 		}
 		reports = parts.intake
+		status = parts.intake.StatusStore()
 	}
 	duty := bot.NewDuty(svc, db, log)
 	svc.SetRoster(duty)
-	reg, err := commands.New(svc, log, commands.Options{Reports: reports, Duty: duty})
+	reg, err := commands.New(svc, log, commands.Options{Reports: reports, Duty: duty, Status: status})
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -294,28 +294,30 @@ func (in *Intake) followUpsText(ctx context.Context, incidentID int64) (Text, er
 	return t, nil
 }
 
-// RevokeStatus revokes every status link of an incident (officers only):
-// for a link that leaked, or a reporter who asks. A new acknowledgement or
-// form answer makes a new one.
-func (in *Intake) RevokeStatus(ctx context.Context, a Actor, id int64) (Outcome, error) {
-	if err := Officer.Precheck(a, "revoke status links"); err != nil {
-		return Outcome{}, err
+// RevokeStatus revokes every status link of an incident: for a link
+// that leaked, or a reporter who asks. The change is authorised and
+// recorded first, then the links die; it returns how many were live. A
+// new acknowledgement or form answer makes a new one.
+func (s *Service) RevokeStatus(ctx context.Context, a Actor, rule Rule, store StatusStore, id int64) (int, Outcome, error) {
+	if store == nil {
+		return 0, Outcome{}, Errorf(KindInvalid, "Status links are not configured (they need the team key and [server] public_url).")
 	}
-	if in.opts.Status == nil {
-		return Outcome{}, Errorf(KindInvalid, "Status links are not configured ([server] public_url).")
-	}
-	if _, err := in.store.Incident(ctx, id); err != nil {
-		return Outcome{}, err
-	}
-	n, err := in.opts.Status.RevokeStatusTokens(ctx, id, in.svc.clock.Now())
-	if err != nil {
-		return Outcome{}, err
-	}
-	if n == 0 {
-		return Outcome{}, Errorf(KindInvalid, "%s has no live status link.", FormatID(id))
-	}
-	return in.svc.update(ctx, a, Officer, "revoke status links", id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
-		ch.Events = append(ch.Events, in.svc.event(a, EventStatusRevoked, fmt.Sprintf("%d status link(s) revoked", n)))
+	out, err := s.update(ctx, a, rule, "revoke its status links", id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
+		ch.Events = append(ch.Events, s.event(a, EventStatusRevoked, "every status link of the reporter revoked"))
 		return true, nil
 	})
+	if err != nil {
+		return 0, out, err
+	}
+	n, err := store.RevokeStatusTokens(ctx, id, s.clock.Now())
+	return n, out, err
+}
+
+// StatusStore returns the store of status links, nil when they are not
+// configured.
+func (in *Intake) StatusStore() StatusStore {
+	if !in.StatusLinks() {
+		return nil
+	}
+	return in.opts.Status
 }

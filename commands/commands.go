@@ -18,6 +18,9 @@ type ReportReader interface {
 type Options struct {
 	Reports ReportReader // nil: `show` has no report body to offer
 	Duty    *bot.Duty    // nil: the roster commands say there is no roster
+	// Status holds the reporters' status links; nil: `status revoke` says
+	// they are not configured.
+	Status bot.StatusStore
 }
 
 // handlers holds what the standard commands need.
@@ -25,11 +28,12 @@ type handlers struct {
 	svc     *bot.Service
 	reports ReportReader
 	duty    *bot.Duty
+	status  bot.StatusStore
 }
 
 // New builds the registry with every standard command.
 func New(svc *bot.Service, log *slog.Logger, opts Options) (*Registry, error) {
-	h := &handlers{svc: svc, reports: opts.Reports, duty: opts.Duty}
+	h := &handlers{svc: svc, reports: opts.Reports, duty: opts.Duty, status: opts.Status}
 	r := NewRegistry(log)
 	for _, c := range h.commands(r) {
 		if err := r.Add(c); err != nil {
@@ -83,6 +87,8 @@ func (h *handlers) commands(r *Registry) []Command {
 			MinArgs: 2, MaxArgs: 2, Handler: HandlerFunc(h.route)},
 		{Name: "reply", Args: "<id> <text>", Summary: "mail the reporter (encrypted when their key is known)", Permission: bot.AssigneeOrOfficer,
 			MinArgs: 2, MaxArgs: -1, Handler: HandlerFunc(h.reply)},
+		{Name: "status", Args: "revoke <id>", Summary: "revoke the reporter's private status links",
+			Permission: bot.Officer, MinArgs: 2, MaxArgs: 2, Handler: HandlerFunc(h.statusRevoke)},
 	}, h.rosterCommands()...)
 }
 

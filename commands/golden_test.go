@@ -76,7 +76,7 @@ func newWorld(t testing.TB) *world {
 	svc := bot.NewService(db, clock, discard(), settings)
 	duty := bot.NewDuty(svc, db, discard())
 	svc.SetRoster(duty)
-	reg, err := commands.New(svc, discard(), commands.Options{Duty: duty})
+	reg, err := commands.New(svc, discard(), commands.Options{Duty: duty, Status: db})
 	if err != nil {
 		t.Fatal(err)
 	}

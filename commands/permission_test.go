@@ -65,6 +65,7 @@ var expected = map[string]permission{
 	// way to take over someone else's claim.
 	"route":    {line: "route %d web", claimed: []string{assignee, lead, officer}, unclaimed: team},
 	"reply":    {line: "reply %d thanks", claimed: []string{assignee, officer}},
+	"status":   {line: "status revoke %d", claimed: []string{officer}},
 	"snooze":   {line: "snooze %d 1d", claimed: team},
 	"oncall":   {line: "oncall core", claimed: team},
 	"roster":   {line: "roster", claimed: team},

@@ -265,14 +265,14 @@ func TestReportPageWithoutJavaScript(t *testing.T) {
 	}
 
 	// Revoked: the link shows nothing any more.
-	if _, err := s.p.in.RevokeStatus(context.Background(), officer, 1); err != nil {
+	if _, _, err := s.p.svc.RevokeStatus(context.Background(), officer, bot.Officer, s.p.db, 1); err != nil {
 		t.Fatal(err)
 	}
 	if code, status, _ := getPage(t, c, link[1]); code != 404 || strings.Contains(status, "SEC-1") {
 		t.Errorf("revoked link: %d %s", code, status)
 	}
 	member := bot.Actor{Person: s.p.svc.Settings().People.ByName("bob"), Platform: bot.PlatformConsole}
-	if _, err := s.p.in.RevokeStatus(context.Background(), member, 1); bot.KindOf(err) != bot.KindForbidden {
+	if _, _, err := s.p.svc.RevokeStatus(context.Background(), member, bot.Officer, s.p.db, 1); bot.KindOf(err) != bot.KindForbidden {
 		t.Errorf("a member revoking: %v", err)
 	}
 	if code, _, _ := getPage(t, c, s.URL+email.StatusPath+strings.Repeat("A", 43)); code != 404 {
