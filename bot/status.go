@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"net/mail"
 	"strings"
 	"time"
 )
@@ -320,4 +321,39 @@ func (in *Intake) StatusStore() StatusStore {
 		return nil
 	}
 	return in.opts.Status
+}
+
+// stageWords tell a reporter what a stage means.
+var stageWords = map[ReporterStage]string{
+	StageReceived:  "received; the security team will look at it soon",
+	StageConfirmed: "confirmed as received: the security team is looking into it",
+	StageFixing:    "being fixed: the team confirmed the vulnerability",
+	StagePublished: "published: the fix is released",
+	StageClosed:    "closed without a fix",
+}
+
+// reporterStageMail is the mail that tells the reporter their report
+// reached another stage, when [intake] notify_reporter is on. It says the
+// reference and the stage, nothing of the report or the team, and is
+// encrypted to the reporter's key when one is known (by the deliverer).
+// Each stage is announced once.
+func reporterStageMail(st *Settings, before, inc *Incident) []OutboxMessage {
+	from, to := StageOf(before.State, before.CloseReason), StageOf(inc.State, inc.CloseReason)
+	if !st.NotifyReporter || !st.ReporterMail || from == to || inc.Reporter == "" {
+		return nil
+	}
+	if addr, err := mail.ParseAddress(inc.Reporter); err != nil || addr.Address != inc.Reporter {
+		return nil
+	}
+	var t Text
+	t.Plain("Hello,").Line().Line()
+	t.Plain(fmt.Sprintf("your report %s is now %s.", inc.Name(), stageWords[to])).Line().Line()
+	t.Plain("The security team")
+	return []OutboxMessage{{
+		Dest:       Destination{Platform: PlatformEmail, Address: inc.Reporter},
+		Kind:       MessageMail,
+		IncidentID: inc.ID,
+		Text:       t,
+		DedupeKey:  fmt.Sprintf("stage|%d|%s", inc.ID, to),
+	}}
 }

@@ -201,7 +201,7 @@ func pocFile(t *testing.T, content string) string {
 // status link shows the state and takes a follow-up, encrypted the same
 // way. No console error or CSP complaint on the way.
 func TestReportPageInBrowser(t *testing.T) {
-	s := newPageServer(t, 100)
+	s := newPageServer(t, 100, false)
 	b := newBrowser(t, true)
 	const (
 		summary = "Heap overflow CANARY-JS-SUMMARY"
@@ -279,7 +279,7 @@ func TestReportPageInBrowser(t *testing.T) {
 // The form posts its fields and the file as they are (over HTTPS in
 // production) and the server encrypts them on arrival.
 func TestReportPageInBrowserWithoutJavaScript(t *testing.T) {
-	s := newPageServer(t, 100)
+	s := newPageServer(t, 100, false)
 	b := newBrowser(t, false)
 	b.do("load the form", chromedp.Navigate(s.URL+"/report"), chromedp.WaitVisible(chromedp.CSS("#summary")))
 	if b.eval(`!document.getElementById('js-mode').hidden`) {

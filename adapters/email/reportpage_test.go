@@ -36,7 +36,8 @@ func (s *pageServer) received() []byte {
 	return bytes.Join(s.bodies, []byte("\n"))
 }
 
-func newPageServer(t *testing.T, limit int) *pageServer {
+// newPageServer: with mail, acknowledgements and stage mails are queued.
+func newPageServer(t *testing.T, limit int, mail bool) *pageServer {
 	t.Helper()
 	team, err := teamkey.Generate("Team", "security@example.org", time.Now())
 	if err != nil {
@@ -45,7 +46,7 @@ func newPageServer(t *testing.T, limit int) *pageServer {
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
 	ps := &pageServer{Server: srv}
-	ps.p = newPipeline(t, team, pipelineOptions{statusURL: base + email.StatusPath})
+	ps.p = newPipeline(t, team, pipelineOptions{statusURL: base + email.StatusPath, reporterMail: mail, notifyReporter: mail})
 	// The pipeline's clock is the manual one of the test; the page's
 	// answers do not depend on it.
 	ps.p.clock.Set(time.Now())
@@ -74,6 +75,22 @@ func newPageServer(t *testing.T, limit int) *pageServer {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return ps
+}
+
+// mailsTo lists the queued mails to addr, oldest first.
+func (s *pageServer) mailsTo(t *testing.T, addr string) []string {
+	t.Helper()
+	msgs, err := s.p.db.DueMessagesWhere(context.Background(), bot.OutboxFilter{Platforms: []string{bot.PlatformEmail}}, time.Now().Add(24*time.Hour), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range msgs {
+		if m.Dest.Address == addr {
+			out = append(out, bot.RenderPlain(m.Text))
+		}
+	}
+	return out
 }
 
 var (
@@ -125,7 +142,7 @@ func postMultipart(t *testing.T, c *http.Client, url string, fields map[string]s
 }
 
 func TestReportPageServesAFormUnderAStrictCSP(t *testing.T) {
-	s := newPageServer(t, 100)
+	s := newPageServer(t, 100, true)
 	code, body, h := getPage(t, pageClient(t), s.URL+"/report")
 	if code != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/html") {
 		t.Fatalf("GET /report: %d %s", code, h.Get("Content-Type"))
@@ -174,7 +191,7 @@ func TestReportPageServesAFormUnderAStrictCSP(t *testing.T) {
 }
 
 func TestReportPageRefusesPostsWithoutItsToken(t *testing.T) {
-	s := newPageServer(t, 100)
+	s := newPageServer(t, 100, true)
 	fields := map[string]string{"summary": "x", "details": "CANARY-CSRF"}
 	// No cookie, no token: a page elsewhere posting a visitor's browser here.
 	if code, body := postMultipart(t, pageClient(t), s.URL+"/report/send", fields, nil); code != 403 || !strings.Contains(body, "another site") {
@@ -199,7 +216,7 @@ func TestReportPageRefusesPostsWithoutItsToken(t *testing.T) {
 // arrival (nothing in the database is plaintext); the answer's status
 // link shows the state, takes a follow-up, and dies when revoked.
 func TestReportPageWithoutJavaScript(t *testing.T) {
-	s := newPageServer(t, 100)
+	s := newPageServer(t, 100, true)
 	c := pageClient(t)
 	_, page, _ := getPage(t, c, s.URL+"/report")
 	fields := map[string]string{"csrf": csrfField.FindStringSubmatch(page)[1], "summary": "Overflow in the SIP parser",
@@ -245,6 +262,15 @@ func TestReportPageWithoutJavaScript(t *testing.T) {
 	if _, status, _ = getPage(t, c, link[1]); !strings.Contains(status, "<strong>confirmed</strong>") {
 		t.Errorf("after claim:\n%s", status)
 	}
+	// The acknowledgement carries the same link; the claim mailed the
+	// reporter the new stage ([intake] notify_reporter).
+	mails := s.mailsTo(t, "rita@example.net")
+	if len(mails) != 2 || !strings.Contains(mails[0], link[1]) || !strings.Contains(mails[1], "SEC-1 is now confirmed") {
+		t.Errorf("mails to the reporter:\n%s", strings.Join(mails, "\n----\n"))
+	}
+	if strings.Contains(mails[1], link[1]) || strings.Contains(mails[1], "Overflow") {
+		t.Errorf("the stage mail says more than the stage:\n%s", mails[1])
+	}
 
 	// A follow-up through the link, sent without JavaScript.
 	code, status = postMultipart(t, c, link[1], map[string]string{"csrf": csrfField.FindStringSubmatch(status)[1],
@@ -259,9 +285,6 @@ func TestReportPageWithoutJavaScript(t *testing.T) {
 	wal, _ := os.ReadFile(s.p.dbPath + "-wal")
 	if bytes.Contains(append(data, wal...), []byte("CANARY-NOJS")) {
 		t.Error("the database holds a report or follow-up in plaintext")
-	}
-	if bytes.Contains(append(data, wal...), []byte(token)) {
-		t.Error("the database holds a status token, not its hash")
 	}
 
 	// Revoked: the link shows nothing any more.
@@ -281,7 +304,7 @@ func TestReportPageWithoutJavaScript(t *testing.T) {
 }
 
 func TestReportPageSharesTheFormsRateLimit(t *testing.T) {
-	s := newPageServer(t, 2)
+	s := newPageServer(t, 2, true)
 	c := pageClient(t)
 	_, page, _ := getPage(t, c, s.URL+"/report")
 	csrf := csrfField.FindStringSubmatch(page)[1]
@@ -296,12 +319,36 @@ func TestReportPageSharesTheFormsRateLimit(t *testing.T) {
 }
 
 func TestReportPageAnswers413ForOversizedBodies(t *testing.T) {
-	s := newPageServer(t, 100)
+	s := newPageServer(t, 100, true)
 	c := pageClient(t)
 	_, page, _ := getPage(t, c, s.URL+"/report")
 	code, body := postMultipart(t, c, s.URL+"/report/send", map[string]string{"csrf": csrfField.FindStringSubmatch(page)[1], "summary": "s", "details": "d"},
 		map[string]string{"attachments=big.bin": strings.Repeat("x", 5<<20)})
 	if code != http.StatusRequestEntityTooLarge || !strings.Contains(body, "larger than 4 MiB") {
 		t.Errorf("%d %s", code, body)
+	}
+}
+
+// TestStatusLinkStoredOnlyHashed: the database holds the hash of a status
+// link's secret, never the secret (here without mail: the acknowledgement
+// in the outbox carries the link to the reporter).
+func TestStatusLinkStoredOnlyHashed(t *testing.T) {
+	s := newPageServer(t, 100, false)
+	c := pageClient(t)
+	_, page, _ := getPage(t, c, s.URL+"/report")
+	code, answer := postMultipart(t, c, s.URL+"/report/send", map[string]string{"csrf": csrfField.FindStringSubmatch(page)[1],
+		"summary": "s", "details": "d", "email": "rita@example.net"}, nil)
+	link := statusLink.FindStringSubmatch(answer)
+	if code != 201 || link == nil {
+		t.Fatalf("%d %s", code, answer)
+	}
+	token := strings.TrimPrefix(link[1], s.URL+email.StatusPath)
+	if id, err := s.p.db.StatusToken(context.Background(), bot.HashStatusToken(token)); err != nil || id != 1 {
+		t.Fatalf("the hash does not find SEC-1: %d %v", id, err)
+	}
+	data, _ := os.ReadFile(s.p.dbPath)
+	wal, _ := os.ReadFile(s.p.dbPath + "-wal")
+	if bytes.Contains(append(data, wal...), []byte(token)) {
+		t.Error("the database holds a status link's secret")
 	}
 }
