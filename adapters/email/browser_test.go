@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"image/png"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -272,6 +274,24 @@ func TestReportPageInBrowser(t *testing.T) {
 	if report := s.p.body(t, 1); !strings.Contains(report, "Follow-up 1 from the reporter") ||
 		!strings.Contains(report, "CANARY-JS-FOLLOWUP") || !strings.Contains(report, "CANARY-JS-FOLLOWUP-ATTACH") {
 		t.Errorf("show lacks the follow-up:\n%s", report)
+	}
+
+	// The listener is not blind: an inline script under the page's own CSP
+	// is stopped and reported.
+	_, _, h := getPage(t, http.DefaultClient, s.URL+"/report")
+	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", h.Get("Content-Security-Policy"))
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!DOCTYPE html><title>x</title><link rel="icon" href="data:,"><p>x</p><script>document.title="ran"</script>`)
+	}))
+	defer bad.Close()
+	b.do("violation", chromedp.Navigate(bad.URL), chromedp.WaitVisible(chromedp.CSS("p")))
+	time.Sleep(300 * time.Millisecond)
+	if len(b.seen.take()) == 0 {
+		t.Error("an inline script under the page's CSP raised no complaint: the test cannot see violations")
+	}
+	if b.eval(`document.title === "ran"`) {
+		t.Error("the page's CSP let an inline script run")
 	}
 }
 
