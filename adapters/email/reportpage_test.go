@@ -352,3 +352,45 @@ func TestStatusLinkStoredOnlyHashed(t *testing.T) {
 		t.Error("the database holds a status link's secret")
 	}
 }
+
+// TestReportPageTakesABrowserEncryptedReport posts what report.js makes
+// (a MIME message with protected headers, encrypted to the team key),
+// without a browser: the incident takes its subject, reporter and
+// attachment from inside the encryption.
+func TestReportPageTakesABrowserEncryptedReport(t *testing.T) {
+	s := newPageServer(t, 100, false)
+	c := pageClient(t)
+	_, page, _ := getPage(t, c, s.URL+"/report")
+	inner := "MIME-Version: 1.0\r\nSubject: =?utf-8?B?SGVhcCBvdmVyZmxvdyDinJM=?=\r\nFrom: <rita@example.net>\r\n" +
+		"Content-Type: multipart/mixed; boundary=\"b\"; protected-headers=\"v1\"\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSummary: Heap overflow\r\n\r\nCANARY-ENC-DETAILS\r\n" +
+		"--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename*=utf-8''poc%201.py\r\n" +
+		"Content-Transfer-Encoding: base64\r\n\r\nQ0FOQVJZLUVOQy1BVFRBQ0gK\r\n--b--\r\n"
+	armored, err := s.p.team.Encrypt([]byte(inner))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, answer := postMultipart(t, c, s.URL+"/report/send", map[string]string{"csrf": csrfField.FindStringSubmatch(page)[1],
+		"encrypted": string(armored)}, nil)
+	if code != 201 || !strings.Contains(answer, "tracked as SEC-1") || statusLink.FindStringSubmatch(answer) == nil {
+		t.Fatalf("%d %s", code, answer)
+	}
+	inc := s.p.incident(t, 1)
+	if !inc.Encrypted || inc.Title != "Heap overflow ✓" || inc.Reporter != "rita@example.net" {
+		t.Errorf("incident: %+v", inc)
+	}
+	report := s.p.body(t, 1)
+	for _, want := range []string{"Encrypted text", "CANARY-ENC-DETAILS", `Encrypted attachment "poc 1.py"`, "CANARY-ENC-ATTACH"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q:\n%s", want, report)
+		}
+	}
+	if bytes.Contains(s.received(), []byte("CANARY-ENC")) {
+		t.Error("the test sent plaintext")
+	}
+	// Anything but an armored message in "encrypted" is refused.
+	if code, body := postMultipart(t, c, s.URL+"/report/send", map[string]string{"csrf": csrfField.FindStringSubmatch(page)[1],
+		"encrypted": "hello"}, nil); code != 400 || !strings.Contains(body, "not an armored OpenPGP message") {
+		t.Errorf("garbage: %d %s", code, body)
+	}
+}

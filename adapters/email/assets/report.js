@@ -85,6 +85,16 @@
     return head.join('\r\n') + '\r\n\r\n' + body + '--' + boundary + '--\r\n';
   }
 
+  // Coming back to the page (the back button) finds the form as it was
+  // before sending, not with its fields disabled.
+  window.addEventListener('pageshow', function () {
+    for (var i = 0; i < form.elements.length; i++) {
+      form.elements[i].disabled = false;
+    }
+    form.elements.namedItem('encrypted').value = '';
+    progress.textContent = '';
+  });
+
   form.addEventListener('submit', async function (ev) {
     ev.preventDefault();
     var button = form.querySelector('button[type=submit]');
