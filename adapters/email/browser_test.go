@@ -188,9 +188,9 @@ func (b *browser) fits(page string) {
 	}
 }
 
-func pocFile(t *testing.T, content string) string {
+func pocFile(t *testing.T, name, content string) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "poc.py")
+	path := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func TestReportPageInBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#version"), "5.8.1"),
 		chromedp.SendKeys(chromedp.CSS("#email"), contact),
 		chromedp.SendKeys(chromedp.CSS("#credit"), "Rita R."),
-		chromedp.SetUploadFiles(chromedp.CSS("#attachments"), []string{pocFile(t, poc)}),
+		chromedp.SetUploadFiles(chromedp.CSS("#attachments"), []string{pocFile(t, "poc.py", poc)}),
 	)
 	b.eval(`window.scrollTo(0, 0) === undefined`)
 	b.shot("report-form.png")
@@ -260,7 +260,7 @@ func TestReportPageInBrowser(t *testing.T) {
 	before := len(s.received())
 	b.do("follow-up",
 		chromedp.SendKeys(chromedp.CSS("#details"), "It crashes with a long To as well. CANARY-JS-FOLLOWUP"),
-		chromedp.SetUploadFiles(chromedp.CSS("#attachments"), []string{pocFile(t, "CANARY-JS-FOLLOWUP-ATTACH\n")}),
+		chromedp.SetUploadFiles(chromedp.CSS("#attachments"), []string{pocFile(t, "trace (2);x'é.txt", "CANARY-JS-FOLLOWUP-ATTACH\n")}),
 		chromedp.Click(chromedp.CSS("button[type=submit]")),
 		chromedp.WaitVisible(chromedp.CSS("p.note[role=status]")),
 	)
@@ -272,7 +272,8 @@ func TestReportPageInBrowser(t *testing.T) {
 		t.Errorf("the follow-up was not encrypted in the browser:\n%.1000s", sent)
 	}
 	if report := s.p.body(t, 1); !strings.Contains(report, "Follow-up 1 from the reporter") ||
-		!strings.Contains(report, "CANARY-JS-FOLLOWUP") || !strings.Contains(report, "CANARY-JS-FOLLOWUP-ATTACH") {
+		!strings.Contains(report, "CANARY-JS-FOLLOWUP") || !strings.Contains(report, "CANARY-JS-FOLLOWUP-ATTACH") ||
+		!strings.Contains(report, `Encrypted attachment "trace (2);x'é.txt"`) {
 		t.Errorf("show lacks the follow-up:\n%s", report)
 	}
 
@@ -308,7 +309,7 @@ func TestReportPageInBrowserWithoutJavaScript(t *testing.T) {
 	b.do("fill the form",
 		chromedp.SendKeys(chromedp.CSS("#summary"), "Overflow without JS"),
 		chromedp.SendKeys(chromedp.CSS("#details"), "CANARY-NOJS-BROWSER"),
-		chromedp.SetUploadFiles(chromedp.CSS("#attachments"), []string{pocFile(t, "CANARY-NOJS-BROWSER-ATTACH\n")}),
+		chromedp.SetUploadFiles(chromedp.CSS("#attachments"), []string{pocFile(t, "poc.py", "CANARY-NOJS-BROWSER-ATTACH\n")}),
 		chromedp.Click(chromedp.CSS("button[type=submit]")),
 		chromedp.WaitVisible(chromedp.CSS("#status-link")),
 	)

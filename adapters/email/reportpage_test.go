@@ -221,7 +221,7 @@ func TestReportPageWithoutJavaScript(t *testing.T) {
 	_, page, _ := getPage(t, c, s.URL+"/report")
 	fields := map[string]string{"csrf": csrfField.FindStringSubmatch(page)[1], "summary": "Overflow in the SIP parser",
 		"details": "Send a long Via header.\nCANARY-NOJS-DETAILS", "version": "5.8.1", "email": "rita@example.net", "credit": "Rita R."}
-	code, answer := postMultipart(t, c, s.URL+"/report/send", fields, map[string]string{"attachments=poc.py": "print('CANARY-NOJS-ATTACH')\n"})
+	code, answer := postMultipart(t, c, s.URL+"/report/send", fields, map[string]string{"attachments=poc (1);x\\\"é.py": "print('CANARY-NOJS-ATTACH')\n"})
 	if code != 201 || !strings.Contains(answer, "tracked as SEC-1") {
 		t.Fatalf("%d %s", code, answer)
 	}
@@ -230,7 +230,7 @@ func TestReportPageWithoutJavaScript(t *testing.T) {
 		t.Errorf("incident %+v", inc)
 	}
 	report := s.p.body(t, 1)
-	for _, want := range []string{"CANARY-NOJS-DETAILS", "Affected version: 5.8.1", "Credit: Rita R.", `"poc.py"`, "CANARY-NOJS-ATTACH"} {
+	for _, want := range []string{"CANARY-NOJS-DETAILS", "Affected version: 5.8.1", "Credit: Rita R.", `"poc (1);x\\\"é.py"`, "CANARY-NOJS-ATTACH"} {
 		if !strings.Contains(report, want) {
 			t.Errorf("report lacks %q:\n%s", want, report)
 		}

@@ -12,7 +12,6 @@ import (
 	"mime/quotedprintable"
 	"net/http"
 	"net/mail"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -197,12 +196,29 @@ func (p *ReportPage) mail(s *submission, subject string, followUp bool) []byte {
 		b.WriteString("\r\n")
 	}
 	for _, f := range s.files {
-		fmt.Fprintf(&b, "--%s\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename*=utf-8''%s\r\nContent-Transfer-Encoding: base64\r\n\r\n",
-			boundary, url.PathEscape(f.name))
+		fmt.Fprintf(&b, "--%s\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename*=%s\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+			boundary, extValue(f.name))
 		b.Write(base64Body(f.data))
 	}
 	fmt.Fprintf(&b, "--%s--\r\n", boundary)
 	return b.Bytes()
+}
+
+// extValue encodes a file name as an RFC 2231 parameter value: every
+// byte but the attribute characters percent-encoded, so no name can end
+// the parameter or the header.
+func extValue(name string) string {
+	var b strings.Builder
+	b.WriteString("utf-8''")
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c < 0x80 && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0) {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
 }
 
 // pageMessageIDDomain is the right side of the Message-IDs the page makes.

@@ -50,6 +50,14 @@
       field('details') + '\n';
   }
 
+  // An RFC 2231 parameter value: everything but the attribute
+  // characters percent-encoded, so no file name can end the header.
+  function extValue(name) {
+    return encodeURIComponent(name).replace(/['()*]/g, function (c) {
+      return '%' + c.charCodeAt(0).toString(16).toUpperCase();
+    });
+  }
+
   function part(headers, body) {
     return headers.join('\r\n') + '\r\n\r\n' + body + '\r\n';
   }
@@ -75,7 +83,7 @@
     for (var i = 0; i < files.length; i++) {
       var data = new Uint8Array(await files[i].arrayBuffer());
       parts.push(part(['Content-Type: application/octet-stream',
-        "Content-Disposition: attachment; filename*=utf-8''" + encodeURIComponent(files[i].name),
+        "Content-Disposition: attachment; filename*=utf-8''" + extValue(files[i].name),
         'Content-Transfer-Encoding: base64'], base64Lines(data)));
     }
     var body = '';
