@@ -43,6 +43,7 @@ type StatusStore interface {
 	// how many there were.
 	RevokeStatusTokens(ctx context.Context, incidentID int64, at time.Time) (int, error)
 	AddFollowUp(ctx context.Context, f FollowUp) (int64, error)
+	CountFollowUps(ctx context.Context, incidentID int64) (int, error)
 	FollowUps(ctx context.Context, incidentID int64) ([]FollowUp, error)
 }
 
@@ -211,11 +212,11 @@ func (in *Intake) AddFollowUp(ctx context.Context, token, source string, raw []b
 	if int64(len(raw)) > in.opts.MaxMessageBytes {
 		return nil, Errorf(KindInvalid, "The message is larger than %d bytes.", in.opts.MaxMessageBytes)
 	}
-	have, err := in.opts.Status.FollowUps(ctx, inc.ID)
+	have, err := in.opts.Status.CountFollowUps(ctx, inc.ID)
 	if err != nil {
 		return nil, err
 	}
-	if len(have) >= MaxFollowUps {
+	if have >= MaxFollowUps {
 		return nil, Errorf(KindInvalid, "This report has taken %d additions already; please write to the security team by mail.", MaxFollowUps)
 	}
 	rep, err := in.decode(raw)
@@ -236,7 +237,7 @@ func (in *Intake) AddFollowUp(ctx context.Context, token, source string, raw []b
 		}
 		sealed = true
 	}
-	n := len(have) + 1 // numbered per incident, as `show` lists them
+	n := have + 1 // numbered per incident, as `show` lists them
 	_, err = in.opts.Status.AddFollowUp(ctx, FollowUp{IncidentID: inc.ID, ReceivedAt: in.svc.clock.Now(), Source: source, Raw: stored, Sealed: sealed})
 	if err != nil {
 		return nil, fmt.Errorf("storing a follow-up: %w", err)

@@ -49,6 +49,13 @@ func (db *DB) AddFollowUp(ctx context.Context, f bot.FollowUp) (int64, error) {
 	return res.LastInsertId()
 }
 
+// CountFollowUps implements bot.StatusStore.
+func (db *DB) CountFollowUps(ctx context.Context, incidentID int64) (int, error) {
+	var n int
+	err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM followups WHERE incident_id = ?`, incidentID).Scan(&n)
+	return n, err
+}
+
 // FollowUps implements bot.StatusStore: oldest first.
 func (db *DB) FollowUps(ctx context.Context, incidentID int64) ([]bot.FollowUp, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT id, received_at, source, raw, sealed FROM followups WHERE incident_id = ? ORDER BY id`, incidentID)

@@ -3,6 +3,7 @@ package email_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"html"
 	"io"
 	"mime/multipart"
@@ -392,5 +393,33 @@ func TestReportPageTakesABrowserEncryptedReport(t *testing.T) {
 	if code, body := postMultipart(t, c, s.URL+"/report/send", map[string]string{"csrf": csrfField.FindStringSubmatch(page)[1],
 		"encrypted": "hello"}, nil); code != 400 || !strings.Contains(body, "not an armored OpenPGP message") {
 		t.Errorf("garbage: %d %s", code, body)
+	}
+}
+
+// TestStatusFollowUpsAreBounded: a status link takes MaxFollowUps
+// additions, then refuses more; a link that does not decode refuses too.
+func TestStatusFollowUpsAreBounded(t *testing.T) {
+	s := newPageServer(t, 100, false)
+	ctx := context.Background()
+	res := s.p.receive(t, bot.SourcePipe, []byte("From: rita@example.net\r\nSubject: x\r\n\r\nreport\r\n"))
+	link, err := s.p.in.IssueStatus(ctx, res.IncidentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimPrefix(link, s.URL+email.StatusPath)
+	for i := 0; i < bot.MaxFollowUps; i++ {
+		if _, err := s.p.in.AddFollowUp(ctx, token, bot.SourceWeb, []byte(fmt.Sprintf("Subject: more\r\n\r\naddition %d\r\n", i))); err != nil {
+			t.Fatalf("follow-up %d: %v", i, err)
+		}
+	}
+	if _, err := s.p.in.AddFollowUp(ctx, token, bot.SourceWeb, []byte("Subject: more\r\n\r\none too many\r\n")); bot.KindOf(err) != bot.KindInvalid {
+		t.Errorf("follow-up %d: %v", bot.MaxFollowUps+1, err)
+	}
+	v, err := s.p.in.StatusView(ctx, token)
+	if err != nil || v.FollowUps != bot.MaxFollowUps {
+		t.Errorf("view: %+v %v", v, err)
+	}
+	if _, err := s.p.in.AddFollowUp(ctx, "not-a-real-token-but-long-enough", bot.SourceWeb, []byte("x")); bot.KindOf(err) != bot.KindNotFound {
+		t.Errorf("unknown link: %v", err)
 	}
 }
