@@ -221,8 +221,11 @@ func extValue(name string) string {
 	return b.String()
 }
 
-// pageMessageIDDomain is the right side of the Message-IDs the page makes.
-const pageMessageIDDomain = "report-page.sectriage.invalid"
+// pageMessageIDDomain is the right side of the Message-IDs the page
+// makes: the form's, since a report from the page is a form report, and
+// whatever holds for form reports (the mailer's cap on acknowledgements
+// per address, keyed on this domain) must hold for it too.
+const pageMessageIDDomain = "web-form.sectriage.invalid"
 
 // base64Body is data in base64 lines of 76 characters, CRLF after each.
 func base64Body(data []byte) []byte {
