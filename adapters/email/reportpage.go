@@ -106,8 +106,8 @@ func NewReportPage(form *FormHandler, status StatusDesk, opts PageOptions, log *
 	}
 	// Scripts only from here, and only these two files; no inline script,
 	// no eval, nothing fetched, forms only to here.
-	p.csp = fmt.Sprintf("default-src 'none'; script-src 'self' '%s' '%s'; style-src 'self'; img-src 'self'; "+
-		"connect-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+	p.csp = fmt.Sprintf("default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "+
+		"script-src 'self' '%s' '%s'; style-src 'self'; img-src 'self'; connect-src 'none'",
 		p.assets["openpgp.min.js"].integrity, p.assets["report.js"].integrity)
 	for _, name := range []string{"form", "answer", "status"} {
 		t, err := template.ParseFS(pageFiles, "pages/layout.html", "pages/"+name+".html")
