@@ -319,6 +319,9 @@ func TestReportPageSharesTheFormsRateLimit(t *testing.T) {
 	}
 }
 
+// TestReportPageAnswers413ForOversizedBodies: every post route of the
+// page, whatever the content type, declared length or chunked, and (for
+// a status link) whether the link is good.
 func TestReportPageAnswers413ForOversizedBodies(t *testing.T) {
 	s := newPageServer(t, 100, true)
 	c := pageClient(t)
@@ -327,6 +330,30 @@ func TestReportPageAnswers413ForOversizedBodies(t *testing.T) {
 		map[string]string{"attachments=big.bin": strings.Repeat("x", 5<<20)})
 	if code != http.StatusRequestEntityTooLarge || !strings.Contains(body, "larger than 4 MiB") {
 		t.Errorf("%d %s", code, body)
+	}
+	res := s.p.receive(t, bot.SourcePipe, []byte("From: rita@example.net\r\nSubject: x\r\n\r\nreport\r\n"))
+	link, err := s.p.in.IssueStatus(context.Background(), res.IncidentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := strings.Repeat("x", 5<<20)
+	for _, path := range []string{"/report/send", strings.TrimPrefix(link, s.URL), email.StatusPath + "not-a-link-at-all-0123456789"} {
+		for _, ctype := range []string{"multipart/form-data; boundary=x", "application/x-www-form-urlencoded", "application/octet-stream"} {
+			for _, chunked := range []bool{false, true} {
+				var r io.Reader = strings.NewReader(big)
+				if chunked {
+					r = io.MultiReader(r) // no length: chunked
+				}
+				resp, err := c.Post(s.URL+path, ctype, r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusRequestEntityTooLarge {
+					t.Errorf("%s %s chunked %v: %d", path, ctype, chunked, resp.StatusCode)
+				}
+			}
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"mime/quotedprintable"
 	"net/http"
@@ -53,6 +54,11 @@ func (p *ReportPage) readSubmission(w http.ResponseWriter, r *http.Request, foll
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, max)
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "multipart/form-data" {
+		// Read it anyway, within the limit: an oversized body is 413
+		// whatever it claims to be.
+		if err := drain(r); err != nil {
+			return nil, err
+		}
 		return nil, errors.New("send the page's form (multipart/form-data)")
 	}
 	// Memory above the body's cap: no file is ever spilled to a temporary
@@ -61,6 +67,11 @@ func (p *ReportPage) readSubmission(w http.ResponseWriter, r *http.Request, foll
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return nil, pageTooLarge{err}
+		}
+		// A broken form may have been given up on before its end: an
+		// oversized one is still 413.
+		if err := drain(r); err != nil {
+			return nil, err
 		}
 		return nil, errors.New("the form could not be read")
 	}
@@ -127,6 +138,17 @@ func (p *ReportPage) readSubmission(w http.ResponseWriter, r *http.Request, foll
 		s.files = append(s.files, attachment{name: name, data: b.Bytes()})
 	}
 	return s, nil
+}
+
+// drain reads the rest of a body capped by http.MaxBytesReader; an error
+// only when it was over the cap.
+func drain(r *http.Request) error {
+	_, err := io.Copy(io.Discard, r.Body)
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return pageTooLarge{err}
+	}
+	return nil
 }
 
 // reportText is the text part of a report sent without JavaScript, laid

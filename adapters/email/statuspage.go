@@ -87,13 +87,14 @@ func (p *ReportPage) serveFollowUp(w http.ResponseWriter, r *http.Request) {
 		p.answer(w, http.StatusTooManyRequests, "Too many messages", "Too many messages from your address; please try again later.", "", "")
 		return
 	}
-	// The link must be good before anything is read.
-	v, err := p.status.StatusView(r.Context(), token)
-	if p.statusFailed(w, err) {
-		return
-	}
+	// Read (within the limit) first, so an oversized body is 413 whatever
+	// the link; nothing is kept unless the link is good.
 	s, err := p.readSubmission(w, r, true)
 	if p.refused(w, err, r.URL.Path) {
+		return
+	}
+	v, err := p.status.StatusView(r.Context(), token)
+	if p.statusFailed(w, err) {
 		return
 	}
 	v, err = p.status.AddFollowUp(r.Context(), token, bot.SourceWeb, p.mail(s, "Follow-up to "+v.Reference, true))
