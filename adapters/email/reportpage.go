@@ -9,6 +9,7 @@ import (
 	"crypto/subtle"
 	"embed"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"html/template"
 	"log/slog"
@@ -47,6 +48,9 @@ type asset struct {
 	body        []byte
 	contentType string
 	integrity   string // sha384-..., for the integrity attribute and the CSP
+	// url names the content (?v= its hash), so a browser's cached copy of
+	// an older version is never offered against a newer integrity.
+	url string
 }
 
 // PageOptions configure the report and status pages.
@@ -102,7 +106,8 @@ func NewReportPage(form *FormHandler, status StatusDesk, opts PageOptions, log *
 		}
 		sum := sha512.Sum384(b)
 		p.assets[name] = asset{body: b, contentType: types[path.Ext(name)],
-			integrity: "sha384-" + base64.StdEncoding.EncodeToString(sum[:])}
+			integrity: "sha384-" + base64.StdEncoding.EncodeToString(sum[:]),
+			url:       ReportAssets + name + "?v=" + hex.EncodeToString(sum[:6])}
 	}
 	// Scripts only from here, and only these two files; no inline script,
 	// no eval, nothing fetched, forms only to here.
@@ -137,13 +142,14 @@ func (p *ReportPage) serveAsset(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", a.contentType)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Cache-Control", "public, max-age=86400")
+	w.Header().Set("Cache-Control", "public, max-age=604800, immutable")
 	_, _ = w.Write(a.body)
 }
 
 // pageData is what every page's layout needs.
 type pageData struct {
-	Title, Assets                                       string
+	Title                                               string
+	CSSURL, OpenPGPURL, ScriptURL, IconURL, LicenseURL  string
 	Script                                              bool
 	CSSIntegrity, OpenPGPIntegrity, ScriptIntegrity     string
 	OpenPGPVersion                                      string
@@ -151,7 +157,9 @@ type pageData struct {
 }
 
 func (p *ReportPage) base(title string, script bool) pageData {
-	return pageData{Title: title, Assets: ReportAssets, Script: script,
+	return pageData{Title: title, Script: script,
+		CSSURL: p.assets["report.css"].url, OpenPGPURL: p.assets["openpgp.min.js"].url, ScriptURL: p.assets["report.js"].url,
+		IconURL: p.assets["icon.svg"].url, LicenseURL: p.assets["openpgp.LICENSE"].url,
 		CSSIntegrity: p.assets["report.css"].integrity, OpenPGPIntegrity: p.assets["openpgp.min.js"].integrity,
 		ScriptIntegrity: p.assets["report.js"].integrity, OpenPGPVersion: OpenPGPJSVersion,
 		TeamKey: string(p.opts.TeamKey), Fingerprint: p.opts.Fingerprint, KeyURL: p.opts.KeyURL,

@@ -163,7 +163,7 @@ func TestReportPageServesAFormUnderAStrictCSP(t *testing.T) {
 		t.Fatalf("scripts: %q", scripts)
 	}
 	for _, tag := range scripts {
-		m := regexp.MustCompile(`src="(/report/assets/[a-z.]+)" integrity="(sha384-[^"]+)"`).FindStringSubmatch(tag)
+		m := regexp.MustCompile(`src="(/report/assets/[a-z.]+\?v=[0-9a-f]{12})" integrity="(sha384-[^"]+)"`).FindStringSubmatch(tag)
 		if m == nil || !strings.Contains(csp, "'"+html.UnescapeString(m[2])+"'") {
 			t.Errorf("script %s: no integrity named by the CSP", tag)
 		}
