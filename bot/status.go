@@ -324,13 +324,16 @@ func (in *Intake) StatusStore() StatusStore {
 	return in.opts.Status
 }
 
-// stageWords tell a reporter what a stage means.
-var stageWords = map[ReporterStage]string{
-	StageReceived:  "received; the security team will look at it soon",
-	StageConfirmed: "confirmed as received: the security team is looking into it",
-	StageFixing:    "being fixed: the team confirmed the vulnerability",
-	StagePublished: "published: the fix is released",
-	StageClosed:    "closed without a fix",
+// StageMeaning says what a stage means, in the reporter's words: for the
+// status page and the stage mails.
+func StageMeaning(s ReporterStage) string {
+	return map[ReporterStage]string{
+		StageReceived:  "The security team has your report and will look at it soon",
+		StageConfirmed: "The security team acknowledged your report and is assessing it",
+		StageFixing:    "The team confirmed the vulnerability and is preparing a fix",
+		StagePublished: "The fix and the advisory are published",
+		StageClosed:    "The report was closed without a fix",
+	}[s]
 }
 
 // reporterStageMail is the mail that tells the reporter their report
@@ -348,7 +351,7 @@ func reporterStageMail(st *Settings, before, inc *Incident) []OutboxMessage {
 	}
 	var t Text
 	t.Plain("Hello,").Line().Line()
-	t.Plain(fmt.Sprintf("your report %s is now %s.", inc.Name(), stageWords[to])).Line().Line()
+	t.Plain(fmt.Sprintf("your report %s is now %s. %s.", inc.Name(), to, StageMeaning(to))).Line().Line()
 	t.Plain("The security team")
 	return []OutboxMessage{{
 		Dest:       Destination{Platform: PlatformEmail, Address: inc.Reporter},

@@ -62,18 +62,12 @@ func TestNotifyReporterOncePerStage(t *testing.T) {
 				continue
 			}
 			for i, m := range mails {
-				if !strings.Contains(m, "SEC-1 is now "+strings.Fields(stageWord(want[i]))[0]) || strings.Contains(m, "Heap overflow") {
+				if !strings.Contains(m, "SEC-1 is now "+string(want[i])+". "+bot.StageMeaning(want[i])) || strings.Contains(m, "Heap overflow") {
 					t.Errorf("%v: mail %d for %s:\n%s", tc.lines, i, want[i], m)
 				}
 			}
 		}
 	}
-}
-
-// stageWord is how the mail starts to describe a stage.
-func stageWord(s bot.ReporterStage) string {
-	return map[bot.ReporterStage]string{bot.StageConfirmed: "confirmed", bot.StageFixing: "being",
-		bot.StagePublished: "published", bot.StageClosed: "closed"}[s]
 }
 
 func TestStatusRevoke(t *testing.T) {

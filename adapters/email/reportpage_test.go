@@ -260,7 +260,7 @@ func TestReportPageWithoutJavaScript(t *testing.T) {
 	if _, err := s.p.svc.Claim(context.Background(), officer, bot.Member, 1); err != nil {
 		t.Fatal(err)
 	}
-	if _, status, _ = getPage(t, c, link[1]); !strings.Contains(status, "<strong>confirmed</strong>") {
+	if _, status, _ = getPage(t, c, link[1]); !strings.Contains(status, "<strong>confirmed</strong>") || !strings.Contains(status, bot.StageMeaning(bot.StageConfirmed)) {
 		t.Errorf("after claim:\n%s", status)
 	}
 	// The acknowledgement carries the same link; the claim mailed the

@@ -25,10 +25,11 @@ type statusData struct {
 	Stages            []stageLine
 	LastDate, LastISO string
 	Notice            string
+	Meaning           string
 }
 
 func (p *ReportPage) statusData(r *http.Request, w http.ResponseWriter, v *bot.ReporterView, notice string) statusData {
-	d := statusData{pageData: p.base("Report "+v.Reference, true), View: v, Notice: notice}
+	d := statusData{pageData: p.base("Report "+v.Reference, true), View: v, Notice: notice, Meaning: bot.StageMeaning(v.Stage)}
 	d.CSRF, d.Action = p.csrfToken(w, r), r.URL.Path
 	day := func(t time.Time) (string, string) {
 		return t.UTC().Format("2 January 2006"), t.UTC().Format(time.RFC3339)
