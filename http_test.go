@@ -73,7 +73,7 @@ expires = "`+time.Now().Add(200*24*time.Hour).UTC().Format(time.RFC3339)+`"
 	}
 
 	// The report page, wired with the team key, and its script.
-	for path, want := range map[string]string{"/report": key.Fingerprint(), "/report/assets/report.js": "openpgp.encrypt"} {
+	for path, want := range map[string]string{"/report": key.Fingerprint()[:4] + " " + key.Fingerprint()[4:8], "/report/assets/report.js": "openpgp.encrypt"} {
 		resp, err = http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)

@@ -205,21 +205,37 @@ func pocFile(t *testing.T, name, content string) string {
 func TestReportPageInBrowser(t *testing.T) {
 	s := newPageServer(t, 100, false)
 	b := newBrowser(t, true)
+	// The planted text: none of it may reach the server readable.
 	const (
-		summary = "Heap overflow CANARY-JS-SUMMARY"
-		details = "A Via header of 70000 bytes crashes the parser. CANARY-JS-DETAILS"
-		poc     = "print('CANARY-JS-ATTACH')\n"
+		summary = "Heap overflow in the Via header parser"
+		details = "A Via header of 70000 bytes overflows parse_via() and crashes the worker: see poc-via.py."
+		poc     = "print('Via: ' + 'A' * 70000)  # canary-js-attach\n"
 		contact = "rita.canary@example.net"
 	)
 	b.do("load the form", chromedp.Navigate(s.URL+"/report"), chromedp.WaitVisible(chromedp.CSS("#js-mode")))
 	b.fits("the report page")
+	// Files that cannot fit once encrypted are refused before anything is sent.
+	posts := s.posts()
+	b.do("too large",
+		chromedp.SendKeys(chromedp.CSS("#summary"), "x"),
+		chromedp.SendKeys(chromedp.CSS("#details"), "x"),
+		chromedp.SetUploadFiles(chromedp.CSS("#attachments"), []string{pocFile(t, "big.bin", strings.Repeat("x", 7<<19))}),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+	)
+	if got := b.text("#progress"); !strings.Contains(got, "too large") {
+		t.Errorf("oversized files: %q", got)
+	}
+	if s.posts() != posts {
+		t.Error("oversized files were sent")
+	}
+	b.eval(`document.getElementById('summary').value = document.getElementById('details').value = ''; true`)
 	b.do("fill the form",
 		chromedp.SendKeys(chromedp.CSS("#summary"), summary),
 		chromedp.SendKeys(chromedp.CSS("#details"), details),
 		chromedp.SendKeys(chromedp.CSS("#version"), "5.8.1"),
 		chromedp.SendKeys(chromedp.CSS("#email"), contact),
 		chromedp.SendKeys(chromedp.CSS("#credit"), "Rita R."),
-		chromedp.SetUploadFiles(chromedp.CSS("#attachments"), []string{pocFile(t, "poc.py", poc)}),
+		chromedp.SetUploadFiles(chromedp.CSS("#attachments"), []string{pocFile(t, "poc-via.py", poc)}),
 	)
 	b.eval(`window.scrollTo(0, 0) === undefined`)
 	b.shot("report-form.png")
@@ -233,7 +249,7 @@ func TestReportPageInBrowser(t *testing.T) {
 	if !bytes.Contains(sent, []byte("-----BEGIN PGP MESSAGE-----")) {
 		t.Fatalf("the browser sent no OpenPGP message:\n%.2000s", sent)
 	}
-	for _, canary := range []string{"CANARY-JS", "Heap overflow", "rita.canary", "poc.py", "Rita R.", "5.8.1"} {
+	for _, canary := range []string{"Heap overflow", "parse_via", "canary-js-attach", "rita.canary", "poc-via.py", "Rita R.", "5.8.1"} {
 		if bytes.Contains(sent, []byte(canary)) {
 			t.Errorf("the server received %q in plaintext", canary)
 		}
@@ -243,8 +259,8 @@ func TestReportPageInBrowser(t *testing.T) {
 		t.Errorf("incident: encrypted %v, title %q, reporter %q", inc.Encrypted, inc.Title, inc.Reporter)
 	}
 	report := s.p.body(t, 1)
-	for _, want := range []string{"Encrypted text", "CANARY-JS-DETAILS", "Affected version: 5.8.1", "Credit: Rita R.",
-		`Encrypted attachment "poc.py"`, "CANARY-JS-ATTACH"} {
+	for _, want := range []string{"Encrypted text", details, "Affected version: 5.8.1", "Credit: Rita R.",
+		`Encrypted attachment "poc-via.py"`, "canary-js-attach"} {
 		if !strings.Contains(report, want) {
 			t.Errorf("the incident's report lacks %q:\n%s", want, report)
 		}

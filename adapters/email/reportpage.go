@@ -154,6 +154,7 @@ type pageData struct {
 	CSSIntegrity, OpenPGPIntegrity, ScriptIntegrity     string
 	OpenPGPVersion                                      string
 	CSRF, Action, TeamKey, Fingerprint, KeyURL, MaxSize string
+	MaxBytes                                            int64
 }
 
 func (p *ReportPage) base(title string, script bool) pageData {
@@ -162,8 +163,8 @@ func (p *ReportPage) base(title string, script bool) pageData {
 		IconURL: p.assets["icon.svg"].url, LicenseURL: p.assets["openpgp.LICENSE"].url,
 		CSSIntegrity: p.assets["report.css"].integrity, OpenPGPIntegrity: p.assets["openpgp.min.js"].integrity,
 		ScriptIntegrity: p.assets["report.js"].integrity, OpenPGPVersion: OpenPGPJSVersion,
-		TeamKey: string(p.opts.TeamKey), Fingerprint: p.opts.Fingerprint, KeyURL: p.opts.KeyURL,
-		MaxSize: byteSize(p.form.opts.MaxBytes)}
+		TeamKey: string(p.opts.TeamKey), Fingerprint: groupFingerprint(p.opts.Fingerprint), KeyURL: p.opts.KeyURL,
+		MaxSize: byteSize(p.form.opts.MaxBytes), MaxBytes: p.form.opts.MaxBytes}
 }
 
 // render writes a page with the headers every page gets: the strict CSP,
@@ -241,6 +242,19 @@ func (p *ReportPage) checkCSRF(r *http.Request, token string) bool {
 		return false
 	}
 	return subtle.ConstantTimeCompare([]byte(p.csrfFor(c.Value)), []byte(token)) == 1
+}
+
+// groupFingerprint writes a fingerprint in groups of four, as gpg shows
+// it, for comparing by eye.
+func groupFingerprint(f string) string {
+	var b strings.Builder
+	for i, c := range f {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }
 
 // byteSize says a size the way people read it.

@@ -22,13 +22,19 @@ import (
 	"github.com/sectriage/sectriage/teamkey"
 )
 
-// pageServer is the report page on a real pipeline, with every request
-// body the server receives recorded before any handler sees it.
+// pageServer is the report page on a real pipeline, with the body of
+// every post the server receives recorded before any handler sees it.
 type pageServer struct {
 	*httptest.Server
 	p      *pipeline
 	mu     sync.Mutex
 	bodies [][]byte
+}
+
+func (s *pageServer) posts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.bodies)
 }
 
 func (s *pageServer) received() []byte {
@@ -67,9 +73,11 @@ func newPageServer(t *testing.T, limit int, mail bool) *pageServer {
 	page.Register(mux)
 	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
-		ps.mu.Lock()
-		ps.bodies = append(ps.bodies, b)
-		ps.mu.Unlock()
+		if r.Method == http.MethodPost {
+			ps.mu.Lock()
+			ps.bodies = append(ps.bodies, b)
+			ps.mu.Unlock()
+		}
 		r.Body = io.NopCloser(bytes.NewReader(b))
 		mux.ServeHTTP(w, r)
 	})

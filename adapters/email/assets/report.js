@@ -106,6 +106,18 @@
   form.addEventListener('submit', async function (ev) {
     ev.preventDefault();
     var button = form.querySelector('button[type=submit]');
+    // Armor makes the encrypted files about 4/3 of their size: say so
+    // now rather than after the upload is refused.
+    var size = 0;
+    var files = form.elements.namedItem('attachments').files;
+    for (var f = 0; f < files.length; f++) {
+      size += files[f].size;
+    }
+    if (size * 4 / 3 + 16384 > Number(form.dataset.maxBytes)) {
+      progress.textContent = 'The files are too large to send here (encrypted, everything must fit in ' +
+        Math.floor(Number(form.dataset.maxBytes) / 1024) + ' KiB). Please leave out large files or send them by mail.';
+      return;
+    }
     button.disabled = true;
     progress.textContent = 'Encrypting…';
     try {
