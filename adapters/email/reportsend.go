@@ -40,7 +40,7 @@ type attachment struct {
 	data []byte
 }
 
-var errCSRF = errors.New("the form has expired or was sent from another site: please reload the page and send it again")
+var errCSRF = errors.New("The form has expired or was sent from another site: please reload the page and send it again.")
 
 // pageTooLarge carries a MaxBytesError out of readSubmission.
 type pageTooLarge struct{ error }
@@ -315,7 +315,7 @@ func (p *ReportPage) refused(w http.ResponseWriter, err error, back string) bool
 		p.answer(w, http.StatusRequestEntityTooLarge, "Too large",
 			fmt.Sprintf("The report is larger than %s; please leave out large files or send it by mail.", byteSize(p.form.opts.MaxBytes)), "", back)
 	case errors.Is(err, errCSRF):
-		p.answer(w, http.StatusForbidden, "Please send the form again", "The "+err.Error()[4:]+".", "", back)
+		p.answer(w, http.StatusForbidden, "Please send the form again", err.Error(), "", back)
 	default:
 		p.answer(w, http.StatusBadRequest, "Not sent", "The report was not sent: "+err.Error()+".", "", back)
 	}
