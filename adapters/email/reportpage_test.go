@@ -424,6 +424,18 @@ func TestReportPageTakesABrowserEncryptedReport(t *testing.T) {
 	if bytes.Contains(s.received(), []byte("CANARY-ENC")) {
 		t.Error("the test sent plaintext")
 	}
+	// Encrypted to another key: received, quarantined, and the answer
+	// names the entry the officers see.
+	other, err := teamkey.Generate("Other", "other@example.org", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong, _ := other.Encrypt([]byte(inner))
+	code, answer = postMultipart(t, c, s.URL+"/report/send", map[string]string{"csrf": csrfField.FindStringSubmatch(page)[1],
+		"encrypted": string(wrong)}, nil)
+	if q := s.p.quarantine(t); code != http.StatusAccepted || len(q) != 1 || !strings.Contains(answer, q[0].Name()) || statusLink.MatchString(answer) {
+		t.Errorf("wrong key: %d %s", code, answer)
+	}
 	// Anything but an armored message in "encrypted" is refused.
 	if code, body := postMultipart(t, c, s.URL+"/report/send", map[string]string{"csrf": csrfField.FindStringSubmatch(page)[1],
 		"encrypted": "hello"}, nil); code != 400 || !strings.Contains(body, "not an armored OpenPGP message") {
