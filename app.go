@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,8 +27,10 @@ type app struct {
 	reg    *commands.Registry
 	outbox *bot.Outbox
 	sched  *schedule.Scheduler
-	// intake is the report pipeline; nil when no team key is configured.
+	// intake is the report pipeline.
 	intake *intakeParts
+	// quarantine is the officers' desk of rejected messages.
+	quarantine *bot.QuarantineDesk
 }
 
 // appOptions are the parts that differ between the daemon, the CLI and the
@@ -44,7 +47,14 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts app
 	if opts.clock == nil {
 		opts.clock = bot.SystemClock{}
 	}
-	db, err := storage.Open(ctx, cfg.Resolve(cfg.Storage.Path), log)
+	key := opts.teamKey
+	if key == nil {
+		var err error
+		if key, err = requireTeamKey(cfg); err != nil {
+			return nil, err
+		}
+	}
+	db, err := openDatabase(ctx, cfg, key, log)
 	if err != nil {
 		return nil, err
 	}
@@ -54,39 +64,57 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts app
 		return nil, err
 	}
 	svc := bot.NewService(db, opts.clock, log, settings)
-	var parts *intakeParts
-	var reports commands.ReportReader
-	var status bot.StatusStore
-	key := opts.teamKey
-	if key == nil && cfg.Keys.TeamKeyFile != "" {
-		if key, err = loadTeamKey(cfg); err != nil {
-			db.Close()
-			return nil, err
-		}
-	}
-	if key != nil {
-		if parts, err = buildIntake(cfg, db, svc, key, log); err != nil {
-			db.Close()
-			return nil, err
-		}
-		reports = parts.intake
-		status = parts.intake.StatusStore()
-	}
-	duty := bot.NewDuty(svc, db, log)
-	svc.SetRoster(duty)
-	reg, err := commands.New(svc, log, commands.Options{Reports: reports, Duty: duty, Status: status})
+	parts, err := buildIntake(cfg, db, svc, key, log)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	sched, err := schedule.New(log, settings.Location, jobs(duty, cfg.Schedules, log)...)
+	desk := bot.NewQuarantineDesk(parts.intake, db, cfg.Intake.QuarantineRetention.Duration, log)
+	var reports commands.ReportReader = parts.intake
+	status := parts.intake.StatusStore()
+	duty := bot.NewDuty(svc, db, log)
+	svc.SetRoster(duty)
+	reg, err := commands.New(svc, log, commands.Options{Reports: reports, Duty: duty, Quarantine: desk, Status: status})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	sched, err := schedule.New(log, settings.Location, append(jobs(duty, cfg.Schedules, log), quarantineJobs(desk)...)...)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	outbox := bot.NewOutbox(db, opts.clock, log)
 	svc.OnEnqueue(outbox.Wake)
-	return &app{cfg: cfg, log: log, db: db, svc: svc, duty: duty, reg: reg, outbox: outbox, sched: sched, intake: parts}, nil
+	return &app{cfg: cfg, log: log, db: db, svc: svc, duty: duty, reg: reg, outbox: outbox, sched: sched, intake: parts, quarantine: desk}, nil
+}
+
+// errNoTeamKey explains why nothing runs without a team key.
+var errNoTeamKey = errors.New("no team key ([keys] team_key_file): sectriage seals everything confidential it stores " +
+	"(titles, notes, replies, messages, reporters) with a data key wrapped to the team key, and stores nothing without it; " +
+	"configure the team key (README, Setting up), or try `sectriage demo`, which makes a throw-away one")
+
+// requireTeamKey loads the team key, which every command that reads or
+// writes incidents needs.
+func requireTeamKey(cfg *config.Config) (*teamkey.Key, error) {
+	if cfg.Keys.TeamKeyFile == "" {
+		return nil, errNoTeamKey
+	}
+	return loadTeamKey(cfg)
+}
+
+// openDatabase opens the database and unlocks its data key with the team
+// key (the first time: makes the key and seals what is stored).
+func openDatabase(ctx context.Context, cfg *config.Config, key *teamkey.Key, log *slog.Logger) (*storage.DB, error) {
+	db, err := storage.Open(ctx, cfg.Resolve(cfg.Storage.Path), log)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Unlock(ctx, key); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
 }
 
 // jobs are the periodic jobs of [schedules]: each asks the roster to
@@ -107,6 +135,15 @@ func jobs(duty *bot.Duty, sc config.SchedulesConfig, log *slog.Logger) []schedul
 		}},
 		{Name: "digest", Spec: sc.Digest, Run: duty.Digest},
 	}
+}
+
+// quarantineJobs deletes dropped quarantine entries once their retention
+// period has passed; none without intake.
+func quarantineJobs(desk *bot.QuarantineDesk) []schedule.Job {
+	if desk == nil {
+		return nil
+	}
+	return []schedule.Job{{Name: "quarantine-purge", Spec: "@every 1h", AtStart: true, Run: desk.Purge}}
 }
 
 func (a *app) Close() error { return a.db.Close() }

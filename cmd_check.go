@@ -2,10 +2,11 @@ package main
 
 import (
 	"context"
-	"flag"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,10 +43,12 @@ func (c *checker) fail(format string, args ...any) {
 // IRC configured connects to check the triage channel is private, printing
 // each finding; it exits 0 only if there is no error.
 func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "sectriage.toml", "config file")
-	if err := fs.Parse(args); err != nil {
+	fs, configPath := newFlags("check")
+	if code, done := parseFlags(fs, args, stdout, stderr, exitUsage); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		usageError(stderr, mustSubcommand("check"))
 		return exitUsage
 	}
 	c := &checker{out: stdout}
@@ -69,12 +72,13 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if cfg.Mattermost.Enabled() {
 		checkMattermost(ctx, c, cfg)
 	}
-	checkDatabase(ctx, c, cfg)
 	key := checkTeamKey(c, cfg, time.Now())
+	checkDatabase(ctx, c, cfg, key)
 	checkKnownKeys(c, cfg)
 	checkSecurityTxt(c, cfg, key, time.Now())
 	checkMail(ctx, c, cfg)
 	checkIRC(ctx, c, cfg)
+	checkSilentFailures(ctx, c, cfg, time.Now())
 	if c.errors > 0 {
 		fmt.Fprintf(stdout, "%d problem(s) found\n", c.errors)
 		return exitFailed
@@ -82,7 +86,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return exitOK
 }
 
-func checkDatabase(ctx context.Context, c *checker, cfg *config.Config) {
+func checkDatabase(ctx context.Context, c *checker, cfg *config.Config, key *teamkey.Key) {
 	path := cfg.Resolve(cfg.Storage.Path)
 	_, statErr := os.Stat(path)
 	db, err := storage.Open(ctx, path, discardLogger())
@@ -95,36 +99,75 @@ func checkDatabase(ctx context.Context, c *checker, cfg *config.Config) {
 		c.fail("database %s is not writable: %v", path, err)
 		return
 	}
+	wrappedTo, err := db.WrappedTo(ctx)
+	switch {
+	case err != nil:
+		c.fail("database %s: reading its data key: %v", path, err)
+	case wrappedTo == "":
+		c.ok("database %s: not sealed yet; the first run seals it with a new data key wrapped to the team key", path)
+	case key != nil && wrappedTo != key.Fingerprint() && slices.Contains(key.DecryptionFingerprints(), wrappedTo):
+		c.ok("database %s: sealed, data key wrapped to retired team key %s; the next command that opens the database re-wraps it to the current key %s (keep the retired key configured until then)",
+			path, wrappedTo, key.Fingerprint())
+	case key != nil && wrappedTo != key.Fingerprint():
+		c.fail("database %s is sealed with a data key wrapped to team key %s, which is neither the current key %s nor a retired one: configure key %s as [keys] team_key_file, or under [[keys.retired]] if it was rotated out",
+			path, wrappedTo, key.Fingerprint(), wrappedTo)
+	default:
+		c.ok("database %s: sealed, data key wrapped to team key %s", path, wrappedTo)
+	}
 	v, _ := db.SchemaVersion(ctx)
 	if os.IsNotExist(statErr) {
 		c.ok("database %s: created (schema version %d)", path, v)
 	} else {
 		c.ok("database %s: writable, schema version %d", path, v)
 	}
+	checkHeld(ctx, c, db)
 }
 
 func checkTeamKey(c *checker, cfg *config.Config, now time.Time) *teamkey.Key {
 	if cfg.Keys.TeamKeyFile == "" {
-		c.warn("no team key ([keys] team_key_file): encrypted reports cannot be read")
+		c.fail("%v", errNoTeamKey)
 		return nil
 	}
 	key, err := loadTeamKey(cfg)
+	if u := (*teamkey.UnusableError)(nil); errors.As(err, &u) {
+		c.fail("%v. Until then `sectriage ingest` holds incoming reports in the database and the other commands refuse to start ([keys] team_key_file %s)",
+			u, cfg.Keys.TeamKeyFile)
+		// It still decrypts: check what depends on it all the same.
+		key, err = loadTeamKeys(cfg, teamkey.LoadRetired)
+		if err != nil {
+			c.fail("%v", err)
+			return nil
+		}
+		checkRetiredKeys(c, key, now)
+		return key
+	}
 	if err != nil {
 		c.fail("%v", err)
 		return nil
 	}
-	if exp, ok := key.Expires(); ok {
-		switch left := exp.Sub(now); {
-		case left <= 0:
-			c.fail("team key %s expired on %s: extend it (gpg --quick-set-expire) and re-export", key.Fingerprint(), exp.Format(time.DateOnly))
-			return nil
-		case left < keyExpiryWarning:
-			c.warn("team key %s expires on %s, in %d days: extend it (gpg --quick-set-expire) and re-export", key.Fingerprint(), exp.Format(time.DateOnly), int(left.Hours()/24))
-			return key
-		}
+	if exp, ok := key.UsableUntil(now); ok && exp.Sub(now) < keyExpiryWarning {
+		c.warn("team key %s expires on %s, in %d days: extend it (gpg --quick-set-expire FINGERPRINT 1y, and for the encryption subkey gpg --quick-set-expire FINGERPRINT 1y '*') and export it again, or rotate it (README, Rotating the team key)",
+			key.Fingerprint(), exp.UTC().Format(time.DateOnly), int(exp.Sub(now).Hours()/24))
+	} else {
+		c.ok("team key %s (%s) unlocked", key.Fingerprint(), key.UserID())
 	}
-	c.ok("team key %s (%s) unlocked", key.Fingerprint(), key.UserID())
+	checkRetiredKeys(c, key, now)
 	return key
+}
+
+// checkRetiredKeys lists the retired keys: each decrypts what was
+// encrypted to it, revoked or expired as it may be.
+func checkRetiredKeys(c *checker, key *teamkey.Key, now time.Time) {
+	for _, r := range key.Retired() {
+		state := "valid"
+		if err := r.Usable(now); err != nil {
+			var u *teamkey.UnusableError
+			if errors.As(err, &u) {
+				state = u.Reason
+			}
+		}
+		c.ok("retired team key %s (%s; %s) unlocked: it decrypts reports and copies encrypted to it, nothing new is encrypted to it", r.Fingerprint(), r.UserID(), state)
+	}
 }
 
 func checkKnownKeys(c *checker, cfg *config.Config) {
@@ -186,13 +229,27 @@ func checkMail(ctx context.Context, c *checker, cfg *config.Config) {
 		}
 	}
 	if m := cfg.Email.SMTP; m != nil {
-		if mailer, err := newMailer(cfg, nil, log); err != nil {
+		if mailer, err := newMailer(cfg, nil, nil, nil, log); err != nil {
 			c.fail("email.smtp: %v", err)
 		} else if err := mailer.Check(ctx); err != nil {
 			c.fail("email.smtp %s: %v", m.Address, err)
 		} else {
 			c.ok("SMTP %s: connected (%s)", m.Address, m.TLS)
 		}
+	}
+}
+
+// checkHeld reports the messages the privacy rule holds back: each group
+// waits for its destination to be fixed.
+func checkHeld(ctx context.Context, c *checker, db *storage.DB) {
+	groups, err := db.HeldMessages(ctx)
+	if err != nil {
+		c.fail("reading held messages: %v", err)
+		return
+	}
+	for _, g := range groups {
+		c.fail("%d %s message(s) held since %s: %s (fix it; the running daemon then delivers them)",
+			g.Count, g.Platform, g.Since.Format(time.DateTime+" MST"), g.Reason)
 	}
 }
 
@@ -262,5 +319,15 @@ func checkMattermost(ctx context.Context, c *checker, cfg *config.Config) {
 		} else {
 			c.ok("%s", f.Msg)
 		}
+	}
+	// The same privacy rule the daemon applies before every post.
+	v, err := mm.CheckPrivacy(ctx)
+	switch {
+	case err != nil:
+		c.fail("mattermost %s: checking the triage channel: %v", cfg.Mattermost.URL, err)
+	case !v.OK:
+		c.fail("mattermost: %s: nothing about incidents is posted there until it is fixed", v.Reason)
+	default:
+		c.ok("Mattermost: triage channel %s is private and holds only the team", cfg.Mattermost.TriageChannel)
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -13,15 +12,13 @@ import (
 // cmdCmd runs one command as a declared person and prints the reply: the
 // same registry and rules as chat, for scripts and the operator's shell.
 func cmdCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("cmd", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "sectriage.toml", "config file")
-	as := fs.String("as", "", "the person (a [[people]] name) to run the command as")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	fs, configPath := newFlags("cmd")
+	as := fs.String("as", "", "the `PERSON` (a [[people]] name) to run the command as")
+	if code, done := parseFlags(fs, args, stdout, stderr, exitUsage); done {
+		return code
 	}
 	if *as == "" || fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "usage: sectriage cmd -config FILE -as PERSON -- COMMAND [ARGS...]")
+		usageError(stderr, mustSubcommand("cmd"))
 		return exitUsage
 	}
 	cfg, ok := loadConfig(*configPath, stderr)
@@ -37,7 +34,7 @@ func cmdCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer a.Close()
 	// An undeclared name is an outsider, refused like any other.
 	actor := bot.Actor{Person: a.svc.Settings().People.ByName(*as), Platform: bot.PlatformCLI}
-	reply := a.reg.Run(ctx, actor, joinWords(fs.Args()), true)
+	reply := a.reg.Run(ctx, actor, commandLine(fs.Args()), true)
 	text := strings.TrimRight(bot.RenderPlain(reply.Text), "\n")
 	if reply.Failed {
 		fmt.Fprintln(stderr, text)
@@ -45,6 +42,17 @@ func cmdCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout, text)
 	return exitOK
+}
+
+// commandLine is the command the shell words make. One word holding a
+// space is a whole command line quoted for the shell ('claim 1'): no
+// command name has a space, so it cannot mean a one-word command. Several
+// words are each one argument, as the shell split them.
+func commandLine(words []string) string {
+	if len(words) == 1 && strings.ContainsAny(strings.TrimSpace(words[0]), " \t") {
+		return words[0]
+	}
+	return joinWords(words)
 }
 
 // joinWords rebuilds a command line from shell words, quoting those that

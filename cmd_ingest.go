@@ -2,11 +2,12 @@ package main
 
 import (
 	"context"
-	"flag"
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/sectriage/sectriage/bot"
+	"github.com/sectriage/sectriage/teamkey"
 )
 
 // cmdIngest reads one message on standard input, as an MTA delivers it
@@ -14,13 +15,16 @@ import (
 // intake pipeline. It exits 0 only once the message's incident or
 // quarantine entry is committed. Every failure, a bad flag or config
 // included, exits 75 (EX_TEMPFAIL): the MTA keeps the message and tries
-// again, while a bounce would hand the report back to the sender.
+// again, while a bounce would hand the report back to the sender. A
+// revoked or expired team key is the exception: the message is held in
+// the database until the key is rotated (holdMessage).
 func cmdIngest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "sectriage.toml", "config file")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: sectriage ingest -config FILE < message")
+	fs, configPath := newFlags("ingest")
+	if code, done := parseFlags(fs, args, stdout, stderr, exitTempErr); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		usageError(stderr, mustSubcommand("ingest"))
 		return exitTempErr
 	}
 	cfg, ok := loadConfig(*configPath, stderr)
@@ -31,6 +35,22 @@ func cmdIngest(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	// The chat platforms of the config, so the new incident is queued for
 	// them: the running daemon's outbox posts what this process commits.
 	a, err := openApp(ctx, cfg, log, appOptions{platforms: chatPlatforms(cfg)})
+	if errors.Is(err, teamkey.ErrUnusable) {
+		// Permanent until the key is rotated: hold the message rather than
+		// have the MTA retry it until it bounces.
+		log.Error("the current team key is unusable; holding the message until it is rotated", "err", err)
+		id, dup, err := holdMessage(ctx, cfg, stdin, log)
+		if err != nil {
+			fmt.Fprintln(stderr, "sectriage ingest: the current team key is unusable and the message could not be held:", err)
+			return exitTempErr
+		}
+		if dup {
+			fmt.Fprintf(stdout, "report %d: received before\n", id)
+		} else {
+			fmt.Fprintf(stdout, "held report %d: the current team key is revoked or expired; rotate it (README, Rotating the team key) and `sectriage run` will process it\n", id)
+		}
+		return exitOK
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "sectriage ingest:", err)
 		return exitTempErr

@@ -44,6 +44,10 @@ func TestMattermostEndToEnd(t *testing.T) {
 [storage]
 path = "st.db"
 
+# No SMTP here: reporters get no acknowledgement, and check would say so.
+[intake]
+acknowledge = false
+
 [[people]]
 name = "alice"
 role = "officer"
@@ -66,7 +70,7 @@ slash_token_file = "slash-token"
 button_secret_file = "button-secret"
 trusted_members = ["admin"]
 `, listen, listen, s.URL())
-	write("sectriage.toml", config)
+	write("sectriage.toml", withTeamKey(t, dir, config))
 	cfg := filepath.Join(dir, "sectriage.toml")
 
 	// A bot is not allowed to make slash commands: the operator is told how.
@@ -94,6 +98,25 @@ trusted_members = ["admin"]
 	t.Logf("check:\n%s", out)
 	if code != exitOK || !strings.Contains(out, "/sec calls http://"+listen+"/mattermost/command") || !strings.Contains(out, "is private and holds only the team") {
 		t.Fatalf("check: exit %d\n%s", code, out)
+	}
+	// The privacy rule fails check: someone not on the team in the
+	// channel, or the channel made public.
+	eve, _ := s.CreateUser(t, "eve")
+	s.AddToTeam(t, team.Id, eve.Id)
+	s.AddToChannel(t, triage.Id, eve.Id)
+	if code, out, _ = runCLI(t, "", "check", "-config", cfg); code != exitFailed || !strings.Contains(out, "@eve (outsider)") {
+		t.Fatalf("check with eve in the triage channel: exit %d\n%s", code, out)
+	}
+	if _, err := s.Admin().RemoveUserFromChannel(ctx, triage.Id, eve.Id); err != nil {
+		t.Fatal(err)
+	}
+	s.ConvertChannelToPublic(t, triage.Id)
+	if code, out, _ = runCLI(t, "", "check", "-config", cfg); code != exitFailed || !strings.Contains(out, "is not private (type O, public)") {
+		t.Fatalf("check with a public triage channel: exit %d\n%s", code, out)
+	}
+	s.ConvertChannelToPrivate(t, triage.Id)
+	if code, out, _ = runCLI(t, "", "check", "-config", cfg); code != exitOK {
+		t.Fatalf("check once fixed: exit %d\n%s", code, out)
 	}
 
 	// The daemon: the listener answers the real server's /sec once the

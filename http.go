@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,14 +18,10 @@ const keyPath = "/pgp-key.asc"
 // intakeHandlers adds the report side of the HTTP listener to mux: the
 // report form, the public key and security.txt. Nothing is added without
 // a team key: reports could not be read.
-func intakeHandlers(mux *http.ServeMux, a *app, now time.Time) error {
+func intakeHandlers(mux *http.ServeMux, a *app, trusted []*net.IPNet, utf8Mail func() (offered, known bool), now time.Time) error {
 	cfg := a.cfg
 	if a.intake == nil {
 		return nil
-	}
-	trusted, err := email.ParseNetworks(cfg.TrustedProxies())
-	if err != nil {
-		return fmt.Errorf("server.trusted_proxies: %w", err)
 	}
 	to := ""
 	if cfg.Email.SMTP != nil {
@@ -32,7 +29,7 @@ func intakeHandlers(mux *http.ServeMux, a *app, now time.Time) error {
 	}
 	form := email.NewFormHandler(a.intake.intake, email.FormOptions{
 		MaxBytes: int64(cfg.Intake.FormMaxSize), RateLimit: cfg.Intake.FormRateLimit,
-		RateWindow: cfg.Intake.FormRateWindow.Duration, TrustedProxies: trusted, To: to,
+		RateWindow: cfg.Intake.FormRateWindow.Duration, TrustedProxies: trusted, To: to, UTF8Addresses: utf8Mail,
 	}, a.log)
 	mux.Handle("/report", form)
 	if err := reportPage(mux, a, form); err != nil {

@@ -72,21 +72,6 @@ func newMux(mounts map[string]http.Handler) *http.ServeMux {
 	return mux
 }
 
-// limitBodies caps every request body at max bytes, whatever the route: a
-// handler that forgets its own limit cannot be made to read without end. A
-// declared length over the cap is refused before any handler runs.
-func limitBodies(h http.Handler, max int64) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > max {
-			w.Header().Set("Connection", "close")
-			http.Error(w, fmt.Sprintf("request body larger than %d bytes", max), http.StatusRequestEntityTooLarge)
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, max)
-		h.ServeHTTP(w, r)
-	})
-}
-
 // certificate is the listener's TLS certificate, read from its files at
 // start and again on every reload, so a renewed certificate is served
 // without a restart (and without dropping connections).

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/sectriage/sectriage/bot"
-	"github.com/sectriage/sectriage/storage"
 	"github.com/sectriage/sectriage/teamkey"
 
 	_ "modernc.org/sqlite"
@@ -110,10 +109,7 @@ triage_channel = { name = "#sec" }
 	if code, out, errOut := runCLI(t, string(mail), "ingest", "-config", cfg); code != exitOK || strings.TrimSpace(out) != "SEC-1" {
 		t.Fatalf("ingest: exit %d %q %s", code, out, errOut)
 	}
-	db, err := storage.Open(context.Background(), filepath.Join(filepath.Dir(cfg), "st.db"), discardLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openStateDB(t, cfg)
 	defer db.Close()
 	msgs, err := db.DueMessages(context.Background(), time.Now().Add(time.Minute), 100)
 	if err != nil {
@@ -128,9 +124,15 @@ triage_channel = { name = "#sec" }
 }
 
 func TestIngestTempFails(t *testing.T) {
-	noKey := writeConfig(t)
+	noKey := filepath.Join(t.TempDir(), "sectriage.toml")
+	if err := os.WriteFile(noKey, []byte(testConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if code, _, errOut := runCLI(t, "Subject: x\r\n\r\nx\r\n", "ingest", "-config", noKey); code != exitTempErr || !strings.Contains(errOut, "no team key") {
 		t.Errorf("no team key: exit %d %s", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(noKey), "st.db")); err == nil {
+		t.Error("without a team key a database was made")
 	}
 	if code, _, _ := runCLI(t, "x", "ingest", "-config", "/nonexistent.toml"); code != exitTempErr {
 		t.Errorf("missing config: exit %d", code)
@@ -203,18 +205,21 @@ func TestIngestKill9(t *testing.T) {
 	}
 	dbPath := filepath.Join(filepath.Dir(cfg), "st.db")
 	committed := func(id string) bool {
-		db, err := sql.Open("sqlite", "file:"+dbPath+"?mode=ro&_pragma=busy_timeout(5000)")
-		if err != nil {
-			t.Fatal(err)
-		}
+		db := openStateDB(t, cfg)
 		defer db.Close()
-		var n int
-		err = db.QueryRow(`SELECT COUNT(*) FROM reports r WHERE r.message_id = ? AND
-			(EXISTS (SELECT 1 FROM incidents WHERE report_id = r.id) OR EXISTS (SELECT 1 FROM quarantine WHERE report_id = r.id))`, "<"+id+">").Scan(&n)
+		ctx := context.Background()
+		rid, err := db.ReportByMessageID(ctx, "<"+id+">")
 		if err != nil {
 			t.Fatal(err)
 		}
-		return n == 1
+		if rid == 0 {
+			return false
+		}
+		out, err := db.ReportOutcome(ctx, rid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.IncidentID != 0 || out.QuarantineID != 0
 	}
 	deliver := func(m message, killAfter time.Duration) (exited bool, code int) {
 		cmd := exec.Command(bin, "ingest", "-config", cfg)
@@ -281,10 +286,7 @@ func TestIngestKill9(t *testing.T) {
 			t.Fatalf("%s: exit 0 but no outcome", m.id)
 		}
 	}
-	db, err := storage.Open(context.Background(), dbPath, discardLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openStateDB(t, cfg)
 	defer db.Close()
 	incidents, _ := db.CountIncidents(context.Background(), bot.IncidentFilter{})
 	quarantined, _ := db.Quarantine(context.Background(), 1000)

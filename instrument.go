@@ -36,25 +36,27 @@ func (r *observedRunner) Run(ctx context.Context, actor bot.Actor, line string, 
 	return reply
 }
 
-// statsSource reads the database's counts for a scrape; the configured
-// SIGs come from the settings in force, which a reload changes.
-// platforms are the ones with an adapter, each shown even with nothing
+// statsSource reads the database's counts for a scrape. platforms are the ones with an adapter, each shown even with nothing
 // pending.
-func statsSource(db *storage.DB, svc *bot.Service, platforms func() []string) metrics.Source {
+func statsSource(db *storage.DB, platforms func() []string) metrics.Source {
 	return func(ctx context.Context, now time.Time) (metrics.Snapshot, error) {
 		s, err := db.Stats(ctx, now)
 		if err != nil {
 			return metrics.Snapshot{}, err
 		}
-		snap := metrics.Snapshot{
+		snap := metrics.Snapshot{OutboxHeldByPlatform: s.Outbox.HeldByPlatform,
 			ReportsBySource: s.ReportsBySource, ReportsDecrypted: s.ReportsDecrypted,
-			QuarantinedByReason: s.QuarantinedByReason, OverdueBySIG: s.OverdueBySIG, NagsByStep: s.NagsByStep,
+			QuarantinedByReason: s.QuarantinedByReason, NagsByStep: s.NagsByStep, IncidentsByState: map[string]int{},
 			OutboxPendingByPlatform: s.Outbox.PendingByPlatform, Platforms: platforms(),
 			OutboxOldest: s.Outbox.OldestPending, OutboxDead: s.Outbox.Dead,
-			SIGs: svc.Settings().SIGNames(),
 		}
+		// Summed over SIGs here: the SIG of a confidential incident is
+		// confidential too.
 		for _, c := range s.Incidents {
-			snap.Incidents = append(snap.Incidents, metrics.IncidentCount{State: c.State, SIG: c.SIG, Count: c.Count})
+			snap.IncidentsByState[c.State] += c.Count
+		}
+		for _, n := range s.OverdueBySIG {
+			snap.Overdue += n
 		}
 		return snap, nil
 	}
@@ -108,7 +110,7 @@ func ircUsable(a *irc.Adapter) error {
 	case !st.Joined:
 		return errors.New("not in the triage channel")
 	case !st.Private:
-		return errors.New("the triage channel is not private: nothing is posted there")
+		return fmt.Errorf("the triage channel fails the privacy rule, messages for it are held: %s", st.Refused)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"net/mail"
 	"os"
 	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
 
 	"github.com/sectriage/sectriage/adapters/email"
 	"github.com/sectriage/sectriage/bot"
@@ -30,27 +33,6 @@ type intakeParts struct {
 	key     *teamkey.Key
 	decoder *email.Decoder
 	intake  *bot.Intake
-}
-
-// loadTeamKey reads and unlocks the team key named by [keys].
-func loadTeamKey(cfg *config.Config) (*teamkey.Key, error) {
-	armored, err := os.ReadFile(cfg.Resolve(cfg.Keys.TeamKeyFile))
-	if err != nil {
-		return nil, fmt.Errorf("team key: %w (export it with gpg --export-secret-keys --armor KEYID > %s, or fix [keys] team_key_file)", err, cfg.Keys.TeamKeyFile)
-	}
-	var passphrase []byte
-	if cfg.Keys.PassphraseFile != "" || os.Getenv(cfg.Keys.PassphraseEnv) != "" {
-		p, err := cfg.ReadSecret(cfg.Keys.PassphraseFile, cfg.Keys.PassphraseEnv, "team key passphrase")
-		if err != nil {
-			return nil, err
-		}
-		passphrase = []byte(p)
-	}
-	key, err := teamkey.Load(armored, passphrase)
-	if err != nil {
-		return nil, fmt.Errorf("team key %s: %w", cfg.Keys.TeamKeyFile, err)
-	}
-	return key, nil
 }
 
 // intakeLimits turns [intake] into the decoder's limits.
@@ -129,7 +111,7 @@ func newIMAP(cfg *config.Config, recv email.Receiver, log *slog.Logger) (*email.
 }
 
 // newMailer builds the SMTP deliverer from [email.smtp].
-func newMailer(cfg *config.Config, parts *intakeParts, log *slog.Logger) (*email.Mailer, error) {
+func newMailer(cfg *config.Config, parts *intakeParts, db *storage.DB, notSent func(reason string), log *slog.Logger) (*email.Mailer, error) {
 	m := cfg.Email.SMTP
 	var password string
 	if m.Username != "" {
@@ -143,12 +125,54 @@ func newMailer(cfg *config.Config, parts *intakeParts, log *slog.Logger) (*email
 	if err != nil {
 		return nil, fmt.Errorf("email.smtp: %w", err)
 	}
+	members, err := memberKeys(cfg)
+	if err != nil {
+		return nil, err
+	}
 	opts := email.SMTPOptions{Address: m.Address, TLS: m.TLS, RootCAs: roots, Username: m.Username, Password: password,
-		From: m.From, Timeout: time.Minute}
+		From: m.From, Timeout: time.Minute, MemberKeys: members, NotSent: notSent}
+	if db != nil {
+		opts.Ledger = db
+	}
 	if parts == nil {
 		return email.NewMailer(opts, nil, nil, log), nil
 	}
 	return email.NewMailer(opts, parts.key, parts.intake, log), nil
+}
+
+// memberKeys reads the public keys of the people notified by mail
+// (notify = "email"). A key that cannot encrypt is an error: their pings
+// would otherwise never arrive.
+func memberKeys(cfg *config.Config) (map[string]*openpgp.Entity, error) {
+	out := map[string]*openpgp.Entity{}
+	for _, p := range cfg.People {
+		if p.Notify != bot.NotifyEmail {
+			continue
+		}
+		key, err := memberKey(cfg, p.Name, p.KeyFile, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		out[p.Name] = key
+	}
+	return out, nil
+}
+
+// memberKey reads one person's public key and makes sure it can encrypt
+// at now.
+func memberKey(cfg *config.Config, name, keyFile string, now time.Time) (*openpgp.Entity, error) {
+	armored, err := os.ReadFile(cfg.Resolve(keyFile))
+	if err != nil {
+		return nil, fmt.Errorf("people %s: key_file: %w", name, err)
+	}
+	keys, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(armored))
+	if err != nil || len(keys) != 1 {
+		return nil, fmt.Errorf("people %s: key_file %s must hold exactly one armored public key (%v)", name, keyFile, err)
+	}
+	if _, ok := keys[0].EncryptionKey(now); !ok {
+		return nil, fmt.Errorf("people %s: the key in %s cannot encrypt (expired, revoked or no encryption subkey)", name, keyFile)
+	}
+	return keys[0], nil
 }
 
 // resumeInterval is how often the daemon looks for reports whose

@@ -56,7 +56,10 @@ func ircOptions(cfg *config.Config) (irc.Options, error) {
 		}
 	}
 	if o.SASL.Mechanism == irc.SASLExternal {
-		cert, err := tls.LoadX509KeyPair(cfg.Resolve(r.SASL.CertFile), cfg.Resolve(r.SASL.KeyFile))
+		if err := config.CheckSecretFile(cfg.SecretPath(r.SASL.KeyFile)); err != nil {
+			return o, fmt.Errorf("IRC client key: %w", err)
+		}
+		cert, err := tls.LoadX509KeyPair(cfg.Resolve(r.SASL.CertFile), cfg.SecretPath(r.SASL.KeyFile))
 		if err != nil {
 			return o, fmt.Errorf("IRC client certificate: %w", err)
 		}
@@ -80,7 +83,12 @@ func checkIRC(ctx context.Context, c *checker, cfg *config.Config) {
 		c.fail("%v", err)
 		return
 	}
-	res, err := irc.Check(ctx, opts, discardLogger())
+	st, err := cfg.Settings(nil)
+	if err != nil {
+		c.fail("%v", err)
+		return
+	}
+	res, err := irc.Check(ctx, opts, st.People, discardLogger())
 	if err != nil {
 		c.fail("IRC %s: %v", cfg.IRC.Server, err)
 		return
@@ -97,7 +105,7 @@ func checkIRC(ctx context.Context, c *checker, cfg *config.Config) {
 		c.fail("%v", err)
 		return
 	}
-	c.ok("IRC %s is private (modes %s)", res.Channel, res.Modes)
+	c.ok("IRC %s is private (modes %s) and holds only the team", res.Channel, res.Modes)
 	if opts.ManageModes && !res.Op {
 		c.warn("IRC manage_modes is on but the bot is not operator in %s: it cannot fix the modes if they change", res.Channel)
 	}

@@ -77,8 +77,9 @@ form_rate_limit = 1
 	first := writeCert(t, dir, "first", 90*24*time.Hour)
 
 	code, out, _ := runCLI(t, "", "check", "-config", cfg)
-	if code != exitOK || !strings.Contains(out, "ok:      server certificate for 127.0.0.1, valid until") ||
-		!strings.Contains(out, "ok:      listener https://"+addr+": reports, security.txt, Mattermost callbacks, /healthz, /readyz; /metrics on "+metricsAddr+"; trusted proxies: 127.0.0.1; bodies up to 64KiB") {
+	wantOnlyErrors(t, code, out, nobodyTold, "[intake] acknowledge is on")
+	if !strings.Contains(out, "ok:      server certificate for 127.0.0.1, valid until") ||
+		!strings.Contains(out, "ok:      listener https://"+addr+": reports (/report), the public key, /healthz, /readyz (bare status); /metrics and readiness details on "+metricsAddr+"; trusted proxies: 127.0.0.1; bodies up to 64KiB") {
 		t.Fatalf("check: exit %d\n%s", code, out)
 	}
 
@@ -159,6 +160,9 @@ form_rate_limit = 1
 	}
 	if code, body := get(http.DefaultClient, "http://"+metricsAddr+"/readyz"); code != http.StatusOK || !strings.Contains(body, "ok   database") {
 		t.Errorf("/readyz on metrics_listen: %d %s", code, body)
+	}
+	if code, body := get(https, base+"/readyz"); code != http.StatusOK || body != "ready\n" {
+		t.Errorf("/readyz on the main listener with metrics_listen set: %d %q, want the bare status", code, body)
 	}
 
 	// A renewed certificate, then a reload: served from the next handshake.

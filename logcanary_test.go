@@ -202,15 +202,15 @@ trusted_members = ["admin"]
 	}
 
 	// The failure paths log errors from the adapters: make deliveries fail.
-	// A triage channel that went public withholds posts for good; a server
-	// that is down makes them wait.
+	// A triage channel that went public holds posts until it is private
+	// again; a server that is down makes them wait.
 	mm.ConvertChannelToPublic(t, triage.Id)
 	d.alice.Mode("#sec", "-s")
 	d.waitLog(`"msg":"IRC channel is not private`, 1)
 	if code, out := postReport(t, d.base, map[string]string{"subject": c.next("S"), "body": c.next("B")}); code != http.StatusCreated {
 		t.Errorf("POST /report: %d %v", code, out)
 	}
-	d.waitLog(`"msg":"giving up on message"`, 1)
+	d.waitLog(`"msg":"message held: its destination fails the privacy rule"`, 1)
 	mm.StopMattermost(t)
 	if code, out := postReport(t, d.base, map[string]string{"subject": c.next("S"), "body": c.next("B")}); code != http.StatusCreated {
 		t.Errorf("POST /report: %d %v", code, out)
@@ -221,7 +221,7 @@ trusted_members = ["admin"]
 
 	all := strings.Join(logs, "\n")
 	for _, want := range []string{`"msg":"report became an incident"`, `"msg":"message quarantined"`, `"level":"DEBUG"`,
-		`"msg":"message handled"`, `"msg":"websocket connected"`, `"msg":"giving up on message"`, `"msg":"delivery failed, will retry"`} {
+		`"msg":"message handled"`, `"msg":"websocket connected"`, `"msg":"message held: its destination fails the privacy rule"`, `"msg":"delivery failed, will retry"`} {
 		if !strings.Contains(all, want) {
 			t.Errorf("the logs lack %s: the test did not exercise what it should", want)
 		}

@@ -11,7 +11,6 @@ import (
 	"github.com/sectriage/sectriage/bot"
 	"github.com/sectriage/sectriage/config"
 	"github.com/sectriage/sectriage/internal/testenv/ircnet"
-	"github.com/sectriage/sectriage/storage"
 )
 
 // TestIRCEndToEnd runs the binary's check and run against a real network
@@ -39,6 +38,10 @@ func TestIRCEndToEnd(t *testing.T) {
 [storage]
 path = "st.db"
 
+# No SMTP here: reporters get no acknowledgement, and check would say so.
+[intake]
+acknowledge = false
+
 [[people]]
 name = "alice"
 role = "officer"
@@ -61,7 +64,7 @@ triage_channel = { name = "#sec", key_file = "irc-key" }
 manage_modes = true
 reconnect = { min = "1s", max = "2s" }
 `
-	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(withTeamKey(t, dir, cfgText)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
@@ -81,10 +84,7 @@ reconnect = { min = "1s", max = "2s" }
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	db, err := storage.Open(ctx, cfg.Resolve(cfg.Storage.Path), discardLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openStateDB(t, path)
 	settings, _ := cfg.Settings([]string{bot.PlatformIRC})
 	svc := bot.NewService(db, bot.SystemClock{}, discardLogger(), settings)
 	if _, err := svc.OpenIncident(ctx, bot.SystemActor(), bot.NewIncident{Title: "Use after free in the TLS layer"}); err != nil {

@@ -5,14 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sectriage/sectriage/bot"
-	"github.com/sectriage/sectriage/storage"
 	"github.com/sectriage/sectriage/teamkey"
 )
 
@@ -101,9 +99,9 @@ func TestMetricsAfterReport(t *testing.T) {
 		`sectriage_reports_received_total{source="web"}`:                 eq(2),
 		`sectriage_reports_received_total{source="imap"}`:                eq(0),
 		`sectriage_reports_decrypted_total`:                              eq(1),
-		`sectriage_incidents{sig="core",state="triage"}`:                 eq(1),
-		`sectriage_incidents{sig="core",state="new"}`:                    eq(0),
-		`sectriage_incidents_overdue{sig="core"}`:                        eq(0),
+		`sectriage_incidents{state="triage"}`:                            eq(1),
+		`sectriage_incidents{state="new"}`:                               eq(0),
+		`sectriage_incidents_overdue`:                                    eq(0),
 		`sectriage_outbox_pending_messages{platform="irc"}`:              eq(0),
 		`sectriage_outbox_oldest_pending_age_seconds`:                    eq(0),
 		`sectriage_outbox_dead_messages`:                                 eq(0),
@@ -134,10 +132,7 @@ func TestMetricsAfterReport(t *testing.T) {
 
 	// A message nobody can deliver is given up: a dead letter, counted, and
 	// the outbox is not ready until outbox_stuck_after has passed.
-	db, err := storage.Open(context.Background(), filepath.Join(d.dir, "st.db"), discardLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openStateDB(t, d.path)
 	defer db.Close()
 	if err := db.Enqueue(context.Background(), []bot.OutboxMessage{{Dest: bot.Destination{Platform: bot.PlatformMattermost, Person: "alice"},
 		Kind: bot.MessageAlert, Text: bot.PlainText("nobody delivers this"), Created: time.Now(), NextAttempt: time.Now()}}); err != nil {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/sectriage/sectriage/internal/testenv/ircnet"
 	"github.com/sectriage/sectriage/internal/testenv/mmserver"
-	"github.com/sectriage/sectriage/storage"
 )
 
 // TestReload changes the people, a SIG's rotation and deadlines and an
@@ -72,10 +71,7 @@ acknowledge = "6h"
 	if code, out := postReport(t, d.base, map[string]string{"subject": "after", "body": "second report"}); code != http.StatusCreated {
 		t.Fatalf("report: %d %v", code, out)
 	}
-	db, err := storage.Open(context.Background(), filepath.Join(d.dir, "st.db"), discardLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openStateDB(t, d.path)
 	defer db.Close()
 	for id, want := range map[int64]struct {
 		assignee string
@@ -182,6 +178,7 @@ name = "core"
 lead = "alice"
 `
 	path := filepath.Join(dir, "sectriage.toml")
+	common = withTeamKey(t, dir, common)
 	writeFile(t, path, common)
 	log := &syncBuffer{}
 	reload := make(chan os.Signal, 1)

@@ -55,8 +55,9 @@ rotation = { every = "weekly", handoff = "Mon 09:00", timezone = "Europe/Berlin"
 
 func writeRosterConfig(t *testing.T, src string) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "sectriage.toml")
-	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sectriage.toml")
+	if err := os.WriteFile(path, []byte(withTeamKey(t, dir, src)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path

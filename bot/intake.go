@@ -36,6 +36,7 @@ type IntakeResult struct {
 	QuarantineID int64
 	Reason       string // the quarantine reason
 	Duplicate    bool   // the message had been received before
+	FollowUp     bool   // it joined IncidentID as a follow-up
 	// StatusURL is the private status link made for the acknowledgement,
 	// when one was (the form shows it too).
 	StatusURL string
@@ -91,7 +92,8 @@ type KeptReport struct {
 
 // ReportOutcome says how far a stored report got.
 type ReportOutcome struct {
-	IncidentID       int64
+	IncidentID       int64 // its incident, or the one it follows up
+	FollowUp         bool
 	QuarantineID     int64
 	QuarantineReason string
 	Finished         bool // the outcome and everything it queues are committed
@@ -99,6 +101,7 @@ type ReportOutcome struct {
 
 // IntakeStore is what intake needs from storage.
 type IntakeStore interface {
+	ThreadStore
 	// KeepReport stores a report unless one with the same hash exists;
 	// then it returns that one's id and duplicate. The Message-ID is no
 	// part of it: the sender chooses it, so a forged mail sent first
@@ -188,7 +191,7 @@ func (in *Intake) Receive(ctx context.Context, sub Submission) (IntakeResult, er
 		return IntakeResult{}, fmt.Errorf("storing the message: %w", err)
 	}
 	if !dup {
-		return in.process(ctx, id, sub.Source, sub.Raw, env)
+		return in.process(ctx, id, sub.Source, sub.Raw, env, "")
 	}
 	// Received before, byte for byte (an MTA's retry, an IMAP re-fetch). If
 	// that delivery got as far as a committed outcome, this is it; if not
@@ -219,12 +222,12 @@ func (in *Intake) finishStored(ctx context.Context, id int64) (IntakeResult, err
 		return in.reject(ctx, IntakeResult{ReportID: id}, kept.Source, Envelope{MessageID: kept.MessageID}, int64(len(kept.Raw)),
 			Reject(RejectWrongKey, "the stored copy is sealed to a team key that is no longer configured"))
 	}
-	return in.process(ctx, id, kept.Source, raw, in.envelope(raw))
+	return in.process(ctx, id, kept.Source, raw, in.envelope(raw), "")
 }
 
 func outcomeResult(id int64, out ReportOutcome) IntakeResult {
 	return IntakeResult{ReportID: id, IncidentID: out.IncidentID, QuarantineID: out.QuarantineID,
-		Reason: out.QuarantineReason, Duplicate: true}
+		Reason: out.QuarantineReason, Duplicate: true, FollowUp: out.FollowUp}
 }
 
 // Resume finishes stored reports whose processing was interrupted (a
@@ -282,8 +285,10 @@ func (in *Intake) raw(r *KeptReport) ([]byte, error) {
 	return raw, nil
 }
 
-// process takes a stored report to its committed outcome.
-func (in *Intake) process(ctx context.Context, id int64, source string, raw []byte, env Envelope) (IntakeResult, error) {
+// process takes a stored report to its committed outcome. note is added
+// to the new incident's first timeline entry (how it came in, if not
+// directly).
+func (in *Intake) process(ctx context.Context, id int64, source string, raw []byte, env Envelope, note string) (IntakeResult, error) {
 	res := IntakeResult{ReportID: id}
 	out, err := in.store.ReportOutcome(ctx, id)
 	if err != nil {
@@ -317,13 +322,23 @@ func (in *Intake) process(ctx context.Context, id int64, source string, raw []by
 		return in.reject(ctx, res, source, env, int64(len(raw)),
 			Reject(RejectNotEncrypted, "the message is not encrypted to the team key and [keys] require_encryption is set"))
 	}
+	thread, err := in.thread(ctx, rep)
+	if err != nil {
+		return res, fmt.Errorf("threading report %d: %w", id, err)
+	}
+	if thread.incident != nil {
+		return in.followUp(ctx, id, source, rep, thread)
+	}
 	// The SIG's routing rules of the settings in force (they change on
 	// reload), unless a router was given.
 	reused, err := in.reusedMessageID(ctx, id)
 	if err != nil {
 		return res, err
 	}
-	detail := rep.Summary(source) + reused
+	detail := rep.Summary(source) + reused + note
+	if thread.claim != "" {
+		detail += "; NOTE: this message claims to belong to an incident, but " + thread.claim + ": opened as an incident of its own"
+	}
 	var sig string
 	if in.router != nil {
 		sig = in.router.Route(rep.Subject, rep.RoutingText(), rep.Recipients)
@@ -356,6 +371,12 @@ func (in *Intake) process(ctx context.Context, id int64, source string, raw []by
 		return res, fmt.Errorf("opening an incident for report %d: %w", id, err)
 	}
 	res.IncidentID = inc.ID
+	if thread.claimed != nil {
+		// The link back; the new incident's first entry has it already.
+		if err := in.noteClaim(ctx, thread.claimed, inc, thread.claim); err != nil {
+			in.log.Warn("could not note a claim on the claimed incident", "incident", thread.claimed.Name(), "claimant", inc.Name(), "err", err)
+		}
+	}
 	in.log.Info("report became an incident", "report", id, "incident", inc.Name(), "source", source,
 		"encrypted", rep.Encrypted(), "signature", string(rep.Signature.Status))
 	res.StatusURL, err = in.finish(ctx, id, inc, rep)
@@ -468,7 +489,7 @@ func acknowledgement(inc *Incident, statusLink string) Text {
 	var t Text
 	t.Plain("Hello,").Line().Line()
 	t.Plain(fmt.Sprintf("thank you for your report. We received it and track it as %s.", inc.Name())).Line()
-	t.Plain("Please mention this id in the subject of any further mail about it.").Line().Line()
+	t.Plain("To add anything, reply to this mail: the reply address is your report's own.").Line().Line()
 	if statusLink != "" {
 		t.Plain("You can follow its state and add information (encrypted in your browser) at this private link;").Line()
 		t.Plain("keep it to yourself, anyone who has it can see the state and add to the report:").Line()
@@ -512,9 +533,10 @@ func (in *Intake) ReportBody(ctx context.Context, incidentID int64) (Text, error
 		return Text{}, err
 	}
 	t := rep.Text()
-	more, err := in.followUpsText(ctx, incidentID)
+	more, err := in.followUpTexts(ctx, incidentID, in.svc.Settings().Location)
 	if err != nil {
-		return Text{}, err
+		return Text{}, fmt.Errorf("reading the follow-ups of %s: %w", FormatID(incidentID), err)
 	}
-	return *t.Append(more), nil
+	t.Append(more)
+	return t, nil
 }

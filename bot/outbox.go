@@ -71,6 +71,25 @@ type OutboxMessage struct {
 	Attempts    int
 	NextAttempt time.Time
 	LastError   string
+	// Sent is how many parts of the message (IRC lines) earlier attempts
+	// got to the server: an attempt starts after them, so a post cut off
+	// by a lost connection is not repeated from its first line.
+	Sent int
+
+	// recordSent, set by the outbox for the length of one attempt, stores
+	// a new Sent (nil outside an attempt, or with a store that cannot).
+	recordSent func(ctx context.Context, sent int) error
+}
+
+// RecordSent tells the outbox that the first sent parts of the message
+// have reached the server, so a later attempt starts after them. Adapters
+// that send a message in parts call it after each part the server has
+// confirmed; it does nothing outside an outbox delivery.
+func (m OutboxMessage) RecordSent(ctx context.Context, sent int) error {
+	if m.recordSent == nil {
+		return nil
+	}
+	return m.recordSent(ctx, sent)
 }
 
 // Deliverer sends messages of one platform.
@@ -84,7 +103,8 @@ type DeliverFunc func(ctx context.Context, m OutboxMessage) error
 func (f DeliverFunc) Deliver(ctx context.Context, m OutboxMessage) error { return f(ctx, m) }
 
 // PermanentError marks a delivery failure that retrying cannot fix (the
-// channel is not private, the person has no account on the platform).
+// person has no account on the platform). A destination failing the
+// privacy rule is not one: see HeldError.
 type PermanentError struct{ Err error }
 
 func (e *PermanentError) Error() string { return e.Err.Error() }
@@ -107,6 +127,12 @@ type ResumerStore interface {
 	ResumePlatform(ctx context.Context, platform string, now time.Time) error
 }
 
+// SentStore is implemented by stores that keep a message's progress
+// (OutboxMessage.Sent) between attempts.
+type SentStore interface {
+	MarkSent(ctx context.Context, id int64, sent int) error
+}
+
 // Outbox delivers queued messages through the registered adapters, retrying
 // with exponential backoff while an adapter fails.
 type Outbox struct {
@@ -126,6 +152,10 @@ type Outbox struct {
 	// process (`sectriage cmd`, `sectriage ingest`), whose commits the
 	// daemon otherwise notices and calls Wake for.
 	Idle time.Duration
+	// HeldRetry is how often held messages are tried again without an
+	// event from their platform: the safety net for a fix the adapter was
+	// not told of.
+	HeldRetry time.Duration
 	// Observe, when set, is told the result of every delivery attempt.
 	// Run calls it from several goroutines at once (one per platform).
 	Observe func(m OutboxMessage, err error)
@@ -142,6 +172,7 @@ func NewOutbox(store OutboxStore, clock Clock, log *slog.Logger) *Outbox {
 		MaxBackoff: 5 * time.Minute,
 		BatchSize:  100,
 		Idle:       2 * time.Second,
+		HeldRetry:  2 * time.Minute,
 	}
 }
 
@@ -180,6 +211,17 @@ func (o *Outbox) Resume(ctx context.Context, platform string) error {
 			return fmt.Errorf("resuming %s: %w", platform, err)
 		}
 	}
+	// Whatever changed while we were away is seen only now.
+	return o.Release(ctx, platform)
+}
+
+// Release tells the worker that a platform's destinations changed (a
+// channel's modes, type or members): its held messages are due now, and
+// each asks the privacy rule again. Adapters call it on every such event.
+func (o *Outbox) Release(ctx context.Context, platform string) error {
+	if err := o.store.ReleaseHeld(ctx, OutboxFilter{Platforms: []string{platform}}, o.clock.Now()); err != nil {
+		return fmt.Errorf("releasing held messages of %s: %w", platform, err)
+	}
 	o.Wake()
 	return nil
 }
@@ -214,11 +256,21 @@ func (o *Outbox) Run(ctx context.Context) error {
 func (o *Outbox) work(ctx context.Context, queue OutboxFilter, wake <-chan struct{}) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	released := o.clock.Now()
 	for {
+		if now := o.clock.Now(); o.HeldRetry > 0 && now.Sub(released) >= o.HeldRetry {
+			released = now
+			if err := o.store.ReleaseHeld(ctx, queue, now); err != nil && ctx.Err() == nil {
+				o.log.Error("could not release held messages", "err", err)
+			}
+		}
 		if err := o.flush(ctx, queue); err != nil && ctx.Err() == nil {
 			o.log.Error("outbox round failed", "err", err)
 		}
 		wait := o.Idle
+		if o.HeldRetry > 0 {
+			wait = min(wait, max(o.HeldRetry-o.clock.Now().Sub(released), 10*time.Millisecond))
+		}
 		if next, err := o.store.NextAttemptWhere(ctx, queue); err == nil && !next.IsZero() {
 			if d := next.Sub(o.clock.Now()); d < wait {
 				wait = max(d, 10*time.Millisecond)
@@ -281,7 +333,11 @@ func (o *Outbox) deliver(ctx context.Context, m OutboxMessage, now time.Time) bo
 	if !ok {
 		err = Permanent(fmt.Errorf("no adapter for platform %q is configured", m.Dest.Platform))
 	} else {
-		err = safeDeliver(ctx, d, m)
+		attempt := m
+		if ss, ok := o.store.(SentStore); ok && m.ID != 0 {
+			attempt.recordSent = func(ctx context.Context, sent int) error { return ss.MarkSent(ctx, m.ID, sent) }
+		}
+		err = safeDeliver(ctx, d, attempt)
 	}
 	if o.Observe != nil {
 		o.Observe(m, err)
@@ -292,6 +348,15 @@ func (o *Outbox) deliver(ctx context.Context, m OutboxMessage, now time.Time) bo
 			// Delivered but not recorded: it may be sent again after a restart.
 			// At-least-once is the price of never losing a message.
 			log.Error("delivered but could not record it", "err", err)
+		}
+		return true
+	}
+	var held *HeldError
+	if errors.As(err, &held) {
+		// Never dropped: kept until the destination passes the rule.
+		log.Warn("message held: its destination fails the privacy rule", "reason", held.Verdict.Reason)
+		if err := o.store.MarkHeld(ctx, m.ID, now, held.Verdict.Reason); err != nil {
+			log.Error("could not record held message", "err", err)
 		}
 		return true
 	}

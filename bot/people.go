@@ -19,6 +19,9 @@ const (
 const (
 	NotifyDM      = "dm"
 	NotifyChannel = "channel"
+	// NotifyEmail: by mail to Email, encrypted to the person's own key,
+	// for people who are not on chat.
+	NotifyEmail = "email"
 )
 
 // Person is a declared team member. Anyone not declared is an outsider.
@@ -30,7 +33,7 @@ type Person struct {
 	Email      string
 	Location   *time.Location
 	QuietHours QuietHours
-	Notify     string // NotifyDM or NotifyChannel
+	Notify     string // NotifyDM, NotifyChannel or NotifyEmail
 }
 
 // IsOfficer reports whether p is a security officer.

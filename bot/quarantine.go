@@ -75,6 +75,13 @@ type Quarantined struct {
 	Size      int64
 	Reason    string
 	Detail    string
+	// The desk's decisions (see QuarantineDesk).
+	ReleasedAt time.Time // zero: not released (or released and rejected again)
+	ReleasedBy string
+	IncidentID int64 // the incident its report became once released, or 0
+	DroppedAt  time.Time
+	DroppedBy  string
+	DropReason string
 }
 
 // Name is how the team refers to a quarantine entry: Q-7.

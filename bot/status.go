@@ -15,11 +15,6 @@ import (
 // The reporter's side of an incident: a private status link (a capability
 // URL) that shows how far the report has come and takes follow-ups.
 
-// EventFollowUp records information the reporter added. Its details name
-// the follow-up and how it came, never its content; they are still hidden
-// outside private channels like every kind not declared public.
-const EventFollowUp = "follow-up"
-
 // EventStatusRevoked records that an officer revoked the status links.
 const EventStatusRevoked = "status-revoked"
 
@@ -32,8 +27,8 @@ const statusTokenBytes = 32
 // learned the link.
 const MaxFollowUps = 50
 
-// StatusStore keeps the status links, only as hashes, and the follow-ups,
-// only as ciphertext.
+// StatusStore keeps the status links, only as hashes. What reporters add
+// through them is stored by intake, as every follow-up (ThreadStore).
 type StatusStore interface {
 	AddStatusToken(ctx context.Context, hash string, incidentID int64, at time.Time) error
 	// StatusToken returns the incident of a token that is not revoked, or
@@ -42,20 +37,9 @@ type StatusStore interface {
 	// RevokeStatusTokens revokes every live token of an incident and says
 	// how many there were.
 	RevokeStatusTokens(ctx context.Context, incidentID int64, at time.Time) (int, error)
-	AddFollowUp(ctx context.Context, f FollowUp) (int64, error)
-	CountFollowUps(ctx context.Context, incidentID int64) (int, error)
-	FollowUps(ctx context.Context, incidentID int64) ([]FollowUp, error)
-}
-
-// FollowUp is information a reporter added to their report, stored like a
-// report: as received when it came encrypted, else sealed.
-type FollowUp struct {
-	ID         int64
-	IncidentID int64
-	ReceivedAt time.Time
-	Source     string
-	Raw        []byte
-	Sealed     bool
+	// CountFollowUps counts an incident's follow-ups recognised by
+	// matchedBy (FollowUpByStatus, ...), without loading them.
+	CountFollowUps(ctx context.Context, incidentID int64, matchedBy string) (int, error)
 }
 
 // ReporterStage is how far a report has come, in the reporter's words.
@@ -201,9 +185,12 @@ func (in *Intake) StatusView(ctx context.Context, token string) (*ReporterView, 
 }
 
 // AddFollowUp appends what the reporter sent through their status link to
-// the incident: it must decode like a report (encrypted in the browser or
-// sealed here), is stored as ciphertext, and the team is told on every
-// platform, the assignee pinged. The content is shown by `show`.
+// the incident, through the pipeline every follow-up takes: it must
+// decode like a report (encrypted in the browser or sealed here), is
+// stored like a report, and joins the incident as a follow-up (timeline,
+// notice, assignee ping; `show` shows it). Unlike mail it is refused,
+// not quarantined, when it cannot be read: the reporter is there to see
+// why.
 func (in *Intake) AddFollowUp(ctx context.Context, token, source string, raw []byte) (*ReporterView, error) {
 	inc, err := in.statusIncident(ctx, token)
 	if err != nil {
@@ -212,7 +199,7 @@ func (in *Intake) AddFollowUp(ctx context.Context, token, source string, raw []b
 	if int64(len(raw)) > in.opts.MaxMessageBytes {
 		return nil, Errorf(KindInvalid, "The message is larger than %d bytes.", in.opts.MaxMessageBytes)
 	}
-	have, err := in.opts.Status.CountFollowUps(ctx, inc.ID)
+	have, err := in.opts.Status.CountFollowUps(ctx, inc.ID, FollowUpByStatus)
 	if err != nil {
 		return nil, err
 	}
@@ -237,63 +224,29 @@ func (in *Intake) AddFollowUp(ctx context.Context, token, source string, raw []b
 		}
 		sealed = true
 	}
-	n := have + 1 // numbered per incident, as `show` lists them
-	_, err = in.opts.Status.AddFollowUp(ctx, FollowUp{IncidentID: inc.ID, ReceivedAt: in.svc.clock.Now(), Source: source, Raw: stored, Sealed: sealed})
+	// Stored first, linked next: a crash between the two leaves a stored
+	// report that Resume opens as an incident of its own, so nothing the
+	// reporter sent is lost.
+	id, dup, err := in.store.KeepReport(ctx, KeptReport{
+		ReceivedAt: in.svc.clock.Now(), Source: source, MessageID: env.MessageID,
+		Hash: in.seal.Hash(raw), Raw: stored, Sealed: sealed,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("storing a follow-up: %w", err)
 	}
-	how := "sent unencrypted, encrypted on arrival"
-	if rep.Encrypted() {
-		how = "encrypted by the reporter"
+	if dup {
+		out, err := in.store.ReportOutcome(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("reading report %d: %w", id, err)
+		}
+		if out.Finished || out.IncidentID != 0 || out.QuarantineID != 0 {
+			return in.StatusView(ctx, token) // sent before, byte for byte
+		}
 	}
-	_, err = in.svc.change(ctx, SystemActor(), SystemOnly, "add a follow-up", inc.ID, false, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
-		ch.Events = append(ch.Events, in.svc.event(SystemActor(), EventFollowUp, fmt.Sprintf("follow-up %d from the reporter through the status link (%s)", n, how)))
-		var t Text
-		t.Plain(fmt.Sprintf("%s: the reporter added information (follow-up %d); show %d shows it.", inc.Name(), n, inc.ID))
-		for _, m := range in.svc.notices(st, SystemActor(), inc, t) {
-			m.Confidential = true
-			ch.Outbox = append(ch.Outbox, m)
-		}
-		if inc.Assignee != "" {
-			var ping Text
-			ping.Mention(inc.Assignee).Plain(fmt.Sprintf(" the reporter of %s added information: show %d.", inc.Name(), inc.ID))
-			ch.Outbox = append(ch.Outbox, in.svc.pings(st, inc, inc.Assignee, MessagePing, "", ping)...)
-		}
-		stampMessages(ch.Outbox, in.svc.clock.Now())
-		return true, nil
-	})
-	if err != nil {
+	if _, err := in.followUp(ctx, id, source, rep, threadMatch{incident: inc, by: FollowUpByStatus}); err != nil {
 		return nil, err
 	}
 	return in.StatusView(ctx, token)
-}
-
-// followUpsText renders an incident's follow-ups for `show`, decrypted
-// now and never stored so.
-func (in *Intake) followUpsText(ctx context.Context, incidentID int64) (Text, error) {
-	var t Text
-	if in.opts.Status == nil {
-		return t, nil
-	}
-	list, err := in.opts.Status.FollowUps(ctx, incidentID)
-	if err != nil {
-		return t, err
-	}
-	for i, f := range list {
-		t.Line().Line().Plain(fmt.Sprintf("── Follow-up %d from the reporter, %s ──", i+1, FormatTime(f.ReceivedAt, in.svc.Settings().location()))).Line()
-		raw, err := in.raw(&KeptReport{ID: f.ID, Raw: f.Raw, Sealed: f.Sealed})
-		if err != nil {
-			t.Plain("(cannot be unsealed: " + err.Error() + ")")
-			continue
-		}
-		rep, err := in.decode(raw)
-		if err != nil {
-			t.Plain("(cannot be read any more: " + EscapeControl(err.Error(), false) + ")")
-			continue
-		}
-		t.Append(rep.Text())
-	}
-	return t, nil
 }
 
 // RevokeStatus revokes every status link of an incident: for a link

@@ -62,6 +62,12 @@ type OutboxStore interface {
 	MarkRetry(ctx context.Context, id int64, attempts int, next time.Time, errText string) error
 	// MarkDead gives up on a message that can never be delivered.
 	MarkDead(ctx context.Context, id int64, at time.Time, errText string) error
+	// MarkHeld keeps a message the privacy rule refused: it is not due
+	// again until ReleaseHeld, and never given up.
+	MarkHeld(ctx context.Context, id int64, at time.Time, reason string) error
+	// ReleaseHeld makes the held messages of the platforms f selects due
+	// at now, so the next round asks the rule again.
+	ReleaseHeld(ctx context.Context, f OutboxFilter, now time.Time) error
 	// NextAttemptWhere returns the earliest pending attempt time of the
 	// messages f selects, or zero if none.
 	NextAttemptWhere(ctx context.Context, f OutboxFilter) (time.Time, error)

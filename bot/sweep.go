@@ -236,11 +236,8 @@ func pingNag(st *Settings, now time.Time, n Nag) []OutboxMessage {
 
 func nagMessages(st *Settings, p *Person, incident int64, kind string, t Text, confidential bool) []OutboxMessage {
 	var out []OutboxMessage
-	for _, platform := range st.Platforms {
-		if hasIdentity(p, platform) {
-			out = append(out, OutboxMessage{Dest: Destination{Platform: platform, Person: p.Name}, Kind: kind,
-				IncidentID: incident, Text: t, Confidential: confidential})
-		}
+	for _, dest := range personDests(st, p) {
+		out = append(out, OutboxMessage{Dest: dest, Kind: kind, IncidentID: incident, Text: t, Confidential: confidential})
 	}
 	return out
 }

@@ -42,13 +42,13 @@ func (h *handlers) list(ctx context.Context, req *Request) (Reply, error) {
 		label = strings.Replace(label, "incidents", "incident", 1)
 	}
 	t.Plain(fmt.Sprintf("%d %s, most urgent first:", total, label))
-	for _, inc := range list {
-		assignee := inc.Assignee
-		if assignee == "" {
-			assignee = "-"
-		}
-		t.Line().Plain(fmt.Sprintf("%-7s %-9s %-8s %-10s %-10s %s · ", inc.Name(), stateText(inc), inc.Severity, inc.SIG, assignee,
-			dueText(inc, now, loc)))
+	rows := make([][]string, len(list))
+	for i, inc := range list {
+		rows[i] = []string{inc.Name(), stateText(inc), string(inc.Severity), inc.SIG, orDash(inc.Assignee), dueText(inc, now, loc)}
+	}
+	for i, line := range alignColumns(rows, listWidths) {
+		inc := list[i]
+		t.Line().Plain(line + " · ")
 		if req.Private {
 			t.Untrusted(inc.Title)
 		} else {

@@ -68,12 +68,20 @@ type IRCReconnectConfig struct {
 	Max Duration `toml:"max"`
 }
 
+// Where a cut report body is read in full: on Mattermost when the desk
+// has it; on an IRC-only desk, every IRC reply is cut alike, so only the
+// command line on the sectriage host shows it all.
+const (
+	FullReportMattermost = "/sec show {id} in Mattermost"
+	FullReportHost       = "sectriage cmd -as YOU -- show {id} on the sectriage host"
+)
+
 func defaultIRC() IRCConfig {
 	return IRCConfig{
 		TLS: true, Nick: "sectriage", Prefix: "!",
 		Rate:         IRCRateConfig{Burst: 4, PerLine: Duration{2 * time.Second}},
 		MaxBodyLines: 25,
-		FullReport:   "/sec show {id} in Mattermost",
+		FullReport:   FullReportMattermost, // parse picks FullReportHost without [mattermost]
 		Reconnect:    IRCReconnectConfig{Min: Duration{2 * time.Second}, Max: Duration{5 * time.Minute}},
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/sectriage/sectriage/bot"
 	"github.com/sectriage/sectriage/config"
 	"github.com/sectriage/sectriage/storage"
+	"github.com/sectriage/sectriage/teamkey"
 )
 
 // Start-up time and memory of the daemon, for the closing note:
@@ -164,6 +165,14 @@ func (w *world) fillIncidents(b *testing.B, n int) {
 		b.Fatal(err)
 	}
 	defer db.Close()
+	// The database is sealed with the team key, as the daemon opens it.
+	key, err := teamkey.Load(w.team.SecretKey, []byte(w.team.Passphrase))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := db.Unlock(ctx, key); err != nil {
+		b.Fatal(err)
+	}
 	st, err := cfg.Settings(nil)
 	if err != nil {
 		b.Fatal(err)

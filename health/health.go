@@ -133,6 +133,25 @@ func (r *Readiness) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	fmt.Fprint(w, b.String())
 }
 
+// Bare is /readyz for whoever may not see the details (the public
+// listener): the same 200 or 503, and one word. Which check failed, and
+// why, says how the desk is reached and what it is missing.
+func (r *Readiness) Bare() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		status, word := http.StatusOK, "ready"
+		for _, res := range r.Check(req.Context()) {
+			if res.Err != nil {
+				status, word = http.StatusServiceUnavailable, "not ready"
+				break
+			}
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
+		fmt.Fprintln(w, word)
+	})
+}
+
 // Alive is /healthz: the process runs and serves HTTP. It checks nothing
 // else, so a restart is never triggered by a chat server's outage.
 func Alive(w http.ResponseWriter, _ *http.Request) {

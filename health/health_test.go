@@ -55,3 +55,27 @@ func TestReadiness(t *testing.T) {
 		t.Fatalf("%d %q", code, body)
 	}
 }
+
+// TestBare: the public /readyz has the same status and no detail.
+func TestBare(t *testing.T) {
+	r := NewReadiness(50*time.Millisecond, slog.New(slog.DiscardHandler))
+	var broken atomic.Bool
+	r.Add(Check{Name: "irc", Run: func(ctx context.Context) error {
+		if broken.Load() {
+			return errors.New("not joined to #secret-channel")
+		}
+		return nil
+	}})
+	for _, b := range []bool{false, true} {
+		broken.Store(b)
+		rec := httptest.NewRecorder()
+		r.Bare().ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+		want, wantBody := http.StatusOK, "ready\n"
+		if b {
+			want, wantBody = http.StatusServiceUnavailable, "not ready\n"
+		}
+		if rec.Code != want || rec.Body.String() != wantBody {
+			t.Errorf("broken %v: %d %q", b, rec.Code, rec.Body.String())
+		}
+	}
+}

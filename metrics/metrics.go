@@ -39,6 +39,7 @@ type Metrics struct {
 	latency    *prometheus.HistogramVec
 	reloads    *prometheus.CounterVec
 	reloadedAt prometheus.Gauge
+	notSent    *prometheus.CounterVec
 }
 
 // Source reads the database's counts at scrape time.
@@ -92,17 +93,24 @@ func New(opts Options, log *slog.Logger) *Metrics {
 			Namespace: namespace, Name: "config_last_reload_success_timestamp_seconds",
 			Help: "When the configuration in force was loaded (start or last applied reload), Unix time.",
 		}),
+		notSent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "acknowledgements_not_sent_total",
+			Help: "Acknowledgements settled without being sent, by reason: refused (the mail server will not take the reporter's address; the reporter's problem, not an outage) or capped (the form acknowledged that address within a day).",
+		}, []string{"reason"}),
 		adapter: &adapterCollector{desc: prometheus.NewDesc(namespace+"_adapter_connected",
 			"1 when the adapter is connected and usable (IRC: joined the verified-private triage channel; Mattermost: websocket up; IMAP: logged in with the mailbox selected).",
 			[]string{"adapter"}, nil)},
 	}
 	m.reloadedAt.Set(float64(opts.Now().Unix()))
+	for _, reason := range []string{"refused", "capped"} {
+		m.notSent.WithLabelValues(reason) // at zero from the start, for alerts
+	}
 	info := prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info", Help: "Always 1; the version is a label.",
 		ConstLabels: prometheus.Labels{"version": opts.Version},
 	})
 	info.Set(1)
-	m.reg.MustRegister(m.deliveries, m.failures, m.commands, m.latency, m.reloads, m.reloadedAt, info, m.adapter,
+	m.reg.MustRegister(m.deliveries, m.failures, m.commands, m.latency, m.reloads, m.reloadedAt, m.notSent, info, m.adapter,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if opts.Source != nil {
 		m.state = newStateCollector(opts.Source, opts.ScrapeTimeout, opts.Now)
@@ -168,6 +176,12 @@ func (m *Metrics) ObserveReload(applied bool, at time.Time) {
 	}
 	m.reloads.WithLabelValues("applied").Inc()
 	m.reloadedAt.Set(float64(at.Unix()))
+}
+
+// ObserveAcknowledgementNotSent counts an acknowledgement the mailer
+// settled without sending (the email.SMTPOptions NotSent hook).
+func (m *Metrics) ObserveAcknowledgementNotSent(reason string) {
+	m.notSent.WithLabelValues(reason).Inc()
 }
 
 // AddDeliverer starts a platform's delivery series at zero, so that an

@@ -28,12 +28,12 @@ func TestFamilies(t *testing.T) {
 		return Snapshot{
 			ReportsBySource:         map[string]int{"pipe": 3, "demo": 1},
 			ReportsDecrypted:        2,
+			OutboxHeldByPlatform:    map[string]int{"mattermost": 3},
 			QuarantinedByReason:     map[string]int{"wrong-key": 1},
-			Incidents:               []IncidentCount{{State: "new", SIG: "core", Count: 2}},
-			OverdueBySIG:            map[string]int{"core": 1},
+			IncidentsByState:        map[string]int{"new": 2},
+			Overdue:                 1,
 			NagsByStep:              map[string]int{"assignee": 4, "officers": 1},
 			OutboxPendingByPlatform: map[string]int{"irc": 4, "mattermost": 1}, Platforms: []string{"irc", "mattermost", "email"}, OutboxOldest: at.Add(-90 * time.Second), OutboxDead: 2,
-			SIGs: []string{"core", "web"},
 		}, nil
 	}
 	m := New(Options{Version: "v1.2.3", Source: src, Now: func() time.Time { return now }}, slog.New(slog.DiscardHandler))
@@ -43,6 +43,7 @@ func TestFamilies(t *testing.T) {
 	m.ObserveCommand("irc", false, "", 3*time.Millisecond)
 	m.ObserveCommand("mattermost", true, bot.KindNotFound, time.Millisecond)
 	m.ObserveReload(false, now)
+	m.ObserveAcknowledgementNotSent("refused")
 	up := true
 	m.WatchAdapter("irc", func() bool { return up })
 	m.WatchAdapter("imap", func() bool { return false })
@@ -55,10 +56,9 @@ func TestFamilies(t *testing.T) {
 		`sectriage_reports_decrypted_total 2`,
 		`sectriage_reports_quarantined_total{reason="wrong-key"} 1`,
 		`sectriage_reports_quarantined_total{reason="integrity-failed"} 0`,
-		`sectriage_incidents{sig="core",state="new"} 2`,
-		`sectriage_incidents{sig="web",state="closed"} 0`,
-		`sectriage_incidents_overdue{sig="core"} 1`,
-		`sectriage_incidents_overdue{sig="web"} 0`,
+		`sectriage_incidents{state="new"} 2`,
+		`sectriage_incidents{state="closed"} 0`,
+		`sectriage_incidents_overdue 1`,
 		`sectriage_nags_sent_total{step="assignee"} 4`,
 		`sectriage_nags_sent_total{step="reminder"} 0`,
 		`sectriage_escalations_sent_total{step="officers"} 1`,
@@ -68,6 +68,8 @@ func TestFamilies(t *testing.T) {
 		`sectriage_outbox_pending_messages{platform="email"} 0`,
 		`sectriage_outbox_oldest_pending_age_seconds 90`,
 		`sectriage_outbox_dead_messages 2`,
+		`sectriage_outbox_held_messages{platform="mattermost"} 3`,
+		`sectriage_outbox_held_messages{platform="irc"} 0`,
 		`sectriage_deliveries_total{adapter="irc"} 1`,
 		`sectriage_delivery_failures_total{adapter="irc",final="false"} 1`,
 		`sectriage_delivery_failures_total{adapter="mattermost",final="true"} 1`,
@@ -75,6 +77,8 @@ func TestFamilies(t *testing.T) {
 		`sectriage_commands_total{outcome="not_found",platform="mattermost"} 1`,
 		`sectriage_command_duration_seconds_bucket{platform="irc",le="0.005"} 1`,
 		`sectriage_config_reloads_total{result="refused"} 1`,
+		`sectriage_acknowledgements_not_sent_total{reason="refused"} 1`,
+		`sectriage_acknowledgements_not_sent_total{reason="capped"} 0`,
 		fmt.Sprintf(`sectriage_config_last_reload_success_timestamp_seconds %g`, float64(now.Unix())),
 		`sectriage_adapter_connected{adapter="irc"} 1`,
 		`sectriage_adapter_connected{adapter="imap"} 0`,
@@ -88,6 +92,10 @@ func TestFamilies(t *testing.T) {
 		if !strings.Contains(out, want+"\n") && !strings.Contains(out, want) {
 			t.Errorf("missing %s", want)
 		}
+	}
+	// No series may name what a confidential incident is about.
+	if strings.Contains(out, "sig=") {
+		t.Errorf("a series is labelled by SIG:\n%s", out)
 	}
 	if t.Failed() {
 		t.Log(out)

@@ -16,27 +16,24 @@ type Snapshot struct {
 	ReportsBySource     map[string]int // every message received, by source
 	ReportsDecrypted    int            // reports that became incidents and were encrypted
 	QuarantinedByReason map[string]int
-	Incidents           []IncidentCount
-	OverdueBySIG        map[string]int
+	// IncidentsByState counts incidents by state, over every SIG: a
+	// count by SIG and state would say which component has a confirmed,
+	// embargoed vulnerability.
+	IncidentsByState map[string]int
+	// Overdue counts open incidents whose earliest deadline passed.
+	Overdue int
 	// NagsByStep counts nags sent by step; deputy and officers are
 	// escalations, the rest (assignee, embargo, handover, reminder) nags.
 	NagsByStep map[string]int
+	// OutboxHeldByPlatform counts messages held by the privacy rule
+	// (not in OutboxPendingByPlatform), by platform.
+	OutboxHeldByPlatform map[string]int
 	// OutboxPendingByPlatform counts undelivered messages by platform;
 	// each of Platforms has a series even at zero.
 	OutboxPendingByPlatform map[string]int
 	Platforms               []string
 	OutboxOldest            time.Time // zero: nothing pending
 	OutboxDead              int
-	// SIGs are the configured SIGs: each gets its incident and overdue
-	// series even at zero, so dashboards and alerts see them from the
-	// start.
-	SIGs []string
-}
-
-// IncidentCount is the number of incidents in one state of one SIG.
-type IncidentCount struct {
-	State, SIG string
-	Count      int
 }
 
 // The label values every scrape shows, at zero if need be: a series that
@@ -72,6 +69,7 @@ type stateCollector struct {
 	incidents, overdue                   *prometheus.Desc
 	pending, oldest, dead, nags, escalat *prometheus.Desc
 	up                                   *prometheus.Desc
+	held                                 *prometheus.Desc // outbox_held_messages
 }
 
 func newStateCollector(src Source, timeout time.Duration, now func() time.Time) *stateCollector {
@@ -83,10 +81,11 @@ func newStateCollector(src Source, timeout time.Duration, now func() time.Time) 
 		received:    d("reports_received_total", "Messages received by intake, by source (imap, pipe, web): every stored report and every message too large to store.", "source"),
 		decrypted:   d("reports_decrypted_total", "Reports encrypted to the team key that were decrypted, verified and became incidents."),
 		quarantined: d("reports_quarantined_total", "Messages quarantined instead of becoming incidents, by reason (wrong-key, integrity-failed, too-large, ...).", "reason"),
-		incidents:   d("incidents", "Incidents by state and SIG.", "state", "sig"),
-		overdue:     d("incidents_overdue", "Open incidents whose earliest deadline has passed, by SIG.", "sig"),
+		incidents:   d("incidents", "Incidents by state (over all SIGs: no label may single out a confidential incident).", "state"),
+		overdue:     d("incidents_overdue", "Open incidents whose earliest deadline has passed."),
 		pending:     d("outbox_pending_messages", "Messages waiting in the outbox to be delivered, by platform.", "platform"),
 		oldest:      d("outbox_oldest_pending_age_seconds", "Age of the oldest undelivered message; 0 when the outbox is empty."),
+		held:        d("outbox_held_messages", "Messages held because their destination fails the privacy rule (not private, or someone not on the team in it), by platform: fix the destination and they go out.", "platform"),
 		dead:        d("outbox_dead_messages", "Messages given up after a permanent failure (dead letters), ever."),
 		nags:        d("nags_sent_total", "Nags queued to people, by step (assignee: a deadline passed; embargo, handover, reminder).", "step"),
 		escalat:     d("escalations_sent_total", "Escalations queued to people, by step (deputy, officers).", "step"),
@@ -96,7 +95,7 @@ func newStateCollector(src Source, timeout time.Duration, now func() time.Time) 
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.received, c.decrypted, c.quarantined, c.incidents, c.overdue,
-		c.pending, c.oldest, c.dead, c.nags, c.escalat, c.up} {
+		c.pending, c.oldest, c.dead, c.nags, c.escalat, c.up, c.held} {
 		ch <- d
 	}
 }
@@ -127,22 +126,14 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	for reason, n := range withZeros(s.QuarantinedByReason, knownReasons) {
 		counter(c.quarantined, n, reason)
 	}
-	type stateSIG struct{ state, sig string }
-	incidents := map[stateSIG]int{}
-	for _, sig := range s.SIGs {
-		for _, st := range bot.States {
-			incidents[stateSIG{string(st), sig}] = 0
-		}
+	states := make([]string, len(bot.States))
+	for i, st := range bot.States {
+		states[i] = string(st)
 	}
-	for _, ic := range s.Incidents {
-		incidents[stateSIG{ic.State, ic.SIG}] += ic.Count
+	for state, n := range withZeros(s.IncidentsByState, states) {
+		gauge(c.incidents, float64(n), state)
 	}
-	for k, n := range incidents {
-		gauge(c.incidents, float64(n), k.state, k.sig)
-	}
-	for sig, n := range withZeros(s.OverdueBySIG, s.SIGs) {
-		gauge(c.overdue, float64(n), sig)
-	}
+	gauge(c.overdue, float64(s.Overdue))
 	nags := withZeros(s.NagsByStep, append(append([]string(nil), nagSteps...), escalationSteps...))
 	for step, n := range nags {
 		if slices.Contains(escalationSteps, step) {
@@ -159,5 +150,8 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		age = max(now.Sub(s.OutboxOldest).Seconds(), 0)
 	}
 	gauge(c.oldest, age)
+	for platform, n := range withZeros(s.OutboxHeldByPlatform, s.Platforms) {
+		gauge(c.held, float64(n), platform)
+	}
 	gauge(c.dead, float64(s.OutboxDead))
 }

@@ -33,6 +33,11 @@ func (db *DB) Backup(ctx context.Context, dest string) (BackupInfo, error) {
 	}
 	tmp := abs + ".partial"
 	os.Remove(tmp)
+	// The copy holds what the database holds (sealed values, wrapped key):
+	// 0600 like the database, whatever the umask.
+	if err := createPrivate(tmp); err != nil {
+		return BackupInfo{}, fmt.Errorf("backup: %w", err)
+	}
 	if _, err := db.read.ExecContext(ctx, `VACUUM INTO ?`, tmp); err != nil {
 		os.Remove(tmp)
 		return BackupInfo{}, fmt.Errorf("backup: copying the database: %w", err)

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/sectriage/sectriage/bot"
-	"github.com/sectriage/sectriage/storage"
 )
 
 // TestBackupUnderWriteLoad backs up while commands keep writing, then
@@ -74,7 +73,7 @@ func TestBackupUnderWriteLoad(t *testing.T) {
 	t.Logf("backup: %d incidents, %d events, %d bytes, %d writes ran beside it", info.Incidents, info.Events, info.Bytes, writes.Load())
 
 	// The copy opens as a sectriage database and reads like the original.
-	copyDB, err := storage.Open(ctx, dest, discard())
+	copyDB, err := openSealed(ctx, dest, discard())
 	if err != nil {
 		t.Fatal(err)
 	}

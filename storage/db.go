@@ -34,6 +34,11 @@ type DB struct {
 	read  *sql.DB
 	path  string
 	log   *slog.Logger
+	// sealer seals confidential values (seal.go); nil until Unlock.
+	sealer *sealer
+	// keyed: the database holds a data key, so its confidential values
+	// are sealed and none may be written or read without it.
+	keyed bool
 }
 
 var (
@@ -55,8 +60,13 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "foreign_keys(1)")
 		q.Add("_pragma", "synchronous(FULL)")
+		// Deleted and overwritten values are zeroed, not left in free space.
+		q.Add("_pragma", "secure_delete(1)")
 		q.Set("_txlock", txlock)
 		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	}
+	if err := privateFiles(path); err != nil {
+		return nil, err
 	}
 	write, err := sql.Open("sqlite", dsn("immediate"))
 	if err != nil {
@@ -73,6 +83,10 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if db.keyed, err = hasDataKey(ctx, db.write); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("storage: %s: %w", path, err)
 	}
 	return db, nil
 }

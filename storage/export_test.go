@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"database/sql"
-	"strings"
 
 	"github.com/sectriage/sectriage/bot"
 )
@@ -20,18 +19,22 @@ func (db *DB) ExecForTest(ctx context.Context, q string) error {
 // query under test.
 func (db *DB) BulkCreateForBench(ctx context.Context, incs []*bot.Incident) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		cols := strings.TrimPrefix(incidentColumns, "id, ")
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO incidents(`+cols+`) VALUES (`+placeholders(27-1)+`)`)
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO incidents(`+incidentColumns+`) VALUES (`+placeholders(27)+`)`)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
+		next, err := nextID(ctx, tx, "incidents")
+		if err != nil {
+			return err
+		}
 		for _, inc := range incs {
-			vals, err := incidentValues(inc)
+			inc.ID, next = next, next+1
+			vals, err := db.incidentValues(inc)
 			if err != nil {
 				return err
 			}
-			if _, err := stmt.ExecContext(ctx, vals...); err != nil {
+			if _, err := stmt.ExecContext(ctx, append([]any{inc.ID}, vals...)...); err != nil {
 				return err
 			}
 		}

@@ -18,26 +18,37 @@ const incidentColumns = `id, title, sig, severity, cvss, score, state, close_rea
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanIncident(row scanner) (*bot.Incident, error) {
+func (db *DB) scanIncident(row scanner) (*bot.Incident, error) {
 	var (
 		inc                                       bot.Incident
-		severity, state, cves, overrides, dueKind string
+		severity, state, overrides, dueKind       string
+		title, reporter, reporterKey, cves        []byte
 		ackedAt, reportID, embargo, dueAt, snooze sql.NullInt64
 		created, updated, since, activity         int64
 	)
-	err := row.Scan(&inc.ID, &inc.Title, &inc.SIG, &severity, &inc.CVSS, &inc.Score, &state, &inc.CloseReason,
-		&inc.Assignee, &inc.Claimed, &inc.Manager, &inc.AckedBy, &ackedAt, &inc.Reporter, &inc.ReporterKey,
+	err := row.Scan(&inc.ID, &title, &inc.SIG, &severity, &inc.CVSS, &inc.Score, &state, &inc.CloseReason,
+		&inc.Assignee, &inc.Claimed, &inc.Manager, &inc.AckedBy, &ackedAt, &reporter, &reporterKey,
 		&reportID, &inc.Encrypted, &cves, &embargo, &created, &updated, &since, &activity, &overrides,
 		&dueAt, &dueKind, &snooze)
 	if err != nil {
 		return nil, err
+	}
+	var cveList string
+	for _, f := range []struct {
+		column string
+		stored []byte
+		into   *string
+	}{{"title", title, &inc.Title}, {"reporter", reporter, &inc.Reporter}, {"reporter_key", reporterKey, &inc.ReporterKey}, {"cves", cves, &cveList}} {
+		if *f.into, err = db.openString(cell{"incidents", f.column, inc.ID}, f.stored); err != nil {
+			return nil, fmt.Errorf("incident %d: %w", inc.ID, err)
+		}
 	}
 	inc.Severity, inc.State, inc.DueKind = bot.Severity(severity), bot.State(state), bot.DeadlineKind(dueKind)
 	inc.AckedAt, inc.Embargo, inc.Due, inc.SnoozedUntil = fromMS(ackedAt), fromMS(embargo), fromMS(dueAt), fromMS(snooze)
 	inc.ReportID = reportID.Int64
 	inc.Created, inc.Updated = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
 	inc.StateSince, inc.LastActivity = time.UnixMilli(since).UTC(), time.UnixMilli(activity).UTC()
-	inc.CVEs = strings.Fields(cves)
+	inc.CVEs = strings.Fields(cveList)
 	if overrides != "" && overrides != "{}" {
 		var m map[bot.DeadlineKind]int64
 		if err := json.Unmarshal([]byte(overrides), &m); err != nil {
@@ -51,8 +62,9 @@ func scanIncident(row scanner) (*bot.Incident, error) {
 	return &inc, nil
 }
 
-// incidentValues lists the incident's columns after id, in incidentColumns order.
-func incidentValues(inc *bot.Incident) ([]any, error) {
+// incidentValues lists the incident's columns after id, in incidentColumns
+// order, with the confidential ones sealed to the row inc.ID.
+func (db *DB) incidentValues(inc *bot.Incident) ([]any, error) {
 	overrides := "{}"
 	if len(inc.DueOverrides) > 0 {
 		m := make(map[bot.DeadlineKind]int64, len(inc.DueOverrides))
@@ -69,9 +81,18 @@ func incidentValues(inc *bot.Incident) ([]any, error) {
 	if inc.ReportID != 0 {
 		reportID = inc.ReportID
 	}
-	return []any{inc.Title, inc.SIG, string(inc.Severity), inc.CVSS, inc.Score, string(inc.State), inc.CloseReason,
-		inc.Assignee, inc.Claimed, inc.Manager, inc.AckedBy, ms(inc.AckedAt), inc.Reporter, inc.ReporterKey,
-		reportID, inc.Encrypted, strings.Join(inc.CVEs, " "), ms(inc.Embargo), inc.Created.UnixMilli(),
+	var sealed [4]any
+	for i, f := range []struct{ column, value string }{
+		{"title", inc.Title}, {"reporter", inc.Reporter}, {"reporter_key", inc.ReporterKey}, {"cves", strings.Join(inc.CVEs, " ")},
+	} {
+		var err error
+		if sealed[i], err = db.sealString(cell{"incidents", f.column, inc.ID}, f.value); err != nil {
+			return nil, err
+		}
+	}
+	return []any{sealed[0], inc.SIG, string(inc.Severity), inc.CVSS, inc.Score, string(inc.State), inc.CloseReason,
+		inc.Assignee, inc.Claimed, inc.Manager, inc.AckedBy, ms(inc.AckedAt), sealed[1], sealed[2],
+		reportID, inc.Encrypted, sealed[3], ms(inc.Embargo), inc.Created.UnixMilli(),
 		inc.Updated.UnixMilli(), inc.StateSince.UnixMilli(), inc.LastActivity.UnixMilli(), overrides,
 		ms(inc.Due), string(inc.DueKind), ms(inc.SnoozedUntil)}, nil
 }
@@ -80,19 +101,19 @@ func incidentValues(inc *bot.Incident) ([]any, error) {
 func (db *DB) CreateIncident(ctx context.Context, inc *bot.Incident, build func(*bot.Incident) bot.Change) (*bot.Incident, error) {
 	created := inc.Clone()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		vals, err := incidentValues(created)
+		var err error
+		if created.ID, err = nextID(ctx, tx, "incidents"); err != nil {
+			return err
+		}
+		vals, err := db.incidentValues(created)
 		if err != nil {
 			return err
 		}
-		cols := strings.TrimPrefix(incidentColumns, "id, ")
-		res, err := tx.ExecContext(ctx, `INSERT INTO incidents(`+cols+`) VALUES (`+placeholders(len(vals))+`)`, vals...)
-		if err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO incidents(`+incidentColumns+`) VALUES (`+placeholders(1+len(vals))+`)`,
+			append([]any{created.ID}, vals...)...); err != nil {
 			return err
 		}
-		if created.ID, err = res.LastInsertId(); err != nil {
-			return err
-		}
-		return applyChange(ctx, tx, created.ID, build(created))
+		return db.applyChange(ctx, tx, created.ID, build(created))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("storing new incident: %w", err)
@@ -106,7 +127,7 @@ func (db *DB) CreateIncident(ctx context.Context, inc *bot.Incident, build func(
 func (db *DB) UpdateIncident(ctx context.Context, id int64, fn func(*bot.Incident) (bot.Change, error)) (*bot.Incident, error) {
 	var updated *bot.Incident
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		inc, err := scanIncident(tx.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id))
+		inc, err := db.scanIncident(tx.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound(id)
 		}
@@ -117,7 +138,7 @@ func (db *DB) UpdateIncident(ctx context.Context, id int64, fn func(*bot.Inciden
 		if err != nil {
 			return err
 		}
-		vals, err := incidentValues(inc)
+		vals, err := db.incidentValues(inc)
 		if err != nil {
 			return err
 		}
@@ -129,7 +150,7 @@ func (db *DB) UpdateIncident(ctx context.Context, id int64, fn func(*bot.Inciden
 			return err
 		}
 		updated = inc
-		return applyChange(ctx, tx, id, change)
+		return db.applyChange(ctx, tx, id, change)
 	})
 	if err != nil {
 		return nil, err
@@ -142,10 +163,18 @@ func notFound(id int64) error {
 }
 
 // applyChange appends events and queues messages inside tx.
-func applyChange(ctx context.Context, tx *sql.Tx, incidentID int64, ch bot.Change) error {
+func (db *DB) applyChange(ctx context.Context, tx *sql.Tx, incidentID int64, ch bot.Change) error {
 	for _, ev := range ch.Events {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO events(incident_id, at, actor, platform, kind, details) VALUES (?, ?, ?, ?, ?, ?)`,
-			incidentID, ev.At.UnixMilli(), ev.Actor, ev.Platform, ev.Kind, ev.Details); err != nil {
+		id, err := nextID(ctx, tx, "events")
+		if err != nil {
+			return err
+		}
+		details, err := db.sealString(cell{"events", "details", id}, ev.Details)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO events(id, incident_id, at, actor, platform, kind, details) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			id, incidentID, ev.At.UnixMilli(), ev.Actor, ev.Platform, ev.Kind, details); err != nil {
 			return fmt.Errorf("appending event: %w", err)
 		}
 	}
@@ -153,7 +182,7 @@ func applyChange(ctx context.Context, tx *sql.Tx, incidentID int64, ch bot.Chang
 		if m.IncidentID == 0 {
 			m.IncidentID = incidentID
 		}
-		if err := enqueue(ctx, tx, m); err != nil {
+		if err := db.enqueue(ctx, tx, m); err != nil {
 			return err
 		}
 	}
@@ -162,7 +191,7 @@ func applyChange(ctx context.Context, tx *sql.Tx, incidentID int64, ch bot.Chang
 
 // Incident implements bot.IncidentStore.
 func (db *DB) Incident(ctx context.Context, id int64) (*bot.Incident, error) {
-	inc, err := scanIncident(db.read.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id))
+	inc, err := db.scanIncident(db.read.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(id)
 	}
@@ -219,7 +248,7 @@ func (db *DB) queryIncidents(ctx context.Context, q string, args ...any) ([]*bot
 	defer rows.Close()
 	var out []*bot.Incident
 	for rows.Next() {
-		inc, err := scanIncident(rows)
+		inc, err := db.scanIncident(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -247,8 +276,12 @@ func (db *DB) Events(ctx context.Context, incidentID int64) ([]bot.Event, error)
 	for rows.Next() {
 		var ev bot.Event
 		var at int64
-		if err := rows.Scan(&ev.ID, &ev.IncidentID, &at, &ev.Actor, &ev.Platform, &ev.Kind, &ev.Details); err != nil {
+		var details []byte
+		if err := rows.Scan(&ev.ID, &ev.IncidentID, &at, &ev.Actor, &ev.Platform, &ev.Kind, &details); err != nil {
 			return nil, err
+		}
+		if ev.Details, err = db.openString(cell{"events", "details", ev.ID}, details); err != nil {
+			return nil, fmt.Errorf("event %d: %w", ev.ID, err)
 		}
 		ev.At = time.UnixMilli(at).UTC()
 		out = append(out, ev)

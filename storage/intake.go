@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/sectriage/sectriage/bot"
@@ -17,7 +18,9 @@ var _ bot.IntakeStore = (*DB)(nil)
 func (db *DB) KeepReport(ctx context.Context, r bot.KeptReport) (id int64, duplicate bool, err error) {
 	var mid any
 	if r.MessageID != "" {
-		mid = r.MessageID
+		if mid, err = db.keyValue("reports", "message_id", r.MessageID); err != nil {
+			return 0, false, err
+		}
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `SELECT id FROM reports WHERE sha256 = ?`, r.Hash).Scan(&id)
@@ -28,12 +31,15 @@ func (db *DB) KeepReport(ctx context.Context, r bot.KeptReport) (id int64, dupli
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO reports(received_at, source, message_id, sha256, raw, sealed) VALUES (?, ?, ?, ?, ?, ?)`,
-			r.ReceivedAt.UnixMilli(), r.Source, mid, r.Hash, r.Raw, r.Sealed)
+		if id, err = nextID(ctx, tx, "reports"); err != nil {
+			return err
+		}
+		raw, err := db.sealValue(cell{"reports", "raw", id}, r.Raw)
 		if err != nil {
 			return err
 		}
-		id, err = res.LastInsertId()
+		_, err = tx.ExecContext(ctx, `INSERT INTO reports(id, received_at, source, message_id, sha256, raw, sealed) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			id, r.ReceivedAt.UnixMilli(), r.Source, mid, r.Hash, raw, r.Sealed)
 		return err
 	})
 	return id, duplicate, err
@@ -48,37 +54,50 @@ func (db *DB) SameMessageID(ctx context.Context, id int64) (int64, error) {
 	return first.Int64, err
 }
 
-// KeptReport implements bot.IntakeStore.
+// KeptReport implements bot.IntakeStore. In a sealed database the
+// Message-ID is kept only as a keyed hash, so MessageID is empty: intake
+// reads it again from the message.
 func (db *DB) KeptReport(ctx context.Context, id int64) (*bot.KeptReport, error) {
 	r := &bot.KeptReport{ID: id}
 	var at int64
 	var mid sql.NullString
+	var raw []byte
 	err := db.read.QueryRowContext(ctx, `SELECT received_at, source, message_id, sha256, raw, sealed FROM reports WHERE id = ?`, id).
-		Scan(&at, &r.Source, &mid, &r.Hash, &r.Raw, &r.Sealed)
+		Scan(&at, &r.Source, &mid, &r.Hash, &raw, &r.Sealed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, bot.Errorf(bot.KindNotFound, "Report %d does not exist.", id)
 	}
 	if err != nil {
 		return nil, err
 	}
-	r.ReceivedAt, r.MessageID = time.UnixMilli(at).UTC(), mid.String
+	if r.Raw, err = db.openValue(cell{"reports", "raw", id}, raw); err != nil {
+		return nil, fmt.Errorf("report %d: %w", id, err)
+	}
+	r.ReceivedAt = time.UnixMilli(at).UTC()
+	if !db.keyed {
+		r.MessageID = mid.String
+	}
 	return r, nil
 }
 
 // ReportOutcome implements bot.IntakeStore.
 func (db *DB) ReportOutcome(ctx context.Context, id int64) (bot.ReportOutcome, error) {
 	var out bot.ReportOutcome
-	var finished, inc, q sql.NullInt64
+	var finished, inc, followed, q sql.NullInt64
 	var reason sql.NullString
 	err := db.read.QueryRowContext(ctx, `SELECT finished_at,
 		(SELECT id FROM incidents WHERE report_id = r.id),
-		(SELECT id FROM quarantine WHERE report_id = r.id),
-		(SELECT reason FROM quarantine WHERE report_id = r.id)
-		FROM reports r WHERE r.id = ?`, id).Scan(&finished, &inc, &q, &reason)
+		(SELECT incident_id FROM followups WHERE report_id = r.id),
+		(SELECT id FROM quarantine WHERE report_id = r.id AND released_at IS NULL),
+		(SELECT reason FROM quarantine WHERE report_id = r.id AND released_at IS NULL)
+		FROM reports r WHERE r.id = ?`, id).Scan(&finished, &inc, &followed, &q, &reason)
 	if errors.Is(err, sql.ErrNoRows) {
 		return out, bot.Errorf(bot.KindNotFound, "Report %d does not exist.", id)
 	}
 	out.Finished, out.IncidentID, out.QuarantineID, out.QuarantineReason = finished.Valid, inc.Int64, q.Int64, reason.String
+	if followed.Valid {
+		out.IncidentID, out.FollowUp = followed.Int64, true
+	}
 	return out, err
 }
 
@@ -86,7 +105,7 @@ func (db *DB) ReportOutcome(ctx context.Context, id int64) (bot.ReportOutcome, e
 func (db *DB) FinishReport(ctx context.Context, id int64, msgs []bot.OutboxMessage, at time.Time) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		for _, m := range msgs {
-			if err := enqueue(ctx, tx, m); err != nil {
+			if err := db.enqueue(ctx, tx, m); err != nil {
 				return err
 			}
 		}
@@ -101,29 +120,51 @@ func (db *DB) QuarantineMessage(ctx context.Context, q *bot.Quarantined, build f
 	if q.ReportID != 0 {
 		report = q.ReportID
 	}
+	dedupe, err := db.keyValue("quarantine", "dedupe_key", q.DedupeKey)
+	if err != nil {
+		return 0, false, err
+	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `SELECT id FROM quarantine WHERE dedupe_key = ? OR (report_id IS NOT NULL AND report_id = ?)`,
-			q.DedupeKey, report).Scan(&id)
-		if err == nil {
+		var released sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT id, released_at FROM quarantine WHERE dedupe_key = ? OR (report_id IS NOT NULL AND report_id = ?)`,
+			dedupe, report).Scan(&id, &released)
+		switch {
+		case err == nil && !released.Valid:
 			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
+		case err == nil:
+			// Released by an officer and rejected again: the same entry
+			// is back, with the reason of now.
+			detail, err := db.sealString(cell{"quarantine", "detail", id}, q.Detail)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE quarantine SET released_at = NULL, reason = ?, detail = ? WHERE id = ?`,
+				q.Reason, detail, id); err != nil {
+				return err
+			}
+		case !errors.Is(err, sql.ErrNoRows):
 			return err
-		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO quarantine(received_at, source, report_id, dedupe_key, sender, message_id, size, reason, detail)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			q.ReceivedAt.UnixMilli(), q.Source, report, q.DedupeKey, q.Sender, q.MessageID, q.Size, q.Reason, q.Detail)
-		if err != nil {
-			return err
-		}
-		if id, err = res.LastInsertId(); err != nil {
-			return err
+		default:
+			if id, err = nextID(ctx, tx, "quarantine"); err != nil {
+				return err
+			}
+			var sealed [3]any
+			for i, f := range []struct{ column, value string }{{"sender", q.Sender}, {"message_id", q.MessageID}, {"detail", q.Detail}} {
+				if sealed[i], err = db.sealString(cell{"quarantine", f.column, id}, f.value); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO quarantine(id, received_at, source, report_id, dedupe_key, sender, message_id, size, reason, detail)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				id, q.ReceivedAt.UnixMilli(), q.Source, report, dedupe, sealed[0], sealed[1], q.Size, q.Reason, sealed[2]); err != nil {
+				return err
+			}
 		}
 		created = true
 		entry := *q
 		entry.ID = id
 		for _, m := range build(&entry) {
-			if err := enqueue(ctx, tx, m); err != nil {
+			if err := db.enqueue(ctx, tx, m); err != nil {
 				return err
 			}
 		}
@@ -158,23 +199,8 @@ func (db *DB) UnfinishedReports(ctx context.Context, cutoff time.Time, limit int
 	return ids, rows.Err()
 }
 
-// Quarantine returns the newest quarantine entries, newest first.
+// Quarantine returns the newest quarantine entries, newest first. In a
+// sealed database DedupeKey is the keyed hash that is stored.
 func (db *DB) Quarantine(ctx context.Context, limit int) ([]bot.Quarantined, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, received_at, source, COALESCE(report_id, 0), dedupe_key, sender, message_id, size, reason, detail
-		FROM quarantine ORDER BY id DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []bot.Quarantined
-	for rows.Next() {
-		var q bot.Quarantined
-		var at int64
-		if err := rows.Scan(&q.ID, &at, &q.Source, &q.ReportID, &q.DedupeKey, &q.Sender, &q.MessageID, &q.Size, &q.Reason, &q.Detail); err != nil {
-			return nil, err
-		}
-		q.ReceivedAt = time.UnixMilli(at).UTC()
-		out = append(out, q)
-	}
-	return out, rows.Err()
+	return db.QuarantineList(ctx, limit)
 }

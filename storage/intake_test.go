@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -317,14 +318,20 @@ func TestUnreadableSealedReportIsQuarantined(t *testing.T) {
 // Message-ID; the hash still dedupes.
 func TestMessageIDNotUniqueAfterMigration(t *testing.T) {
 	ctx := context.Background()
-	db, path := openDB(t)
+	// A database of the schema before 0006 and 0007: never sealed, so it
+	// takes the raw rows below; the sealed open seals them in place.
+	path := filepath.Join(t.TempDir(), "sectriage.db")
+	db, err := storage.Open(ctx, path, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := db.ExecForTest(ctx, `DELETE FROM schema_migrations WHERE version = 7; DROP INDEX reports_message_id;
 		CREATE UNIQUE INDEX reports_message_id ON reports(message_id) WHERE message_id IS NOT NULL;
 		INSERT INTO reports(received_at, source, message_id, sha256, raw) VALUES (1, 'pipe', '<m@x>', 'h0', x'00')`); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
-	db, err := storage.Open(ctx, path, discard())
+	db, err = openSealed(ctx, path, discard())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -170,3 +170,33 @@ func (db *DB) SwapMattermostNonce(ctx context.Context, postID, old, next string)
 	n, err := res.RowsAffected()
 	return n == 1, err
 }
+
+// ClaimMattermostPost records that the post is being taken as a command
+// and reports whether it was new: false means it was taken before (over
+// the websocket, or by an earlier catch-up) and must not run again.
+func (db *DB) ClaimMattermostPost(ctx context.Context, postID, channelID string, created time.Time) (bool, error) {
+	res, err := db.write.ExecContext(ctx, `INSERT INTO mattermost_seen_posts(post_id, channel_id, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (post_id) DO NOTHING`, postID, channelID, created.UnixMilli())
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// MattermostLastSeenPost returns the create_at of the newest post taken,
+// or zero: where the next catch-up starts.
+func (db *DB) MattermostLastSeenPost(ctx context.Context) (time.Time, error) {
+	var at sql.NullInt64
+	err := db.read.QueryRowContext(ctx, `SELECT MAX(created_at) FROM mattermost_seen_posts`).Scan(&at)
+	return fromMS(at), err
+}
+
+// PruneMattermostSeenPosts forgets posts created before the given time,
+// older than any catch-up looks, keeping the newest so the next catch-up
+// still knows where to start.
+func (db *DB) PruneMattermostSeenPosts(ctx context.Context, before time.Time) error {
+	_, err := db.write.ExecContext(ctx, `DELETE FROM mattermost_seen_posts WHERE created_at < ?
+		AND created_at < (SELECT MAX(created_at) FROM mattermost_seen_posts)`, before.UnixMilli())
+	return err
+}

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/sectriage/sectriage/bot"
-	"github.com/sectriage/sectriage/storage"
 )
 
 func TestMattermostPins(t *testing.T) {
@@ -92,7 +91,7 @@ func TestUnrecordedMigrationApplied(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	again, err := storage.Open(ctx, path, discard())
+	again, err := openSealed(ctx, path, discard())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -87,7 +87,7 @@ func (db *DB) RecordNags(ctx context.Context, records []bot.NagRecord) (int, err
 				continue
 			}
 			n++
-			if err := applyChange(ctx, tx, r.IncidentID, bot.Change{Events: r.Events, Outbox: r.Outbox}); err != nil {
+			if err := db.applyChange(ctx, tx, r.IncidentID, bot.Change{Events: r.Events, Outbox: r.Outbox}); err != nil {
 				return err
 			}
 		}

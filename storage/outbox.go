@@ -13,8 +13,24 @@ import (
 
 // enqueue inserts a message; a message whose dedupe key was used before is
 // dropped silently: that ping was already sent or queued.
-func enqueue(ctx context.Context, tx *sql.Tx, m bot.OutboxMessage) error {
-	body, err := json.Marshal(m.Text)
+func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, m bot.OutboxMessage) error {
+	text, err := json.Marshal(m.Text)
+	if err != nil {
+		return err
+	}
+	id, err := nextID(ctx, tx, "outbox")
+	if err != nil {
+		return err
+	}
+	body, err := db.sealString(cell{"outbox", "body", id}, string(text))
+	if err != nil {
+		return err
+	}
+	address, err := db.sealString(cell{"outbox", "address", id}, m.Dest.Address)
+	if err != nil {
+		return err
+	}
+	lastError, err := db.sealString(cell{"outbox", "last_error", id}, "")
 	if err != nil {
 		return err
 	}
@@ -33,11 +49,11 @@ func enqueue(ctx context.Context, tx *sql.Tx, m bot.OutboxMessage) error {
 	if m.DedupeKey != "" {
 		dedupe = m.DedupeKey
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO outbox(created_at, platform, channel, person, address, kind, incident_id, body,
-		confidential, dedupe_key, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err = tx.ExecContext(ctx, `INSERT INTO outbox(id, created_at, platform, channel, person, address, kind, incident_id, body,
+		confidential, dedupe_key, next_attempt_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT DO NOTHING`,
-		created.UnixMilli(), m.Dest.Platform, m.Dest.Channel, m.Dest.Person, m.Dest.Address, m.Kind, incident,
-		string(body), m.Confidential, dedupe, next.UnixMilli())
+		id, created.UnixMilli(), m.Dest.Platform, m.Dest.Channel, m.Dest.Person, address, m.Kind, incident,
+		body, m.Confidential, dedupe, next.UnixMilli(), lastError)
 	if err != nil {
 		return fmt.Errorf("queueing message: %w", err)
 	}
@@ -49,7 +65,7 @@ func enqueue(ctx context.Context, tx *sql.Tx, m bot.OutboxMessage) error {
 func (db *DB) Enqueue(ctx context.Context, msgs []bot.OutboxMessage) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		for _, m := range msgs {
-			if err := enqueue(ctx, tx, m); err != nil {
+			if err := db.enqueue(ctx, tx, m); err != nil {
 				return err
 			}
 		}
@@ -83,8 +99,9 @@ func platformClause(f bot.OutboxFilter) (string, []any) {
 // DueMessagesWhere implements bot.OutboxStore.
 func (db *DB) DueMessagesWhere(ctx context.Context, f bot.OutboxFilter, now time.Time, limit int) ([]bot.OutboxMessage, error) {
 	cond, args := platformClause(f)
+	cond = " AND held_at IS NULL" + cond // held messages wait for ReleaseHeld
 	rows, err := db.read.QueryContext(ctx, `SELECT id, created_at, platform, channel, person, address, kind,
-		COALESCE(incident_id, 0), body, confidential, COALESCE(dedupe_key, ''), attempts, next_attempt_at, last_error
+		COALESCE(incident_id, 0), body, confidential, COALESCE(dedupe_key, ''), attempts, next_attempt_at, last_error, sent_parts
 		FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= ?`+cond+`
 		ORDER BY id LIMIT ?`, append(append([]any{now.UnixMilli()}, args...), limit)...)
 	if err != nil {
@@ -95,12 +112,22 @@ func (db *DB) DueMessagesWhere(ctx context.Context, f bot.OutboxFilter, now time
 	for rows.Next() {
 		var m bot.OutboxMessage
 		var created, next int64
-		var body string
-		if err := rows.Scan(&m.ID, &created, &m.Dest.Platform, &m.Dest.Channel, &m.Dest.Person, &m.Dest.Address,
-			&m.Kind, &m.IncidentID, &body, &m.Confidential, &m.DedupeKey, &m.Attempts, &next, &m.LastError); err != nil {
+		var address, sealedBody, lastError []byte
+		if err := rows.Scan(&m.ID, &created, &m.Dest.Platform, &m.Dest.Channel, &m.Dest.Person, &address,
+			&m.Kind, &m.IncidentID, &sealedBody, &m.Confidential, &m.DedupeKey, &m.Attempts, &next, &lastError, &m.Sent); err != nil {
 			return nil, err
 		}
-		if err := json.Unmarshal([]byte(body), &m.Text); err != nil {
+		body, err := db.openValue(cell{"outbox", "body", m.ID}, sealedBody)
+		if err != nil {
+			return nil, fmt.Errorf("outbox message %d: %w", m.ID, err)
+		}
+		if m.Dest.Address, err = db.openString(cell{"outbox", "address", m.ID}, address); err != nil {
+			return nil, fmt.Errorf("outbox message %d: %w", m.ID, err)
+		}
+		if m.LastError, err = db.openString(cell{"outbox", "last_error", m.ID}, lastError); err != nil {
+			return nil, fmt.Errorf("outbox message %d: %w", m.ID, err)
+		}
+		if err := json.Unmarshal(body, &m.Text); err != nil {
 			return nil, fmt.Errorf("outbox message %d: bad body: %w", m.ID, err)
 		}
 		m.Created, m.NextAttempt = time.UnixMilli(created).UTC(), time.UnixMilli(next).UTC()
@@ -111,28 +138,45 @@ func (db *DB) DueMessagesWhere(ctx context.Context, f bot.OutboxFilter, now time
 
 // MarkDelivered implements bot.OutboxStore.
 func (db *DB) MarkDelivered(ctx context.Context, id int64, at time.Time) error {
-	_, err := db.write.ExecContext(ctx, `UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?`, at.UnixMilli(), id)
+	_, err := db.write.ExecContext(ctx, `UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, held_at = NULL WHERE id = ?`, at.UnixMilli(), id)
+	return err
+}
+
+var _ bot.SentStore = (*DB)(nil)
+
+// MarkSent implements bot.SentStore. It never lowers the count: an
+// attempt that started from an older count cannot undo a newer one.
+func (db *DB) MarkSent(ctx context.Context, id int64, sent int) error {
+	_, err := db.write.ExecContext(ctx, `UPDATE outbox SET sent_parts = MAX(sent_parts, ?) WHERE id = ?`, sent, id)
 	return err
 }
 
 // MarkRetry implements bot.OutboxStore.
 func (db *DB) MarkRetry(ctx context.Context, id int64, attempts int, next time.Time, errText string) error {
-	_, err := db.write.ExecContext(ctx, `UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?`,
-		attempts, next.UnixMilli(), errText, id)
+	sealed, err := db.sealString(cell{"outbox", "last_error", id}, errText)
+	if err != nil {
+		return err
+	}
+	_, err = db.write.ExecContext(ctx, `UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?`,
+		attempts, next.UnixMilli(), sealed, id)
 	return err
 }
 
 // MarkDead implements bot.OutboxStore.
 func (db *DB) MarkDead(ctx context.Context, id int64, at time.Time, errText string) error {
-	_, err := db.write.ExecContext(ctx, `UPDATE outbox SET dead_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?`,
-		at.UnixMilli(), errText, id)
+	sealed, err := db.sealString(cell{"outbox", "last_error", id}, errText)
+	if err != nil {
+		return err
+	}
+	_, err = db.write.ExecContext(ctx, `UPDATE outbox SET dead_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?`,
+		at.UnixMilli(), sealed, id)
 	return err
 }
 
 // DeferPlatform implements bot.DeferrerStore.
 func (db *DB) DeferPlatform(ctx context.Context, platform string, until time.Time) error {
 	_, err := db.write.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ?
-		WHERE platform = ? AND delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at < ?`,
+		WHERE platform = ? AND delivered_at IS NULL AND dead_at IS NULL AND held_at IS NULL AND next_attempt_at < ?`,
 		until.UnixMilli(), platform, until.UnixMilli())
 	return err
 }
@@ -140,7 +184,7 @@ func (db *DB) DeferPlatform(ctx context.Context, platform string, until time.Tim
 // ResumePlatform implements bot.ResumerStore.
 func (db *DB) ResumePlatform(ctx context.Context, platform string, now time.Time) error {
 	_, err := db.write.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ?
-		WHERE platform = ? AND delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at > ?`,
+		WHERE platform = ? AND delivered_at IS NULL AND dead_at IS NULL AND held_at IS NULL AND next_attempt_at > ?`,
 		now.UnixMilli(), platform, now.UnixMilli())
 	return err
 }
@@ -156,7 +200,7 @@ func (db *DB) NextAttemptWhere(ctx context.Context, f bot.OutboxFilter) (time.Ti
 	cond, args := platformClause(f)
 	var next sql.NullInt64
 	err := db.read.QueryRowContext(ctx, `SELECT MIN(next_attempt_at) FROM outbox
-		WHERE delivered_at IS NULL AND dead_at IS NULL`+cond, args...).Scan(&next)
+		WHERE delivered_at IS NULL AND dead_at IS NULL AND held_at IS NULL`+cond, args...).Scan(&next)
 	return fromMS(next), err
 }
 
@@ -166,9 +210,13 @@ type OutboxStats struct {
 	// PendingByPlatform splits Pending: IRC, paced to a line a second,
 	// may be minutes behind while Mattermost is current.
 	PendingByPlatform map[string]int
-	Dead              int
-	OldestPending     time.Time // zero when nothing is pending
-	LastDead          time.Time // when the latest message was given up; zero if none
+	// Held counts messages kept back by the privacy rule (not in
+	// Pending): their destination must be fixed, waiting will not do.
+	Held           int
+	HeldByPlatform map[string]int
+	Dead           int
+	OldestPending  time.Time // zero when nothing is pending
+	LastDead       time.Time // when the latest message was given up; zero if none
 }
 
 // OutboxStats counts pending and dead messages.
@@ -184,10 +232,13 @@ func (db *DB) OutboxStats(ctx context.Context) (OutboxStats, error) {
 // outboxStats reads pending messages through the outbox_pending index and
 // dead ones through outbox_dead: never a scan of every message ever sent.
 func outboxStats(ctx context.Context, tx *sql.Tx) (OutboxStats, error) {
-	s := OutboxStats{PendingByPlatform: map[string]int{}}
+	s := OutboxStats{PendingByPlatform: map[string]int{}, HeldByPlatform: map[string]int{}}
 	var lastDead sql.NullInt64
 	if err := countPending(ctx, tx, &s); err != nil {
 		return s, fmt.Errorf("counting pending messages: %w", err)
+	}
+	if err := countHeld(ctx, tx, &s); err != nil {
+		return s, fmt.Errorf("counting held messages: %w", err)
 	}
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), MAX(dead_at) FROM outbox WHERE dead_at IS NOT NULL`).
 		Scan(&s.Dead, &lastDead); err != nil {
@@ -201,7 +252,7 @@ func outboxStats(ctx context.Context, tx *sql.Tx) (OutboxStats, error) {
 // the oldest pending message, in one pass over the pending index.
 func countPending(ctx context.Context, tx *sql.Tx, s *OutboxStats) error {
 	rows, err := tx.QueryContext(ctx, `SELECT platform, COUNT(*), MIN(created_at) FROM outbox
-		WHERE delivered_at IS NULL AND dead_at IS NULL GROUP BY platform`)
+		WHERE delivered_at IS NULL AND dead_at IS NULL AND held_at IS NULL GROUP BY platform`)
 	if err != nil {
 		return err
 	}
@@ -218,6 +269,26 @@ func countPending(ctx context.Context, tx *sql.Tx, s *OutboxStats) error {
 		if at := time.UnixMilli(oldest).UTC(); s.OldestPending.IsZero() || at.Before(s.OldestPending) {
 			s.OldestPending = at
 		}
+	}
+	return rows.Err()
+}
+
+// countHeld fills in the held counts through the outbox_held index.
+func countHeld(ctx context.Context, tx *sql.Tx, s *OutboxStats) error {
+	rows, err := tx.QueryContext(ctx, `SELECT platform, COUNT(*) FROM outbox
+		WHERE held_at IS NOT NULL AND delivered_at IS NULL AND dead_at IS NULL GROUP BY platform`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var platform string
+		var n int
+		if err := rows.Scan(&platform, &n); err != nil {
+			return err
+		}
+		s.HeldByPlatform[platform] = n
+		s.Held += n
 	}
 	return rows.Err()
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/sectriage/sectriage/bot"
-	"github.com/sectriage/sectriage/storage"
 )
 
 // flakyAdapter fails while down and records what it delivered.
@@ -153,7 +152,7 @@ func TestOutboxDeliversPendingAfterRestart(t *testing.T) {
 	}
 	db.Close()
 
-	db2, err := storage.Open(ctx, path, discard())
+	db2, err := openSealed(ctx, path, discard())
 	if err != nil {
 		t.Fatal(err)
 	}

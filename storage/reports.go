@@ -17,7 +17,7 @@ type Report struct {
 	ID         int64
 	ReceivedAt time.Time
 	Source     string
-	MessageID  string
+	MessageID  string // empty in a sealed database, which keeps only its keyed hash
 	SHA256     string
 	Raw        []byte
 }
@@ -36,17 +36,26 @@ func (db *DB) StoreReport(ctx context.Context, source, messageID string, raw []b
 
 // Report returns a stored report.
 func (db *DB) Report(ctx context.Context, id int64) (*Report, error) {
-	r := &Report{ID: id}
-	var at int64
-	var mid sql.NullString
-	err := db.read.QueryRowContext(ctx, `SELECT received_at, source, message_id, sha256, raw FROM reports WHERE id = ?`, id).
-		Scan(&at, &r.Source, &mid, &r.SHA256, &r.Raw)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, bot.Errorf(bot.KindNotFound, "report %d does not exist", id)
-	}
+	kept, err := db.KeptReport(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	r.ReceivedAt, r.MessageID = time.UnixMilli(at).UTC(), mid.String
-	return r, nil
+	return &Report{ID: id, ReceivedAt: kept.ReceivedAt, Source: kept.Source, MessageID: kept.MessageID,
+		SHA256: kept.Hash, Raw: kept.Raw}, nil
+}
+
+// ReportByMessageID returns the id of the stored report with messageID
+// (0 when none). The column holds a keyed hash in a sealed database, so a
+// lookup goes through here, never through SQL on the raw value.
+func (db *DB) ReportByMessageID(ctx context.Context, messageID string) (int64, error) {
+	mid, err := db.keyValue("reports", "message_id", messageID)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = db.read.QueryRowContext(ctx, `SELECT id FROM reports WHERE message_id = ?`, mid).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return id, err
 }

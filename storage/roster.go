@@ -109,7 +109,7 @@ func (db *DB) ChangeRoster(ctx context.Context, since time.Time, fn func(rs *bot
 			}
 		}
 		for _, m := range ch.Outbox {
-			if err := enqueue(ctx, tx, m); err != nil {
+			if err := db.enqueue(ctx, tx, m); err != nil {
 				return err
 			}
 		}

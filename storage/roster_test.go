@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/sectriage/sectriage/bot"
-	"github.com/sectriage/sectriage/storage"
 )
 
 func TestRosterChangesRoundTrip(t *testing.T) {
@@ -141,7 +140,7 @@ func TestSweepSurvivesRestart(t *testing.T) {
 	}
 	db.Close()
 
-	db2, err := storage.Open(ctx, path, discard())
+	db2, err := openSealed(ctx, path, discard())
 	if err != nil {
 		t.Fatal(err)
 	}

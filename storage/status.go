@@ -39,39 +39,9 @@ func (db *DB) RevokeStatusTokens(ctx context.Context, incidentID int64, at time.
 	return int(n), err
 }
 
-// AddFollowUp implements bot.StatusStore.
-func (db *DB) AddFollowUp(ctx context.Context, f bot.FollowUp) (int64, error) {
-	res, err := db.write.ExecContext(ctx, `INSERT INTO followups(incident_id, received_at, source, raw, sealed) VALUES (?, ?, ?, ?, ?)`,
-		f.IncidentID, f.ReceivedAt.UnixMilli(), f.Source, f.Raw, f.Sealed)
-	if err != nil {
-		return 0, err
-	}
-	return res.LastInsertId()
-}
-
 // CountFollowUps implements bot.StatusStore.
-func (db *DB) CountFollowUps(ctx context.Context, incidentID int64) (int, error) {
+func (db *DB) CountFollowUps(ctx context.Context, incidentID int64, matchedBy string) (int, error) {
 	var n int
-	err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM followups WHERE incident_id = ?`, incidentID).Scan(&n)
+	err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM followups WHERE incident_id = ? AND matched_by = ?`, incidentID, matchedBy).Scan(&n)
 	return n, err
-}
-
-// FollowUps implements bot.StatusStore: oldest first.
-func (db *DB) FollowUps(ctx context.Context, incidentID int64) ([]bot.FollowUp, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, received_at, source, raw, sealed FROM followups WHERE incident_id = ? ORDER BY id`, incidentID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []bot.FollowUp
-	for rows.Next() {
-		f := bot.FollowUp{IncidentID: incidentID}
-		var at int64
-		if err := rows.Scan(&f.ID, &at, &f.Source, &f.Raw, &f.Sealed); err != nil {
-			return nil, err
-		}
-		f.ReceivedAt = time.UnixMilli(at).UTC()
-		out = append(out, f)
-	}
-	return out, rows.Err()
 }

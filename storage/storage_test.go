@@ -24,7 +24,7 @@ func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, ni
 func openDB(t testing.TB) (*storage.DB, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "sectriage.db")
-	db, err := storage.Open(context.Background(), path, discard())
+	db, err := openSealed(context.Background(), path, discard())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestEventsAreAppendOnly(t *testing.T) {
 	}
 	db.Close()
 	// Even with direct SQL access, the timeline cannot be rewritten.
-	raw, err := storage.Open(ctx, path, discard())
+	raw, err := openSealed(ctx, path, discard())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func TestMigrationsAreIdempotentAndRefuseNewerSchema(t *testing.T) {
 		t.Fatalf("schema version %d, %v", v, err)
 	}
 	db.Close()
-	db2, err := storage.Open(ctx, path, discard())
+	db2, err := openSealed(ctx, path, discard())
 	if err != nil {
 		t.Fatalf("reopening: %v", err)
 	}
@@ -239,13 +239,13 @@ func TestMigrationsAreIdempotentAndRefuseNewerSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	db2.Close()
-	if _, err := storage.Open(ctx, path, discard()); err == nil || !strings.Contains(err.Error(), "newer") {
+	if _, err := openSealed(ctx, path, discard()); err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Fatalf("opening a newer schema: err = %v", err)
 	}
 }
 
 func TestOpenReportsUnwritablePath(t *testing.T) {
-	_, err := storage.Open(context.Background(), "/nonexistent-dir/x.db", discard())
+	_, err := openSealed(context.Background(), "/nonexistent-dir/x.db", discard())
 	if err == nil {
 		t.Fatal("expected an error")
 	}
@@ -259,7 +259,7 @@ func TestPathWithSpecialCharacters(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "db?_pragma=foo.db")
-	db, err := storage.Open(context.Background(), path, discard())
+	db, err := openSealed(context.Background(), path, discard())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ func TestWatchCommitsSeesOtherProcessesOnly(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	daemon, path := openDB(t)
-	other, err := storage.Open(ctx, path, discard())
+	other, err := openSealed(ctx, path, discard())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,12 +21,27 @@ import (
 // Key is the team's unlocked secret key.
 type Key struct {
 	entity *openpgp.Entity
+	// retired are earlier team keys: they still decrypt what was
+	// encrypted to them, and nothing is encrypted to them any more.
+	retired []*Key
 }
 
 // Load reads an armored secret key and unlocks it with passphrase (empty
 // for a key without one). It refuses public-only keys, several keys in one
-// file, and revoked keys.
+// file, and keys that are revoked or cannot encrypt now (an *UnusableError:
+// such a key may still serve as a retired key, see LoadRetired).
 func Load(armored []byte, passphrase []byte) (*Key, error) {
+	k, err := load(armored, passphrase)
+	if err != nil {
+		return nil, err
+	}
+	if err := k.Usable(time.Now()); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+func load(armored []byte, passphrase []byte) (*Key, error) {
 	list, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(armored))
 	if err != nil {
 		return nil, fmt.Errorf("reading the team key: %w (expected an ASCII-armored secret key, e.g. from gpg --export-secret-keys --armor)", err)
@@ -38,9 +53,6 @@ func Load(armored []byte, passphrase []byte) (*Key, error) {
 	if e.PrivateKey == nil {
 		return nil, errors.New("the team key file holds only a public key; export the secret key (gpg --export-secret-keys --armor)")
 	}
-	if e.Revoked(time.Now()) {
-		return nil, fmt.Errorf("the team key %X is revoked", e.PrimaryKey.Fingerprint)
-	}
 	if encrypted(e) {
 		if len(passphrase) == 0 {
 			return nil, errors.New("the team key is protected by a passphrase; set [keys] passphrase_file or $SECTRIAGE_TEAM_PASSPHRASE")
@@ -49,11 +61,7 @@ func Load(armored []byte, passphrase []byte) (*Key, error) {
 			return nil, fmt.Errorf("unlocking the team key: wrong passphrase? (%v)", err)
 		}
 	}
-	k := &Key{entity: e}
-	if _, ok := e.EncryptionKey(time.Now()); !ok {
-		return nil, fmt.Errorf("the team key %s has no usable encryption subkey (expired or missing)", k.Fingerprint())
-	}
-	return k, nil
+	return &Key{entity: e}, nil
 }
 
 func encrypted(e *openpgp.Entity) bool {
@@ -189,8 +197,9 @@ func EncryptTo(plaintext []byte, recipient, signer *openpgp.Entity) ([]byte, err
 	return buf.Bytes(), nil
 }
 
-// DecryptSimple decrypts a message encrypted to the key and returns the
-// plaintext, reading it to the end before checking integrity. Intake has
+// DecryptSimple decrypts a message encrypted to the key or a retired one
+// and returns the plaintext, reading it to the end before checking
+// integrity. Intake has
 // its own bounded, MIME-aware path; this serves stored plaintext
 // submissions and tests.
 func (k *Key) DecryptSimple(armored []byte, limit int64) ([]byte, error) {
@@ -199,7 +208,7 @@ func (k *Key) DecryptSimple(armored []byte, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("reading armor: %w", err)
 	}
 	cfg := &packet.Config{MaxDecompressedMessageSize: &limit}
-	md, err := openpgp.ReadMessage(block.Body, k.Keyring(), nil, cfg)
+	md, err := openpgp.ReadMessage(block.Body, k.DecryptionKeyring(), nil, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("decrypting: %w", err)
 	}

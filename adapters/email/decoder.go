@@ -31,7 +31,7 @@ import (
 type Decoder struct {
 	team      *teamkey.Key
 	teamKeyID string
-	keyring   openpgp.EntityList // the team key, then the known keys
+	keyring   openpgp.EntityList // the team keys (current, retired), then the known keys
 	// teamKeyIDs are the IDs of the team's decryption keys.
 	teamKeyIDs map[uint64]bool
 	known      openpgp.EntityList
@@ -52,9 +52,11 @@ func NewDecoder(team *teamkey.Key, known openpgp.EntityList, limits Limits, log 
 	if err != nil {
 		return nil, err
 	}
-	ring := append(openpgp.EntityList{team.Entity()}, known...)
+	// Retired team keys decrypt too: reporters encrypt to the key they
+	// found, and stored copies stay encrypted to the key of their day.
+	ring := append(team.DecryptionKeyring(), known...)
 	ids := map[uint64]bool{}
-	for _, k := range (openpgp.EntityList{team.Entity()}).DecryptionKeys() {
+	for _, k := range team.DecryptionKeyring().DecryptionKeys() {
 		ids[k.PublicKey.KeyId] = true
 	}
 	fp := team.Fingerprint()
@@ -97,6 +99,27 @@ func messageID(v string) string {
 	return v
 }
 
+// references reads the Message-IDs of In-Reply-To and References (at
+// most 20: a thread's newest end is what a reply names).
+func references(v string) []string {
+	var out []string
+	for len(out) < 20 {
+		i := strings.IndexByte(v, '<')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(v[i:], '>')
+		if j < 0 {
+			break
+		}
+		if id := messageID(v[i : i+j+1]); id != "" && !strings.ContainsAny(id, " \t") {
+			out = append(out, id)
+		}
+		v = v[i+j+1:]
+	}
+	return out
+}
+
 func reporterAddress(e *entity) string {
 	if a := address(e.header, "Reply-To"); a != "" && strings.Contains(a, "@") {
 		return a
@@ -132,6 +155,7 @@ func (d *Decoder) Decode(raw []byte) (rep *bot.Report, err error) {
 	w.rep.From = reporterAddress(top)
 	w.rep.Subject = headerText(top.header, "Subject")
 	w.rep.Recipients = addresses(top.header, "To", "Cc", "Delivered-To", "X-Original-To")
+	w.rep.References = references(top.header.Get("In-Reply-To") + " " + top.header.Get("References"))
 	w.rep.AutoSubmitted = autoSubmitted(top)
 	if ac := top.header.Get("Autocrypt"); ac != "" {
 		w.autocrypt(ac)

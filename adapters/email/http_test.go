@@ -26,6 +26,7 @@ func newFormServer(t *testing.T, p *pipeline, limit int) *httptest.Server {
 	mux := http.NewServeMux()
 	mux.Handle("/report", email.NewFormHandler(p.in, email.FormOptions{
 		MaxBytes: 64 << 10, RateLimit: limit, RateWindow: time.Hour, To: "security@example.org",
+		UTF8Addresses: func() (bool, bool) { return false, true }, // a server without SMTPUTF8
 	}, discard()))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -115,6 +116,15 @@ func TestFormRefusesBadInput(t *testing.T) {
 		{"bad address", map[string]string{"email": "Rita <r@example.net>", "body": "b"}, 400, "not valid"},
 		{"bad key", map[string]string{"body": "b", "public_key": "hello"}, 400, "ASCII-armored OpenPGP public key"},
 		{"too large", map[string]string{"body": strings.Repeat("x", 70<<10)}, 413, "larger than"},
+		{"NEL in the address", map[string]string{"email": "rita\u0085@example.net", "body": "b"}, 400, "one line each"},
+		{"LS in the address", map[string]string{"email": "rita\u2028@example.net", "body": "b"}, 400, "one line each"},
+		{"PS in the name", map[string]string{"email": "rita@example.net", "name": "Rita\u2029Bcc: x", "body": "b"}, 400, "one line each"},
+		{"NUL in the subject", map[string]string{"subject": "a\x00b", "body": "b"}, 400, "one line each"},
+		{"ESC in the subject", map[string]string{"subject": "a\x1b[31mb", "body": "b"}, 400, "one line each"},
+		{"5000-byte address", map[string]string{"email": strings.Repeat("r", 5000) + "@example.net", "body": "b"}, 400, "not valid"},
+		{"65-byte local part", map[string]string{"email": strings.Repeat("r", 65) + "@example.net", "body": "b"}, 400, "not valid"},
+		{"zero-width space", map[string]string{"email": "ri\u200bta@example.net", "body": "b"}, 400, "not valid"},
+		{"UTF-8 address without SMTPUTF8", map[string]string{"email": "rité@example.net", "body": "b"}, 400, "SMTPUTF8"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out := postJSON(t, srv.URL+"/report", tc.body)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"mime/quotedprintable"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/sectriage/sectriage/bot"
+	"github.com/sectriage/sectriage/header"
 	"github.com/sectriage/sectriage/teamkey"
 )
 
@@ -22,6 +24,15 @@ type composeInput struct {
 	Report   *bot.Report // nil when none could be read
 	Auto     bool        // an automatic acknowledgement (RFC 3834 Auto-Submitted)
 	Now      time.Time
+	// MessageID is the mail's own (recorded, for replies); "" makes one.
+	MessageID string
+	// ReplyTo, when set, is the incident's reply address (with a token).
+	ReplyTo string
+	// Subject, when set, replaces the reporter's subject line.
+	Subject string
+	// Key, when set, is the recipient's key (a team member's): used
+	// instead of the report's.
+	Key *openpgp.Entity
 }
 
 // composeMail builds an RFC 5322 message. With a reporter key it is
@@ -30,24 +41,36 @@ type composeInput struct {
 // incident id, never the report's subject.
 func composeMail(team *teamkey.Key, in composeInput) (data []byte, encrypted bool, err error) {
 	subject := "Your report to the security team"
+	if in.Subject != "" {
+		subject = in.Subject
+	}
 	if in.Incident != "" {
 		subject = "[" + in.Incident + "] " + subject
 	}
-	var h bytes.Buffer
-	header := func(k, v string) { fmt.Fprintf(&h, "%s: %s\r\n", k, v) }
-	header("From", in.From)
-	header("To", in.To)
-	header("Subject", subject)
-	header("Date", in.Now.Format(time.RFC1123Z))
-	header("Message-ID", "<"+randomToken()+"@"+domainOf(in.From)+">")
-	if in.Report != nil && validMessageID(in.Report.MessageID) {
-		header("In-Reply-To", in.Report.MessageID)
-		header("References", in.Report.MessageID)
+	var h header.Mail
+	h.Add("From", in.From)
+	h.Add("To", in.To)
+	h.Add("Subject", subject)
+	h.Add("Date", in.Now.Format(time.RFC1123Z))
+	if in.MessageID == "" {
+		in.MessageID = "<" + randomToken() + "@" + domainOf(in.From) + ">"
+	}
+	h.Add("Message-ID", in.MessageID)
+	if in.ReplyTo != "" {
+		h.Add("Reply-To", in.ReplyTo)
+	}
+	if in.Report != nil {
+		// A received Message-ID is copied only when it is one: anything
+		// else (control bytes, a line break, junk) is dropped.
+		if id := header.MessageID(in.Report.MessageID); id != "" {
+			h.Add("In-Reply-To", id)
+			h.Add("References", id)
+		}
 	}
 	if in.Auto {
-		header("Auto-Submitted", "auto-replied")
+		h.Add("Auto-Submitted", "auto-replied")
 	}
-	header("MIME-Version", "1.0")
+	h.Add("MIME-Version", "1.0")
 
 	text := textEntity(in.Body, "")
 	var key *openpgp.Entity
@@ -58,10 +81,28 @@ func composeMail(team *teamkey.Key, in composeInput) (data []byte, encrypted boo
 			}
 		}
 	}
-	if key == nil {
-		return append(h.Bytes(), text...), false, nil
+	if in.Key != nil {
+		if _, ok := in.Key.EncryptionKey(in.Now); !ok {
+			return nil, false, errors.New("the recipient's key has no usable encryption subkey (expired or revoked?)")
+		}
+		key = in.Key
 	}
-	inner := textEntity(in.Body, fmt.Sprintf("Subject: %s\r\nFrom: %s\r\nTo: %s\r\n", subject, in.From, in.To))
+	if key == nil {
+		top, err := h.Bytes()
+		if err != nil {
+			return nil, false, err
+		}
+		return append(top, text...), false, nil
+	}
+	var protected header.Mail
+	protected.Add("Subject", subject)
+	protected.Add("From", in.From)
+	protected.Add("To", in.To)
+	inside, err := protected.Bytes()
+	if err != nil {
+		return nil, false, err
+	}
+	inner := textEntity(in.Body, string(inside))
 	var signer *openpgp.Entity
 	if team != nil {
 		signer = team.Entity()
@@ -71,13 +112,20 @@ func composeMail(team *teamkey.Key, in composeInput) (data []byte, encrypted boo
 		return nil, false, err
 	}
 	boundary := "sectriage-" + randomToken()
-	fmt.Fprintf(&h, "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\";\r\n boundary=%q\r\n\r\n", boundary)
-	h.WriteString("This is an OpenPGP/MIME encrypted message (RFC 4880 and 3156)\r\n")
-	fmt.Fprintf(&h, "--%s\r\nContent-Type: application/pgp-encrypted\r\nContent-Description: PGP/MIME version identification\r\n\r\nVersion: 1\r\n\r\n", boundary)
-	fmt.Fprintf(&h, "--%s\r\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\r\nContent-Description: OpenPGP encrypted message\r\nContent-Disposition: inline; filename=\"encrypted.asc\"\r\n\r\n", boundary)
-	h.Write(canonicalCRLF(armored))
-	fmt.Fprintf(&h, "\r\n--%s--\r\n", boundary)
-	return h.Bytes(), true, nil
+	h.Add("Content-Type", fmt.Sprintf("multipart/encrypted; protocol=\"application/pgp-encrypted\";\r\n boundary=%q", boundary))
+	top, err := h.Bytes()
+	if err != nil {
+		return nil, false, err
+	}
+	var b bytes.Buffer
+	b.Write(top)
+	b.WriteString("\r\n")
+	b.WriteString("This is an OpenPGP/MIME encrypted message (RFC 4880 and 3156)\r\n")
+	fmt.Fprintf(&b, "--%s\r\nContent-Type: application/pgp-encrypted\r\nContent-Description: PGP/MIME version identification\r\n\r\nVersion: 1\r\n\r\n", boundary)
+	fmt.Fprintf(&b, "--%s\r\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\r\nContent-Description: OpenPGP encrypted message\r\nContent-Disposition: inline; filename=\"encrypted.asc\"\r\n\r\n", boundary)
+	b.Write(canonicalCRLF(armored))
+	fmt.Fprintf(&b, "\r\n--%s--\r\n", boundary)
+	return b.Bytes(), true, nil
 }
 
 // textEntity is a UTF-8 text/plain entity, quoted-printable so that any
@@ -96,11 +144,6 @@ func textEntity(body, protected string) []byte {
 	_, _ = qp.Write(canonicalCRLF([]byte(strings.TrimRight(body, "\n") + "\n")))
 	_ = qp.Close()
 	return b.Bytes()
-}
-
-func validMessageID(id string) bool {
-	return strings.HasPrefix(id, "<") && strings.HasSuffix(id, ">") && len(id) < 250 &&
-		!strings.ContainsAny(id, " \t\r\n")
 }
 
 func domainOf(addr string) string {

@@ -29,6 +29,8 @@ type pageServer struct {
 	p      *pipeline
 	mu     sync.Mutex
 	bodies [][]byte
+	// smtpUTF8 is what the mail server is said to offer (known).
+	smtpUTF8 bool
 }
 
 func (s *pageServer) posts() int {
@@ -59,6 +61,11 @@ func newPageServer(t *testing.T, limit int, mail bool) *pageServer {
 	ps.p.clock.Set(time.Now())
 	form := email.NewFormHandler(ps.p.in, email.FormOptions{
 		MaxBytes: 4 << 20, RateLimit: limit, RateWindow: time.Hour, To: "security@example.org",
+		UTF8Addresses: func() (bool, bool) {
+			ps.mu.Lock()
+			defer ps.mu.Unlock()
+			return ps.smtpUTF8, true
+		},
 	}, discard())
 	key, err := team.ArmoredPublic()
 	if err != nil {
@@ -281,15 +288,21 @@ func TestReportPageWithoutJavaScript(t *testing.T) {
 		t.Errorf("the stage mail says more than the stage:\n%s", mails[1])
 	}
 
-	// A follow-up through the link, sent without JavaScript.
-	code, status = postMultipart(t, c, link[1], map[string]string{"csrf": csrfField.FindStringSubmatch(status)[1],
-		"details": "It also crashes with a long To.\nCANARY-NOJS-FOLLOWUP"}, nil)
-	if code != 201 || !strings.Contains(status, "was added to SEC-1") {
-		t.Fatalf("follow-up: %d %s", code, status)
+	// A follow-up through the link, sent without JavaScript; sent twice
+	// (a reload), it is one follow-up, taken through the pipeline of a
+	// reply by mail.
+	followUp := map[string]string{"csrf": csrfField.FindStringSubmatch(status)[1],
+		"details": "It also crashes with a long To.\nCANARY-NOJS-FOLLOWUP"}
+	for range 2 {
+		code, status = postMultipart(t, c, link[1], followUp, nil)
+		if code != 201 || !strings.Contains(status, "was added to SEC-1") {
+			t.Fatalf("follow-up: %d %s", code, status)
+		}
 	}
-	if report := s.p.body(t, 1); !strings.Contains(report, "Follow-up 1 from the reporter") || !strings.Contains(report, "CANARY-NOJS-FOLLOWUP") {
-		t.Errorf("show lacks the follow-up:\n%s", report)
+	if a := s.p.incident(t, 1).Assignee; a != "alice" {
+		t.Fatalf("assignee %q", a)
 	}
+	checkStatusFollowUp(t, s.p, 1, "CANARY-NOJS-FOLLOWUP")
 	data, _ := os.ReadFile(s.p.dbPath)
 	wal, _ := os.ReadFile(s.p.dbPath + "-wal")
 	if bytes.Contains(append(data, wal...), []byte("CANARY-NOJS")) {
@@ -468,5 +481,98 @@ func TestStatusFollowUpsAreBounded(t *testing.T) {
 	}
 	if _, err := s.p.in.AddFollowUp(ctx, "not-a-real-token-but-long-enough", bot.SourceWeb, []byte("x")); bot.KindOf(err) != bot.KindNotFound {
 		t.Errorf("unknown link: %v", err)
+	}
+}
+
+// checkStatusFollowUp: incident id took exactly one follow-up, through
+// its status link, by the path every follow-up takes: linked as
+// status-page, shown once by show, one timeline entry, one notice in the
+// incident's channel and one ping to the assignee (if any), none with the
+// content.
+func checkStatusFollowUp(t *testing.T, p *pipeline, id int64, canary string) {
+	t.Helper()
+	ctx := context.Background()
+	assignee, wantPings := p.incident(t, id).Assignee, 1
+	if assignee == "" {
+		wantPings = 0
+	}
+	fs, err := p.db.FollowUps(ctx, id)
+	if err != nil || len(fs) != 1 || fs[0].MatchedBy != bot.FollowUpByStatus {
+		t.Errorf("follow-ups of %d: %+v %v", id, fs, err)
+	}
+	report := p.body(t, id)
+	if strings.Count(report, canary) != 1 || strings.Count(report, "Follow-up ") != 1 ||
+		!strings.Contains(report, "Follow-up 1 (") || !strings.Contains(report, bot.FollowUpByStatus) {
+		t.Errorf("show does not hold the follow-up once:\n%s", report)
+	}
+	_, events, err := p.svc.Timeline(ctx, bot.SystemActor(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := 0
+	for _, ev := range events {
+		if ev.Kind == bot.EventFollowUp {
+			entries++
+			if !strings.Contains(ev.Details, "status link") {
+				t.Errorf("the timeline entry does not say how it came: %s", ev.Details)
+			}
+		}
+	}
+	msgs, err := p.db.DueMessages(ctx, time.Now().AddDate(100, 0, 0), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var notices, pings int
+	for _, m := range msgs {
+		text := bot.RenderPlain(m.Text)
+		if strings.Contains(text, canary) {
+			t.Errorf("a queued message holds the follow-up: %s", text)
+		}
+		if m.IncidentID != id || !strings.Contains(text, "follow-up") {
+			continue
+		}
+		switch {
+		case m.Kind == bot.MessageNotice && m.Dest.Channel == bot.ChannelIncident:
+			notices++
+		case m.Kind == bot.MessagePing && m.Dest.Person == assignee:
+			pings++
+		}
+	}
+	if entries != 1 || notices != 1 || pings != wantPings {
+		t.Errorf("%d timeline entries, %d notices, %d pings to %q for the follow-up; want 1, 1 and %d", entries, notices, pings, assignee, wantPings)
+	}
+}
+
+// TestReportPageChecksAddressesAsTheForm: the page's contact address goes
+// through the checks of POST /report (package header's RFC 5321/6531
+// limits, UTF-8 only when the mail server offers SMTPUTF8).
+func TestReportPageChecksAddressesAsTheForm(t *testing.T) {
+	s := newPageServer(t, 100, false)
+	c := pageClient(t)
+	_, page, _ := getPage(t, c, s.URL+"/report")
+	send := func(addr string) (int, string) {
+		return postMultipart(t, c, s.URL+"/report/send", map[string]string{"csrf": csrfField.FindStringSubmatch(page)[1],
+			"summary": "s", "details": "d " + addr, "email": addr}, nil)
+	}
+	for addr, why := range map[string]string{
+		strings.Repeat("a", 65) + "@example.net":    "not valid",
+		`"rita r"@example.net`:                      "not valid",
+		"rita@[192.0.2.1]":                          "not valid",
+		"rita@" + strings.Repeat("a", 250) + ".net": "not valid",
+		"rita\u2028@example.net":                    "one line",
+		"rité@exämple.net":                          "SMTPUTF8",
+	} {
+		if code, body := send(addr); code != 400 || !strings.Contains(body, why) {
+			t.Errorf("%q: %d, want 400 saying %q:\n%s", addr, code, why, body)
+		}
+	}
+	s.mu.Lock()
+	s.smtpUTF8 = true
+	s.mu.Unlock()
+	if code, body := send("rité@exämple.net"); code != 201 {
+		t.Errorf("with SMTPUTF8: %d %s", code, body)
+	}
+	if inc := s.p.incident(t, 1); inc.Reporter != "rité@exämple.net" {
+		t.Errorf("reporter %q", inc.Reporter)
 	}
 }

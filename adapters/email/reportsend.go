@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sectriage/sectriage/bot"
+	"github.com/sectriage/sectriage/header"
 )
 
 // What the report page posts (multipart/form-data, to ReportSendPath or a
@@ -98,10 +99,13 @@ func (p *ReportPage) readSubmission(w http.ResponseWriter, r *http.Request, foll
 			return nil, fmt.Errorf("the %s is not valid UTF-8", name)
 		}
 	}
-	for name, v := range map[string]string{"summary": s.summary, "affected version": s.version, "e-mail address": s.email, "credit": s.credit} {
-		if strings.ContainsFunc(v, func(c rune) bool { return c < 0x20 || c == 0x7f }) || len(v) > maxFormSubject {
+	for name, v := range map[string]string{"summary": s.summary, "affected version": s.version, "credit": s.credit} {
+		if header.Check(v) != nil || len(v) > maxFormSubject {
 			return nil, fmt.Errorf("the %s must be one line of at most %d bytes", name, maxFormSubject)
 		}
+	}
+	if header.Check(s.email) != nil {
+		return nil, errors.New("the e-mail address must be one line, without control characters")
 	}
 	switch {
 	case strings.TrimSpace(s.details) == "":
@@ -109,9 +113,17 @@ func (p *ReportPage) readSubmission(w http.ResponseWriter, r *http.Request, foll
 	case !followUp && s.summary == "":
 		return nil, errors.New("fill in the summary")
 	}
+	// The same checks as POST /report: RFC 5321/6531 limits, and UTF-8
+	// only when our mail server can send to it.
 	if s.email != "" {
+		if _, err := header.Address(s.email); err != nil {
+			return nil, fmt.Errorf("the e-mail address is not valid (%w); write just the address, e.g. you@example.org", err)
+		}
 		if a, err := mail.ParseAddress(s.email); err != nil || a.Address != s.email {
 			return nil, errors.New("the e-mail address is not valid (write just the address, e.g. you@example.org)")
+		}
+		if err := p.form.checkAddress(s.email); err != nil {
+			return nil, err
 		}
 	}
 	if s.pubKey != "" && armorType([]byte(s.pubKey)) != armorKey {
@@ -174,7 +186,7 @@ func (s *submission) reportText(followUp bool) string {
 // the boundary and Message-ID follow from the content, the Date is the
 // day. An encrypted one cannot be recognised (each encryption differs)
 // and is taken as it comes.
-func (p *ReportPage) mail(s *submission, subject string, followUp bool) []byte {
+func (p *ReportPage) mail(s *submission, subject string, followUp bool) ([]byte, error) {
 	mac := hmac.New(sha256.New, p.form.idKey)
 	fmt.Fprintf(mac, "page\x00%t\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s", followUp, s.encrypted, s.summary, s.details, s.version, s.email, s.credit, s.pubKey)
 	for _, f := range s.files {
@@ -183,30 +195,39 @@ func (p *ReportPage) mail(s *submission, subject string, followUp bool) []byte {
 	}
 	sum := hex.EncodeToString(mac.Sum(nil))
 	boundary := "page-" + sum[40:64]
-	var b bytes.Buffer
-	header := func(k, v string) { fmt.Fprintf(&b, "%s: %s\r\n", k, v) }
+	// Every header value through package header, like the form's.
+	var hd header.Mail
 	if s.email != "" {
-		header("From", (&mail.Address{Address: s.email}).String())
+		hd.Add("From", (&mail.Address{Address: s.email}).String())
 	}
 	if p.form.opts.To != "" {
-		header("To", p.form.opts.To)
+		hd.Add("To", p.form.opts.To)
 	}
-	header("Subject", mime.QEncoding.Encode("utf-8", subject))
-	header("Date", p.form.opts.Now().UTC().Truncate(24*time.Hour).Format(time.RFC1123Z))
-	header("Message-ID", "<"+sum[:40]+"@"+pageMessageIDDomain+">")
-	header("MIME-Version", "1.0")
+	hd.Add("Subject", mime.QEncoding.Encode("utf-8", subject))
+	hd.Add("Date", p.form.opts.Now().UTC().Truncate(24*time.Hour).Format(time.RFC1123Z))
+	hd.Add("Message-ID", "<"+sum[:40]+"@"+pageMessageIDDomain+">")
+	hd.Add("MIME-Version", "1.0")
+	if s.encrypted != "" {
+		hd.Add("Content-Type", fmt.Sprintf("multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=%q", boundary))
+	} else {
+		hd.Add("Content-Type", fmt.Sprintf("multipart/mixed; boundary=%q", boundary))
+	}
+	top, err := hd.Bytes()
+	if err != nil {
+		return nil, err // readSubmission checked every field: not reached
+	}
+	var b bytes.Buffer
+	b.Write(top)
 	if s.encrypted != "" {
 		// RFC 3156 PGP/MIME: stored exactly as received, decrypted by the
 		// pipeline like any encrypted mail (the protected headers inside
 		// carry the subject and the reporter's address).
-		header("Content-Type", fmt.Sprintf("multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=%q", boundary))
 		fmt.Fprintf(&b, "\r\n--%s\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n", boundary)
 		fmt.Fprintf(&b, "--%s\r\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\r\n\r\n", boundary)
 		b.Write(canonicalCRLF([]byte(s.encrypted)))
 		fmt.Fprintf(&b, "\r\n--%s--\r\n", boundary)
-		return b.Bytes()
+		return b.Bytes(), nil
 	}
-	header("Content-Type", fmt.Sprintf("multipart/mixed; boundary=%q", boundary))
 	fmt.Fprintf(&b, "\r\n--%s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n", boundary)
 	qp := quotedprintable.NewWriter(&b)
 	_, _ = qp.Write(canonicalCRLF([]byte(s.reportText(followUp))))
@@ -223,7 +244,7 @@ func (p *ReportPage) mail(s *submission, subject string, followUp bool) []byte {
 		b.Write(base64Body(f.data))
 	}
 	fmt.Fprintf(&b, "--%s--\r\n", boundary)
-	return b.Bytes()
+	return b.Bytes(), nil
 }
 
 // extValue encodes a file name as an RFC 2231 parameter value: every
@@ -280,7 +301,11 @@ func (p *ReportPage) serveSend(w http.ResponseWriter, r *http.Request) {
 	if s.encrypted != "" {
 		subject = "Encrypted report from the report page"
 	}
-	res, err := h.recv.Receive(r.Context(), bot.Submission{Source: bot.SourceWeb, Raw: p.mail(s, subject, false)})
+	raw, err := p.mail(s, subject, false)
+	if p.refused(w, err, ReportPath) {
+		return
+	}
+	res, err := h.recv.Receive(r.Context(), bot.Submission{Source: bot.SourceWeb, Raw: raw})
 	if err != nil {
 		h.log.Error("a report from the page could not be stored", "err", err)
 		w.Header().Set("Retry-After", "60")

@@ -33,6 +33,10 @@ type smtpSink struct {
 	mu    sync.Mutex
 	mails []sunkMail
 	auth  []string
+	// rcpts is every RCPT TO the server was sent, taken or not, and
+	// utf8 whether the MAIL FROM before it asked for SMTPUTF8.
+	rcpts []string
+	utf8  []bool
 }
 
 type sunkMail struct {
@@ -41,12 +45,16 @@ type sunkMail struct {
 	data []byte
 }
 
-func startSMTPSink(t *testing.T) *smtpSink {
+func startSMTPSink(t *testing.T) *smtpSink { return startSMTPSinkWith(t, false) }
+
+// startSMTPSinkWith starts a sink that offers SMTPUTF8 when utf8 is set.
+func startSMTPSinkWith(t *testing.T, utf8 bool) *smtpSink {
 	t.Helper()
 	cert, roots := selfSigned(t)
 	s := &smtpSink{roots: roots}
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &sinkSession{s: s}, nil }))
 	srv.Domain = "localhost"
+	srv.EnableSMTPUTF8 = utf8
 	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
 	srv.ErrorLog = log.New(io.Discard, "", 0)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -59,6 +67,12 @@ func startSMTPSink(t *testing.T) *smtpSink {
 	return s
 }
 
+func (s *smtpSink) recipients() ([]string, []bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.rcpts...), append([]bool(nil), s.utf8...)
+}
+
 func (s *smtpSink) received() []sunkMail {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -68,6 +82,7 @@ func (s *smtpSink) received() []sunkMail {
 type sinkSession struct {
 	s    *smtpSink
 	from string
+	utf8 bool
 	to   []string
 }
 
@@ -83,10 +98,20 @@ func (ss *sinkSession) Auth(mech string) (sasl.Server, error) {
 		return nil
 	}), nil
 }
-func (ss *sinkSession) Mail(from string, _ *smtp.MailOptions) error { ss.from = from; return nil }
+func (ss *sinkSession) Mail(from string, o *smtp.MailOptions) error {
+	ss.from, ss.utf8 = from, o != nil && o.UTF8
+	return nil
+}
 func (ss *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	ss.s.mu.Lock()
+	ss.s.rcpts = append(ss.s.rcpts, to)
+	ss.s.utf8 = append(ss.s.utf8, ss.utf8)
+	ss.s.mu.Unlock()
 	if strings.HasPrefix(to, "bounce") {
 		return &smtp.SMTPError{Code: 550, Message: "<" + to + ">: no such user"}
+	}
+	if strings.HasPrefix(to, "later") {
+		return &smtp.SMTPError{Code: 450, Message: "<" + to + ">: domain not found, try again"}
 	}
 	ss.to = append(ss.to, to)
 	return nil
@@ -95,6 +120,9 @@ func (ss *sinkSession) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
+	}
+	if len(ss.to) == 1 && strings.HasPrefix(ss.to[0], "baddata") {
+		return &smtp.SMTPError{Code: 554, Message: "rejected by the recipient's policy"}
 	}
 	ss.s.mu.Lock()
 	ss.s.mails = append(ss.s.mails, sunkMail{from: ss.from, to: ss.to, data: b})

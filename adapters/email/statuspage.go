@@ -98,7 +98,11 @@ func (p *ReportPage) serveFollowUp(w http.ResponseWriter, r *http.Request) {
 	if p.statusFailed(w, err) {
 		return
 	}
-	v, err = p.status.AddFollowUp(r.Context(), token, bot.SourceWeb, p.mail(s, "Follow-up to "+v.Reference, true))
+	raw, err := p.mail(s, "Follow-up to "+v.Reference, true)
+	if p.refused(w, err, r.URL.Path) {
+		return
+	}
+	v, err = p.status.AddFollowUp(r.Context(), token, bot.SourceWeb, raw)
 	if p.statusFailed(w, err) {
 		return
 	}

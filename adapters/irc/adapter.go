@@ -237,8 +237,10 @@ type Status struct {
 	Channel   string // the triage channel
 	Joined    bool
 	Modes     string // as read from the server, e.g. "+knst"
-	// Private says report content may be posted in the channel now.
+	// Private says report content may be posted in the channel now: it
+	// passes the privacy rule (modes and members); Refused says why not.
 	Private   bool
+	Refused   string
 	JoinError string // why the channel refused us, when it did
 }
 
@@ -249,7 +251,7 @@ func (a *Adapter) Status() Status {
 	if s == nil || !s.isRegistered() {
 		return st
 	}
-	p, _ := s.channelPrivacy(a.opts.TriageChannel)
+	v := s.verdict(a.opts.TriageChannel)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st.Connected, st.Nick, st.JoinError = true, s.tr.me, s.joinErr
@@ -259,7 +261,7 @@ func (a *Adapter) Status() Status {
 			st.Modes = c.modes.String()
 		}
 	}
-	st.Private = p == privPrivate
+	st.Private, st.Refused = v.OK, v.Reason
 	return st
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lrstanley/girc"
+	"github.com/sectriage/sectriage/bot"
 )
 
 // CheckResult is what `sectriage check` learns about IRC.
@@ -19,21 +20,26 @@ type CheckResult struct {
 	Joined    bool
 	JoinError string // why the channel refused us, when it did
 	Modes     string // e.g. "+knst" (the key's value is not shown)
-	Private   bool   // +s and (+i or +k): report content may be posted
+	Private   bool   // +s and (+i or +k)
 	Op        bool   // the bot has operator status there
+	// Verdict is the privacy rule's on the channel as found: modes, and
+	// everyone in it by services account.
+	Verdict bot.Verdict
 }
 
 // checkTimeout bounds a check: connecting takes a few seconds at most.
 const checkTimeout = 45 * time.Second
 
 // Check connects as the bot would, joins the triage channel, reads its
-// modes from the server and quits. It changes nothing: no modes are set
-// and no alarm is raised, whatever it finds. An error means the server
-// could not be reached or refused the bot (TLS, SASL, ...).
-func Check(ctx context.Context, opts Options, log *slog.Logger) (CheckResult, error) {
+// modes and who is in it from the server and quits; people are the
+// declared people the privacy rule accepts as members. It changes
+// nothing: no modes are set and no alarm is raised, whatever it finds. An
+// error means the server could not be reached or refused the bot (TLS,
+// SASL, ...).
+func Check(ctx context.Context, opts Options, people *bot.People, log *slog.Logger) (CheckResult, error) {
 	opts.readOnly = true
 	opts.ReconnectMin, opts.ReconnectMax = time.Hour, time.Hour // one attempt
-	a := New(opts, Deps{}, log)
+	a := New(opts, Deps{Service: checkService{&bot.Settings{People: people}}}, log)
 	cctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
 	ran := make(chan struct{})
@@ -92,12 +98,26 @@ func (s *session) checkSnapshot(res *CheckResult) bool {
 	res.Joined = c != nil
 	if c != nil {
 		res.Op = c.op
-		if c.modesKnown {
+		if c.modesKnown && c.membersKnown {
 			res.Modes, res.Private = c.modes.String(), c.modes.private()
+			p := privPublic
+			if res.Private {
+				p = privPrivate
+			}
+			res.Verdict = bot.MayReceive(s.placeFactsLocked(s.a.opts.TriageChannel, p, res.Modes))
 			return true
 		}
 	}
 	return res.JoinError != ""
+}
+
+// checkService gives a check the people; it alerts nobody (a check is
+// read-only, so nothing calls AlertOfficers).
+type checkService struct{ st *bot.Settings }
+
+func (c checkService) Settings() *bot.Settings { return c.st }
+func (checkService) AlertOfficers(context.Context, string, bot.Text) error {
+	return nil
 }
 
 // errCheckFailed is for callers that want one error for a bad result.
@@ -113,6 +133,8 @@ func (r CheckResult) Err() error {
 		return fmt.Errorf("%w: not in %s", errCheckFailed, r.Channel)
 	case !r.Private:
 		return fmt.Errorf("%w: %s is not private (modes %s; it needs +s and +i or +k)", errCheckFailed, r.Channel, r.Modes)
+	case !r.Verdict.OK:
+		return fmt.Errorf("%w: %s", errCheckFailed, r.Verdict.Reason)
 	}
 	return nil
 }

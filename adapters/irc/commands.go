@@ -85,11 +85,18 @@ func (s *session) runCommand(ctx context.Context, req commandRequest) {
 		return
 	}
 	// Report content may be shown only where only the team can read it: a
-	// channel verified private now, or a PM to an identified member.
+	// channel that passes the privacy rule now, or a PM to an identified
+	// member. In a channel that fails the rule, the answer (an echo of a
+	// CVE id or an embargo date is about an incident too) goes to the
+	// sender's nick instead.
 	private := person != nil
 	if req.channel != "" {
-		p, _ := s.channelPrivacy(req.channel)
-		private = p == privPrivate
+		if v := s.verdict(req.channel); !v.OK {
+			s.a.log.Warn("answering a channel command privately: the channel fails the privacy rule", "reason", v.Reason)
+			req.channel = ""
+		} else {
+			private = true
+		}
 	}
 	actor := bot.Actor{Person: person, Platform: bot.PlatformIRC}
 	reply := s.a.deps.Commands.Run(ctx, actor, req.line, private)

@@ -37,7 +37,9 @@ func TestCommandsByAccount(t *testing.T) {
 		// bob's nick, and even the channel key, but no login.
 		impostor := joinAs(t, n, "bob", ircnet.ClientOptions{})
 		impostor.Privmsg(channel, "!claim 42")
-		l := impostor.Expect(t, wait, fromBot("NOTICE", channel))
+		// The impostor is an outsider in the channel: the channel fails
+		// the privacy rule, so the answer goes to the nick.
+		l := impostor.Expect(t, wait, fromBot("NOTICE", "bob"))
 		if !strings.Contains(l.Param(1), commands.OutsiderRefusal) {
 			t.Fatalf("impostor got %q, want the outsider refusal", l.Raw)
 		}

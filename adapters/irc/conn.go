@@ -24,19 +24,33 @@ import (
 var errNotConnected = errors.New("not connected to the IRC server")
 
 // Run keeps the bot connected until ctx ends: girc does not reconnect by
-// itself, so every lost connection is followed by a new one after a delay
-// that doubles up to ReconnectMax, with jitter so that a restarted network
-// is not hit by all its bots at once. On the way out it says QUIT.
+// itself, so every lost connection is followed by a new one. While the
+// server does not answer at all (restarting, unreachable), its port is
+// probed every probeEvery and the bot connects as soon as it accepts, so
+// an outage costs at most a probe interval more than it lasts. A server
+// that answers but ends the session (refused login, services not linked
+// yet, a K-line) is tried again after a delay that doubles up to
+// ReconnectMax, with jitter so that a network is not hit by all its bots
+// at once. On the way out it says QUIT.
 func (a *Adapter) Run(ctx context.Context) error {
 	backoff := a.opts.ReconnectMin
 	for {
 		start := a.now()
-		registered, err := a.runSession(ctx)
+		registered, reached, err := a.runSession(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
-		if registered && a.now().Sub(start) > a.opts.ReconnectMax {
+		if registered && a.now().Sub(start) > stableAfter {
 			backoff = a.opts.ReconnectMin // it was a good connection for a while
+		}
+		if !reached {
+			a.log.Warn("IRC server not answering; waiting for it", "err", err)
+			if !a.awaitServer(ctx) {
+				return nil
+			}
+			a.log.Info("IRC server answers again; reconnecting")
+			backoff = a.opts.ReconnectMin
+			continue
 		}
 		wait := jitter(backoff)
 		a.log.Warn("IRC connection ended; reconnecting", "err", err, "in", wait.Round(time.Millisecond))
@@ -51,14 +65,45 @@ func (a *Adapter) Run(ctx context.Context) error {
 	}
 }
 
+// stableAfter is how long a registered connection must have lasted for
+// the next attempt to start again from ReconnectMin: a server that kills
+// the bot soon after each login is not hammered, and one that merely
+// restarted is not waited out.
+const stableAfter = time.Minute
+
+// probeEvery is how often the port of a server that does not answer is
+// tried: a TCP handshake, closed at once.
+const probeEvery = time.Second
+
+// awaitServer returns true once the server accepts a TCP connection, or
+// false when ctx ends.
+func (a *Adapter) awaitServer(ctx context.Context) bool {
+	t := time.NewTicker(probeEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, probeEvery)
+		c, err := (&net.Dialer{}).DialContext(pctx, "tcp", a.opts.Server)
+		cancel()
+		if err == nil {
+			c.Close()
+			return true
+		}
+	}
+}
+
 // jitter spreads d over [d/2, 3d/2).
 func jitter(d time.Duration) time.Duration {
 	return d/2 + rand.N(d+1)
 }
 
 // runSession makes one connection and returns when it ends, saying whether
-// it got as far as registering.
-func (a *Adapter) runSession(ctx context.Context) (registered bool, err error) {
+// it got as far as registering, and whether the server answered at all.
+func (a *Adapter) runSession(ctx context.Context) (registered, reached bool, err error) {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s := newSession(a)
@@ -88,7 +133,7 @@ func (a *Adapter) runSession(ctx context.Context) (registered bool, err error) {
 	errc := make(chan error, 1)
 	go func() {
 		errc <- client.DialerConnect(dialerFunc(func(string, string) (net.Conn, error) {
-			conn, tcp, err := a.dial(sctx)
+			conn, tcp, err := a.dial(sctx, &s.reached)
 			if err != nil {
 				return nil, err
 			}
@@ -107,7 +152,7 @@ func (a *Adapter) runSession(ctx context.Context) (registered bool, err error) {
 		if err == nil {
 			err = errors.New("connection closed")
 		}
-		return s.isRegistered(), err
+		return s.isRegistered(), s.reached.Load(), err
 	case <-ctx.Done():
 		s.quit()
 		select {
@@ -116,7 +161,7 @@ func (a *Adapter) runSession(ctx context.Context) (registered bool, err error) {
 			client.Close()
 			<-errc
 		}
-		return s.isRegistered(), nil
+		return s.isRegistered(), s.reached.Load(), nil
 	}
 }
 
@@ -127,13 +172,16 @@ type dialerFunc func(network, addr string) (net.Conn, error)
 func (f dialerFunc) Dial(network, addr string) (net.Conn, error) { return f(network, addr) }
 
 // dial connects, with TLS when configured, and returns the connection and
-// the TCP socket under it.
-func (a *Adapter) dial(ctx context.Context) (net.Conn, *net.TCPConn, error) {
+// the TCP socket under it. It sets reached once the server has accepted
+// the TCP connection: a failure after that (TLS) is not an outage, and is
+// retried with backoff rather than as soon as the port answers.
+func (a *Adapter) dial(ctx context.Context, reached *atomic.Bool) (net.Conn, *net.TCPConn, error) {
 	d := &net.Dialer{Timeout: 20 * time.Second, KeepAlive: time.Minute}
 	c, err := d.DialContext(ctx, "tcp", a.opts.Server)
 	if err != nil {
 		return nil, nil, err
 	}
+	reached.Store(true)
 	tcp, _ := c.(*net.TCPConn)
 	if a.opts.TLS == nil {
 		return c, tcp, nil
@@ -243,10 +291,30 @@ func (w *wire) Write(b []byte) (int, error) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if _, err := w.Conn.Write(out); err != nil {
+	if err := w.writeLocked(out); err != nil {
 		return 0, err
 	}
 	return len(b), nil
+}
+
+// writeTimeout bounds one write to the socket: a server that stops
+// reading must not hang a writer forever.
+const writeTimeout = 30 * time.Second
+
+// writeLocked writes b under a deadline of its own and clears it after.
+// Every writer (our lines, girc's, its keep-alive PING) comes through
+// here: a deadline is the connection's, not the write's, so one left set
+// by an earlier line failed girc's PING after 30 s of silence and dropped
+// an idle bot every 90 s. w.mu must be held.
+func (w *wire) writeLocked(b []byte) error {
+	if err := w.Conn.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
+		return err
+	}
+	_, err := w.Conn.Write(b)
+	if cerr := w.Conn.SetWriteDeadline(time.Time{}); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // writeLine sends one of the adapter's own lines. The caller has taken a
@@ -258,7 +326,5 @@ func (w *wire) writeLine(s string) error {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.Conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
-	_, err := io.WriteString(w.Conn, s+"\r\n")
-	return err
+	return w.writeLocked([]byte(s + "\r\n"))
 }

@@ -17,7 +17,8 @@ import (
 const confirmTimeout = time.Minute
 
 // Deliver sends one outbox message: channel messages into the triage
-// channel, only while it is verified private; messages for a person as a
+// channel, only while it passes the privacy rule (bot.MayReceive: private
+// modes, and nobody in it but the team); messages for a person as a
 // private message to the nick logged in to their account, or a highlight
 // in the channel when they asked for that (notify = "channel") or cannot
 // be found. It returns once the server has handled the last line (its echo,
@@ -39,25 +40,29 @@ func (a *Adapter) Deliver(ctx context.Context, m bot.OutboxMessage) error {
 	if err := a.usableChannel(ctx, s, ch); err != nil {
 		return err
 	}
-	return s.post(ctx, prioLow, "PRIVMSG", ch, a.compose(ctx, m), m.IncidentID, s.channelGuard(ch))
+	return s.deliverLines(ctx, m, ch, a.compose(ctx, m), s.channelGuard(ch))
 }
 
-// usableChannel waits until the channel's privacy is known and returns nil
-// when it is private. A channel that is public, or that refused to let us
-// in, gets nothing (SPEC §3): the alarm is raised and the error is
-// permanent, so one broken channel does not hold up the private messages
-// queued behind it. Not being in yet is an ordinary error: retry later.
+// usableChannel waits until the channel's privacy and members are known
+// and returns nil when it passes the privacy rule. A channel that is
+// public, refused to let us in, or has an outsider in it gets nothing
+// (SPEC §3): the alarm is raised and the message is held (bot.Hold) until
+// the channel is fixed, without holding up the messages queued behind it.
+// Not being in yet is an ordinary error: retry later.
 func (a *Adapter) usableChannel(ctx context.Context, s *session, ch string) error {
 	p, modes, err := s.waitPrivacy(ctx, ch)
 	switch {
 	case errors.Is(err, errNotReady) && s.joinRefusal() != "":
 		a.raiseAlarm(ctx, alarmCannotJoin, ch, s.joinRefusal())
-		return bot.Permanent(fmt.Errorf("withheld: cannot join %s: %s", ch, s.joinRefusal()))
+		return bot.Hold(s.verdict(ch))
 	case err != nil:
 		return err
 	case p == privPublic:
 		a.raiseAlarm(ctx, alarmNotPrivate, ch, modes)
-		return bot.Permanent(fmt.Errorf("withheld: %s is not private (modes %s; it needs +s and +i or +k)", ch, modes))
+		return bot.Hold(s.verdict(ch))
+	}
+	if v := s.verdict(ch); !v.OK {
+		return a.holdFor(ctx, v)
 	}
 	return nil
 }
@@ -86,28 +91,32 @@ func (a *Adapter) deliverToPerson(ctx context.Context, s *session, m bot.OutboxM
 	ch := a.opts.TriageChannel
 	text := a.compose(ctx, m)
 	if p.Notify == bot.NotifyChannel && m.Kind != bot.MessageAlert {
-		if pv, _, err := s.waitPrivacy(ctx, ch); err == nil && pv == privPrivate {
-			return s.post(ctx, prioLow, "PRIVMSG", ch, highlight(p, text), m.IncidentID, s.channelGuard(ch))
+		if _, _, err := s.waitPrivacy(ctx, ch); err == nil && s.verdict(ch).OK {
+			return s.deliverLines(ctx, m, ch, highlight(p, text), s.channelGuard(ch))
 		}
-		// No private channel to highlight in: a private message will do.
+		// No channel fit to highlight in: a private message will do.
 	}
 	nick, err := s.resolveNick(ctx, p.IRCAccount)
 	if err != nil {
 		return err
 	}
 	if nick != "" {
-		return s.post(ctx, prioLow, "PRIVMSG", nick, text, m.IncidentID, s.nickGuard(nick, p.IRCAccount))
+		return s.deliverLines(ctx, m, nick, text, s.nickGuard(nick, p.IRCAccount))
 	}
 	// Not online under a nick we can find: they will see a highlight in
 	// the private channel when they are back (bouncers, logs).
 	if err := a.usableChannel(ctx, s, ch); err != nil {
-		var perm *bot.PermanentError
-		if errors.As(err, &perm) {
-			return bot.Permanent(fmt.Errorf("%s is not online on IRC, and %w", p.Name, perm.Err))
+		var held *bot.HeldError
+		if errors.As(err, &held) {
+			// Held until they log in or the channel is fixed: either is
+			// a change that releases it.
+			v := held.Verdict
+			v.Reason = p.Name + " is not online on IRC, and " + v.Reason
+			return bot.Hold(v)
 		}
 		return err
 	}
-	return s.post(ctx, prioLow, "PRIVMSG", ch, highlight(p, text), m.IncidentID, s.channelGuard(ch))
+	return s.deliverLines(ctx, m, ch, highlight(p, text), s.channelGuard(ch))
 }
 
 // highlight makes sure a message names its person, so their client alerts.
@@ -152,41 +161,23 @@ func (a *Adapter) pointer(id int64) string {
 }
 
 // post renders text for target, cuts it into lines that fit 512 bytes with
-// our prefix, and sends them. Deliveries (prioLow) then wait until the
-// server has handled the last line.
+// our prefix, and sends them: command replies, which are not retried.
+// Outbox deliveries go through deliverLines.
 func (s *session) post(ctx context.Context, high bool, command, target string, text bot.Text, id int64, guard func() error) error {
 	s.mu.Lock()
 	lines := renderText(text, s.mentionLocked(target))
 	budget := textBudget(s.tr.prefixLen(), command, target)
-	echo := s.echo
 	s.mu.Unlock()
 	phys, err := layout(lines, budget, s.a.opts.MaxBodyLines, s.a.pointer(id))
 	if err != nil {
 		return bot.Permanent(fmt.Errorf("cannot post to %s: %w", target, err))
 	}
-	confirm := !high
-	var w *waiter
-	for i, p := range phys {
-		if confirm && echo && i == len(phys)-1 {
-			w = s.confirmed(command, target, p.text, "")
-		}
+	for _, p := range phys {
 		if err := s.send(ctx, high, command+" "+target+" :"+p.text, guard); err != nil {
-			s.drop(w)
 			return err
 		}
 	}
-	if !confirm || len(phys) == 0 {
-		return nil
-	}
-	if w == nil {
-		token := "sectriage-" + strconv.FormatUint(pingSeq.Add(1), 10)
-		w = s.confirmed(command, target, "", token)
-		if err := s.send(ctx, high, "PING :"+token, nil); err != nil {
-			s.drop(w)
-			return err
-		}
-	}
-	return s.wait(ctx, w, confirmTimeout)
+	return nil
 }
 
 var pingSeq atomic.Uint64
@@ -219,7 +210,8 @@ func (s *session) mentionLocked(target string) func(string) string {
 	}
 }
 
-// waitPrivacy waits, a bounded time, until the channel's privacy is known.
+// waitPrivacy waits, a bounded time, until the channel's privacy is known
+// and, for a private channel, until its members have been read.
 // When the channel has refused us it waits only long enough for ChanServ's
 // invitation to get us in.
 func (s *session) waitPrivacy(ctx context.Context, channel string) (privacy, string, error) {
@@ -229,7 +221,7 @@ func (s *session) waitPrivacy(ctx context.Context, channel string) (privacy, str
 	for {
 		_, changed := s.a.current()
 		p, modes := s.channelPrivacy(channel)
-		if p != privUnknown {
+		if p == privPublic || p == privPrivate && s.membersKnown(channel) {
 			return p, modes, nil
 		}
 		if s.joinRefusal() != "" && s.a.now().Sub(start) >= refusalWait {
@@ -257,12 +249,13 @@ func (s *session) waitPrivacy(ctx context.Context, channel string) (privacy, str
 // refusalWait is how long a delivery waits on a channel that refused us.
 const refusalWait = 2 * time.Second
 
-// channelGuard stops a message, line by line, when its channel stops being
-// private (or we leave it) while it is being sent.
+// channelGuard stops a message, line by line, when its channel stops
+// passing the privacy rule (modes changed, an outsider joined, we left)
+// while it is being sent: the rest is held.
 func (s *session) channelGuard(channel string) func() error {
 	return func() error {
-		if p, modes := s.channelPrivacy(channel); p != privPrivate {
-			return fmt.Errorf("%s stopped being private (modes %s) while a message was sent", channel, modes)
+		if v := s.verdict(channel); !v.OK {
+			return bot.Hold(v)
 		}
 		return nil
 	}

@@ -40,7 +40,7 @@ func TestHostileReportArrivesNeutralised(t *testing.T) {
 	n.RegisterAccounts(t, accounts...)
 	securedChannel(t, n)
 	cs := ircnet.DialAll(t,
-		ircnet.Spec{Addr: n.Addr(), Nick: "watcher"},
+		ircnet.Spec{Addr: n.Addr(), Nick: "watcher", Opts: sasl("watcher")},
 		ircnet.Spec{Addr: n.Addr(), Nick: "other"})
 	watcher, other := cs[0], cs[1]
 	watcher.Join(channel, chanKey)

@@ -75,8 +75,13 @@ func (s *session) onEvent(c *girc.Client, e girc.Event) {
 	if eff.modes != "" {
 		ch := eff.modes
 		s.do(func(ctx context.Context) { s.checkPrivacy(ctx, ch) })
+	} else if eff.members == "*" || eff.members != "" && s.sameTarget(eff.members, s.a.opts.TriageChannel) {
+		// Someone came, left or logged in or out: the rule may say
+		// otherwise now.
+		ch := s.a.opts.TriageChannel
+		s.do(func(ctx context.Context) { s.checkPrivacy(ctx, ch) })
 	}
-	if eff.joined != "" || eff.left != "" || eff.modes != "" || eff.nickChanged {
+	if eff.joined != "" || eff.left != "" || eff.modes != "" || eff.nickChanged || eff.members != "" {
 		s.a.notify()
 	}
 }
@@ -175,8 +180,10 @@ func (s *session) channelPrivacy(channel string) (privacy, string) {
 	return privPublic, c.modes.String()
 }
 
-// checkPrivacy acts on a channel's modes: fix them when allowed and able,
-// raise the alarm when they stay public, resume the outbox when private.
+// checkPrivacy acts on a channel's modes and members: fix the modes when
+// allowed and able, raise the alarm when they stay public or an outsider
+// is in, resume the outbox and release its held messages when the
+// channel passes the privacy rule.
 func (s *session) checkPrivacy(ctx context.Context, channel string) {
 	p, modes := s.channelPrivacy(channel)
 	s.mu.Lock()
@@ -198,6 +205,13 @@ func (s *session) checkPrivacy(ctx context.Context, channel string) {
 	switch {
 	case p == privPrivate:
 		s.a.clearAlarms(channel)
+		if !s.membersKnown(channel) {
+			return // the WHO reply's end brings us back
+		}
+		if v := s.verdict(channel); !v.OK {
+			s.a.alertPrivacy(ctx, v)
+			return
+		}
 		s.mu.Lock()
 		first := !s.resumed
 		s.resumed = true
@@ -206,6 +220,8 @@ func (s *session) checkPrivacy(ctx context.Context, channel string) {
 			if err := s.a.deps.Outbox.Resume(ctx, bot.PlatformIRC); err != nil {
 				s.a.log.Warn("could not resume the outbox", "err", err)
 			}
+		} else {
+			s.releaseHeld()
 		}
 	case fix == "":
 		// Not joined or modes unknown: a later event decides.

@@ -13,6 +13,7 @@ import (
 	"github.com/sectriage/sectriage/adapters/irc"
 	"github.com/sectriage/sectriage/bot"
 	"github.com/sectriage/sectriage/commands"
+	"github.com/sectriage/sectriage/internal/testenv/intaketest"
 	"github.com/sectriage/sectriage/internal/testenv/ircnet"
 	"github.com/sectriage/sectriage/storage"
 )
@@ -25,20 +26,23 @@ const (
 	password = "pw-"
 )
 
-// accounts every test network gets: the bot's, two team members' and a
+// accounts every test network gets: the bot's, the team members' and a
 // stranger's.
 var accounts = []string{botNick, password + botNick, "alice", password + "alice", "bob", password + "bob",
-	"dave", password + "dave", "mallory", password + "mallory"}
+	"dave", password + "dave", "mallory", password + "mallory", "watcher", password + "watcher"}
 
 // team is the declared people: alice is an officer, bob a member and
 // SIG lead, dave a member who wants pings in the channel; carol is on the
-// team but not on IRC.
+// team but not on IRC. watcher is a member the tests watch the channel
+// with: anyone else in it would be an outsider, and the channel would get
+// nothing.
 func team(t testing.TB) *bot.People {
 	p, err := bot.NewPeople([]bot.Person{
 		{Name: "alice", Role: bot.RoleOfficer, IRCAccount: "alice"},
 		{Name: "bob", Role: bot.RoleMember, IRCAccount: "bob"},
 		{Name: "dave", Role: bot.RoleMember, IRCAccount: "dave", Notify: bot.NotifyChannel},
 		{Name: "carol", Role: bot.RoleMember},
+		{Name: "watcher", Role: bot.RoleMember, IRCAccount: "watcher"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -88,6 +92,8 @@ type desk struct {
 	reports   *fakeReports
 	delivered chan delivery
 	log       *syncBuffer
+	intake    *bot.Intake      // with deskOptions.quarantine
+	gate      *intaketest.Gate // with deskOptions.quarantine
 }
 
 type deskOptions struct {
@@ -96,6 +102,9 @@ type deskOptions struct {
 	// its watchers in place first.
 	gate  *gate
 	tweak func(*irc.Options)
+	// quarantine gives the bot an intake and quarantine desk (see
+	// intaketest): desk.intake and desk.gate.
+	quarantine bool
 }
 
 // startDesk starts the bot on n. The caller has prepared the channel.
@@ -124,7 +133,13 @@ func startDesk(t testing.TB, n *ircnet.Network, o deskOptions) *desk {
 		SIGs: []*bot.SIG{{Name: "core", Lead: "bob", Contacts: []string{"bob"}}},
 	}
 	d.svc = bot.NewService(db, bot.SystemClock{}, log, settings)
-	reg, err := commands.New(d.svc, log, commands.Options{Reports: d.reports})
+	cmdOpts := commands.Options{Reports: d.reports}
+	if o.quarantine {
+		var qd *bot.QuarantineDesk
+		d.intake, qd, d.gate = intaketest.NewDesk(d.svc, db, 24*time.Hour)
+		cmdOpts.Quarantine = qd
+	}
+	reg, err := commands.New(d.svc, log, cmdOpts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,11 +15,15 @@ import (
 //
 // It is not safe for concurrent use; the session guards it.
 type tracker struct {
-	is    isupport
-	me    string // our nick
-	mask  string // our nick!user@host as others see it; "" until known
-	users map[string]*trackedUser
-	chans map[string]*trackedChan
+	is   isupport
+	me   string // our nick
+	mask string // our nick!user@host as others see it; "" until known
+	// myAccount is the services account we logged in to (900): another
+	// connection of the bot (the daemon, seen by a check) counts as the
+	// bot, not as an outsider.
+	myAccount string
+	users     map[string]*trackedUser
+	chans     map[string]*trackedChan
 	// whoxToken marks the WHOX replies to our own queries.
 	whoxToken string
 }
@@ -39,7 +43,11 @@ type trackedChan struct {
 	joinedAt   time.Time
 	modes      chanModes
 	modesKnown bool // a 324 arrived since we joined
-	op         bool // we have operator status
+	// membersKnown: the member list (and, with WHOX, every member's
+	// account) has been read since we joined. Until then the privacy
+	// rule refuses the channel.
+	membersKnown bool
+	op           bool // we have operator status
 }
 
 func newTracker(me string) *tracker {
@@ -120,6 +128,9 @@ type effect struct {
 	joined, left string // a channel we joined or lost
 	modes        string // a channel whose modes or our op status changed
 	nickChanged  bool   // our own nick
+	// members: who is in a channel, or logged in as whom, changed (a
+	// channel name, or "*" for every channel the user shares with us).
+	members string
 }
 
 // handle applies one event from the server.
@@ -131,6 +142,7 @@ func (t *tracker) handle(e *girc.Event, accountTag bool, now time.Time) effect {
 	}
 	// Any message that may carry the account tag says who its sender is.
 	if accountTag && nick != "" && e.Source.Ident != "" && !t.isMe(nick) {
+		before, known := t.account(nick)
 		if acct, ok := e.Tags.Get("account"); ok {
 			t.knownSender(nick, acct)
 		} else if e.Command == girc.PRIVMSG || e.Command == girc.NOTICE {
@@ -138,12 +150,19 @@ func (t *tracker) handle(e *girc.Event, accountTag bool, now time.Time) effect {
 			// absence says "not logged in".
 			t.knownSender(nick, "")
 		}
+		if after, nowKnown := t.account(nick); nowKnown != known || after != before {
+			eff.members = "*"
+		}
 	}
 	p := e.Params
 	switch e.Command {
 	case girc.RPL_WELCOME:
 		if len(p) > 0 {
 			t.me = p[0]
+		}
+	case girc.RPL_LOGGEDIN: // 900 me nick!user@host account :You are now logged in
+		if len(p) > 2 {
+			t.myAccount = p[2]
 		}
 	case girc.RPL_ISUPPORT:
 		if len(p) > 2 {
@@ -175,7 +194,14 @@ func (t *tracker) handle(e *girc.Event, accountTag bool, now time.Time) effect {
 		u.chans[t.is.fold(ch)] = true
 		if len(p) >= 3 { // extended-join: JOIN #chan account :realname
 			t.setAccount(nick, p[1])
+		} else if e.Tags != nil {
+			// account-tag on the JOIN itself; without either, the
+			// account stays unknown and the nick counts as an outsider.
+			if acct, ok := e.Tags.Get("account"); ok {
+				t.setAccount(nick, acct)
+			}
 		}
+		eff.members = ch
 	case girc.PART, girc.KICK:
 		if len(p) == 0 {
 			break
@@ -193,8 +219,10 @@ func (t *tracker) handle(e *girc.Event, accountTag bool, now time.Time) effect {
 			break
 		}
 		t.leave(who, p[0])
+		eff.members = p[0]
 	case girc.QUIT:
 		delete(t.users, t.is.fold(nick))
+		eff.members = "*"
 	case girc.NICK:
 		if len(p) == 0 {
 			break
@@ -211,10 +239,12 @@ func (t *tracker) handle(e *girc.Event, accountTag bool, now time.Time) effect {
 			delete(t.users, t.is.fold(nick))
 			u.nick = p[0]
 			t.users[t.is.fold(p[0])] = u
+			eff.members = "*"
 		}
 	case girc.CAP_ACCOUNT:
 		if len(p) > 0 && nick != "" && !t.isMe(nick) {
 			t.setAccount(nick, p[0])
+			eff.members = "*"
 		}
 	case girc.RPL_NAMREPLY: // 353 me = #chan :@alice +bob carol!c@host
 		if len(p) < 4 {
@@ -240,7 +270,28 @@ func (t *tracker) handle(e *girc.Event, accountTag bool, now time.Time) effect {
 			}
 			t.user(n).chans[t.is.fold(c.name)] = true
 		}
+		eff.members = c.name
+	case girc.RPL_ENDOFNAMES: // 366 me #chan :End of /NAMES list.
+		// Without WHOX the names are all we will learn; with it, the
+		// accounts come with the WHO reply that ends with 315.
+		if c := t.channel(p1(p)); c != nil && !t.is.whox {
+			c.membersKnown = true
+			eff.members = c.name
+		}
+	case girc.RPL_ENDOFWHO: // 315 me #chan :End of /WHO list.
+		if c := t.channel(p1(p)); c != nil {
+			c.membersKnown = true
+			eff.members = c.name
+		}
 	case girc.RPL_WHOSPCRPL: // 354 me <token> <channel> <nick> <flags> <account>
+		if len(p) >= 8 && p[1] == "1" && t.lookup(p[5]) != nil {
+			// girc's own WHO of someone who joined (%tacuhnr: channel,
+			// user, host, nick, account): their account, on servers
+			// without extended-join.
+			t.setAccount(p[5], p[6])
+			eff.members = "*"
+			break
+		}
 		if len(p) < 6 || p[1] != t.whoxToken {
 			break
 		}
@@ -253,6 +304,7 @@ func (t *tracker) handle(e *girc.Event, accountTag bool, now time.Time) effect {
 		if c != nil {
 			t.user(p[3]).chans[t.is.fold(c.name)] = true
 			t.setAccount(p[3], p[5])
+			eff.members = c.name
 		}
 	case girc.RPL_CHANNELMODEIS: // 324 me #chan +modes args...
 		if len(p) < 3 {
@@ -328,4 +380,12 @@ func (t *tracker) prefixLen() int {
 		return len(t.mask)
 	}
 	return len(t.me) + 1 + t.is.userLen + 1 + 1 + t.is.hostLen // "~" may precede the user
+}
+
+// p1 is the second parameter, or "".
+func p1(p []string) string {
+	if len(p) > 1 {
+		return p[1]
+	}
+	return ""
 }

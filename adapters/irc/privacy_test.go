@@ -16,6 +16,8 @@ import (
 // TestPublicTriageChannelGetsNoReport: a channel configured as the triage
 // channel but neither +s nor +i/+k gets no report content; the officers
 // get the alarm, on IRC by private message, and `sectriage check` says so.
+// The post is held, not dropped: once the channel is private and the
+// client that is not logged in has gone, it is posted.
 func TestPublicTriageChannelGetsNoReport(t *testing.T) {
 	t.Parallel()
 	n := ircnet.Start(t, ircnet.Options{})
@@ -32,12 +34,12 @@ func TestPublicTriageChannelGetsNoReport(t *testing.T) {
 	d.waitStatus(t, "read the channel's modes", func(st irc.Status) bool { return st.Modes != "" })
 
 	d.open(t, "Secret title ZZ", "secret body ZZ")
-	// The post is given up, with the alarm raised; alice's ping (she is
+	// The post is held, with the alarm raised; alice's ping (she is
 	// online and logged in) goes by private message.
 	post := d.waitDelivered(t, 1, 2*wait, func(dl delivery) bool { return dl.m.Kind == bot.MessageNewIncident })[0]
-	var perm *bot.PermanentError
-	if !errors.As(post.err, &perm) || !strings.Contains(post.err.Error(), "not private") {
-		t.Fatalf("new-incident post: err %v, want a permanent 'not private' failure", post.err)
+	var held *bot.HeldError
+	if !errors.As(post.err, &held) || !strings.Contains(post.err.Error(), "not private") {
+		t.Fatalf("new-incident post: err %v, want it held as 'not private'", post.err)
 	}
 	l := alice.Expect(t, wait, func(l ircnet.Line) bool {
 		return fromBot("PRIVMSG", "alice")(l) && strings.Contains(l.Param(1), "is not private")
@@ -56,7 +58,7 @@ func TestPublicTriageChannelGetsNoReport(t *testing.T) {
 	}
 
 	t.Run("check reports the channel as not private", func(t *testing.T) {
-		res, err := irc.Check(context.Background(), checkOptions(n), slog.New(slog.DiscardHandler))
+		res, err := irc.Check(context.Background(), checkOptions(n), team(t), slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,6 +66,30 @@ func TestPublicTriageChannelGetsNoReport(t *testing.T) {
 			t.Fatalf("check: %+v (err %v)", res, res.Err())
 		}
 	})
+	// The post and bob's highlight (he is not online).
+	if s, _ := d.db.OutboxStats(context.Background()); s.Held != 2 || s.Dead != 0 {
+		t.Fatalf("outbox %+v: want the post and a highlight held, nothing dead", s)
+	}
+
+	// Made private, the channel still has watcher, who is not logged in:
+	// the post stays held.
+	alice.Mode(channel, "+si")
+	d.waitStatus(t, "saw the modes fixed and the outsider", func(st irc.Status) bool {
+		return st.Modes == "+inst" && !st.Private && strings.Contains(st.Refused, "watcher (outsider)")
+	})
+	if s, _ := d.db.OutboxStats(context.Background()); s.Held != 2 {
+		t.Fatalf("outbox %+v: want the post and the highlight still held", s)
+	}
+	alice.Send("KICK " + channel + " watcher :not on the team")
+	d.waitStatus(t, "saw the channel fit", func(st irc.Status) bool { return st.Private })
+	alice.Expect(t, 2*wait, func(l ircnet.Line) bool {
+		return fromBot("PRIVMSG", channel)(l) && strings.Contains(l.Param(1), "Secret title ZZ")
+	})
+	for _, l := range watcher.Lines() {
+		if strings.Contains(l.Raw, "ZZ") {
+			t.Errorf("the outsider received %s", l.Raw)
+		}
+	}
 }
 
 // TestChannelTurningPublicStopsPosts: once the modes change to public,
@@ -74,7 +100,7 @@ func TestChannelTurningPublicStopsPosts(t *testing.T) {
 	n := ircnet.Start(t, ircnet.Options{})
 	n.RegisterAccounts(t, accounts...)
 	alice := securedChannel(t, n)
-	watcher := joinAs(t, n, "watcher", ircnet.ClientOptions{})
+	watcher := joinAs(t, n, "watcher", sasl("watcher"))
 	d := startDesk(t, n, deskOptions{platforms: []string{bot.PlatformIRC}})
 	d.waitStatus(t, "joined a private channel", func(st irc.Status) bool { return st.Private })
 
@@ -83,7 +109,7 @@ func TestChannelTurningPublicStopsPosts(t *testing.T) {
 		// and so is the first alternative: it ends up with the second.
 		o := checkOptions(n)
 		o.Nick, o.AltNicks = botNick, []string{"alice", botNick + "-alt"}
-		res, err := irc.Check(context.Background(), o, slog.New(slog.DiscardHandler))
+		res, err := irc.Check(context.Background(), o, team(t), slog.New(slog.DiscardHandler))
 		if err != nil || res.Err() != nil || !res.Private || res.Modes != "+knst" || res.Nick != botNick+"-alt" {
 			t.Fatalf("check: %+v, err %v / %v", res, err, res.Err())
 		}
@@ -102,8 +128,8 @@ func TestChannelTurningPublicStopsPosts(t *testing.T) {
 		return fromBot("PRIVMSG", "alice")(l) && strings.Contains(l.Param(1), "is not private")
 	})
 	d.open(t, "Second title BB", "")
-	// The post and bob's highlight are given up; alice's ping goes to her
-	// by private message, which is private whatever the channel.
+	// The post and bob's highlight are held; alice's ping goes to her by
+	// private message, which is private whatever the channel.
 	for _, dl := range d.waitDelivered(t, 3, 2*wait, func(dl delivery) bool { return dl.m.IncidentID == 2 }) {
 		if dl.m.Dest.Person == "alice" != (dl.err == nil) {
 			t.Fatalf("SEC-2 %s to %s: err %v", dl.m.Kind, dl.m.Dest, dl.err)
@@ -112,15 +138,14 @@ func TestChannelTurningPublicStopsPosts(t *testing.T) {
 
 	alice.Mode(channel, "+s")
 	d.waitStatus(t, "saw the channel private again", func(st irc.Status) bool { return st.Private })
+	// What was held goes out now, then what comes next.
+	watcher.Expect(t, wait, func(l ircnet.Line) bool {
+		return fromBot("PRIVMSG", channel)(l) && strings.Contains(l.Param(1), "Second title BB")
+	})
 	d.open(t, "Third title CC", "")
 	watcher.Expect(t, wait, func(l ircnet.Line) bool {
 		return fromBot("PRIVMSG", channel)(l) && strings.Contains(l.Param(1), "Third title CC")
 	})
-	for _, l := range watcher.Lines() {
-		if strings.Contains(l.Raw, "BB") {
-			t.Errorf("withheld content reached the channel: %s", l.Raw)
-		}
-	}
 
 	t.Run("a person who asked for channel pings gets a highlight there", func(t *testing.T) {
 		dave := joinAs(t, n, "dave", sasl("dave"))
@@ -167,7 +192,7 @@ func TestRefusedChannel(t *testing.T) {
 	alice.Expect(t, 2*wait, func(l ircnet.Line) bool {
 		return fromBot("PRIVMSG", "alice")(l) && strings.Contains(l.Param(1), "cannot join the IRC channel "+channel+" (475")
 	})
-	res, err := irc.Check(context.Background(), checkOptions(n), slog.New(slog.DiscardHandler))
+	res, err := irc.Check(context.Background(), checkOptions(n), team(t), slog.New(slog.DiscardHandler))
 	if err != nil || res.Joined || !strings.HasPrefix(res.JoinError, "475") || res.Err() == nil {
 		t.Fatalf("check: %+v %v", res, err)
 	}

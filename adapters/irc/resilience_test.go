@@ -24,7 +24,7 @@ func TestFakeLagNoDisconnect(t *testing.T) {
 	n.RegisterAccounts(t, accounts...)
 	securedChannel(t, n)
 	cs := ircnet.DialAll(t,
-		ircnet.Spec{Addr: n.Addr(), Nick: "watcher"},
+		ircnet.Spec{Addr: n.Addr(), Nick: "watcher", Opts: sasl("watcher")},
 		ircnet.Spec{Addr: n.Addr(), Nick: "bob", Opts: sasl("bob")})
 	watcher, bob := cs[0], cs[1]
 	for _, c := range cs {
@@ -140,7 +140,7 @@ func TestRestartDeliversWhatWasQueued(t *testing.T) {
 	if st.Modes != "+knst" {
 		t.Fatalf("modes %q, want +knst (s and k set by the bot)", st.Modes)
 	}
-	watcher := joinAs(t, n, "watcher", ircnet.ClientOptions{})
+	watcher := joinAs(t, n, "watcher", sasl("watcher"))
 	d.open(t, "Before the restart", "")
 	watcher.Expect(t, wait, func(l ircnet.Line) bool {
 		return fromBot("PRIVMSG", channel)(l) && strings.Contains(l.Param(1), "Before the restart")
@@ -155,7 +155,7 @@ func TestRestartDeliversWhatWasQueued(t *testing.T) {
 		queued = append(queued, d.open(t, fmt.Sprintf("Queued during the outage %d", i), "").ID)
 	}
 	n.Relaunch(t)
-	watcher = joinAs(t, n, "watcher", ircnet.ClientOptions{})
+	watcher = joinAs(t, n, "watcher", sasl("watcher"))
 	// If the watcher was first back in, it is operator and secures the
 	// channel the way the team would; if the bot was, this is refused.
 	watcher.Mode(channel, "+sk", chanKey)

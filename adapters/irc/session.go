@@ -20,7 +20,10 @@ type session struct {
 	a      *Adapter
 	client *girc.Client
 	wire   atomic.Pointer[wire]
-	lim    *limiter
+	// reached is set once the server accepted the TCP connection: a
+	// session that ends without it is an outage.
+	reached atomic.Bool
+	lim     *limiter
 
 	mu         sync.Mutex
 	tr         *tracker
@@ -32,6 +35,7 @@ type session struct {
 	fixedAt    map[string]time.Time // folded channel -> when we sent MODE to make it private
 	fixTries   map[string]int
 	resumed    bool
+	releasing  bool   // a release of held messages is scheduled (privacy.go)
 	joinErr    string // the channel's last refusal, "" once joined
 	closeErr   error  // why we ended the connection ourselves
 
@@ -264,15 +268,13 @@ var targetErrors = map[string]bool{
 	"716": true, "717": true,
 }
 
-// confirmed makes a waiter for the server having handled our line to
-// target: its echo (echo-message), or the PONG to token, or an error.
-func (s *session) confirmed(command, target, text, token string) *waiter {
+// ponged makes a waiter for the PONG to token, which says the server has
+// handled every line we sent before the PING, or for a refusal of a line
+// to target.
+func (s *session) ponged(target, token string) *waiter {
 	return s.expect(func(e *girc.Event) (bool, error) {
 		switch {
-		case token == "" && e.Echo && e.Command == command && len(e.Params) > 1 &&
-			s.sameTarget(e.Params[0], target) && e.Last() == text:
-			return true, nil
-		case token != "" && e.Command == girc.PONG && e.Last() == token:
+		case e.Command == girc.PONG && e.Last() == token:
 			return true, nil
 		case targetErrors[e.Command] && len(e.Params) > 1 && s.sameTarget(e.Params[1], target):
 			return true, errors.New("the server refused the message to " + target + ": " + e.Command + " " + strings.TrimSpace(e.Last()))

@@ -43,7 +43,7 @@ func TestTLSAndSASLExternal(t *testing.T) {
 		if mutate != nil {
 			mutate(&o)
 		}
-		return irc.Check(context.Background(), o, slog.New(slog.DiscardHandler))
+		return irc.Check(context.Background(), o, team(t), slog.New(slog.DiscardHandler))
 	}
 
 	t.Run("a pinned self-signed certificate", func(t *testing.T) {

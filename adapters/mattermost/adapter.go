@@ -50,6 +50,10 @@ type Options struct {
 	MaxPosts       int      // posts per message before a report becomes a file
 	RequestTimeout time.Duration
 
+	// Outbox, when set, is told when the websocket is back, so messages
+	// queued while the server was away go at once; *bot.Outbox is one.
+	Outbox Resumer
+
 	// For tests; zero values mean the defaults.
 	PostLimit   int           // runes per post: model.PostMessageMaxRunesV2
 	SlashBudget time.Duration // how long a slash command may run before the answer is deferred
@@ -78,6 +82,11 @@ type ReportReader interface {
 	ReportBody(ctx context.Context, incidentID int64) (bot.Text, error)
 }
 
+// Resumer retries a platform's queued messages at once.
+type Resumer interface {
+	Resume(ctx context.Context, platform string) error
+}
+
 // Store is what the adapter keeps in the database (storage.DB).
 type Store interface {
 	Incident(ctx context.Context, id int64) (*bot.Incident, error)
@@ -94,6 +103,8 @@ type Store interface {
 	MattermostButtonPost(ctx context.Context, postID string) (channelID string, incidentID int64, nonce string, err error)
 	MattermostButtonPosts(ctx context.Context, incidentID int64) (map[string]string, error)
 	SwapMattermostNonce(ctx context.Context, postID, old, next string) (bool, error)
+
+	PostStore
 }
 
 // Adapter is the Mattermost platform: a bot.Deliverer, an http.Handler
@@ -115,6 +126,8 @@ type Adapter struct {
 	wsUp      atomic.Bool       // the websocket is connected and said hello
 	incidents map[string]int64  // incident channel id → incident id
 	dms       map[string]string // user id → direct channel id
+	outbox    Releaser          // releases held messages (privacy.go); may be nil
+	alerted   sync.Map          // alert keys queued by this process (privacy.go)
 
 	// Work started by callbacks (deferred slash answers, post refreshes,
 	// DM commands) that Run waits for when it stops.
@@ -220,6 +233,13 @@ func (a *Adapter) Run(ctx context.Context) error {
 		var cfgErr *configError
 		if errors.As(err, &cfgErr) {
 			return fmt.Errorf("mattermost: %w", err)
+		}
+		if !a.answers(ctx) {
+			a.log.Warn("cannot reach Mattermost; waiting for it to answer", "err", err)
+			if !a.awaitServer(ctx) {
+				return nil
+			}
+			continue
 		}
 		d := bo.next()
 		a.log.Warn("cannot reach Mattermost; retrying", "in", d.Round(time.Millisecond), "err", err)

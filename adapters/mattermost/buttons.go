@@ -196,7 +196,10 @@ func (a *Adapter) refreshIncidentPosts(ctx context.Context, incidentID int64) {
 // serveAction handles a button click.
 func (a *Adapter) serveAction(w http.ResponseWriter, r *http.Request) {
 	var req model.PostActionIntegrationRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
+	if !readBody(w, r) {
+		return
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		http.Error(w, "bad request", http.StatusBadRequest)
 		return
 	}

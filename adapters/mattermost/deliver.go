@@ -44,7 +44,7 @@ func (a *Adapter) deliver(ctx context.Context, c *connection, m bot.OutboxMessag
 }
 
 func (a *Adapter) deliverToChannel(ctx context.Context, c *connection, m bot.OutboxMessage, channelID string) error {
-	if _, err := a.verifyChannel(ctx, c, channelID, m.Confidential); err != nil {
+	if _, err := a.verifyChannel(ctx, c, channelID, true); err != nil {
 		return err
 	}
 	if m.Kind == bot.MessageNewIncident && m.IncidentID != 0 {
@@ -95,7 +95,7 @@ func (a *Adapter) deliverToPerson(ctx context.Context, c *connection, m bot.Outb
 	if err != nil {
 		return err
 	}
-	if _, err := a.verifyChannel(ctx, c, dm, m.Confidential); err != nil {
+	if _, err := a.verifyChannel(ctx, c, dm, true); err != nil {
 		return err
 	}
 	return a.postText(ctx, c, m, dm, m.Text, 0, "")

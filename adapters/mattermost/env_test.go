@@ -17,6 +17,7 @@ import (
 
 	"github.com/sectriage/sectriage/bot"
 	"github.com/sectriage/sectriage/commands"
+	"github.com/sectriage/sectriage/internal/testenv/intaketest"
 	"github.com/sectriage/sectriage/internal/testenv/mmserver"
 	"github.com/sectriage/sectriage/storage"
 )
@@ -50,6 +51,9 @@ type core struct {
 	svc    *bot.Service
 	reg    *commands.Registry
 	outbox *bot.Outbox
+	// The intake and quarantine desk (see intaketest).
+	intake *bot.Intake
+	gate   *intaketest.Gate
 
 	mu       sync.Mutex
 	attempts []attempt    // every delivery attempt the outbox made
@@ -88,11 +92,12 @@ func newCore(t testing.TB, people []person) *core {
 		Platforms: []string{bot.PlatformMattermost},
 	}
 	svc := bot.NewService(db, bot.SystemClock{}, discard(), st)
-	reg, err := commands.New(svc, discard(), commands.Options{})
+	intake, qdesk, gate := intaketest.NewDesk(svc, db, 24*time.Hour)
+	reg, err := commands.New(svc, discard(), commands.Options{Quarantine: qdesk})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &core{db: db, svc: svc, reg: reg, taken: map[int]bool{}, more: make(chan struct{}, 1)}
+	c := &core{db: db, svc: svc, reg: reg, taken: map[int]bool{}, more: make(chan struct{}, 1), intake: intake, gate: gate}
 	c.outbox = bot.NewOutbox(db, bot.SystemClock{}, testLog(t))
 	c.outbox.MinBackoff, c.outbox.MaxBackoff, c.outbox.Idle = 50*time.Millisecond, 500*time.Millisecond, 100*time.Millisecond
 	c.outbox.Observe = func(m bot.OutboxMessage, err error) {
@@ -188,6 +193,9 @@ type worldOptions struct {
 	server             *mmserver.Server // nil: the shared one
 	adapt              func(*Options)
 	wrap               func(http.Handler) http.Handler // around the adapter's handler
+	// realBackoff keeps the production retry delays of the outbox and the
+	// websocket instead of the tests' short ones.
+	realBackoff bool
 }
 
 // Usernames of the world: alice (officer), bob (member, SIG lead), carol
@@ -226,6 +234,12 @@ func newWorld(t testing.TB, o worldOptions) *world {
 		PublicURL: w.listener.URL, TrustedMembers: []string{mmserver.AdminName}, MaxPosts: 4,
 		RequestTimeout: 10 * time.Second, MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond,
 	}
+	opts.Outbox = w.c.outbox
+	if o.realBackoff {
+		opts.MinBackoff, opts.MaxBackoff = 0, 0
+		def := bot.NewOutbox(w.c.db, bot.SystemClock{}, discard())
+		w.c.outbox.MinBackoff, w.c.outbox.MaxBackoff = def.MinBackoff, def.MaxBackoff
+	}
 	if o.adapt != nil {
 		o.adapt(&opts)
 	}
@@ -240,6 +254,7 @@ func newWorld(t testing.TB, o worldOptions) *world {
 	}
 	mux.Handle("/mattermost/", h)
 	w.c.outbox.Register(bot.PlatformMattermost, a)
+	a.SetOutbox(w.c.outbox)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

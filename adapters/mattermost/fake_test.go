@@ -34,7 +34,8 @@ type fake struct {
 	channels map[string]*fakeChannel
 	posts    map[string]*model.Post
 	order    []string // post ids in creation order
-	fail     int      // the next fail post creations answer 500
+	fail     int      // the next fail post creations answer 500...
+	failFrom int      // ...once this many more have succeeded
 	conns    []*websocket.Conn
 	wsSeq    int64
 	accepted chan struct{} // one per authenticated websocket
@@ -78,6 +79,10 @@ func newFake(t testing.TB) *fake {
 		mux.Handle(pattern, f.authed(h))
 	}
 	mux.HandleFunc("GET /api/v4/websocket", f.websocket)
+	mux.HandleFunc("GET /api/v4/system/ping", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"status":"OK"}`)
+	})
 	mux.HandleFunc("POST /hooks/commands/{id}", func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		f.hooks <- b
@@ -125,9 +130,13 @@ func (f *fake) postsIn(channelID string) []*model.Post {
 	return out
 }
 
-func (f *fake) failNextPosts(n int) {
+func (f *fake) failNextPosts(n int) { f.failPostsAfter(0, n) }
+
+// failPostsAfter lets ok post creations succeed, then fails n: a server
+// that goes away in the middle of a message of several posts.
+func (f *fake) failPostsAfter(ok, n int) {
 	f.mu.Lock()
-	f.fail = n
+	f.failFrom, f.fail = ok, n
 	f.mu.Unlock()
 }
 
@@ -323,7 +332,9 @@ func (f *fake) createPost(w http.ResponseWriter, r *http.Request) {
 		appError(w, 400, "model.post.is_valid.message_length.app_error")
 		return
 	}
-	if f.fail > 0 {
+	if f.fail > 0 && f.failFrom > 0 {
+		f.failFrom--
+	} else if f.fail > 0 {
 		f.fail--
 		appError(w, 500, "app.post.save.app_error")
 		return

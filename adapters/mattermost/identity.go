@@ -79,7 +79,7 @@ func (a *Adapter) start(ctx context.Context) error {
 	a.log.Info("connected to Mattermost", "bot", c.botName, "team", a.opts.Team, "people", len(c.ids.byPerson))
 	// The triage channel's privacy is checked now, not only when something
 	// is posted, so a public one is reported at once.
-	if _, err := a.verifyChannel(ctx, c, c.triageID, false); err != nil {
+	if _, err := a.verifyChannel(ctx, c, c.triageID, true); err != nil {
 		a.log.Error("the triage channel fails its check; nothing will be posted there", "err", err)
 	}
 	return nil

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/sectriage/sectriage/bot"
 )
 
 // Setting up the slash command through the API, for `sectriage mattermost
@@ -121,7 +123,8 @@ Then put the token Mattermost shows into slash_token_file.`,
 
 // Check runs the start checks without changing anything and reports what
 // it finds, for `sectriage check`: the account, the team, the triage
-// channel, the people's accounts and the slash command.
+// channel, the people's accounts and the slash command. The triage
+// channel's privacy is CheckPrivacy's.
 func (a *Adapter) Check(ctx context.Context) ([]Finding, error) {
 	c, findings, err := a.inspect(ctx, false)
 	if err != nil {
@@ -133,14 +136,6 @@ func (a *Adapter) Check(ctx context.Context) ([]Finding, error) {
 	ok("Mattermost: bot @%s in team %s; %d of the people have accounts", c.botName, a.opts.Team, len(c.ids.byPerson))
 	cctx, cancel := a.call(ctx)
 	defer cancel()
-	if ch, resp, err := a.client.GetChannel(cctx, c.triageID); apiErr("", resp, err) == nil && ch.Type == model.ChannelTypePrivate {
-		if outsiders, err := a.outsiders(ctx, c, ch.Id); err == nil && len(outsiders) > 0 {
-			findings = append(findings, Finding{true, fmt.Sprintf("triage channel %q has members who are neither people nor trusted_members (@%s): no report content is posted there",
-				ch.Name, strings.Join(outsiders, ", @"))})
-		} else if err == nil {
-			ok("Mattermost: triage channel %q is private and holds only the team", ch.Name)
-		}
-	}
 	want := a.SlashCommand(c.teamID)
 	list, resp, err := a.client.ListCommands(cctx, c.teamID, true)
 	switch err := apiErr("", resp, err); {
@@ -165,4 +160,25 @@ func (a *Adapter) Check(ctx context.Context) ([]Finding, error) {
 		}
 	}
 	return findings, nil
+}
+
+// CheckPrivacy asks the privacy rule about the triage channel as it is
+// now (its type and every member), for `sectriage check`, which fails
+// unless the verdict is OK. It changes nothing and alerts nobody.
+func (a *Adapter) CheckPrivacy(ctx context.Context) (bot.Verdict, error) {
+	c, _, err := a.inspect(ctx, false)
+	if err != nil {
+		return bot.Verdict{}, err
+	}
+	cctx, cancel := a.call(ctx)
+	defer cancel()
+	ch, resp, err := a.client.GetChannel(cctx, c.triageID)
+	if err := apiErr("checking the triage channel", resp, err); err != nil {
+		return bot.Verdict{}, err
+	}
+	f, err := a.placeFacts(ctx, c, ch)
+	if err != nil {
+		return bot.Verdict{}, err
+	}
+	return bot.MayReceive(f), nil
 }

@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -24,11 +26,35 @@ import (
 // response_url.
 const slashTimeout = 2 * time.Minute
 
+// maxBody caps a slash command's or a button click's body: Mattermost
+// sends a few hundred bytes.
+const maxBody = 64 << 10
+
+// readBody reads the whole body, whatever its type, up to maxBody, and
+// answers 413 when it is over (as the listener does for its own, higher,
+// limit) or 400 when it cannot be read; it reports whether to go on.
+func readBody(w http.ResponseWriter, r *http.Request) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+		} else {
+			http.Error(w, "bad request", http.StatusBadRequest)
+		}
+		return false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return true
+}
+
 // readOnly commands answer only the user who asked, wherever they ask.
 var readOnly = map[string]bool{"help": true, "list": true, "show": true, "oncall": true}
 
 func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if !readBody(w, r) {
+		return
+	}
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad request", http.StatusBadRequest)
 		return
@@ -111,13 +137,15 @@ func (a *Adapter) slashTokenOK(r *http.Request) bool {
 
 // commandResponse renders a reply. It goes to the whole channel only when
 // that is safe: the command succeeded, changed something, shows no report
-// content, and the channel is one of sectriage's, verified private now.
+// content, and the channel is one of sectriage's and passes the privacy
+// rule now (private, nobody in it but the team): the echo of a CVE id or
+// an embargo date is about an incident too.
 func (a *Adapter) commandResponse(ctx context.Context, c *connection, reply commands.Reply, channelID, line string) *model.CommandResponse {
 	typ := model.CommandResponseTypeEphemeral
 	text := reply.Text
 	name, _, _ := strings.Cut(line, " ")
 	if !reply.Failed && !reply.Confidential && !readOnly[strings.ToLower(name)] && a.watched(c, channelID) {
-		if ch, err := a.verifyChannel(ctx, c, channelID, false); err == nil && ch.Type == model.ChannelTypePrivate {
+		if ch, err := a.verifyChannel(ctx, c, channelID, true); err == nil && ch.Type == model.ChannelTypePrivate {
 			typ = model.CommandResponseTypeInChannel
 			var t bot.Text
 			t.Untrusted("/" + a.opts.Trigger + " " + line).Line().Append(reply.Text)

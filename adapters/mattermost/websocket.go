@@ -19,11 +19,16 @@ import (
 // The websocket carries direct messages to the bot (commands without the
 // slash) and the channel changes the privacy checks watch for. The model's
 // client does not reconnect, so a dropped connection is replaced by a new
-// client after a backoff.
+// client: as soon as the server answers again when it had stopped
+// answering (probed each probeEvery), else after a backoff.
 
 // stableAfter is how long a connection must last for the backoff to
 // start again from its minimum.
 const stableAfter = time.Minute
+
+// probeEvery is how often a server that does not answer is asked for its
+// ping while the websocket is down.
+const probeEvery = time.Second
 
 // resume identifies a websocket connection to the server, which keeps
 // the events of a dropped connection for a while and replays them when
@@ -47,10 +52,44 @@ func (a *Adapter) listen(ctx context.Context) error {
 		if hello && time.Since(started) > stableAfter {
 			bo.reset()
 		}
+		if !a.answers(ctx) {
+			a.log.Warn("websocket closed and the server does not answer; waiting for it", "err", err)
+			if !a.awaitServer(ctx) {
+				return nil
+			}
+			a.log.Info("the server answers again; reconnecting the websocket")
+			bo.reset()
+			continue
+		}
 		d := bo.next()
 		a.log.Warn("websocket closed; reconnecting", "in", d.Round(time.Millisecond), "err", err)
 		if !wait(ctx, d) {
 			return nil
+		}
+	}
+}
+
+// answers reports whether the server answers its ping now.
+func (a *Adapter) answers(ctx context.Context) bool {
+	pctx, cancel := context.WithTimeout(ctx, min(a.opts.RequestTimeout, 5*time.Second))
+	defer cancel()
+	_, resp, err := a.client.GetPing(pctx)
+	return err == nil && resp != nil && resp.StatusCode == http.StatusOK
+}
+
+// awaitServer returns true once the server answers its ping, or false when
+// ctx ends.
+func (a *Adapter) awaitServer(ctx context.Context) bool {
+	t := time.NewTicker(probeEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+		if a.answers(ctx) {
+			return true
 		}
 	}
 }
@@ -94,8 +133,19 @@ func (a *Adapter) session(ctx context.Context, r *resume) (bool, error) {
 					hello = true
 					a.wsUp.Store(true)
 					if !resumed {
-						// Changes missed while disconnected show up now.
+						// Changes and direct messages missed while
+						// disconnected show up now.
 						a.goBackground(func() { a.recheckChannels(ctx, c) })
+						a.goBackground(func() { a.catchUp(ctx, c) })
+					}
+					if a.opts.Outbox != nil {
+						// Messages pushed back while the server was away
+						// go now, not after the outbox's backoff.
+						a.goBackground(func() {
+							if err := a.opts.Outbox.Resume(ctx, bot.PlatformMattermost); err != nil {
+								a.log.Warn("could not resume the outbox", "err", err)
+							}
+						})
 					}
 					select {
 					case a.hello <- struct{}{}:
@@ -162,23 +212,41 @@ func (a *Adapter) onEvent(ctx context.Context, c *connection, ev *model.WebSocke
 	}
 }
 
-// onPosted runs a direct message to the bot as a command: "claim 42",
-// "/sec claim 42" and "!claim 42" alike.
+// onPosted takes a post the websocket brought.
 func (a *Adapter) onPosted(ctx context.Context, c *connection, ev *model.WebSocketEvent) {
 	data := ev.GetData()
-	if t, _ := data["channel_type"].(string); t != string(model.ChannelTypeDirect) {
-		return
-	}
 	var post model.Post
 	if err := decodeJSONString(data["post"], &post); err != nil {
 		return
 	}
+	t, _ := data["channel_type"].(string)
+	a.takePost(ctx, c, &post, model.ChannelType(t))
+}
+
+// takePost runs a direct message to the bot as a command: "claim 42",
+// "/sec claim 42" and "!claim 42" alike. Live posts and those fetched by a
+// catch-up come through here alike; each post is claimed in the database
+// first, so it runs once however often it is seen. It reports whether the
+// post was taken now.
+func (a *Adapter) takePost(ctx context.Context, c *connection, post *model.Post, channelType model.ChannelType) bool {
+	if channelType != model.ChannelTypeDirect {
+		return false
+	}
 	if post.UserId == c.botID || post.Type != "" || post.GetProp(model.PostPropsFromBot) == "true" || post.GetProp(model.PostPropsFromWebhook) == "true" {
-		return // never answer itself, system messages or other bots
+		return false // never answer itself, system messages or other bots
 	}
 	line, _ := commands.Normalize(post.Message, "/"+a.opts.Trigger, "!", "")
 	if line == "" {
-		return
+		return false
+	}
+	fresh, err := a.store.ClaimMattermostPost(ctx, post.Id, post.ChannelId, time.UnixMilli(post.CreateAt))
+	if err != nil {
+		// Unrecorded, it could run again after a reconnect: better once late.
+		a.log.Error("cannot record a direct message as taken; not running it", "err", err)
+		return false
+	}
+	if !fresh {
+		return false
 	}
 	actor := bot.Actor{Person: a.person(c, post.UserId), Platform: bot.PlatformMattermost}
 	channelID := post.ChannelId
@@ -201,6 +269,7 @@ func (a *Adapter) onPosted(ctx context.Context, c *connection, ev *model.WebSock
 			}
 		}
 	})
+	return true
 }
 
 // decodeJSONString decodes an event field that holds JSON as a string.

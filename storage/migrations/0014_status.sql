@@ -1,6 +1,6 @@
 -- The reporter's side (issue 14): private status links, kept only as the
--- SHA-256 of their secret, and the information reporters add through
--- them, kept like reports: as received when encrypted, else sealed.
+-- SHA-256 of their secret. What reporters add through them is a follow-up
+-- like a reply by mail (table followups, 0015, matched_by 'status-page').
 CREATE TABLE status_tokens (
 	hash        TEXT PRIMARY KEY,
 	incident_id INTEGER NOT NULL REFERENCES incidents(id),
@@ -8,13 +8,3 @@ CREATE TABLE status_tokens (
 	revoked_at  INTEGER
 );
 CREATE INDEX status_tokens_incident ON status_tokens(incident_id);
-
-CREATE TABLE followups (
-	id          INTEGER PRIMARY KEY,
-	incident_id INTEGER NOT NULL REFERENCES incidents(id),
-	received_at INTEGER NOT NULL,
-	source      TEXT NOT NULL,
-	raw         BLOB NOT NULL,
-	sealed      INTEGER NOT NULL
-);
-CREATE INDEX followups_incident ON followups(incident_id);

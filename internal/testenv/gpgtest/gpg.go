@@ -71,6 +71,7 @@ type KeyOptions struct {
 // New makes a fresh GNUPGHOME and stops its gpg-agent when t ends.
 func New(t testing.TB) *GPG {
 	t.Helper()
+	testenv.RealServer(t, "GnuPG and its agent")
 	g := &GPG{
 		bin:     testenv.LookPath(t, "gpg", "gnupg"),
 		gpgconf: testenv.LookPath(t, "gpgconf", "gnupg"),
