@@ -11,6 +11,7 @@ import (
 	"github.com/sectriage/sectriage/bot"
 	"github.com/sectriage/sectriage/commands"
 	"github.com/sectriage/sectriage/config"
+	"github.com/sectriage/sectriage/publication"
 	"github.com/sectriage/sectriage/schedule"
 	"github.com/sectriage/sectriage/storage"
 	"github.com/sectriage/sectriage/teamkey"
@@ -29,6 +30,8 @@ type app struct {
 	sched  *schedule.Scheduler
 	// intake is the report pipeline.
 	intake *intakeParts
+	// pub runs publications; nil without [publication].
+	pub *publication.Publisher
 	// quarantine is the officers' desk of rejected messages.
 	quarantine *bot.QuarantineDesk
 }
@@ -74,19 +77,31 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts app
 	status := parts.intake.StatusStore()
 	duty := bot.NewDuty(svc, db, log)
 	svc.SetRoster(duty)
-	reg, err := commands.New(svc, log, commands.Options{Reports: reports, Duty: duty, Quarantine: desk, Status: status})
+	a := &app{cfg: cfg, log: log, db: db, svc: svc, duty: duty, intake: parts, quarantine: desk}
+	copts := commands.Options{Reports: reports, Duty: duty, Quarantine: desk, Status: status}
+	all := append(jobs(duty, cfg.Schedules, log), quarantineJobs(desk)...)
+	if a.pub, err = buildPublisher(cfg, a, key, log); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if a.pub != nil {
+		copts.Publisher = a.pub
+		all = append(all, publicationJob(duty, a.pub, cfg.Schedules.Sweep))
+	}
+	reg, err := commands.New(svc, log, copts)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	sched, err := schedule.New(log, settings.Location, append(jobs(duty, cfg.Schedules, log), quarantineJobs(desk)...)...)
+	sched, err := schedule.New(log, settings.Location, all...)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	outbox := bot.NewOutbox(db, opts.clock, log)
 	svc.OnEnqueue(outbox.Wake)
-	return &app{cfg: cfg, log: log, db: db, svc: svc, duty: duty, reg: reg, outbox: outbox, sched: sched, intake: parts, quarantine: desk}, nil
+	a.reg, a.outbox, a.sched = reg, outbox, sched
+	return a, nil
 }
 
 // errNoTeamKey explains why nothing runs without a team key.
@@ -124,7 +139,7 @@ func jobs(duty *bot.Duty, sc config.SchedulesConfig, log *slog.Logger) []schedul
 		{Name: "sweep", Spec: sc.Sweep, AtStart: true, Run: func(ctx context.Context) error {
 			rep, err := duty.Sweep(ctx)
 			if rep.Reassigned > 0 || rep.Pinged > 0 || rep.Held > 0 {
-				log.Info("sweep", "incidents", rep.Incidents, "reassigned", rep.Reassigned, "pinged", rep.Pinged, "held_for_quiet_hours", rep.Held)
+				log.Info("sweep", "incidents", rep.Incidents, "read_all", rep.All, "reassigned", rep.Reassigned, "pinged", rep.Pinged, "held_for_quiet_hours", rep.Held)
 			}
 			return err
 		}},

@@ -27,12 +27,14 @@ var subcommands = []subcommand{
 		detail: "Prints one line per finding (ok, warning, error) and exits 1 if any is an error: " +
 			"also what would fail silently, such as nobody being told about new reports. Changes nothing.",
 		examples: []string{"sectriage check -config /etc/sectriage/sectriage.toml"}},
-	{name: "ingest", synopsis: "-config FILE < MESSAGE", summary: "take one report from an MTA (exit 75: retry later)",
+	{name: "ingest", synopsis: "-config FILE [-v] < MESSAGE", summary: "take one report from an MTA (exit 75: retry later)",
 		detail: "Reads one mail on standard input and opens an incident or quarantines it. " +
-			"Every failure exits 75 (EX_TEMPFAIL), so the MTA keeps the message and retries.",
+			"Every failure exits 75 (EX_TEMPFAIL), so the MTA keeps the message and retries. " +
+			"The running daemon stores it over its control socket if there is one, else this process does; -v says which.",
 		examples: []string{"sectriage ingest -config /etc/sectriage/sectriage.toml < report.eml"}},
-	{name: "cmd", synopsis: "-config FILE -as PERSON -- COMMAND [ARGS...]", summary: "run one command as PERSON and print the reply",
-		detail: "The same commands and permissions as in chat. The command is either shell words or one quoted command line.",
+	{name: "cmd", synopsis: "-config FILE -as PERSON [-v] -- COMMAND [ARGS...]", summary: "run one command as PERSON and print the reply",
+		detail: "The same commands and permissions as in chat. The command is either shell words or one quoted command line. " +
+			"The running daemon runs it over its control socket if there is one, else this process does; -v says which.",
 		examples: []string{
 			"sectriage cmd -config sectriage.toml -as alice -- list",
 			"sectriage cmd -config sectriage.toml -as alice -- claim 1",

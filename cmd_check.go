@@ -134,12 +134,18 @@ func checkTeamKey(c *checker, cfg *config.Config, now time.Time) *teamkey.Key {
 			u, cfg.Keys.TeamKeyFile)
 		// It still decrypts: check what depends on it all the same.
 		key, err = loadTeamKeys(cfg, teamkey.LoadRetired)
+		if err == nil {
+			err = key.Unlock() // a wrong passphrase shows only here
+		}
 		if err != nil {
 			c.fail("%v", err)
 			return nil
 		}
 		checkRetiredKeys(c, key, now)
 		return key
+	}
+	if err == nil {
+		err = key.Unlock() // a wrong passphrase shows only here, the retired keys' too
 	}
 	if err != nil {
 		c.fail("%v", err)

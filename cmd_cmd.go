@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/sectriage/sectriage/bot"
+	"github.com/sectriage/sectriage/control"
 )
 
 // cmdCmd runs one command as a declared person and prints the reply: the
@@ -14,6 +14,7 @@ import (
 func cmdCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs, configPath := newFlags("cmd")
 	as := fs.String("as", "", "the `PERSON` (a [[people]] name) to run the command as")
+	verbose := fs.Bool("v", false, "say whether the running daemon or this process runs the command")
 	if code, done := parseFlags(fs, args, stdout, stderr, exitUsage); done {
 		return code
 	}
@@ -25,18 +26,25 @@ func cmdCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return exitUsage
 	}
-	log := newLogger(cfg.Log, stderr)
-	a, err := openApp(ctx, cfg, log, appOptions{platforms: chatPlatforms(cfg)})
-	if err != nil {
-		fmt.Fprintln(stderr, "sectriage:", err)
+	line := commandLine(fs.Args())
+	// The running daemon runs it if there is one, as that person; an
+	// undeclared name is an outsider, refused like any other.
+	socket := controlSocket(cfg)
+	text, failed, err := control.NewClient(socket).Command(ctx, *as, line)
+	if !viaDaemon(err, *verbose, socket, stderr) {
+		log := newLogger(cfg.Log, stderr)
+		a, err := openApp(ctx, cfg, log, appOptions{platforms: chatPlatforms(cfg)})
+		if err != nil {
+			fmt.Fprintln(stderr, "sectriage:", err)
+			return exitFailed
+		}
+		defer a.Close()
+		text, failed = runCommand(ctx, a, *as, line)
+	} else if err != nil {
+		fmt.Fprintln(stderr, "sectriage: the command may or may not have run:", err)
 		return exitFailed
 	}
-	defer a.Close()
-	// An undeclared name is an outsider, refused like any other.
-	actor := bot.Actor{Person: a.svc.Settings().People.ByName(*as), Platform: bot.PlatformCLI}
-	reply := a.reg.Run(ctx, actor, commandLine(fs.Args()), true)
-	text := strings.TrimRight(bot.RenderPlain(reply.Text), "\n")
-	if reply.Failed {
+	if failed {
 		fmt.Fprintln(stderr, text)
 		return exitFailed
 	}

@@ -67,6 +67,13 @@ func cmdDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintln(stderr, "sectriage demo: built-in config:", err)
 		return exitFailed
 	}
+	// The published pages and records outlive the demo, to be looked at.
+	site, err := os.MkdirTemp("", "sectriage-demo-site-")
+	if err != nil {
+		fmt.Fprintln(stderr, "sectriage demo:", err)
+		return exitFailed
+	}
+	cfg.Publication.OutputDir = site
 	clock := bot.NewManualClock(time.Now().UTC().Truncate(time.Minute))
 	key, err := teamkey.Generate("Demo Security Team", "security@demo.invalid", clock.Now())
 	if err != nil {
@@ -93,6 +100,7 @@ func cmdDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	con.AfterCommand = func(ctx context.Context) { a.outbox.Flush(ctx) }
 
 	fmt.Fprintf(stdout, "sectriage demo: you are alice, a security officer. Team key %s (throw-away).\n", key.Fingerprint())
+	fmt.Fprintf(stdout, "Published advisories are written to %s (kept after the demo).\n", site)
 	if err := seedDemo(ctx, a, key); err != nil {
 		fmt.Fprintln(stderr, "sectriage demo:", err)
 		return exitFailed

@@ -85,6 +85,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, ro run
 		return exitFailed
 	}
 	defer a.Close()
+	// The daemon holds the whole team key unlocked: a wrong passphrase
+	// stops it now rather than at the first report.
+	if a.intake != nil {
+		if err := a.intake.key.Unlock(); err != nil {
+			fmt.Fprintln(stderr, "sectriage:", err)
+			return exitFailed
+		}
+	}
 
 	m := metrics.New(metrics.Options{Version: version(), Source: statsSource(a.db, a.outbox.Platforms)}, log)
 	a.outbox.Observe = m.ObserveDelivery
@@ -164,6 +172,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, ro run
 		rl.refresh = append(rl.refresh, mm.Refresh)
 		runners = append(runners, mm.Run)
 	}
+	if err := publicationMounts(ctx, a.pub, mounts); err != nil {
+		fmt.Fprintln(stderr, "sectriage: publication:", err)
+		return exitFailed
+	}
+	if a.pub != nil {
+		runners = append(runners, publicationWatcher(a))
+	}
 	trusted, err := trustedNetworks(cfg.TrustedProxies())
 	if err != nil {
 		fmt.Fprintln(stderr, "sectriage:", err)
@@ -204,11 +219,21 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, ro run
 	if ro.reload != nil {
 		runners = append(runners, func(ctx context.Context) error { return rl.Run(ctx, ro.reload) })
 	}
+	ctl, err := listenControl(cfg, a, log)
+	if err != nil {
+		fmt.Fprintln(stderr, "sectriage:", err)
+		return exitFailed
+	}
+	if ctl != nil {
+		runners = append(runners, ctl.Run)
+	}
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.outbox.Run(ctx) })
-	// What `sectriage ingest` and `sectriage cmd` queue is posted within a
-	// fifth of a second, not at the outbox's next idle look.
+	// What `sectriage ingest` and `sectriage cmd` queue without the daemon
+	// (none was running, or another program wrote) is posted within a
+	// fifth of a second, not at the outbox's next idle look; what they
+	// hand over the control socket wakes the outbox at once.
 	g.Go(func() error { return a.db.WatchCommits(ctx, 200*time.Millisecond, a.outbox.Wake) })
 	g.Go(func() error { return a.sched.Run(ctx) })
 	for _, r := range runners {

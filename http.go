@@ -58,6 +58,16 @@ func intakeHandlers(mux *http.ServeMux, a *app, trusted []*net.IPNet, utf8Mail f
 	if opts.Encryption == "" {
 		opts.Encryption = cfg.PublicURL() + keyPath
 	}
+	if cfg.Publication != nil {
+		// The policy page sectriage publishes, unless another is named.
+		site, _ := cfg.PublicationSettings("")
+		if opts.Policy == "" {
+			opts.Policy = site.BaseURL + "/security/"
+		}
+		if opts.Acknowledgments == "" {
+			opts.Acknowledgments = site.BaseURL + "/security/#acknowledgments"
+		}
+	}
 	if opts.Canonical == "" {
 		opts.Canonical = cfg.PublicURL() + email.SecurityTxtPath
 	}

@@ -6,8 +6,10 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,9 +133,12 @@ button_secret_file = "button-secret"
 trusted_members = ["admin"]
 `})
 
-	// Every message by the MTA pipe, each in its own `sectriage ingest`.
+	// Every message by the MTA pipe, each in its own `sectriage ingest`,
+	// in a fixed order: IRC is paced at a line a second, and the wait for
+	// report content on IRC below must not depend on the map's order.
 	var logs []string
-	for name, raw := range corpus {
+	for _, name := range slices.Sorted(maps.Keys(corpus)) {
+		raw := corpus[name]
 		code, out, stderr := runCLI(t, string(raw), "ingest", "-config", d.path)
 		logs = append(logs, stderr)
 		if code != exitOK {

@@ -160,6 +160,8 @@ func needsRestart(started, next *config.Config) []string {
 		{"[server]", started.Server, next.Server},
 		{"[mattermost]", started.Mattermost, next.Mattermost},
 		{"[irc]", ircSection(started), ircSection(next)},
+		{"[publication] (all but approvals and require_cve)", publicationOutputs(started), publicationOutputs(next)},
+		{"[policy]", started.PolicyPage, next.PolicyPage},
 	} {
 		if !reflect.DeepEqual(s.old, s.next) {
 			out = append(out, s.name)
@@ -175,4 +177,16 @@ func ircSection(c *config.Config) any {
 		return nil
 	}
 	return c.IRC
+}
+
+// publicationOutputs is [publication] without what the service checks
+// (approvals, require_cve), which reloads: the rest is the publisher's,
+// built at start.
+func publicationOutputs(c *config.Config) any {
+	if c.Publication == nil {
+		return nil
+	}
+	p := *c.Publication
+	p.Approvals, p.RequireCVE = 0, false
+	return p
 }

@@ -422,7 +422,10 @@ func TestRetiredKeyConfig(t *testing.T) {
 	if err != nil || len(key.Retired()) != 2 {
 		t.Fatalf("retired keys: %v", err)
 	}
-	if _, err := load("[[keys.retired]]\nkey_file = \"older.asc\"\n"); err == nil || !strings.Contains(err.Error(), "older.asc") {
+	// Loading is lazy: the wrong passphrase shows at the first unlock.
+	if key, err := load("[[keys.retired]]\nkey_file = \"older.asc\"\n"); err != nil {
+		t.Errorf("loading a retired key with another passphrase: %v", err)
+	} else if err := key.Unlock(); err == nil || !strings.Contains(err.Error(), "older.asc") || !strings.Contains(err.Error(), "wrong passphrase") {
 		t.Errorf("a retired key with another passphrase and no passphrase_file: %v", err)
 	}
 	files = nil

@@ -59,6 +59,7 @@ func (s *Service) OpenIncident(ctx context.Context, a Actor, n NewIncident) (*In
 		Created: now, Updated: now, StateSince: now, LastActivity: now,
 	}
 	st.Policy(sig.Name).Apply(inc)
+	inc.SweepAt = now
 	created, err := s.store.CreateIncident(ctx, inc, func(inc *Incident) Change {
 		var ch Change
 		detail := "opened in SIG " + sig.Name

@@ -69,8 +69,9 @@ type Sealer interface {
 	Unseal(sealed []byte) ([]byte, error)
 	// Hash identifies a message for deduplication without revealing it (a
 	// keyed hash: a plain hash of a plaintext report would let anyone with
-	// the database confirm a guess of its content).
-	Hash(raw []byte) string
+	// the database confirm a guess of its content). It fails only if the
+	// key behind it cannot be unlocked.
+	Hash(raw []byte) (string, error)
 }
 
 // Router picks the SIG for a report from routing rules; "" means the
@@ -175,20 +176,9 @@ func (in *Intake) Receive(ctx context.Context, sub Submission) (IntakeResult, er
 	if sub.Oversized || int64(len(sub.Raw)) > in.opts.MaxMessageBytes {
 		return in.rejectUnstored(ctx, sub, env, now)
 	}
-	stored, sealed := sub.Raw, false
-	if env.Seal {
-		s, err := in.seal.Seal(sub.Raw)
-		if err != nil {
-			return IntakeResult{}, fmt.Errorf("sealing a plaintext message: %w", err)
-		}
-		stored, sealed = s, true
-	}
-	id, dup, err := in.store.KeepReport(ctx, KeptReport{
-		ReceivedAt: now, Source: sub.Source, MessageID: env.MessageID,
-		Hash: in.seal.Hash(sub.Raw), Raw: stored, Sealed: sealed,
-	})
+	id, dup, err := in.keep(ctx, sub.Source, sub.Raw, env)
 	if err != nil {
-		return IntakeResult{}, fmt.Errorf("storing the message: %w", err)
+		return IntakeResult{}, err
 	}
 	if !dup {
 		return in.process(ctx, id, sub.Source, sub.Raw, env, "")
@@ -206,6 +196,30 @@ func (in *Intake) Receive(ctx context.Context, sub Submission) (IntakeResult, er
 	res, err := in.finishStored(ctx, id)
 	res.Duplicate = true
 	return res, err
+}
+
+// keep stores a message as received, sealed first when it may carry
+// plaintext; the same bytes stored before return that report and dup.
+func (in *Intake) keep(ctx context.Context, source string, raw []byte, env Envelope) (id int64, dup bool, err error) {
+	stored, sealed := raw, false
+	if env.Seal {
+		if stored, err = in.seal.Seal(raw); err != nil {
+			return 0, false, fmt.Errorf("sealing a plaintext message: %w", err)
+		}
+		sealed = true
+	}
+	hash, err := in.seal.Hash(raw)
+	if err != nil {
+		return 0, false, fmt.Errorf("hashing the message: %w", err)
+	}
+	id, dup, err = in.store.KeepReport(ctx, KeptReport{
+		ReceivedAt: in.svc.clock.Now(), Source: source, MessageID: env.MessageID,
+		Hash: hash, Raw: stored, Sealed: sealed,
+	})
+	if err != nil {
+		return 0, false, fmt.Errorf("storing the message: %w", err)
+	}
+	return id, dup, nil
 }
 
 // finishStored takes a stored, unfinished report to its outcome. A sealed

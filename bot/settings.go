@@ -60,6 +60,9 @@ type Settings struct {
 	// NotifyReporter mails the reporter when their report reaches another
 	// stage (received, confirmed, fixing, published, closed).
 	NotifyReporter bool
+	// Publication is what publishing an advisory requires ([publication]);
+	// zero approvals means the default.
+	Publication PublicationPolicy
 }
 
 // SIG finds a SIG by name (case-insensitive).

@@ -216,21 +216,10 @@ func (in *Intake) AddFollowUp(ctx context.Context, token, source string, raw []b
 	if !rep.Encrypted() && in.opts.RequireEncryption {
 		return nil, Errorf(KindInvalid, "The addition is not encrypted to the team key, and this desk takes only encrypted reports.")
 	}
-	env := in.envelope(raw)
-	stored, sealed := raw, false
-	if env.Seal {
-		if stored, err = in.seal.Seal(raw); err != nil {
-			return nil, fmt.Errorf("sealing a follow-up: %w", err)
-		}
-		sealed = true
-	}
 	// Stored first, linked next: a crash between the two leaves a stored
 	// report that Resume opens as an incident of its own, so nothing the
 	// reporter sent is lost.
-	id, dup, err := in.store.KeepReport(ctx, KeptReport{
-		ReceivedAt: in.svc.clock.Now(), Source: source, MessageID: env.MessageID,
-		Hash: in.seal.Hash(raw), Raw: stored, Sealed: sealed,
-	})
+	id, dup, err := in.keep(ctx, source, raw, in.envelope(raw))
 	if err != nil {
 		return nil, fmt.Errorf("storing a follow-up: %w", err)
 	}

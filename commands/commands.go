@@ -18,6 +18,9 @@ type ReportReader interface {
 type Options struct {
 	Reports ReportReader // nil: `show` has no report body to offer
 	Duty    *bot.Duty    // nil: the roster commands say there is no roster
+	// Publisher runs publications; nil: publish now and notify distros
+	// say publication is not configured.
+	Publisher Publisher
 	// Quarantine is the desk of rejected messages; nil: no intake.
 	Quarantine QuarantineDesk
 	// Status holds the reporters' status links; nil: `status revoke` says
@@ -27,9 +30,10 @@ type Options struct {
 
 // handlers holds what the standard commands need.
 type handlers struct {
-	svc     *bot.Service
-	reports ReportReader
-	duty    *bot.Duty
+	svc       *bot.Service
+	reports   ReportReader
+	duty      *bot.Duty
+	publisher Publisher
 	// quarantineDesk is nil without intake.
 	quarantineDesk QuarantineDesk
 	status         bot.StatusStore
@@ -37,7 +41,7 @@ type handlers struct {
 
 // New builds the registry with every standard command.
 func New(svc *bot.Service, log *slog.Logger, opts Options) (*Registry, error) {
-	h := &handlers{svc: svc, reports: opts.Reports, duty: opts.Duty, quarantineDesk: opts.Quarantine, status: opts.Status}
+	h := &handlers{svc: svc, reports: opts.Reports, duty: opts.Duty, publisher: opts.Publisher, quarantineDesk: opts.Quarantine, status: opts.Status}
 	r := NewRegistry(log)
 	for _, c := range h.commands(r) {
 		if err := r.Add(c); err != nil {
@@ -99,7 +103,7 @@ func (h *handlers) commands(r *Registry) []Command {
 		{Name: "status", Args: "revoke <id>", Summary: "revoke the reporter's private status links",
 			Permission: bot.Officer, MinArgs: 2, MaxArgs: 2, Handler: HandlerFunc(h.statusRevoke)},
 		h.quarantineCommand(),
-	}, h.rosterCommands()...)
+	}, append(h.rosterCommands(), h.advisoryCommands()...)...)
 }
 
 func incidentArg(req *Request, i int) (int64, error) {

@@ -93,13 +93,14 @@ func worldOn(t testing.TB, db *storage.DB) *world {
 			Members: []string{"alice", "carol"}, Start: start},
 		// Mail to reporters is configured (reply works).
 		ReporterMail: true,
+		Publication:  bot.PublicationPolicy{BaseURL: "https://example.org", DistrosList: "distros@example.org"},
 	}
 	clock := bot.NewManualClock(start)
 	svc := bot.NewService(db, clock, discard(), settings)
 	duty := bot.NewDuty(svc, db, discard())
 	svc.SetRoster(duty)
 	intake, desk, gate := intaketest.NewDesk(svc, db, 7*24*time.Hour)
-	reg, err := commands.New(svc, discard(), commands.Options{Duty: duty, Quarantine: desk, Status: db})
+	reg, err := commands.New(svc, discard(), commands.Options{Duty: duty, Publisher: &servicePublisher{svc}, Quarantine: desk, Status: db})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,6 +79,20 @@ var expected = map[string]permission{
 	// An officer first hands web's lead to the actor, so there is a
 	// hand-over to accept.
 	"accept": {line: "accept handover web", claimed: team},
+	// Advisories (issue 13): team members draft and review; an officer
+	// publishes; the assignee or an officer sends the draft to distros.
+	// setup below gives approve a text to approve and notify an embargo.
+	"advisory": {line: "advisory %d set title Heap overflow", claimed: team},
+	"approve":  {line: "approve %d text", claimed: team},
+	"publish":  {line: "publish %d at 3d", claimed: []string{officer}},
+	"notify":   {line: "notify distros %d", claimed: []string{assignee, officer}},
+}
+
+// setup are the lines an officer (alice) runs before a command's probe,
+// so that it can succeed for those allowed.
+var setup = map[string][]string{
+	"approve": {"advisory %d set title Heap overflow", "advisory %d set description A long header overflows a buffer."},
+	"notify":  {"embargo %d 10d"},
 }
 
 // stateSteps drive a fresh incident to each state, as an officer.
@@ -144,6 +158,9 @@ func TestPermissionTable(t *testing.T) {
 					}
 					for _, l := range st.lines {
 						mustRun(t, w, officerActor, fmt.Sprintf(l, inc.ID))
+					}
+					for _, l := range setup[name] {
+						w.reg.Run(ctx, officerActor, fmt.Sprintf(l, inc.ID), true) // may be refused by the state
 					}
 					if name == "accept" && cast[role] != "" {
 						w.reg.Run(ctx, officerActor, "handover web "+cast[role], true) // may already lead it

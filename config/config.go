@@ -36,8 +36,13 @@ type Config struct {
 	Email      EmailConfig      `toml:"email"`
 	// SecurityTxt is nil when there is no [security_txt] section.
 	SecurityTxt *SecurityTxtConfig `toml:"security_txt"`
+	// Publication and PolicyPage ([policy]) are nil when absent
+	// (publication.go).
+	Publication *PublicationConfig `toml:"publication"`
+	PolicyPage  *PolicyConfig      `toml:"policy"`
 
 	Server     ServerConfig     `toml:"server"`
+	Control    ControlConfig    `toml:"control"`
 	Mattermost MattermostConfig `toml:"mattermost"`
 	IRC        IRCConfig        `toml:"irc"`
 

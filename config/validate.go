@@ -46,6 +46,7 @@ func (c *Config) Validate() error {
 	c.validateIntake(s)
 	c.validateEmail(s)
 	c.validateSecurityTxt(s)
+	c.validatePublication(s)
 	c.validateRetiredKeys(s)
 	if len(s.list) > 0 {
 		return s.list

@@ -49,8 +49,9 @@ var columns = map[string]map[string]Class{
 		"acked_by": Public, "acked_at": Public, "report_id": Public, "encrypted": Public,
 		"embargo_at": Public, "created_at": Public, "updated_at": Public, "state_since": Public,
 		"last_activity": Public, "due_overrides": Public, "due_at": Public, "due_kind": Public,
-		"snoozed_until": Public,
-		"title":         Sealed, "reporter": Sealed, "reporter_key": Sealed,
+		"snoozed_until":  Public,
+		"next_action_at": Public, // when the sweep next looks at it: deadlines are public already
+		"title":          Sealed, "reporter": Sealed, "reporter_key": Sealed,
 		"cves": Sealed, // a CVE id names the embargoed flaw until it is published
 	},
 	"events": {"id": Public, "incident_id": Public, "at": Public, "actor": Public, "platform": Public,
@@ -95,6 +96,11 @@ var columns = map[string]map[string]Class{
 	"mattermost_seen_posts": {"post_id": Public, "channel_id": Public, "created_at": Public}, // ids and times only
 	"ack_ledger":            {"address_hmac": Public, "acknowledged_at": Public},             // the mailer keeps the address only as an HMAC keyed from the team key
 	"health_probe":          {"id": Public, "checked_at": Public},
+	// The draft is the team's text about an embargoed flaw; the rest is
+	// team members' names (like assignee), times, and the list addresses
+	// of [publication] the announcement reached (public config).
+	"advisories": {"incident_id": Public, "draft": Sealed, "approvals": Public, "publish_at": Public,
+		"scheduled_by": Public, "published_at": Public, "distros_at": Public, "announced": Public, "updated_at": Public},
 }
 
 // ErrLocked is returned for confidential data in a sealed database opened

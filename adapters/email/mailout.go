@@ -105,7 +105,10 @@ func composeMail(team *teamkey.Key, in composeInput) (data []byte, encrypted boo
 	inner := textEntity(in.Body, string(inside))
 	var signer *openpgp.Entity
 	if team != nil {
-		signer = team.Entity()
+		var err error
+		if signer, err = team.Signer(in.Now); err != nil {
+			return nil, false, err
+		}
 	}
 	armored, err := teamkey.EncryptTo(inner, key, signer)
 	if err != nil {

@@ -101,7 +101,8 @@ func NewMailer(opts SMTPOptions, team *teamkey.Key, reports ReportLookup, log *s
 	}
 	m := &Mailer{opts: opts, team: team, reports: reports, log: log.With("adapter", "smtp")}
 	if team != nil && opts.Ledger != nil {
-		key, err := team.DeriveSecret("acknowledgement cap v1")
+		// v2: derived from the decryption subkey, no longer the primary key.
+		key, err := team.DeriveSecret("acknowledgement cap v2")
 		if err != nil {
 			m.log.Error("no per-address cap on acknowledgements", "err", err)
 		} else {

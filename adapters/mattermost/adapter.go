@@ -209,6 +209,7 @@ func (a *Adapter) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+CommandPath, a.serveCommand)
 	mux.HandleFunc("POST "+ActionPath, a.serveAction)
+	mux.HandleFunc("POST "+DialogPath, a.serveDialog)
 	return mux
 }
 

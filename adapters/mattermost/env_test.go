@@ -71,7 +71,9 @@ type person struct {
 	name, role, mattermost, notify string
 }
 
-func newCore(t testing.TB, people []person) *core {
+// newCore builds the domain side; publisher, when given, makes the
+// registry's publisher from the service (the advisory tests).
+func newCore(t testing.TB, people []person, publisher ...func(*bot.Service) commands.Publisher) *core {
 	t.Helper()
 	db, err := storage.Open(context.Background(), filepath.Join(t.TempDir(), "sectriage.db"), discard())
 	if err != nil {
@@ -93,7 +95,11 @@ func newCore(t testing.TB, people []person) *core {
 	}
 	svc := bot.NewService(db, bot.SystemClock{}, discard(), st)
 	intake, qdesk, gate := intaketest.NewDesk(svc, db, 24*time.Hour)
-	reg, err := commands.New(svc, discard(), commands.Options{Quarantine: qdesk})
+	copts := commands.Options{Quarantine: qdesk}
+	for _, p := range publisher {
+		copts.Publisher = p(svc)
+	}
+	reg, err := commands.New(svc, discard(), copts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,6 +199,7 @@ type worldOptions struct {
 	server             *mmserver.Server // nil: the shared one
 	adapt              func(*Options)
 	wrap               func(http.Handler) http.Handler // around the adapter's handler
+	publisher          func(*bot.Service) commands.Publisher
 	// realBackoff keeps the production retry delays of the outbox and the
 	// websocket instead of the tests' short ones.
 	realBackoff bool
@@ -223,10 +230,14 @@ func newWorld(t testing.TB, o worldOptions) *world {
 	t.Cleanup(w.listener.Close)
 	w.slash = s.CreateSlashCommand(t, w.team.Id, "sec", w.listener.URL+CommandPath)
 
+	var pub []func(*bot.Service) commands.Publisher
+	if o.publisher != nil {
+		pub = append(pub, o.publisher)
+	}
 	w.c = newCore(t, []person{
 		{"alice", "officer", w.users["alice"].Username, "dm"},
 		{"bob", "member", w.users["bob"].Username, "dm"},
-	})
+	}, pub...)
 	opts := Options{
 		URL: s.URL(), Token: w.botToken, Team: w.team.Name, TriageChannel: w.triage.Name,
 		ChannelPerIncident: o.channelPerIncident, ChannelPrefix: "sec-", Trigger: "sec",

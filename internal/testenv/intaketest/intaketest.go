@@ -89,9 +89,9 @@ func (g *Gate) Seal(raw []byte) ([]byte, error) {
 func (g *Gate) Unseal(b []byte) ([]byte, error) { return g.Seal(b) }
 
 // Hash implements bot.Sealer.
-func (g *Gate) Hash(raw []byte) string {
+func (g *Gate) Hash(raw []byte) (string, error) {
 	s := sha256.Sum256(raw)
-	return hex.EncodeToString(s[:])
+	return hex.EncodeToString(s[:]), nil
 }
 
 // Store is what the desk needs: the storage package's DB.
