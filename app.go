@@ -74,10 +74,11 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts app
 	}
 	desk := bot.NewQuarantineDesk(parts.intake, db, cfg.Intake.QuarantineRetention.Duration, log)
 	var reports commands.ReportReader = parts.intake
+	status := parts.intake.StatusStore()
 	duty := bot.NewDuty(svc, db, log)
 	svc.SetRoster(duty)
 	a := &app{cfg: cfg, log: log, db: db, svc: svc, duty: duty, intake: parts, quarantine: desk}
-	copts := commands.Options{Reports: reports, Duty: duty, Quarantine: desk}
+	copts := commands.Options{Reports: reports, Duty: duty, Quarantine: desk, Status: status}
 	all := append(jobs(duty, cfg.Schedules, log), quarantineJobs(desk)...)
 	if a.pub, err = buildPublisher(cfg, a, key, log); err != nil {
 		db.Close()

@@ -72,6 +72,19 @@ expires = "`+time.Now().Add(200*24*time.Hour).UTC().Format(time.RFC3339)+`"
 		t.Fatalf("POST /report: %d %v\n%s", resp.StatusCode, out, errOut.String())
 	}
 
+	// The report page, wired with the team key, and its script.
+	for path, want := range map[string]string{"/report": key.Fingerprint()[:4] + " " + key.Fingerprint()[4:8], "/report/assets/report.js": "openpgp.encrypt"} {
+		resp, err = http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), want) {
+			t.Errorf("GET %s: %d, lacks %q", path, resp.StatusCode, want)
+		}
+	}
+
 	resp, err = http.Get(base + "/.well-known/security.txt")
 	if err != nil {
 		t.Fatal(err)

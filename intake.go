@@ -70,6 +70,8 @@ func buildIntake(cfg *config.Config, db *storage.DB, svc *bot.Service, key *team
 		RequireEncryption: cfg.Keys.RequireEncryption,
 		Acknowledge:       cfg.Intake.Acknowledge,
 		OwnAddresses:      own,
+		Status:            db,
+		StatusURL:         statusURL(cfg),
 	})
 	return &intakeParts{key: key, decoder: dec, intake: in}, nil
 }
@@ -179,3 +181,12 @@ const resumeInterval = 5 * time.Minute
 
 // runIntake finishes interrupted reports until ctx ends.
 func (p *intakeParts) run(ctx context.Context) error { return p.intake.Run(ctx, resumeInterval) }
+
+// statusURL is the base of the reporters' status links ("" without
+// [server] public_url: then there are none, since no link could be given).
+func statusURL(cfg *config.Config) string {
+	if cfg.PublicURL() == "" {
+		return ""
+	}
+	return cfg.PublicURL() + email.StatusPath
+}

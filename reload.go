@@ -69,6 +69,7 @@ func (r *reloader) reload(ctx context.Context) error {
 		return err
 	}
 	settings.ReporterMail = running.ReporterMail
+	settings.NotifyReporter = running.NotifyReporter // [intake] needs a restart
 	var pair *tlsPair
 	if r.cert != nil {
 		if pair, err = r.cert.load(); err != nil {

@@ -294,6 +294,7 @@ var surfaceRoutes = []struct{ method, path string }{
 	{"GET", "/healthz"}, {"GET", "/readyz"}, {"GET", "/metrics"}, {"POST", "/report"}, {"OPTIONS", "/report"},
 	{"GET", "/.well-known/security.txt"}, {"GET", "/security.txt"}, {"GET", keyPath},
 	{"POST", "/healthz"}, {"GET", "/nothing-here"}, {"POST", "/mattermost/command"},
+	{"GET", "/report"}, {"GET", "/report/assets/report.js"}, {"POST", "/report/send"}, {"GET", "/status/x"}, {"POST", "/status/x"},
 }
 
 // TestSecurityHeadersEverywhere: every answer of the listener, on every
@@ -379,8 +380,10 @@ func TestOversizedBodiesEverywhere(t *testing.T) {
 	}
 	for ctype, body := range bodies(surfaceFormMax + 1) {
 		for _, chunked := range []bool{false, true} {
-			if code := send("/report", "POST", ctype, body, chunked); code != http.StatusRequestEntityTooLarge {
-				t.Errorf("/report over the form's limit, %s, chunked %v: %d", ctype, chunked, code)
+			for _, path := range []string{"/report", "/report/send", "/status/x"} {
+				if code := send(path, "POST", ctype, body, chunked); code != http.StatusRequestEntityTooLarge {
+					t.Errorf("%s over the form's limit, %s, chunked %v: %d", path, ctype, chunked, code)
+				}
 			}
 		}
 	}

@@ -37,6 +37,9 @@ type IntakeResult struct {
 	Reason       string // the quarantine reason
 	Duplicate    bool   // the message had been received before
 	FollowUp     bool   // it joined IncidentID as a follow-up
+	// StatusURL is the private status link made for the acknowledgement,
+	// when one was (the form shows it too).
+	StatusURL string
 }
 
 // Envelope is what intake needs to know before decoding a message, read
@@ -133,6 +136,11 @@ type IntakeOptions struct {
 	Acknowledge bool
 	// OwnAddresses are never acknowledged: a mail loop with ourselves.
 	OwnAddresses []string
+	// Status keeps the reporters' status links and follow-ups; with
+	// StatusURL (the base the token is appended to) every acknowledgement
+	// carries a status link.
+	Status    StatusStore
+	StatusURL string
 }
 
 // Intake turns received messages into incidents or quarantine entries:
@@ -168,24 +176,9 @@ func (in *Intake) Receive(ctx context.Context, sub Submission) (IntakeResult, er
 	if sub.Oversized || int64(len(sub.Raw)) > in.opts.MaxMessageBytes {
 		return in.rejectUnstored(ctx, sub, env, now)
 	}
-	stored, sealed := sub.Raw, false
-	if env.Seal {
-		s, err := in.seal.Seal(sub.Raw)
-		if err != nil {
-			return IntakeResult{}, fmt.Errorf("sealing a plaintext message: %w", err)
-		}
-		stored, sealed = s, true
-	}
-	hash, err := in.seal.Hash(sub.Raw)
+	id, dup, err := in.keep(ctx, sub.Source, sub.Raw, env)
 	if err != nil {
-		return IntakeResult{}, fmt.Errorf("hashing the message: %w", err)
-	}
-	id, dup, err := in.store.KeepReport(ctx, KeptReport{
-		ReceivedAt: now, Source: sub.Source, MessageID: env.MessageID,
-		Hash: hash, Raw: stored, Sealed: sealed,
-	})
-	if err != nil {
-		return IntakeResult{}, fmt.Errorf("storing the message: %w", err)
+		return IntakeResult{}, err
 	}
 	if !dup {
 		return in.process(ctx, id, sub.Source, sub.Raw, env, "")
@@ -203,6 +196,30 @@ func (in *Intake) Receive(ctx context.Context, sub Submission) (IntakeResult, er
 	res, err := in.finishStored(ctx, id)
 	res.Duplicate = true
 	return res, err
+}
+
+// keep stores a message as received, sealed first when it may carry
+// plaintext; the same bytes stored before return that report and dup.
+func (in *Intake) keep(ctx context.Context, source string, raw []byte, env Envelope) (id int64, dup bool, err error) {
+	stored, sealed := raw, false
+	if env.Seal {
+		if stored, err = in.seal.Seal(raw); err != nil {
+			return 0, false, fmt.Errorf("sealing a plaintext message: %w", err)
+		}
+		sealed = true
+	}
+	hash, err := in.seal.Hash(raw)
+	if err != nil {
+		return 0, false, fmt.Errorf("hashing the message: %w", err)
+	}
+	id, dup, err = in.store.KeepReport(ctx, KeptReport{
+		ReceivedAt: in.svc.clock.Now(), Source: source, MessageID: env.MessageID,
+		Hash: hash, Raw: stored, Sealed: sealed,
+	})
+	if err != nil {
+		return 0, false, fmt.Errorf("storing the message: %w", err)
+	}
+	return id, dup, nil
 }
 
 // finishStored takes a stored, unfinished report to its outcome. A sealed
@@ -304,7 +321,8 @@ func (in *Intake) process(ctx context.Context, id int64, source string, raw []by
 			return res, err
 		}
 		rep, _ := in.decode(raw) // only to know whether to acknowledge
-		return res, in.finish(ctx, id, inc, rep)
+		res.StatusURL, err = in.finish(ctx, id, inc, rep)
+		return res, err
 	}
 
 	rep, err := in.decode(raw)
@@ -361,7 +379,8 @@ func (in *Intake) process(ctx context.Context, id int64, source string, raw []by
 			if err != nil {
 				return res, err
 			}
-			return res, in.finish(ctx, id, inc, rep)
+			res.StatusURL, err = in.finish(ctx, id, inc, rep)
+			return res, err
 		}
 		return res, fmt.Errorf("opening an incident for report %d: %w", id, err)
 	}
@@ -374,7 +393,8 @@ func (in *Intake) process(ctx context.Context, id int64, source string, raw []by
 	}
 	in.log.Info("report became an incident", "report", id, "incident", inc.Name(), "source", source,
 		"encrypted", rep.Encrypted(), "signature", string(rep.Signature.Status))
-	return res, in.finish(ctx, id, inc, rep)
+	res.StatusURL, err = in.finish(ctx, id, inc, rep)
+	return res, err
 }
 
 // reusedMessageID is the timeline's note for a report whose Message-ID an
@@ -423,28 +443,39 @@ func (in *Intake) envelope(raw []byte) (env Envelope) {
 	return in.dec.Envelope(raw)
 }
 
-// finish queues the acknowledgement to the reporter and marks the report
-// finished. rep is nil when resuming: then only the incident is known,
-// which is all the acknowledgement needs (the deliverer looks up the key).
-func (in *Intake) finish(ctx context.Context, reportID int64, inc *Incident, rep *Report) error {
+// finish queues the acknowledgement to the reporter, with a new status
+// link when they are configured, and marks the report finished. rep is
+// nil when resuming: then only the incident is known, which is all the
+// acknowledgement needs (the deliverer looks up the key). It returns the
+// status link it made ("" if none).
+func (in *Intake) finish(ctx context.Context, reportID int64, inc *Incident, rep *Report) (string, error) {
 	var msgs []OutboxMessage
+	link := ""
 	if in.shouldAcknowledge(inc, rep) {
+		if in.StatusLinks() {
+			var err error
+			if link, err = in.IssueStatus(ctx, inc.ID); err != nil {
+				return "", err
+			}
+		}
 		msgs = append(msgs, OutboxMessage{
 			Dest:       Destination{Platform: PlatformEmail, Address: inc.Reporter},
 			Kind:       MessageMail,
 			IncidentID: inc.ID,
-			Text:       acknowledgement(inc),
+			Text:       acknowledgement(inc, link),
 			DedupeKey:  fmt.Sprintf("ack|report|%d", reportID),
+			// The status link is a secret of the reporter's.
+			Confidential: link != "",
 		})
 	}
 	stampMessages(msgs, in.svc.clock.Now())
 	if err := in.store.FinishReport(ctx, reportID, msgs, in.svc.clock.Now()); err != nil {
-		return fmt.Errorf("finishing report %d: %w", reportID, err)
+		return "", fmt.Errorf("finishing report %d: %w", reportID, err)
 	}
 	if len(msgs) > 0 {
 		in.svc.wake()
 	}
-	return nil
+	return link, nil
 }
 
 func (in *Intake) shouldAcknowledge(inc *Incident, rep *Report) bool {
@@ -468,11 +499,16 @@ func (in *Intake) shouldAcknowledge(inc *Incident, rep *Report) bool {
 
 // acknowledgement is the mail a reporter gets: the incident id and nothing
 // of the report, since it may have to go unencrypted.
-func acknowledgement(inc *Incident) Text {
+func acknowledgement(inc *Incident, statusLink string) Text {
 	var t Text
 	t.Plain("Hello,").Line().Line()
 	t.Plain(fmt.Sprintf("thank you for your report. We received it and track it as %s.", inc.Name())).Line()
 	t.Plain("To add anything, reply to this mail: the reply address is your report's own.").Line().Line()
+	if statusLink != "" {
+		t.Plain("You can follow its state and add information (encrypted in your browser) at this private link;").Line()
+		t.Plain("keep it to yourself, anyone who has it can see the state and add to the report:").Line()
+		t.Plain(statusLink).Line().Line()
+	}
 	t.Plain("The security team")
 	return t
 }

@@ -147,6 +147,7 @@ func (s *Service) change(ctx context.Context, a Actor, rule Rule, what string, i
 		}
 		if inc.State != out.Before.State {
 			inc.StateSince = now
+			ch.Outbox = append(ch.Outbox, reporterStageMail(settings, out.Before, inc)...)
 		}
 		settings.Policy(inc.SIG).Apply(inc)
 		inc.SweepAt = now

@@ -57,6 +57,9 @@ type Settings struct {
 	// ReporterMail is set when an e-mail deliverer is configured, so
 	// acknowledgements and replies can reach reporters.
 	ReporterMail bool
+	// NotifyReporter mails the reporter when their report reaches another
+	// stage (received, confirmed, fixing, published, closed).
+	NotifyReporter bool
 	// Publication is what publishing an advisory requires ([publication]);
 	// zero approvals means the default.
 	Publication PublicationPolicy

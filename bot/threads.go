@@ -34,7 +34,7 @@ type SentMail struct {
 type FollowUp struct {
 	ReportID   int64
 	IncidentID int64
-	MatchedBy  string // how it was recognised: FollowUpByToken, FollowUpByReply
+	MatchedBy  string // how it was recognised: FollowUpByToken, FollowUpByReply, FollowUpByStatus
 	ReceivedAt time.Time
 }
 
@@ -42,6 +42,8 @@ type FollowUp struct {
 const (
 	FollowUpByToken = "reply-address" // sent to the reply address of one of our mails
 	FollowUpByReply = "in-reply-to"   // answers our mail or the report, from the reporter
+	// FollowUpByStatus came through the reporter's private status link.
+	FollowUpByStatus = "status-page"
 )
 
 // EventFollowUp is a follow-up joining an incident's timeline; EventClaim
@@ -225,7 +227,7 @@ func (in *Intake) followUp(ctx context.Context, reportID int64, source string, r
 	st := in.svc.Settings()
 	now := in.svc.clock.Now()
 	how := map[string]string{FollowUpByToken: "sent to the reply address of our mail",
-		FollowUpByReply: "a reply from the reporter's address"}[m.by]
+		FollowUpByReply: "a reply from the reporter's address", FollowUpByStatus: "added through the reporter's status link"}[m.by]
 	_, err := in.store.AddFollowUp(ctx, FollowUp{ReportID: reportID, IncidentID: m.incident.ID, MatchedBy: m.by, ReceivedAt: now},
 		func(inc *Incident) Change {
 			details := fmt.Sprintf("stored report %d, %s; %s", reportID, how, rep.Summary(source))

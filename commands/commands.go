@@ -23,6 +23,9 @@ type Options struct {
 	Publisher Publisher
 	// Quarantine is the desk of rejected messages; nil: no intake.
 	Quarantine QuarantineDesk
+	// Status holds the reporters' status links; nil: `status revoke` says
+	// they are not configured.
+	Status bot.StatusStore
 }
 
 // handlers holds what the standard commands need.
@@ -33,11 +36,12 @@ type handlers struct {
 	publisher Publisher
 	// quarantineDesk is nil without intake.
 	quarantineDesk QuarantineDesk
+	status         bot.StatusStore
 }
 
 // New builds the registry with every standard command.
 func New(svc *bot.Service, log *slog.Logger, opts Options) (*Registry, error) {
-	h := &handlers{svc: svc, reports: opts.Reports, duty: opts.Duty, publisher: opts.Publisher, quarantineDesk: opts.Quarantine}
+	h := &handlers{svc: svc, reports: opts.Reports, duty: opts.Duty, publisher: opts.Publisher, quarantineDesk: opts.Quarantine, status: opts.Status}
 	r := NewRegistry(log)
 	for _, c := range h.commands(r) {
 		if err := r.Add(c); err != nil {
@@ -96,6 +100,8 @@ func (h *handlers) commands(r *Registry) []Command {
 			MinArgs: 2, MaxArgs: 2, Handler: HandlerFunc(h.route)},
 		{Name: "reply", Args: "<id> <text>", Summary: "mail the reporter (encrypted when their key is known)", Permission: bot.AssigneeOrOfficer,
 			MinArgs: 2, MaxArgs: -1, Handler: HandlerFunc(h.reply)},
+		{Name: "status", Args: "revoke <id>", Summary: "revoke the reporter's private status links",
+			Permission: bot.Officer, MinArgs: 2, MaxArgs: 2, Handler: HandlerFunc(h.statusRevoke)},
 		h.quarantineCommand(),
 	}, append(h.rosterCommands(), h.advisoryCommands()...)...)
 }

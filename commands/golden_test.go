@@ -100,7 +100,7 @@ func worldOn(t testing.TB, db *storage.DB) *world {
 	duty := bot.NewDuty(svc, db, discard())
 	svc.SetRoster(duty)
 	intake, desk, gate := intaketest.NewDesk(svc, db, 7*24*time.Hour)
-	reg, err := commands.New(svc, discard(), commands.Options{Duty: duty, Publisher: &servicePublisher{svc}, Quarantine: desk})
+	reg, err := commands.New(svc, discard(), commands.Options{Duty: duty, Publisher: &servicePublisher{svc}, Quarantine: desk, Status: db})
 	if err != nil {
 		t.Fatal(err)
 	}

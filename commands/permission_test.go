@@ -64,8 +64,9 @@ var expected = map[string]permission{
 	"note":     {line: "note %d seen it", claimed: team},
 	// Routing hands the incident to the new SIG's on-duty contact: never a
 	// way to take over someone else's claim.
-	"route": {line: "route %d web", claimed: []string{assignee, lead, officer}, unclaimed: team},
-	"reply": {line: "reply %d thanks", claimed: []string{assignee, officer}},
+	"route":  {line: "route %d web", claimed: []string{assignee, lead, officer}, unclaimed: team},
+	"reply":  {line: "reply %d thanks", claimed: []string{assignee, officer}},
+	"status": {line: "status revoke %d", claimed: []string{officer}},
 	// The desk of rejected messages: every subcommand is the officers'
 	// (TestQuarantinePermissions walks them).
 	"quarantine": {line: "quarantine", claimed: []string{officer}},

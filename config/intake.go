@@ -17,6 +17,9 @@ type IntakeConfig struct {
 	MaxDepth          int  `toml:"max_depth"`
 	// Acknowledge mails reporters their incident id (needs [email.smtp]).
 	Acknowledge bool `toml:"acknowledge"`
+	// NotifyReporter mails reporters when their report reaches another
+	// stage (needs [email.smtp]).
+	NotifyReporter bool `toml:"notify_reporter"`
 	// The web form (POST /report).
 	FormMaxSize    Size     `toml:"form_max_size"`
 	FormRateLimit  int      `toml:"form_rate_limit"`  // reports per address per window

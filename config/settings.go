@@ -94,7 +94,7 @@ func (c *Config) Settings(platforms []string) (*bot.Settings, error) {
 	st := &bot.Settings{
 		People: people, DefaultSIG: c.DefaultSIG(), Deadlines: policy,
 		Platforms: platforms, Location: loc,
-		ReporterMail: c.Email.SMTP != nil, Publication: c.publicationPolicy(),
+		ReporterMail: c.Email.SMTP != nil, NotifyReporter: c.Intake.NotifyReporter, Publication: c.publicationPolicy(),
 	}
 	for _, g := range c.SIGs {
 		st.SIGs = append(st.SIGs, &bot.SIG{

@@ -78,7 +78,9 @@ var columns = map[string]map[string]Class{
 	// from a report.
 	"sent_mail": {"message_id": Public, "incident_id": Public, "reply_token_hash": Public, "sent_at": Public},
 	"followups": {"report_id": Public, "incident_id": Public, "received_at": Public,
-		"matched_by": Public}, // "reply-address" or "in-reply-to"
+		"matched_by": Public}, // "reply-address", "in-reply-to" or "status-page"
+	"status_tokens": {"incident_id": Public, "created_at": Public, "revoked_at": Public,
+		"hash": Public}, // SHA-256 of a 256-bit secret: opens no status page
 	"roster_overrides": {"id": Public, "kind": Public, "sig": Public, "person": Public, "starts_at": Public,
 		"ends_at": Public, "created_at": Public, "created_by": Public},
 	"handovers": {"id": Public, "sig": Public, "from_person": Public, "to_person": Public, "config_lead": Public,
