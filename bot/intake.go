@@ -509,6 +509,10 @@ func acknowledgement(inc *Incident, statusLink string) Text {
 		t.Plain("keep it to yourself, anyone who has it can see the state and add to the report:").Line()
 		t.Plain(statusLink).Line().Line()
 	}
+	// Credits in the advisory need the reporter's consent and the name
+	// they choose (the team records it with advisory <id> credit).
+	t.Plain("When we publish an advisory about it, we would like to credit you. Reply with the name to").Line()
+	t.Plain("credit (and an organisation, if you like), or with \"no credit\": we credit nobody without consent.").Line().Line()
 	t.Plain("The security team")
 	return t
 }
