@@ -85,3 +85,34 @@ func TestIRCSecretsNeverInTheFile(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+func TestIRCIncidentChannelPattern(t *testing.T) {
+	base := minimal + "[irc]\nserver = \"127.0.0.1:6667\"\ntls = false\ntriage_channel = { name = \"#sec\" }\nchannel_per_incident = true\n"
+	for pattern, ok := range map[string]bool{
+		"":                                       true, // the default, #sec-{id}
+		`"#sec-{id}"`:                            true,
+		`"#sec-{id}-{random}"`:                   true,
+		`"&inc-{random}"`:                        true,
+		`"#sec-fixed"`:                           false, // every incident would share it
+		`"sec-{id}"`:                             false,
+		`"#sec {id}"`:                            false,
+		`"#sec,{id}"`:                            false,
+		`"#` + strings.Repeat("x", 50) + `{id}"`: false,
+	} {
+		src := base
+		if pattern != "" {
+			src += "incident_channel = " + pattern + "\n"
+		}
+		cfg, err := Parse([]byte(src), "p.toml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = cfg.Validate()
+		if ok && err != nil {
+			t.Errorf("%s: %v", pattern, err)
+		}
+		if !ok && (err == nil || !strings.Contains(err.Error(), "irc.incident_channel")) {
+			t.Errorf("%s: accepted (err %v)", pattern, err)
+		}
+	}
+}

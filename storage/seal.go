@@ -85,6 +85,8 @@ var columns = map[string]map[string]Class{
 	"mattermost_seen_posts": {"post_id": Public, "channel_id": Public, "created_at": Public}, // ids and times only
 	"ack_ledger":            {"address_hmac": Public, "acknowledged_at": Public},             // the mailer keeps the address only as an HMAC keyed from the team key
 	"health_probe":          {"id": Public, "checked_at": Public},
+	"irc_channels": {"incident_id": Public, "channel": Public, "created_at": Public, "archived_at": Public,
+		"key": Sealed}, // opens the channel where the incident is discussed
 }
 
 // ErrLocked is returned for confidential data in a sealed database opened
