@@ -68,6 +68,12 @@ type Options struct {
 	// own MODE) before content is withheld and the alarm raised.
 	ModeGrace time.Duration
 
+	// ChannelPerIncident gives each incident its own private channel,
+	// named from IncidentChannel ("{id}", "{random}"); needs
+	// Deps.Channels.
+	ChannelPerIncident bool
+	IncidentChannel    string
+
 	// readOnly is set by Check: no mode changes, no alarms.
 	readOnly bool
 }
@@ -119,6 +125,9 @@ func (o *Options) defaults() {
 	if o.ReconnectMax < o.ReconnectMin {
 		o.ReconnectMax = max(5*time.Minute, o.ReconnectMin)
 	}
+	if o.IncidentChannel == "" {
+		o.IncidentChannel = "#sec-{id}"
+	}
 	if o.ModeGrace <= 0 {
 		o.ModeGrace = 5 * time.Second
 	}
@@ -159,6 +168,8 @@ type Deps struct {
 	Commands Commands
 	Reports  ReportBodies
 	Outbox   Resumer
+	// Channels keeps the per-incident channels (ChannelPerIncident).
+	Channels IncidentChannels
 }
 
 // Adapter is the IRC adapter. Run keeps it connected; Deliver sends the
@@ -175,6 +186,8 @@ type Adapter struct {
 	lastErr error         // why the last connection attempt ended
 	alarmed map[string]bool
 	replied map[string]time.Time // outsider nick -> when last refused
+	// incChans are the live incident channels, by incident id.
+	incChans map[int64]incidentChan
 
 	deliverMu sync.Mutex // one delivery at a time keeps the outbox's order
 }
@@ -187,6 +200,7 @@ func New(opts Options, deps Deps, log *slog.Logger) *Adapter {
 	return &Adapter{
 		opts: opts, deps: deps, log: log.With("adapter", "irc"), now: time.Now,
 		changed: make(chan struct{}), alarmed: map[string]bool{}, replied: map[string]time.Time{},
+		incChans: map[int64]incidentChan{},
 	}
 }
 
