@@ -170,6 +170,8 @@ type Deps struct {
 	Outbox   Resumer
 	// Channels keeps the per-incident channels (ChannelPerIncident).
 	Channels IncidentChannels
+	// Record keeps what is said in them in the incident's timeline.
+	Record Discusser
 }
 
 // Adapter is the IRC adapter. Run keeps it connected; Deliver sends the

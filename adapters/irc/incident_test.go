@@ -81,6 +81,35 @@ func TestIncidentChannelLifecycle(t *testing.T) {
 		}
 	}
 
+	// What is said there goes into the record, and commands act on the
+	// channel's incident without naming it.
+	alice.Privmsg(ch, "I can reproduce it on 2.4 \x02bold\x02")
+	alice.Privmsg(ch, "\x01ACTION checks the fuzzer\x01")
+	alice.Privmsg(ch, "!severity high")
+	alice.Expect(t, wait, func(l ircnet.Line) bool {
+		return fromBot("NOTICE", ch)(l) && strings.Contains(l.Param(1), "high")
+	})
+	alice.Privmsg(ch, "!show discussion")
+	said := alice.Expect(t, wait, func(l ircnet.Line) bool {
+		return fromBot("NOTICE", ch)(l) && strings.Contains(l.Param(1), "reproduce it on 2.4")
+	})
+	if strings.Contains(said.Raw, "\x02") {
+		t.Errorf("formatting came back raw: %q", said.Raw)
+	}
+	alice.Expect(t, wait, func(l ircnet.Line) bool {
+		return fromBot("NOTICE", ch)(l) && strings.Contains(l.Param(1), "/me checks the fuzzer")
+	})
+	_, events, err := d.svc.Timeline(context.Background(), bot.Actor{Person: team(t).ByName("alice"), Platform: bot.PlatformIRC}, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := bot.Discussion(events); len(got) != 2 || got[0].Actor != "alice" || got[0].Platform != bot.PlatformIRC {
+		t.Fatalf("discussion recorded: %+v", got)
+	}
+	if inc2, _ := d.db.Incident(context.Background(), inc.ID); inc2.Severity != bot.SeverityHigh {
+		t.Errorf("severity %s after !severity high in the incident channel", inc2.Severity)
+	}
+
 	// A stranger cannot walk in, even with a guessed name.
 	mallory := ircnet.Dial(t, n.Addr(), "mallory", sasl("mallory"))
 	mallory.Join(ch, "")

@@ -43,6 +43,7 @@ type session struct {
 	high, low chan *outLine              // lines to send; high goes first
 	control   chan func(context.Context) // actions that send, run in order
 	commands  chan commandRequest
+	said      chan saidLine // incident-channel messages for the record
 	done      chan struct{} // closed when the connection is over
 }
 
@@ -59,6 +60,7 @@ func newSession(a *Adapter) *session {
 		low:      make(chan *outLine),
 		control:  make(chan func(context.Context), 64),
 		commands: make(chan commandRequest, 16),
+		said:     make(chan saidLine, 1024),
 		done:     make(chan struct{}),
 	}
 }
