@@ -79,6 +79,10 @@ func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 	if actor.Person == nil {
 		a.log.Warn("slash command from someone not on the team", "user", userID)
 	}
+	if id := a.incidentOf(channelID); id != 0 {
+		// Typed in an incident's channel: it acts on that incident.
+		line = a.runner.ForIncident(line, id)
+	}
 
 	// Run in the background so that a slow command cannot miss
 	// Mattermost's deadline: past the budget, the user is told it is under
