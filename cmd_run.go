@@ -115,7 +115,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, ro runOptions)
 		})
 	}
 	if cfg.IRCEnabled() {
-		deps := irc.Deps{Service: a.svc, Commands: runner, Outbox: a.outbox, Channels: a.db, Record: a.svc}
+		deps := irc.Deps{Service: a.svc, Commands: runner, Outbox: a.outbox, Channels: a.db, Record: a.svc, Queue: a.db}
 		if reports != nil {
 			deps.Reports = reports
 		}

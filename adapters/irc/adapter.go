@@ -59,6 +59,10 @@ type Options struct {
 	// the incident number.
 	MaxBodyLines int
 	FullReport   string
+	// BacklogLimit: when what is queued for IRC would take longer than
+	// this at the pace above, new incidents are posted as one line each
+	// (burst.go; needs Deps.Queue). Default one minute.
+	BacklogLimit time.Duration
 
 	// ReconnectMin and ReconnectMax bound the delay between connection
 	// attempts, which doubles (with jitter) while they fail.
@@ -125,6 +129,9 @@ func (o *Options) defaults() {
 	if o.ReconnectMax < o.ReconnectMin {
 		o.ReconnectMax = max(5*time.Minute, o.ReconnectMin)
 	}
+	if o.BacklogLimit <= 0 {
+		o.BacklogLimit = time.Minute
+	}
 	if o.IncidentChannel == "" {
 		o.IncidentChannel = "#sec-{id}"
 	}
@@ -172,6 +179,8 @@ type Deps struct {
 	Channels IncidentChannels
 	// Record keeps what is said in them in the incident's timeline.
 	Record Discusser
+	// Queue shows what waits for IRC, for bursts (burst.go).
+	Queue Queue
 }
 
 // Adapter is the IRC adapter. Run keeps it connected; Deliver sends the
@@ -190,6 +199,7 @@ type Adapter struct {
 	replied map[string]time.Time // outsider nick -> when last refused
 	// incChans are the live incident channels, by incident id.
 	incChans map[int64]incidentChan
+	briefing bool // a burst: new incidents get one line each
 
 	deliverMu sync.Mutex // one delivery at a time keeps the outbox's order
 }

@@ -50,7 +50,7 @@ func (a *Adapter) Deliver(ctx context.Context, m bot.OutboxMessage) error {
 	if err := a.usableChannel(ctx, s, ch); err != nil {
 		return err
 	}
-	if err := s.deliverLines(ctx, m, ch, a.compose(ctx, m), s.channelGuard(ch)); err != nil {
+	if err := s.deliverLines(ctx, m, ch, a.brief(ctx, m), s.channelGuard(ch)); err != nil {
 		return err
 	}
 	if perIncident {
