@@ -32,11 +32,11 @@ func TestShowDiscussion(t *testing.T) {
 	ctx := context.Background()
 	inc := &bot.Incident{ID: 1}
 	alice := actorOf(w, "alice")
-	if err := w.svc.Discuss(ctx, alice, inc.ID, "I can reproduce it on 2.4 <@here>"); err != nil {
+	if err := w.svc.Discuss(ctx, alice, inc.ID, bot.Said{Text: "I can reproduce it on 2.4 <@here>"}); err != nil {
 		t.Fatal(err)
 	}
 	outsider := bot.Actor{Platform: bot.PlatformIRC}
-	if err := w.svc.Discuss(ctx, outsider, inc.ID, "hello"); err == nil {
+	if err := w.svc.Discuss(ctx, outsider, inc.ID, bot.Said{Text: "hello"}); err == nil {
 		t.Fatal("an outsider's message was recorded")
 	}
 	reply := w.reg.Run(ctx, alice, w.reg.ForIncident("show discussion", inc.ID), true)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -113,6 +114,27 @@ func TestIRCIncidentChannelPattern(t *testing.T) {
 		}
 		if !ok && (err == nil || !strings.Contains(err.Error(), "irc.incident_channel")) {
 			t.Errorf("%s: accepted (err %v)", pattern, err)
+		}
+	}
+}
+
+func TestBridgeWhenBothPlatformsMakeIncidentChannels(t *testing.T) {
+	for _, tc := range []struct {
+		irc, mm bool
+		want    int
+	}{{true, true, 2}, {true, false, 0}, {false, true, 0}} {
+		src := minimal + fmt.Sprintf("[irc]\nserver = \"127.0.0.1:6667\"\ntls = false\ntriage_channel = { name = \"#sec\" }\nchannel_per_incident = %v\n"+
+			"[mattermost]\nurl = \"https://chat.example.org\"\nteam = \"security\"\nchannel_per_incident = %v\n", tc.irc, tc.mm)
+		cfg, err := Parse([]byte(src), "b.toml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := cfg.Settings([]string{"irc", "mattermost"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Bridge) != tc.want {
+			t.Errorf("irc %v, mattermost %v: bridge %v", tc.irc, tc.mm, st.Bridge)
 		}
 	}
 }

@@ -15,7 +15,7 @@ import (
 
 // Discusser records discussion; *bot.Service is one.
 type Discusser interface {
-	Discuss(ctx context.Context, a bot.Actor, id int64, text string) error
+	Discuss(ctx context.Context, a bot.Actor, id int64, said bot.Said) error
 }
 
 // forIncident completes a command typed in an incident's channel;
@@ -30,6 +30,8 @@ type saidLine struct {
 	nick     string
 	account  string
 	text     string
+	// relay: the channel passed the privacy rule when it was said.
+	relay bool
 }
 
 // onIncidentMessage takes a PRIVMSG to one of the incident channels: a
@@ -70,8 +72,11 @@ func (s *session) onIncidentMessage(e *girc.Event) bool {
 		}
 		return true
 	}
+	// An outsider in the channel stops the relay (checkPrivacy has
+	// alerted the officers when they came in).
+	relay := s.verdict(target).OK
 	select {
-	case s.said <- saidLine{incident: ic.id, nick: e.Source.Name, account: account, text: text}:
+	case s.said <- saidLine{incident: ic.id, nick: e.Source.Name, account: account, text: text, relay: relay}:
 	default:
 		// Never silently: the record misses a line, and says so in the log.
 		s.a.log.Error("too many incident-channel messages waiting to be recorded; one is lost from the record", "incident", ic.id)
@@ -101,7 +106,8 @@ func (s *session) record(ctx context.Context, l saidLine) {
 	if p == nil {
 		return
 	}
-	if err := s.a.deps.Record.Discuss(ctx, bot.Actor{Person: p, Platform: bot.PlatformIRC}, l.incident, l.text); err != nil && ctx.Err() == nil {
+	said := bot.Said{Text: l.text, Relay: l.relay}
+	if err := s.a.deps.Record.Discuss(ctx, bot.Actor{Person: p, Platform: bot.PlatformIRC}, l.incident, said); err != nil && ctx.Err() == nil {
 		s.a.log.Error("could not record a message of an incident channel", "incident", l.incident, "err_kind", bot.KindOf(err))
 	}
 }

@@ -147,8 +147,18 @@ func TestIncidentChannelLifecycle(t *testing.T) {
 	// Closing archives it: the registration is dropped and the bot leaves.
 	alice.Privmsg(channel, fmt.Sprintf("!close %d wontfix", inc.ID))
 	alice.Expect(t, 2*wait, func(l ircnet.Line) bool { return l.Nick() == botNick && l.Command == "PART" && l.Param(0) == ch })
-	if _, _, archived, err := d.db.IRCIncidentChannel(context.Background(), inc.ID); err != nil || !archived {
-		t.Fatalf("archived %v, %v", archived, err)
+	// Recorded once the lines are sent.
+	for deadline := time.Now().Add(wait); ; time.Sleep(20 * time.Millisecond) {
+		_, _, archived, err := d.db.IRCIncidentChannel(context.Background(), inc.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if archived {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the channel is not recorded as archived")
+		}
 	}
 	alice.Privmsg("ChanServ", "INFO "+ch)
 	alice.Expect(t, wait, func(l ircnet.Line) bool {

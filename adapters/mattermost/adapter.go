@@ -68,7 +68,7 @@ type Service interface {
 	// AlertOfficers queues a deduplicated alert (no report content).
 	AlertOfficers(ctx context.Context, key string, text bot.Text) error
 	// Discuss keeps a message of an incident's channel in its timeline.
-	Discuss(ctx context.Context, a bot.Actor, id int64, text string) error
+	Discuss(ctx context.Context, a bot.Actor, id int64, said bot.Said) error
 }
 
 // Runner runs command lines; *commands.Registry is one.

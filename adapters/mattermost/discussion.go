@@ -44,14 +44,46 @@ func (a *Adapter) takeIncidentPost(ctx context.Context, c *connection, post *mod
 		a.goBackground(func() { a.runInIncidentChannel(ctx, c, actor, channelID, a.runner.ForIncident(line, id), id) })
 		return true
 	}
-	text := post.Message
-	if post.RootId != "" {
-		text = "(in a thread) " + text
-	}
-	if err := a.svc.Discuss(ctx, actor, id, text); err != nil {
+	a.discuss(ctx, c, actor, id, post, bot.Said{Text: post.Message})
+	return true
+}
+
+// discuss records a post (or its edit, or its deletion) and relays it
+// when the channel passes the privacy rule now: an outsider in it stops
+// the relay (verifyChannel alerts the officers).
+func (a *Adapter) discuss(ctx context.Context, c *connection, actor bot.Actor, id int64, post *model.Post, said bot.Said) {
+	said.Thread = post.RootId != ""
+	_, err := a.verifyChannel(ctx, c, post.ChannelId, true)
+	said.Relay = err == nil
+	if err := a.svc.Discuss(ctx, actor, id, said); err != nil {
 		a.log.Error("could not record a post of an incident channel", "incident", id, "err_kind", bot.KindOf(err))
 	}
-	return true
+}
+
+// onPostChanged takes an edit or a deletion in an incident channel: kept
+// in the record and relayed as such.
+func (a *Adapter) onPostChanged(ctx context.Context, c *connection, ev *model.WebSocketEvent) {
+	var post model.Post
+	if err := decodeJSONString(ev.GetData()["post"], &post); err != nil {
+		return
+	}
+	id := a.incidentOf(post.ChannelId)
+	if id == 0 || post.UserId == c.botID || post.Type != "" || post.GetProp(model.PostPropsFromBot) == "true" {
+		return
+	}
+	person := a.person(c, post.UserId)
+	if person == nil {
+		return
+	}
+	actor := bot.Actor{Person: person, Platform: bot.PlatformMattermost}
+	if ev.EventType() == model.WebsocketEventPostDeleted {
+		a.discuss(ctx, c, actor, id, &post, bot.Said{Deleted: true})
+		return
+	}
+	if _, isCmd := commands.Normalize(post.Message, "!"); isCmd {
+		return // an edited command is not run again, nor relayed
+	}
+	a.discuss(ctx, c, actor, id, &post, bot.Said{Text: post.Message, Edited: true})
 }
 
 // runInIncidentChannel answers a "!" command in the channel it was typed

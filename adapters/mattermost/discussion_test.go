@@ -84,3 +84,63 @@ func mustConn(t *testing.T, a *Adapter) *connection {
 	}
 	return c
 }
+
+// postChange sends a "post_edited" or "post_deleted" event.
+func postChange(f *fake, event string, p *model.Post) {
+	b, _ := json.Marshal(p)
+	ev := model.NewWebSocketEvent(model.WebsocketEventType(event), "", p.ChannelId, "", nil, "")
+	ev.Add("post", string(b))
+	f.send(ev)
+}
+
+// TestFakeBridgeRelaysToIRC: with both platforms bridged, a post in the
+// incident channel is relayed to IRC as "name (mattermost): text", a
+// thread reply, an edit and a deletion as such, and the bot's own posts
+// (the relays from IRC) are not relayed back.
+func TestFakeBridgeRelaysToIRC(t *testing.T) {
+	w := newFakeWorld(t, func(o *Options) { o.ChannelPerIncident = true })
+	st := *w.c.svc.Settings()
+	st.Platforms = []string{bot.PlatformMattermost, bot.PlatformIRC}
+	st.Bridge = []string{bot.PlatformMattermost, bot.PlatformIRC}
+	w.c.svc.SetSettings(&st)
+	relays := make(chan string, 10)
+	w.c.outbox.Register(bot.PlatformIRC, bot.DeliverFunc(func(ctx context.Context, m bot.OutboxMessage) error {
+		if m.Kind == bot.MessageRelay {
+			relays <- bot.RenderPlain(m.Text)
+		}
+		return nil
+	}))
+	w.ready(t)
+	inc := w.c.open(t, "Title")
+	w.c.waitDelivered(t, bot.MessageNewIncident, func(d bot.Destination) bool { return d.Platform == bot.PlatformMattermost })
+	ch, err := w.c.db.MattermostIncidentChannel(context.Background(), inc.ID)
+	if err != nil || ch == "" {
+		t.Fatalf("incident channel %q, %v", ch, err)
+	}
+	p := channelPost(w.f, w.alice, ch, "", "patch attached @channel")
+	channelPost(w.f, w.bob, ch, p.Id, "looks good")
+	channelPost(w.f, w.f.botID, ch, "", "carol (irc): a relayed line")
+	p.Message, p.EditAt = "patch v2 attached", model.GetMillis()
+	postChange(w.f, string(model.WebsocketEventPostEdited), p)
+	postChange(w.f, string(model.WebsocketEventPostDeleted), p)
+	for _, want := range []string{
+		"alice (mattermost): patch attached @channel",
+		"bob (mattermost, in a thread): looks good",
+		"alice (mattermost, edited): patch v2 attached",
+		"alice (mattermost, deleted a message)",
+	} {
+		select {
+		case got := <-relays:
+			if got != want {
+				t.Errorf("relayed %q, want %q", got, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no relay of %q", want)
+		}
+	}
+	select {
+	case got := <-relays:
+		t.Errorf("relayed %q too: the bot's own post came back", got)
+	case <-time.After(300 * time.Millisecond):
+	}
+}

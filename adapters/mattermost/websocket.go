@@ -205,6 +205,8 @@ func (a *Adapter) onEvent(ctx context.Context, c *connection, ev *model.WebSocke
 	switch ev.EventType() {
 	case model.WebsocketEventPosted:
 		a.onPosted(ctx, c, ev)
+	case model.WebsocketEventPostEdited, model.WebsocketEventPostDeleted:
+		a.onPostChanged(ctx, c, ev)
 	case model.WebsocketEventChannelConverted, model.WebsocketEventChannelUpdated, model.WebsocketEventChannelDeleted,
 		model.WebsocketEventUserAdded, model.WebsocketEventUserRemoved:
 		// These fetch from the API: off the read loop.
