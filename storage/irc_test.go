@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sectriage/sectriage/bot"
 )
@@ -64,5 +65,65 @@ func TestIRCIncidentChannels(t *testing.T) {
 	}
 	if strings.Contains(string(stored), key) {
 		t.Fatal("the channel key is stored in the clear")
+	}
+}
+
+// TestDiscussionSurvivesARestart: what was said in an incident's channels
+// is read back, sealed at rest, by the next process; its relays are queued
+// in the same transaction.
+func TestDiscussionSurvivesARestart(t *testing.T) {
+	ctx := context.Background()
+	db, path := openDB(t)
+	svc, _ := newService(t, db)
+	st := *svc.Settings()
+	st.Platforms = []string{bot.PlatformIRC, bot.PlatformMattermost}
+	st.Bridge = st.Platforms
+	svc.SetSettings(&st)
+	inc, err := svc.OpenIncident(ctx, bot.SystemActor(), bot.NewIncident{Title: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := bot.Actor{Person: st.People.ByName("alice"), Platform: bot.PlatformIRC}
+	const said = "the heap is corrupted in parse_header"
+	if err := svc.Discuss(ctx, alice, inc.ID, bot.Said{Text: said, Relay: true}); err != nil {
+		t.Fatal(err)
+	}
+	queued, err := db.DueMessagesWhere(ctx, bot.OutboxFilter{Platforms: []string{bot.PlatformMattermost}}, t0.Add(time.Hour), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	relays := 0
+	for _, m := range queued {
+		if m.Kind == bot.MessageRelay && bot.RenderPlain(m.Text) == "alice (irc): "+said {
+			relays++
+		}
+	}
+	if relays != 1 {
+		t.Fatalf("%d relays queued for Mattermost, want 1", relays)
+	}
+	db.Close()
+
+	raw, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := raw.QueryRow(`SELECT COUNT(*) FROM events WHERE kind = 'discussion' AND CAST(details AS TEXT) LIKE '%heap is corrupted%'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("the discussion is stored in the clear (%d rows, %v)", n, err)
+	}
+	raw.Close()
+
+	db2, err := openSealed(ctx, path, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	svc2, _ := newService(t, db2)
+	_, events, err := svc2.Timeline(ctx, alice, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := bot.Discussion(events); len(got) != 1 || got[0].Details != said || got[0].Actor != "alice" {
+		t.Fatalf("after the restart: %+v", got)
 	}
 }

@@ -112,8 +112,8 @@ func (s *session) runCommand(ctx context.Context, req commandRequest) {
 	if err := s.reply(ctx, req, person, reply); err != nil && ctx.Err() == nil {
 		s.a.log.Warn("could not send a command reply", "nick", safeNick(req.nick), "err", err)
 	}
-	// A close typed here sends no notice back here: archive now.
-	s.archiveClosed(ctx)
+	// A close or a claim typed here sends no notice back here.
+	s.tendIncidents(ctx)
 }
 
 // mayRefuse rate-limits refusals per nick.

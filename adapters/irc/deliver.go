@@ -54,7 +54,7 @@ func (a *Adapter) Deliver(ctx context.Context, m bot.OutboxMessage) error {
 		return err
 	}
 	if perIncident {
-		s.archiveClosed(ctx)
+		s.tendIncidents(ctx)
 	}
 	return nil
 }

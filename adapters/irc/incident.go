@@ -279,7 +279,10 @@ func (s *session) joinAndWait(ctx context.Context, ic incidentChan) (bool, error
 
 // inviteTeam invites the incident's people who are online, logged in to
 // their accounts, and gives their accounts ChanServ access, so that whoever
-// was away can ask ChanServ for an invitation once logged in.
+// was away can ask ChanServ for an invitation once logged in. It runs when
+// the channel is made and after each message to it, and acts only for
+// people it has not invited yet on this connection: a new assignee or
+// manager (a claim, a reassignment) is invited then.
 func (s *session) inviteTeam(ctx context.Context, ic incidentChan) error {
 	if s.a.deps.Service == nil {
 		return nil
@@ -294,8 +297,21 @@ func (s *session) inviteTeam(ctx context.Context, ic incidentChan) error {
 		if p == nil || p.IRCAccount == "" {
 			continue
 		}
+		key := s.tr.is.fold(ic.name) + " " + strings.ToLower(p.IRCAccount)
+		s.mu.Lock()
+		done := s.invited[key]
+		u := s.tr.lookup(s.tr.nickFor(p.IRCAccount, ic.name))
+		in := u != nil && u.chans[s.tr.is.fold(ic.name)] // already there
+		s.invited[key] = true
+		s.mu.Unlock()
+		if done {
+			continue
+		}
 		if err := s.send(ctx, prioHigh, "PRIVMSG ChanServ :ACCESS "+ic.name+" ADD "+p.IRCAccount+" 5", nil); err != nil {
 			return err
+		}
+		if in {
+			continue
 		}
 		nick, err := s.resolveNick(ctx, p.IRCAccount)
 		if err != nil {
@@ -311,11 +327,12 @@ func (s *session) inviteTeam(ctx context.Context, ic incidentChan) error {
 	return nil
 }
 
-// archiveClosed gives up the channels of incidents that closed. It runs
-// after each incident message is delivered (the closing notice is the
-// channel's last message) and after each command taken here (a close typed
-// on IRC sends no notice to IRC), and on connecting.
-func (s *session) archiveClosed(ctx context.Context) {
+// tendIncidents gives up the channels of incidents that closed and
+// invites the people an incident gained (a claim, a reassignment). It
+// runs after each incident message is delivered (the closing notice is
+// the channel's last message) and after each command taken here (a
+// change typed on IRC sends no notice to IRC).
+func (s *session) tendIncidents(ctx context.Context) {
 	if s.a.deps.Channels == nil || s.a.opts.readOnly {
 		return
 	}
@@ -326,8 +343,21 @@ func (s *session) archiveClosed(ctx context.Context) {
 	}
 	s.a.mu.Unlock()
 	for _, ic := range live {
-		if inc, err := s.a.deps.Channels.Incident(ctx, ic.id); err == nil && !inc.State.Open() {
+		inc, err := s.a.deps.Channels.Incident(ctx, ic.id)
+		switch {
+		case err != nil:
+		case !inc.State.Open():
 			s.archive(ctx, ic)
+		default:
+			s.mu.Lock()
+			in := s.tr.channel(ic.name) != nil
+			s.mu.Unlock()
+			if !in {
+				continue
+			}
+			if err := s.inviteTeam(ctx, ic); err != nil && ctx.Err() == nil {
+				s.a.log.Warn("could not invite an incident's people", "channel", ic.name, "err", err)
+			}
 		}
 	}
 }

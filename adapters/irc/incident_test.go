@@ -110,6 +110,16 @@ func TestIncidentChannelLifecycle(t *testing.T) {
 		t.Errorf("severity %s after !severity high in the incident channel", inc2.Severity)
 	}
 
+	// A new assignee is invited when the change is made, here by a command
+	// typed in the channel itself.
+	dave := ircnet.Dial(t, n.Addr(), "dave", sasl("dave"))
+	alice.Privmsg(ch, "!assign dave")
+	if inv := dave.Expect(t, 2*wait, fromBot("INVITE", "dave")); inv.Param(1) != ch {
+		t.Fatalf("dave invited to %q", inv.Param(1))
+	}
+	dave.Join(ch, "")
+	dave.Expect(t, wait, ircnet.Cmd("JOIN", ch))
+
 	// A stranger cannot walk in, even with a guessed name.
 	mallory := ircnet.Dial(t, n.Addr(), "mallory", sasl("mallory"))
 	mallory.Join(ch, "")

@@ -38,6 +38,7 @@ type session struct {
 	releasing  bool              // a release of held messages is scheduled (privacy.go)
 	joinErr    string            // the channel's last refusal, "" once joined
 	refused    map[string]string // folded incident channel -> its last refusal
+	invited    map[string]bool   // "channel account" given access and invited
 	closeErr   error             // why we ended the connection ourselves
 
 	high, low chan *outLine              // lines to send; high goes first
@@ -56,6 +57,7 @@ func newSession(a *Adapter) *session {
 		fixedAt:  map[string]time.Time{},
 		fixTries: map[string]int{},
 		refused:  map[string]string{},
+		invited:  map[string]bool{},
 		high:     make(chan *outLine),
 		low:      make(chan *outLine),
 		control:  make(chan func(context.Context), 64),
