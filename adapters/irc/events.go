@@ -52,14 +52,16 @@ func (s *session) onEvent(c *girc.Client, e girc.Event) {
 	case girc.INVITE:
 		if len(e.Params) > 1 && s.sameTarget(e.Params[1], s.a.opts.TriageChannel) {
 			s.do(s.joinTriage)
-		} else if ic, ok := s.incidentByName(e.Last()); ok && len(e.Params) > 1 {
+		} else if ic, ok := s.incidentByName(e.Last()); ok {
 			s.do(func(ctx context.Context) { s.joinIncident(ctx, ic) })
 		}
 	case girc.ERR_INVITEONLYCHAN, girc.ERR_BADCHANNELKEY, girc.ERR_BANNEDFROMCHAN, girc.ERR_CHANNELISFULL,
 		"477", "489", "520": // need a registered nick, TLS only, oper only
-		if len(e.Params) > 1 && s.sameTarget(e.Params[1], s.a.opts.TriageChannel) {
+		switch {
+		case len(e.Params) < 2:
+		case s.sameTarget(e.Params[1], s.a.opts.TriageChannel):
 			s.joinFailed(e.Command, e.Last())
-		} else if _, ok := s.incidentByName(e.Params[1]); ok && len(e.Params) > 1 {
+		case s.ours(e.Params[1]):
 			s.incidentJoinFailed(e.Params[1], e.Command, e.Last())
 		}
 	case girc.PRIVMSG:
