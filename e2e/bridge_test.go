@@ -96,6 +96,20 @@ func TestBridgeEndToEnd(t *testing.T) {
 			t.Errorf("injected into the triage channel: %s", l.Raw)
 		}
 	}
+	fromMM := map[string]int{}
+	for _, l := range ircAlice.Lines() {
+		if l.Nick() == "sectriage" && l.Param(0) == ch && strings.HasPrefix(l.Param(1), "alice (mattermost): ") {
+			fromMM[l.Param(1)]++
+		}
+	}
+	for text, n := range fromMM {
+		if n != 1 && !strings.HasPrefix(text, "alice (mattermost): evil") {
+			t.Errorf("%q reached IRC %d times", text, n)
+		}
+	}
+	if len(fromMM) < 1+5+1 {
+		t.Errorf("%d distinct relays from Mattermost on IRC, want 7", len(fromMM))
+	}
 	relays := 0
 	for _, p := range mmAlice.posts.all() {
 		if p.UserId == w.mmBotID && strings.Contains(p.Message, "alice (irc): ") {
