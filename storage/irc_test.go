@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sectriage/sectriage/bot"
 )
@@ -125,5 +126,84 @@ func TestDiscussionSurvivesARestart(t *testing.T) {
 	}
 	if got := bot.Discussion(events); len(got) != 1 || got[0].Details != said || got[0].Actor != "alice" {
 		t.Fatalf("after the restart: %+v", got)
+	}
+}
+
+// TestRelayRules: a relay is queued only for a message said where the
+// rule allowed it, from a bridged platform, to the other bridged ones; a
+// long paste is cut on a character boundary to a few lines.
+func TestRelayRules(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openDB(t)
+	svc, _ := newService(t, db)
+	st := *svc.Settings()
+	st.Platforms = []string{bot.PlatformIRC, bot.PlatformMattermost, bot.PlatformConsole}
+	st.Bridge = []string{bot.PlatformIRC, bot.PlatformMattermost}
+	svc.SetSettings(&st)
+	inc, err := svc.OpenIncident(ctx, bot.SystemActor(), bot.NewIncident{Title: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	relays := func() []bot.OutboxMessage {
+		all, err := db.DueMessagesWhere(ctx, bot.OutboxFilter{}, t0.Add(time.Hour), 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []bot.OutboxMessage
+		for _, m := range all {
+			if m.Kind == bot.MessageRelay {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	alice := st.People.ByName("alice")
+	onIRC := bot.Actor{Person: alice, Platform: bot.PlatformIRC}
+	for _, tc := range []struct {
+		a    bot.Actor
+		said bot.Said
+	}{
+		{onIRC, bot.Said{Text: "an outsider was in the channel", Relay: false}},
+		{bot.Actor{Person: alice, Platform: bot.PlatformConsole}, bot.Said{Text: "not a bridged platform", Relay: true}},
+	} {
+		if err := svc.Discuss(ctx, tc.a, inc.ID, tc.said); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := relays(); len(r) != 0 {
+		t.Fatalf("relayed: %+v", r)
+	}
+	paste := strings.Repeat("line\n", 20) + strings.Repeat("é", 2000)
+	if err := svc.Discuss(ctx, onIRC, inc.ID, bot.Said{Text: paste, Relay: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Discuss(ctx, onIRC, inc.ID, bot.Said{Deleted: true, Relay: true}); err != nil {
+		t.Fatal(err)
+	}
+	r := relays()
+	if len(r) != 2 || r[0].Dest.Platform != bot.PlatformMattermost || r[0].Dest.Channel != bot.ChannelIncident || !r[0].Confidential {
+		t.Fatalf("relays: %+v", r)
+	}
+	text := bot.RenderPlain(r[0].Text)
+	if lines := strings.Count(text, "\n") + 1; lines > 8 || !strings.HasSuffix(text, "[cut; the whole message is in the record]") || !utf8.ValidString(text) {
+		t.Errorf("cut relay (%d lines):\n%s", lines, text)
+	}
+	if got := bot.RenderPlain(r[1].Text); got != "alice (irc, deleted a message)" {
+		t.Errorf("deletion relayed as %q", got)
+	}
+	// One long line is cut by bytes, on a character boundary.
+	if err := svc.Discuss(ctx, onIRC, inc.ID, bot.Said{Text: strings.Repeat("é", 2000), Relay: true}); err != nil {
+		t.Fatal(err)
+	}
+	if r = relays(); len(r) != 3 {
+		t.Fatalf("%d relays", len(r))
+	}
+	if text := bot.RenderPlain(r[2].Text); len(text) > 1600 || !utf8.ValidString(text) || !strings.Contains(text, "é [cut;") {
+		t.Errorf("long line relayed as %d bytes, valid %v", len(text), utf8.ValidString(text))
+	}
+	// The record keeps the whole paste.
+	_, events, _ := svc.Timeline(ctx, onIRC, inc.ID)
+	if d := bot.Discussion(events); len(d) != 5 || d[2].Details != strings.TrimSpace(paste) {
+		t.Errorf("the record does not keep the whole paste: %d entries", len(d))
 	}
 }
