@@ -140,7 +140,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, ro run
 		})
 	}
 	if cfg.IRCEnabled() {
-		deps := irc.Deps{Service: a.svc, Commands: runner, Outbox: a.outbox}
+		deps := irc.Deps{Service: a.svc, Commands: runner, Outbox: a.outbox, Channels: a.db, Record: a.svc, Queue: a.db}
 		if reports != nil {
 			deps.Reports = reports
 		}

@@ -23,6 +23,7 @@ func ircOptions(cfg *config.Config) (irc.Options, error) {
 		Burst: r.Rate.Burst, PerLine: r.Rate.PerLine.Duration,
 		MaxBodyLines: r.MaxBodyLines, FullReport: r.FullReport,
 		ReconnectMin: r.Reconnect.Min.Duration, ReconnectMax: r.Reconnect.Max.Duration,
+		ChannelPerIncident: r.ChannelPerIncident, IncidentChannel: r.IncidentChannel,
 	}
 	var err error
 	if r.ServerPasswordFile != "" || r.ServerPasswordEnv != "" {

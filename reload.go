@@ -62,13 +62,13 @@ func (r *reloader) reload(ctx context.Context) error {
 		return err
 	}
 	running := r.svc.Settings()
-	// The platforms and reporter mail stay as started: they follow the
-	// adapters, which only a restart adds or removes.
+	// The platforms, reporter mail and bridge stay as started: they follow
+	// the adapters, which only a restart adds, removes or reconfigures.
 	settings, err := cfg.Settings(running.Platforms)
 	if err != nil {
 		return err
 	}
-	settings.ReporterMail = running.ReporterMail
+	settings.ReporterMail, settings.Bridge = running.ReporterMail, running.Bridge
 	settings.NotifyReporter = running.NotifyReporter // [intake] needs a restart
 	var pair *tlsPair
 	if r.cert != nil {

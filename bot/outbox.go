@@ -49,6 +49,7 @@ const (
 	MessageAlert       = "alert"      // to officers: something is wrong (privacy, delivery)
 	MessageQuarantine  = "quarantine" // a report could not be accepted
 	MessageMail        = "mail"       // an e-mail to a reporter
+	MessageRelay       = "relay"      // said in an incident's channel on another platform
 )
 
 // OutboxMessage is a message waiting to be sent. Everything the bot says

@@ -225,3 +225,22 @@ func (q QuietHours) String() string {
 	}
 	return fmt.Sprintf("%02d:%02d-%02d:%02d", q.Start/60, q.Start%60, q.End/60, q.End%60)
 }
+
+// IncidentPeople is who belongs in an incident's own channel, on every
+// platform: its assignee, its manager and the officers, each once.
+func IncidentPeople(st *Settings, inc *Incident) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(name string) {
+		if name != "" && !seen[strings.ToLower(name)] {
+			seen[strings.ToLower(name)] = true
+			out = append(out, name)
+		}
+	}
+	add(inc.Assignee)
+	add(inc.Manager)
+	for _, o := range st.People.Officers() {
+		add(o.Name)
+	}
+	return out
+}

@@ -96,6 +96,15 @@ func (c *Config) Settings(platforms []string) (*bot.Settings, error) {
 		Platforms: platforms, Location: loc,
 		ReporterMail: c.Email.SMTP != nil, NotifyReporter: c.Intake.NotifyReporter, Publication: c.publicationPolicy(),
 	}
+	for _, p := range platforms {
+		if p == bot.PlatformIRC && c.IRCEnabled() && c.IRC.ChannelPerIncident ||
+			p == bot.PlatformMattermost && c.Mattermost.Enabled() && c.Mattermost.ChannelPerIncident {
+			st.Bridge = append(st.Bridge, p)
+		}
+	}
+	if len(st.Bridge) < 2 {
+		st.Bridge = nil
+	}
 	for _, g := range c.SIGs {
 		st.SIGs = append(st.SIGs, &bot.SIG{
 			Name: g.Name, Lead: g.Lead, Deputies: g.Deputies, Contacts: g.Contacts,

@@ -101,6 +101,8 @@ var columns = map[string]map[string]Class{
 	// of [publication] the announcement reached (public config).
 	"advisories": {"incident_id": Public, "draft": Sealed, "approvals": Public, "publish_at": Public,
 		"scheduled_by": Public, "published_at": Public, "distros_at": Public, "announced": Public, "updated_at": Public},
+	"irc_channels": {"incident_id": Public, "channel": Public, "created_at": Public, "archived_at": Public,
+		"key": Sealed}, // opens the channel where the incident is discussed
 }
 
 // ErrLocked is returned for confidential data in a sealed database opened

@@ -157,7 +157,7 @@ func startDesk(t testing.TB, n *ircnet.Network, o deskOptions) *desk {
 	if o.tweak != nil {
 		o.tweak(&opts)
 	}
-	d.irc = irc.New(opts, irc.Deps{Service: d.svc, Commands: reg, Reports: d.reports, Outbox: d.outbox}, log)
+	d.irc = irc.New(opts, irc.Deps{Service: d.svc, Commands: reg, Reports: d.reports, Outbox: d.outbox, Channels: db, Record: d.svc, Queue: db}, log)
 	var deliverer bot.Deliverer = d.irc
 	if o.gate != nil {
 		deliverer = bot.DeliverFunc(func(ctx context.Context, m bot.OutboxMessage) error {
