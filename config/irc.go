@@ -85,10 +85,10 @@ const (
 func defaultIRC() IRCConfig {
 	return IRCConfig{
 		TLS: true, Nick: "sectriage", Prefix: "!",
-		Rate:         IRCRateConfig{Burst: 4, PerLine: Duration{2 * time.Second}},
-		MaxBodyLines: 25,
-		FullReport:   FullReportMattermost, // parse picks FullReportHost without [mattermost]
-		Reconnect:    IRCReconnectConfig{Min: Duration{2 * time.Second}, Max: Duration{5 * time.Minute}},
+		Rate:            IRCRateConfig{Burst: 4, PerLine: Duration{2 * time.Second}},
+		MaxBodyLines:    25,
+		FullReport:      FullReportMattermost, // parse picks FullReportHost without [mattermost]
+		Reconnect:       IRCReconnectConfig{Min: Duration{2 * time.Second}, Max: Duration{5 * time.Minute}},
 		IncidentChannel: "#sec-{id}",
 	}
 }
