@@ -25,7 +25,6 @@ type liveDaemon struct {
 	cancel context.CancelFunc
 	done   chan error // Run's result, sent once
 	once   sync.Once
-	err    error // Run's result, after stop
 }
 
 // openTestDaemon loads the config at path and opens its daemon as cmdRun
@@ -70,20 +69,21 @@ func startDaemon(t testing.TB, path string, log io.Writer, reload <-chan os.Sign
 }
 
 // stop ends Run, waits for it and closes the daemon; it returns Run's
-// error. A second call returns the same.
-func (ld *liveDaemon) stop() error {
+// error, or Close's. Only the first call does anything, so the error is
+// reported once: by the test that stops it, else by the cleanup.
+func (ld *liveDaemon) stop() (err error) {
 	ld.once.Do(func() {
 		ld.cancel()
 		select {
-		case ld.err = <-ld.done:
+		case err = <-ld.done:
 		case <-time.After(20 * time.Second):
-			ld.err = errors.New("did not stop within 20s of its context ending")
+			err = errors.New("did not stop within 20s of its context ending")
 		}
-		if err := ld.Close(); err != nil && ld.err == nil {
-			ld.err = fmt.Errorf("close: %w", err)
+		if cerr := ld.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close: %w", cerr)
 		}
 	})
-	return ld.err
+	return err
 }
 
 // base is the main listener's URL.
