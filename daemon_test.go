@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -151,4 +152,53 @@ func TestOpenDaemonNamesTheBusySetting(t *testing.T) {
 	}
 	busy.Close()
 	startDaemon(t, cfg, io.Discard, nil) // the failed Open released the lock and the database
+}
+
+// TestDaemonNotReadyWithoutItsChat: Ready waits for every configured part.
+// With an IRC server that never answers, the listener serves and /readyz
+// says irc fails; Ready, which the listener alone would have closed by
+// then, stays open.
+func TestDaemonNotReadyWithoutItsChat(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sectriage.toml")
+	writeFile(t, path, withTeamKey(t, dir, strings.Replace(testConfig, "role = \"officer\"\n", "role = \"officer\"\nirc_account = \"alice\"\n", 1)+`
+[server]
+listen = "127.0.0.1:0"
+
+[irc]
+server = "`+freeAddr(t)+`"
+triage_channel = { name = "#sec" }
+`))
+	d, err := openTestDaemon(t, path, io.Discard, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	// Bound by Open: this waits in the backlog until the listener serves.
+	resp, err := http.Get("http://" + d.Addrs["server.listen"].String() + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "fail irc") {
+		t.Errorf("/readyz without IRC: %d %q", resp.StatusCode, body)
+	}
+	select {
+	case <-d.Ready():
+		t.Error("Ready closed while IRC is not connected")
+	default:
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	select {
+	case <-d.Ready():
+		t.Error("Ready closed by the stop")
+	default:
+	}
 }
