@@ -202,3 +202,28 @@ triage_channel = { name = "#sec" }
 	default:
 	}
 }
+
+// TestRunExitCodesOfOpen: what Open refuses keeps the exit code it had
+// before the daemon was a value: a setting to fix is a usage error (2),
+// a resource that fails is a failure (1); both are printed once.
+func TestRunExitCodesOfOpen(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	for _, c := range []struct {
+		name, server string
+		code         int
+		want         string
+	}{
+		{"missing certificate", "listen = \"127.0.0.1:0\"\ntls_cert_file = \"none.pem\"\ntls_key_file = \"none-key.pem\"\n", exitUsage, "none.pem"},
+		{"address in use", "listen = \"" + busy.Addr().String() + "\"\n", exitFailed, "[server] listen " + busy.Addr().String()},
+	} {
+		cfg, _ := intakeConfig(t, "[server]\n"+c.server)
+		code, _, errOut := runCLI(t, "", "run", "-config", cfg)
+		if code != c.code || !strings.Contains(errOut, "sectriage: ") || !strings.Contains(errOut, c.want) || strings.Count(errOut, c.want) != 1 {
+			t.Errorf("%s: exit %d, want %d and %q once:\n%s", c.name, code, c.code, c.want, errOut)
+		}
+	}
+}
