@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"database/sql"
 	"io"
 	"net"
@@ -186,20 +185,9 @@ func TestCheckBesideTheRunningDaemon(t *testing.T) {
 	addr, metricsAddr := freeAddr(t), freeAddr(t)
 	cfg, _ := intakeConfig(t, "[intake]\nacknowledge = false\n[server]\nlisten = \""+addr+"\"\ntls_cert_file = \"cert.pem\"\ntls_key_file = \"key.pem\"\nmetrics_listen = \""+metricsAddr+"\"\n")
 	writeCert(t, filepath.Dir(cfg), "daemon", 90*24*time.Hour)
-	ctx, cancel := context.WithCancel(context.Background())
-	done, started := make(chan int, 1), make(chan *running, 1)
-	go func() {
-		done <- runWith(ctx, []string{"run", "-config", cfg}, strings.NewReader(""), io.Discard, io.Discard,
-			runOptions{started: func(r *running) { started <- r }})
-	}()
-	defer func() { cancel(); <-done }()
-	select {
-	case r := <-started:
-		if r.Addrs["server.listen"].String() != addr || r.Addrs["server.metrics_listen"].String() != metricsAddr {
-			t.Fatalf("bound %v", r.Addrs)
-		}
-	case code := <-done:
-		t.Fatalf("the daemon stopped: exit %d", code)
+	d := startDaemon(t, cfg, io.Discard, nil)
+	if d.Addrs["server.listen"].String() != addr || d.Addrs["server.metrics_listen"].String() != metricsAddr {
+		t.Fatalf("bound %v", d.Addrs)
 	}
 	code, out, _ := runCLI(t, "", "check", "-config", cfg)
 	wantOnlyErrors(t, code, out, nobodyTold)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"database/sql"
 	"fmt"
 	"io"
@@ -11,42 +10,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/sectriage/sectriage/control"
 )
-
-// startDaemon runs `sectriage run` until the test ends and returns once its
-// control socket answers.
-func startDaemon(t *testing.T, cfg string) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int)
-	errOut := &syncBuffer{}
-	go func() { done <- run(ctx, []string{"run", "-config", cfg}, strings.NewReader(""), io.Discard, errOut) }()
-	t.Cleanup(func() {
-		cancel()
-		if code := <-done; code != exitOK {
-			t.Errorf("run exited %d: %s", code, errOut)
-		}
-	})
-	c := control.NewClient(filepath.Join(filepath.Dir(cfg), control.SocketName))
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		err := c.Ping(ctx)
-		if err == nil {
-			return
-		}
-		select {
-		case code := <-done:
-			t.Fatalf("run exited %d: %s", code, errOut)
-		case <-time.After(20 * time.Millisecond): // the daemon is starting: ask again
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the control socket did not answer: %v; %s", err, errOut)
-		}
-	}
-}
 
 // TestIngestAndCmdWithAndWithoutDaemon runs the same deliveries and
 // commands against a config with no daemon and one with `sectriage run`
@@ -57,7 +24,7 @@ func TestIngestAndCmdWithAndWithoutDaemon(t *testing.T) {
 	for _, mode := range []string{"in-process", "daemon"} {
 		cfg, key := intakeConfig(t, "\n[intake]\nmax_message_size = \"16KiB\"\n")
 		if mode == "daemon" {
-			startDaemon(t, cfg)
+			startDaemon(t, cfg, &syncBuffer{}, nil) // its control socket is bound before Ready
 		}
 		var lines []string
 		step := func(name, stdin string, args ...string) {
@@ -124,7 +91,7 @@ func TestLockedDatabaseWithAndWithoutDaemon(t *testing.T) {
 			t.Fatalf("setup: %d %s", code, errOut)
 		}
 		if mode == "daemon" {
-			startDaemon(t, cfg)
+			startDaemon(t, cfg, &syncBuffer{}, nil) // its control socket is bound before Ready
 		}
 		lock, err := sql.Open("sqlite", "file:"+filepath.Join(filepath.Dir(cfg), "st.db")+"?_pragma=busy_timeout(10000)")
 		if err != nil {

@@ -3,13 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/sectriage/sectriage/bot"
 	"github.com/sectriage/sectriage/config"
@@ -149,32 +147,6 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
-}
-
-func TestRunStopsGracefully(t *testing.T) {
-	cfg := writeConfig(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done, started := make(chan int), make(chan *running, 1)
-	errOut := &syncBuffer{}
-	go func() {
-		done <- runWith(ctx, []string{"run", "-config", cfg}, strings.NewReader(""), io.Discard, errOut,
-			runOptions{started: func(r *running) { started <- r }})
-	}()
-	select { // the daemon says when it runs; no log is read for it
-	case <-started:
-	case code := <-done:
-		t.Fatalf("daemon did not start: exit %d: %s", code, errOut.String())
-	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != exitOK || !strings.Contains(errOut.String(), "sectriage stopped") {
-			t.Fatalf("run exited %d: %s", code, errOut.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not stop when its context ended")
-	}
 }
 
 func TestBackupCommand(t *testing.T) {

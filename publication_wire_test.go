@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -43,11 +42,8 @@ scope = "libexample."
 disclosure = "We publish with the fix."
 mail = "security@example.org"
 `)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	errOut := &syncBuffer{}
-	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"run", "-config", cfg}, strings.NewReader(""), io.Discard, errOut) }()
+	d := startDaemon(t, cfg, errOut, nil)
 	base := "http://" + addr
 	get := func(path string) (int, string) {
 		resp, err := http.Get(base + path)
@@ -57,16 +53,6 @@ mail = "security@example.org"
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if code, _ := get("/healthz"); code == 200 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("listener not up:\n%s", errOut.String())
-		}
-		time.Sleep(20 * time.Millisecond) // polling for readiness
 	}
 	if code, body := get("/security/"); code != 200 || !strings.Contains(body, "libexample.") {
 		t.Fatalf("GET /security/ before any advisory: %d\n%s", code, body)
@@ -93,7 +79,7 @@ mail = "security@example.org"
 		}
 	}
 	var page string
-	deadline = time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		code, body := get("/advisories/")
 		if code == 200 && strings.Contains(body, "Overflow in the parser") {
@@ -128,13 +114,7 @@ mail = "security@example.org"
 	if !strings.Contains(checkOut, "ok:      [server] listen "+addr+": in use by a running sectriage") {
 		t.Errorf("check does not recognise the daemon's listener:\n%s", checkOut)
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != exitOK {
-			t.Fatalf("run exited %d: %s", code, errOut.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("run did not stop")
+	if err := d.stop(); err != nil {
+		t.Fatalf("run: %v: %s", err, errOut.String())
 	}
 }

@@ -106,36 +106,21 @@ func newTeamKeyByReadme(t *testing.T, g *gpgtest.GPG, passphrase string) (string
 	return fpr, run("--armor", "--export-secret-keys", fpr).Output
 }
 
-// restartDaemon runs `sectriage run` with the config at cfgPath, on a free
-// port, as the restart of the rotation procedure, and returns the
+// restartDaemon runs `sectriage run` with the config at cfgPath as the restart of the rotation procedure, and returns the
 // fingerprints of the keys its /pgp-key.asc serves (which security.txt
 // names and is signed by). The daemon is stopped before it returns.
 func restartDaemon(t *testing.T, cfgPath string) []string {
 	t.Helper()
-	data, err := os.ReadFile(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := freeAddr(t)
-	data = bytes.Replace(data, []byte(`listen = "127.0.0.1:0"`), []byte(`listen = "`+addr+`"`), 1)
-	if err := os.WriteFile(cfgPath, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
 	errOut := &syncBuffer{}
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"run", "-config", cfgPath}, strings.NewReader(""), io.Discard, errOut)
-	}()
+	d := startDaemon(t, cfgPath, errOut, nil)
 	defer func() {
-		cancel()
-		if code := <-done; code != exitOK {
-			t.Errorf("the daemon exited %d:\n%s", code, errOut.String())
+		if err := d.stop(); err != nil {
+			t.Errorf("the daemon: %v\n%s", err, errOut.String())
 		}
 	}()
 	get := func(path string) []byte {
 		t.Helper()
-		resp, err := http.Get("http://" + addr + path)
+		resp, err := http.Get(d.base() + path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -145,19 +130,6 @@ func restartDaemon(t *testing.T, cfgPath string) []string {
 			t.Fatalf("GET %s: %d %s", path, resp.StatusCode, body)
 		}
 		return body
-	}
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("listener not up: %v\n%s", err, errOut.String())
-		}
-		time.Sleep(20 * time.Millisecond) // polling for readiness
 	}
 	block, _ := clearsign.Decode(get("/.well-known/security.txt"))
 	if block == nil || !bytes.Contains(block.Plaintext, []byte("Encryption: https://security.example.org/pgp-key.asc")) {

@@ -26,7 +26,7 @@ func TestFollowUpThreadsOverIMAP(t *testing.T) {
 	srv := dovecot.Start(t, dovecot.Options{Mailboxes: []string{"Processed", "Quarantine"}})
 	f := newGPGFixture(t)
 	p := newPipeline(t, f.team, pipelineOptions{known: f.known, reporterMail: true})
-	stop := runIMAP(t, email.IMAPOptions{
+	_, stop := runIMAP(t, email.IMAPOptions{
 		Address: srv.Addr, TLS: "none", Username: srv.Username, Password: srv.Password,
 		DoneMailbox: "Processed", QuarantineMailbox: "Quarantine", PollInterval: time.Second,
 		MaxMessageBytes: 1 << 20, MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond,
