@@ -198,8 +198,8 @@ func (d *desk) waitDelivered(t testing.TB, n int, timeout time.Duration, match f
 	return got
 }
 
-// waitOutboxEmpty waits until nothing is pending. Outbox.Observe runs just
-// before a delivery is recorded, so the last one may still be on its way.
+// waitOutboxEmpty waits until nothing is pending: messages the test did
+// not wait for one by one may still be on their way.
 func (d *desk) waitOutboxEmpty(t testing.TB) {
 	t.Helper()
 	var stats storage.OutboxStats

@@ -147,9 +147,7 @@ func (c *core) waitDelivered(t testing.TB, kind string, dest func(bot.Destinatio
 }
 
 // waitOutboxEmpty waits until nothing is pending and fails if a message
-// was given up or held. Outbox.Observe runs just before a delivery is
-// recorded, so right after waitDelivered the last message may still count
-// as pending: poll the store instead.
+// was given up or held.
 func (c *core) waitOutboxEmpty(t testing.TB) {
 	t.Helper()
 	tick := time.NewTicker(20 * time.Millisecond)
