@@ -157,6 +157,33 @@ func (c *core) waitDelivered(t testing.TB, kind string, dest func(bot.Destinatio
 	}).m
 }
 
+// waitOutboxEmpty waits until nothing is pending and fails if a message
+// was given up or held.
+func (c *core) waitOutboxEmpty(t testing.TB) {
+	t.Helper()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.NewTimer(waitLong)
+	defer deadline.Stop()
+	for {
+		stats, err := c.db.OutboxStats(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stats.Pending == 0 {
+			if stats.Dead != 0 || stats.Held != 0 {
+				t.Fatalf("outbox: %d messages given up, %d held", stats.Dead, stats.Held)
+			}
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			t.Fatalf("outbox still has %d pending after %v", stats.Pending, waitLong)
+		}
+	}
+}
+
 func (c *core) open(t testing.TB, title string) *bot.Incident {
 	t.Helper()
 	inc, err := c.svc.OpenIncident(context.Background(), bot.SystemActor(), bot.NewIncident{Title: title, Reporter: "reporter@example.org", Encrypted: true})
