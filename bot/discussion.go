@@ -149,3 +149,20 @@ func Discussion(events []Event) []Event {
 	}
 	return out
 }
+
+// DiscussionText is what a discussion entry says, without the marks
+// Discuss puts before an edit or a thread reply; ok is false for the mark
+// of a deleted message, which says nothing worth quoting.
+func DiscussionText(ev Event) (text string, ok bool) {
+	if ev.Kind != EventDiscussion || ev.Details == "(deleted a message)" {
+		return "", false
+	}
+	text = ev.Details
+	for _, mark := range []string{Said{Edited: true, Thread: true}.how(), Said{Edited: true}.how(), Said{Thread: true}.how()} {
+		if rest, cut := strings.CutPrefix(text, "("+strings.TrimPrefix(mark, ", ")+") "); cut {
+			text = rest
+			break
+		}
+	}
+	return text, strings.TrimSpace(text) != ""
+}
