@@ -17,10 +17,10 @@ type IncidentRecord struct {
 
 // ExportIncident records in the timeline that the incident is exported
 // and by whom (whoever ran the export on the server: an operating-system
-// user, not a chat identity), then returns the whole record, that entry
+// user, not a chat identity) and where to, then returns the whole record, that entry
 // included. The entry is written first, so no export goes unrecorded.
-func (s *Service) ExportIncident(ctx context.Context, id int64, by string) (IncidentRecord, error) {
-	ev := s.event(SystemActor(), EventExported, "exported with all its text by "+by+" (sectriage export)")
+func (s *Service) ExportIncident(ctx context.Context, id int64, by, to string) (IncidentRecord, error) {
+	ev := s.event(SystemActor(), EventExported, "exported in the clear by "+by+" to "+to+" (sectriage export)")
 	if _, err := s.store.UpdateIncident(ctx, id, func(inc *Incident) (Change, error) {
 		ev.IncidentID = inc.ID
 		return Change{Events: []Event{ev}}, nil
