@@ -15,7 +15,7 @@ import (
 )
 
 // TestExportIncident is issue 17's "exported with the incident": a report
-// (subject and body), a note, a discussion message and the advisory draft
+// (subject and body), a follow-up, a note, a discussion message and the advisory draft
 // (one field typed, one copied from the discussion) each carry a canary.
 // Under umask 022 the export file holds every one and is 0600, the text
 // and JSON forms agree, the timeline records the export with the OS user,
@@ -31,6 +31,7 @@ func TestExportIncident(t *testing.T) {
 		"note":       "CNRYNOTE6c2d",
 		"discussion": "CNRYSAID0d4e",
 		"draft":      "CNRYDRAFT7a15",
+		"followup":   "CNRYFOLLOW5e88",
 	}
 	cfg, key := intakeConfig(t, "")
 	dir := filepath.Dir(cfg)
@@ -43,6 +44,11 @@ func TestExportIncident(t *testing.T) {
 		return out
 	}
 	run(string(encryptedMail(t, key, "export-1@example.net", c["subject"], c["body"]+" in the parser")), "ingest", "-config", cfg)
+	followUp := strings.Replace(string(encryptedMail(t, key, "export-2@example.net", "Re: the parser", c["followup"]+" also in 2.3")),
+		"Message-ID:", "In-Reply-To: <export-1@example.net>\r\nMessage-ID:", 1)
+	if out := run(followUp, "ingest", "-config", cfg); strings.TrimSpace(out) != "SEC-1" {
+		t.Fatalf("the follow-up did not join SEC-1: %q", out)
+	}
 	run("", "cmd", "-config", cfg, "-as", "alice", "--", "note", "1", c["note"])
 	say(t, cfg, "bob", 1, "the overflow needs a header over 64 KiB "+c["discussion"])
 	run("", "cmd", "-config", cfg, "-as", "alice", "--", "advisory", "1", "set", "title", "Overflow "+c["draft"])
@@ -98,17 +104,18 @@ func TestExportIncident(t *testing.T) {
 		t.Errorf("json: %+v", doc)
 	}
 	var exports []string
-	var noted bool
+	var noted, followed bool
 	for _, ev := range doc.Timeline {
 		noted = noted || ev.Kind == bot.EventNote && ev.Details == c["note"]
+		followed = followed || ev.Kind == bot.EventFollowUp
 		if ev.Kind == bot.EventExported {
 			exports = append(exports, ev.Details)
 		}
 	}
 	// Three exports ran: the file, the refused one (refused before anything
 	// was read, so not recorded) and this one.
-	if !noted || len(exports) != 2 || !strings.Contains(exports[0], "OS user "+osUser()+" to "+file) || !strings.Contains(exports[1], "to standard output") {
-		t.Errorf("timeline: note %v, exports %q", noted, exports)
+	if !noted || !followed || !strings.Contains(doc.Report, c["followup"]) || len(exports) != 2 || !strings.Contains(exports[0], "OS user "+osUser()+" to "+file) || !strings.Contains(exports[1], "to standard output") {
+		t.Errorf("timeline: note %v, follow-up %v, exports %q", noted, followed, exports)
 	}
 
 	files, err := filepath.Glob(filepath.Join(dir, "*"))
