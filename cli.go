@@ -49,12 +49,17 @@ var subcommands = []subcommand{
 	{name: "mattermost accept-user", synopsis: "-config FILE USERNAME", summary: "trust the account the Mattermost username names now",
 		detail:   "Forgets the account a username was pinned to, after a legitimate rename or re-creation.",
 		examples: []string{"sectriage mattermost accept-user -config sectriage.toml alice"}},
-	{name: "export", synopsis: "-config FILE [-format csv|json] [-since DATE] [-sig SIG]", summary: "response-time statistics for reports",
+	{name: "export", synopsis: "-config FILE [-format csv|json] [-since DATE] [-sig SIG] | -incident ID [-format text|json] [-o FILE]",
+		summary: "response-time statistics for reports, or one incident's whole record",
 		detail: "One row per incident (CSV): when it was created, acknowledged, triaged and fixed, and how long each took, from its timeline. " +
-			"JSON adds the summary the stats command shows: median and 90th percentile by SIG and severity, open incidents per person.",
+			"JSON adds the summary the stats command shows: median and 90th percentile by SIG and severity, open incidents per person. " +
+			"With -incident: that incident, its report and follow-ups, its timeline with the discussion and its advisory draft, decrypted, for the team; " +
+			"the timeline records the export, with the OS user who ran it. -o creates a new file readable only by its owner (0600); keep it as you would the team key.",
 		examples: []string{
 			"sectriage export -config sectriage.toml -since 2026-01-01 > 2026.csv",
 			"sectriage export -config sectriage.toml -format json -sig core",
+			"sectriage export -config sectriage.toml -incident 12 -o SEC-12.txt",
+			"sectriage export -config sectriage.toml -incident SEC-12 -format json -o SEC-12.json",
 		}},
 	{name: "systemd-unit", synopsis: "-config FILE [-binary PATH] [-check]", summary: "print the systemd unit for this config",
 		detail: "The unit loads as credentials the secret files of the platforms the config sets up, and only those. " +

@@ -14,16 +14,25 @@ import (
 
 // cmdExport writes the response-time statistics for yearly reports: one
 // row per incident (CSV), or the same with the summary `stats` shows
-// (JSON). Times are UTC, RFC 3339; durations in seconds.
+// (JSON). Times are UTC, RFC 3339; durations in seconds. With -incident
+// it writes that incident's whole record instead (exportIncident).
 func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs, configPath := newFlags("export")
-	format := fs.String("format", "csv", "csv (one row per incident) or json (with the summary)")
+	format := fs.String("format", "", "statistics: csv (one row per incident, the default) or json (with the summary); an incident: text (the default) or json")
 	since := fs.String("since", "", "only incidents created on or after this `DATE` (YYYY-MM-DD, UTC)")
 	sig := fs.String("sig", "", "only this `SIG`")
+	incident := fs.String("incident", "", "export this incident's whole record (`ID`: 12 or SEC-12), decrypted, instead of statistics")
+	out := fs.String("o", "", "with -incident: write to this new `FILE` (created 0600) instead of standard output")
 	if code, done := parseFlags(fs, args, stdout, stderr, exitUsage); done {
 		return code
 	}
-	if fs.NArg() > 0 || (*format != "csv" && *format != "json") {
+	if *incident != "" {
+		return cmdExportIncident(ctx, *configPath, *incident, *format, *out, fs.NArg() > 0 || *since != "" || *sig != "", stdout, stderr)
+	}
+	if *format == "" {
+		*format = "csv"
+	}
+	if fs.NArg() > 0 || *out != "" || (*format != "csv" && *format != "json") {
 		usageError(stderr, mustSubcommand("export"))
 		return exitUsage
 	}
@@ -57,6 +66,34 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		err = writeStatsCSV(stdout, st)
 	}
 	if err != nil {
+		fmt.Fprintln(stderr, "sectriage export:", err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+// cmdExportIncident is export -incident: extra is true when flags of the
+// statistics were given too.
+func cmdExportIncident(ctx context.Context, configPath, incident, format, out string, extra bool, stdout, stderr io.Writer) int {
+	if format == "" {
+		format = "text"
+	}
+	id, err := bot.ParseIncidentID(incident)
+	if extra || err != nil || (format != "text" && format != "json") {
+		usageError(stderr, mustSubcommand("export"))
+		return exitUsage
+	}
+	cfg, ok := loadConfig(configPath, stderr)
+	if !ok {
+		return exitUsage
+	}
+	a, err := openApp(ctx, cfg, discardLogger(), appOptions{platforms: chatPlatforms(cfg)})
+	if err != nil {
+		fmt.Fprintln(stderr, "sectriage:", err)
+		return exitFailed
+	}
+	defer a.Close()
+	if err := exportIncident(ctx, a, id, format, out, stdout); err != nil {
 		fmt.Fprintln(stderr, "sectriage export:", err)
 		return exitFailed
 	}

@@ -54,25 +54,9 @@ func (m Said) how() string {
 // it from there. The bot's own messages never come here, so a relayed
 // line is never relayed back.
 func (s *Service) Discuss(ctx context.Context, a Actor, id int64, said Said) error {
-	if strings.TrimSpace(said.Text) == "" && !said.Deleted {
-		return nil
-	}
-	text := said.Text
-	if said.Deleted {
-		text = "(deleted a message)"
-	} else if h := said.how(); h != "" {
-		text = "(" + strings.TrimPrefix(h, ", ") + ") " + text
-	}
-	text = strings.TrimSpace(text)
+	text := recorded(said)
 	if text == "" {
 		return nil
-	}
-	if len(text) > MaxDiscussionLength {
-		cut := MaxDiscussionLength
-		for cut > 0 && !utf8.RuneStart(text[cut]) {
-			cut--
-		}
-		text = text[:cut] + " [cut: the message was longer]"
 	}
 	_, err := s.update(ctx, a, Member, "take part in the discussion", id, func(st *Settings, inc *Incident, ch *Change) (bool, error) {
 		ch.Events = append(ch.Events, s.event(a, EventDiscussion, text))
@@ -93,6 +77,32 @@ func (s *Service) Discuss(ctx context.Context, a Actor, id int64, said Said) err
 	})
 	return err
 }
+
+// recorded is what the timeline keeps of a message: its text after a mark
+// of an edit or a thread reply, cut to MaxDiscussionLength; "" for nothing
+// worth keeping.
+func recorded(said Said) string {
+	if strings.TrimSpace(said.Text) == "" && !said.Deleted {
+		return ""
+	}
+	text := said.Text
+	if said.Deleted {
+		text = deletedMark
+	} else if h := said.how(); h != "" {
+		text = "(" + strings.TrimPrefix(h, ", ") + ") " + text
+	}
+	text = strings.TrimSpace(text)
+	if len(text) > MaxDiscussionLength {
+		cut := MaxDiscussionLength
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		text = text[:cut] + " [cut: the message was longer]"
+	}
+	return text
+}
+
+const deletedMark = "(deleted a message)"
 
 // Relay limits: a chat message is relayed whole up to these; the record
 // keeps all of it.
@@ -148,4 +158,23 @@ func Discussion(events []Event) []Event {
 		}
 	}
 	return out
+}
+
+// DiscussionText is what a discussion entry says, without the marks
+// Discuss puts before an edit or a thread reply; ok is false for the mark
+// of a deleted message, which says nothing worth quoting. An unmarked
+// message that itself begins with such a mark loses it too: the record
+// keeps text, not flags.
+func DiscussionText(ev Event) (text string, ok bool) {
+	if ev.Kind != EventDiscussion || ev.Details == deletedMark {
+		return "", false
+	}
+	text = ev.Details
+	for _, mark := range []string{Said{Edited: true, Thread: true}.how(), Said{Edited: true}.how(), Said{Thread: true}.how()} {
+		if rest, cut := strings.CutPrefix(text, "("+strings.TrimPrefix(mark, ", ")+") "); cut {
+			text = rest
+			break
+		}
+	}
+	return text, strings.TrimSpace(text) != ""
 }

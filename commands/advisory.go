@@ -24,7 +24,7 @@ func (h *handlers) advisoryCommands() []Command {
 	return []Command{
 		{Name: "advisory", Args: "<id> [set|affected|package|ref|credit …]",
 			Summary: "show the advisory draft and what publication still needs, or edit it", Permission: bot.Member,
-			Help: "Forms: advisory <id> set <field> <text>; affected <product> <range>; package <product> <ecosystem> <name> [repo]; ref <type> <url>; credit <type> <name>. " +
+			Help: "Forms: advisory <id> set <field> <text>; set <field> from <n> (message n of advisory <id> discussion, which lists the incident's discussion numbered, in private channels only); affected <product> <range>; package <product> <ecosystem> <name> [repo]; ref <type> <url>; credit <type> <name>. " +
 				"Fields: " + strings.Join(bot.AdvisoryFields, ", ") + ". Ranges: [branch:] introduced..fixed (1.4: 1.4.0..1.4.3, ..2.1.0, 1.5.0..). " +
 				"Reference types: the CVE tags (patch, release-notes, vendor-advisory, …). Credit types: " + strings.Join(bot.CreditTypes, ", ") +
 				"; credit only people who agreed to be named, with the name they chose. Text with an apostrophe goes in double quotes: set summary \"the parser's buffer\". Every edit withdraws the approvals given so far.",
@@ -49,6 +49,9 @@ func (h *handlers) advisory(ctx context.Context, req *Request) (Reply, error) {
 	if len(req.Args) == 1 {
 		return h.showAdvisory(ctx, req, id)
 	}
+	if len(req.Args) == 2 && strings.EqualFold(req.Args[1], "discussion") {
+		return h.advisoryDiscussion(ctx, req, id)
+	}
 	sub := strings.ToLower(req.Args[1])
 	need := func(n int, usage string) error {
 		if len(req.Args) < n {
@@ -63,8 +66,15 @@ func (h *handlers) advisory(ctx context.Context, req *Request) (Reply, error) {
 		if err := need(3, "set <field> <text> (an empty text clears it)"); err != nil {
 			return Reply{}, err
 		}
-		field := strings.ToLower(req.Args[2])
-		what, change = "set "+field, func(a *bot.Advisory) error { return a.Set(field, req.Rest(3)) }
+		field, text := strings.ToLower(req.Args[2]), req.Rest(3)
+		what = "set " + field
+		if f, n, quoted := quotedField(req); quoted {
+			if text, err = h.discussionMessage(ctx, req, id, n); err != nil {
+				return Reply{}, err
+			}
+			field, what = f, fmt.Sprintf("set %s from discussion message %d", f, n)
+		}
+		change = func(a *bot.Advisory) error { return a.Set(field, text) }
 	case "affected":
 		if err := need(4, "affected <product> <range>, e.g. affected libexample 1.4: 1.4.0..1.4.3"); err != nil {
 			return Reply{}, err
@@ -99,7 +109,7 @@ func (h *handlers) advisory(ctx context.Context, req *Request) (Reply, error) {
 		// On Mattermost the adapter opens its dialog before this runs.
 		return Reply{}, invalid("The edit dialog is Mattermost's; here use advisory %d set <field> <text>.", id)
 	default:
-		return Reply{}, invalid("Unknown advisory change %q; use set, affected, package, ref or credit.", bot.EscapeControl(req.Args[1], false))
+		return Reply{}, invalid("Unknown advisory change %q; use discussion, set, affected, package, ref or credit.", bot.EscapeControl(req.Args[1], false))
 	}
 	out, err := h.svc.EditAdvisory(ctx, req.Actor, req.Rule, id, what, change)
 	if err != nil {

@@ -123,6 +123,8 @@ func worldOn(t testing.TB, db *storage.DB) *world {
 //	as NAME          act as this person (an undeclared name is an outsider)
 //	advance DUR      move the clock
 //	private yes|no   whether replies go to a private place
+//	said ID TEXT     the actor says TEXT in the incident's IRC channel
+//	                 (edited ID TEXT, deleted ID: an edit, a deletion)
 //	> COMMAND        run it; the lines after it are the expected reply
 func TestGolden(t *testing.T) {
 	files, _ := filepath.Glob("testdata/*.txt")
@@ -178,6 +180,17 @@ func play(t *testing.T, script string) string {
 			w.clock.Advance(d)
 		case strings.HasPrefix(line, "private "):
 			private = strings.TrimSpace(line[8:]) == "yes"
+		case strings.HasPrefix(line, "said "), strings.HasPrefix(line, "edited "), strings.HasPrefix(line, "deleted "):
+			verb, rest, _ := strings.Cut(line, " ")
+			idArg, text, _ := strings.Cut(rest, " ")
+			id, err := bot.ParseIncidentID(idArg)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			said := bot.Said{Text: text, Edited: verb == "edited", Deleted: verb == "deleted"}
+			if err := w.svc.Discuss(ctx, bot.Actor{Person: act.Person, Platform: bot.PlatformIRC}, id, said); err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
 		case strings.HasPrefix(line, "> "):
 			reply := w.reg.Run(ctx, act, line[2:], private)
 			out.WriteString(render(reply))
@@ -188,7 +201,7 @@ func play(t *testing.T, script string) string {
 }
 
 func isDirective(line string) bool {
-	for _, p := range []string{"as ", "advance ", "private ", "# "} {
+	for _, p := range []string{"as ", "advance ", "private ", "said ", "edited ", "deleted ", "# "} {
 		if strings.HasPrefix(line, p) {
 			return true
 		}

@@ -189,8 +189,10 @@ func discussion(req *Request, inc *bot.Incident, events []bot.Event) (Reply, err
 		return Reply{Text: t, Confidential: true}, nil
 	}
 	t.Plain(fmt.Sprintf("%s: discussion (%d message(s)):", inc.Name(), len(said)))
-	for _, ev := range said {
-		t.Line().Plain(fmt.Sprintf("  %s  %s (%s): ", bot.FormatTime(ev.At, loc), ev.Actor, ev.Platform)).Untrusted(ev.Details)
+	// Numbered, so a message can be copied into the advisory draft
+	// (advisory <id> set <field> from <n>).
+	for i, ev := range said {
+		t.Line().Plain(fmt.Sprintf("  %d. %s  %s (%s): ", i+1, bot.FormatTime(ev.At, loc), ev.Actor, ev.Platform)).Untrusted(ev.Details)
 	}
 	return Reply{Text: t, Confidential: true}, nil
 }
