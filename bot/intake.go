@@ -94,8 +94,11 @@ type ReportOutcome struct {
 	Finished         bool // the outcome and everything it queues are committed
 }
 
-// IntakeStore is what intake needs from storage.
-type IntakeStore interface {
+// ReportTx is what taking one message to its outcome writes. Inside
+// IntakeStore.InReportTx every call joins one write transaction; the
+// store implements it as well, each call committing on its own (the path
+// of a report stored earlier and finished later).
+type ReportTx interface {
 	// KeepReport stores a report unless one with the same hash exists;
 	// then it returns that one's id and duplicate. The Message-ID is no
 	// part of it: the sender chooses it, so a forged mail sent first
@@ -104,8 +107,7 @@ type IntakeStore interface {
 	// SameMessageID returns the first report stored before id under the
 	// same Message-ID (with other content), or 0.
 	SameMessageID(ctx context.Context, id int64) (int64, error)
-	KeptReport(ctx context.Context, id int64) (*KeptReport, error)
-	ReportOutcome(ctx context.Context, id int64) (ReportOutcome, error)
+	CreateIncident(ctx context.Context, inc *Incident, build func(inc *Incident) Change) (*Incident, error)
 	// FinishReport queues msgs and marks the report finished, in one
 	// transaction.
 	FinishReport(ctx context.Context, id int64, msgs []OutboxMessage, at time.Time) error
@@ -114,6 +116,17 @@ type IntakeStore interface {
 	// transaction. An entry with the same DedupeKey or report makes it a
 	// no-op that returns the existing entry's id.
 	QuarantineMessage(ctx context.Context, q *Quarantined, build func(q *Quarantined) []OutboxMessage) (id int64, created bool, err error)
+}
+
+// IntakeStore is what intake needs from storage.
+type IntakeStore interface {
+	ReportTx
+	// InReportTx runs fn in one write transaction: what fn writes through
+	// tx commits together when fn returns nil (one fsync), and none of it
+	// when fn fails.
+	InReportTx(ctx context.Context, fn func(tx ReportTx) error) error
+	KeptReport(ctx context.Context, id int64) (*KeptReport, error)
+	ReportOutcome(ctx context.Context, id int64) (ReportOutcome, error)
 	// UnfinishedReports lists reports received before cutoff that have no
 	// committed outcome, oldest first.
 	UnfinishedReports(ctx context.Context, cutoff time.Time, limit int) ([]int64, error)
@@ -132,9 +145,12 @@ type IntakeOptions struct {
 }
 
 // Intake turns received messages into incidents or quarantine entries:
-// store durably first, then decode, route, open the incident, acknowledge.
-// Each step is idempotent, so a crash anywhere is repaired by delivering
-// the message again or by Resume.
+// decode, then store the message, open the incident (or the quarantine
+// entry) and queue the acknowledgement in one transaction, so a message
+// costs one fsync and is either wholly taken or not at all (its source
+// keeps it until Receive returns nil). Reports stored by earlier versions
+// or interrupted paths are finished step by step, each step idempotent,
+// by a re-delivery or by Resume.
 type Intake struct {
 	svc    *Service
 	store  IntakeStore
@@ -172,19 +188,39 @@ func (in *Intake) Receive(ctx context.Context, sub Submission) (IntakeResult, er
 		}
 		stored, sealed = s, true
 	}
-	id, dup, err := in.store.KeepReport(ctx, KeptReport{
+	kept := KeptReport{
 		ReceivedAt: now, Source: sub.Source, MessageID: env.MessageID,
 		Hash: in.seal.Hash(sub.Raw), Raw: stored, Sealed: sealed,
+	}
+	// Decoded before the transaction begins, so the write lock is never
+	// held while decrypting. A duplicate is decoded for nothing; that is
+	// the rare case (an MTA's retry).
+	rep, decodeErr := in.decode(sub.Raw)
+	var res IntakeResult
+	dup := false
+	err := in.store.InReportTx(ctx, func(tx ReportTx) error {
+		id, d, err := tx.KeepReport(ctx, kept)
+		if err != nil {
+			return fmt.Errorf("storing the message: %w", err)
+		}
+		if dup = d; dup {
+			res.ReportID = id
+			return nil
+		}
+		res, err = in.conclude(ctx, tx, id, sub.Source, env, int64(len(sub.Raw)), rep, decodeErr)
+		return err
 	})
 	if err != nil {
-		return IntakeResult{}, fmt.Errorf("storing the message: %w", err)
+		return IntakeResult{}, err
 	}
 	if !dup {
-		return in.process(ctx, id, sub.Source, sub.Raw, env)
+		in.svc.wake()
+		return res, nil
 	}
 	// Received before, byte for byte (an MTA's retry, an IMAP re-fetch). If
 	// that delivery got as far as a committed outcome, this is it; if not
 	// (it was interrupted), finish it from the stored copy.
+	id := res.ReportID
 	out, err := in.store.ReportOutcome(ctx, id)
 	if err != nil {
 		return IntakeResult{}, fmt.Errorf("reading report %d: %w", id, err)
@@ -192,7 +228,7 @@ func (in *Intake) Receive(ctx context.Context, sub Submission) (IntakeResult, er
 	if out.Finished {
 		return outcomeResult(id, out), nil
 	}
-	res, err := in.finishStored(ctx, id)
+	res, err = in.finishStored(ctx, id)
 	res.Duplicate = true
 	return res, err
 }
@@ -208,8 +244,12 @@ func (in *Intake) finishStored(ctx context.Context, id int64) (IntakeResult, err
 	raw, err := in.raw(kept)
 	if err != nil {
 		in.log.Error("a stored report cannot be unsealed", "report", id, "err", err)
-		return in.reject(ctx, IntakeResult{ReportID: id}, kept.Source, Envelope{MessageID: kept.MessageID}, int64(len(kept.Raw)),
+		res, err := in.reject(ctx, in.store, IntakeResult{ReportID: id}, kept.Source, Envelope{MessageID: kept.MessageID}, int64(len(kept.Raw)),
 			Reject(RejectWrongKey, "the stored copy is sealed to a team key that is no longer configured"))
+		if err == nil {
+			in.svc.wake()
+		}
+		return res, err
 	}
 	return in.process(ctx, id, kept.Source, raw, in.envelope(raw))
 }
@@ -274,7 +314,8 @@ func (in *Intake) raw(r *KeptReport) ([]byte, error) {
 	return raw, nil
 }
 
-// process takes a stored report to its committed outcome.
+// process takes a stored report to its committed outcome, one step (and
+// transaction) at a time, each idempotent.
 func (in *Intake) process(ctx context.Context, id int64, source string, raw []byte, env Envelope) (IntakeResult, error) {
 	res := IntakeResult{ReportID: id}
 	out, err := in.store.ReportOutcome(ctx, id)
@@ -294,27 +335,58 @@ func (in *Intake) process(ctx context.Context, id int64, source string, raw []by
 			return res, err
 		}
 		rep, _ := in.decode(raw) // only to know whether to acknowledge
-		return res, in.finish(ctx, id, inc, rep)
-	}
-
-	rep, err := in.decode(raw)
-	if rej, ok := AsRejection(err); ok {
-		return in.reject(ctx, res, source, env, int64(len(raw)), rej)
-	}
-	if err != nil {
+		err = in.finish(ctx, in.store, id, inc, rep)
+		in.svc.wake()
 		return res, err
 	}
+	rep, err := in.decode(raw)
+	res, err = in.conclude(ctx, in.store, id, source, env, int64(len(raw)), rep, err)
+	if err != nil {
+		// Another process may have opened it first: the store allows one
+		// incident per report.
+		again, e2 := in.store.ReportOutcome(ctx, id)
+		if e2 != nil || again.IncidentID == 0 {
+			return res, err
+		}
+		res.IncidentID = again.IncidentID
+		if again.Finished {
+			return res, nil
+		}
+		inc, err := in.store.Incident(ctx, again.IncidentID)
+		if err != nil {
+			return res, err
+		}
+		err = in.finish(ctx, in.store, id, inc, rep)
+		in.svc.wake()
+		return res, err
+	}
+	in.svc.wake()
+	return res, nil
+}
+
+// conclude takes report id, decoded into rep (or refused with
+// decodeErr), to its outcome, writing through w: an incident with the
+// acknowledgement queued, or a quarantine entry. The caller wakes the
+// outbox once w's writes are committed.
+func (in *Intake) conclude(ctx context.Context, w ReportTx, id int64, source string, env Envelope, size int64, rep *Report, decodeErr error) (IntakeResult, error) {
+	res := IntakeResult{ReportID: id}
+	if rej, ok := AsRejection(decodeErr); ok {
+		return in.reject(ctx, w, res, source, env, size, rej)
+	}
+	if decodeErr != nil {
+		return res, decodeErr
+	}
 	if !rep.Encrypted() && in.opts.RequireEncryption {
-		return in.reject(ctx, res, source, env, int64(len(raw)),
+		return in.reject(ctx, w, res, source, env, size,
 			Reject(RejectNotEncrypted, "the message is not encrypted to the team key and [keys] require_encryption is set"))
 	}
-	// The SIG's routing rules of the settings in force (they change on
-	// reload), unless a router was given.
-	reused, err := in.reusedMessageID(ctx, id)
+	reused, err := in.reusedMessageID(ctx, w, id)
 	if err != nil {
 		return res, err
 	}
 	detail := rep.Summary(source) + reused
+	// The SIG's routing rules of the settings in force (they change on
+	// reload), unless a router was given.
 	var sig string
 	if in.router != nil {
 		sig = in.router.Route(rep.Subject, rep.RoutingText(), rep.Recipients)
@@ -325,37 +397,24 @@ func (in *Intake) process(ctx context.Context, id int64, source string, raw []by
 			detail += "; routed: " + why
 		}
 	}
-	inc, err := in.svc.OpenIncident(ctx, SystemActor(), NewIncident{
+	inc, err := in.svc.openIncident(ctx, w, SystemActor(), NewIncident{
 		Title: rep.Subject, SIG: sig, Reporter: rep.From, ReporterKey: rep.ReporterKeyFingerprint,
 		ReportID: id, Encrypted: rep.Encrypted(), Detail: detail,
 	})
 	if err != nil {
-		// Another process may have opened it first: the store allows one
-		// incident per report.
-		if again, e2 := in.store.ReportOutcome(ctx, id); e2 == nil && again.IncidentID != 0 {
-			res.IncidentID = again.IncidentID
-			if again.Finished {
-				return res, nil
-			}
-			inc, err = in.store.Incident(ctx, again.IncidentID)
-			if err != nil {
-				return res, err
-			}
-			return res, in.finish(ctx, id, inc, rep)
-		}
 		return res, fmt.Errorf("opening an incident for report %d: %w", id, err)
 	}
 	res.IncidentID = inc.ID
 	in.log.Info("report became an incident", "report", id, "incident", inc.Name(), "source", source,
 		"encrypted", rep.Encrypted(), "signature", string(rep.Signature.Status))
-	return res, in.finish(ctx, id, inc, rep)
+	return res, in.finish(ctx, w, id, inc, rep)
 }
 
 // reusedMessageID is the timeline's note for a report whose Message-ID an
 // earlier, different message carried ("" if none), logged as well: one of
 // the two may be forged, and neither may vanish into the other.
-func (in *Intake) reusedMessageID(ctx context.Context, id int64) (string, error) {
-	first, err := in.store.SameMessageID(ctx, id)
+func (in *Intake) reusedMessageID(ctx context.Context, w ReportTx, id int64) (string, error) {
+	first, err := w.SameMessageID(ctx, id)
 	if err != nil || first == 0 {
 		return "", err
 	}
@@ -398,9 +457,10 @@ func (in *Intake) envelope(raw []byte) (env Envelope) {
 }
 
 // finish queues the acknowledgement to the reporter and marks the report
-// finished. rep is nil when resuming: then only the incident is known,
-// which is all the acknowledgement needs (the deliverer looks up the key).
-func (in *Intake) finish(ctx context.Context, reportID int64, inc *Incident, rep *Report) error {
+// finished, through w. rep is nil when resuming: then only the incident is
+// known, which is all the acknowledgement needs (the deliverer looks up
+// the key).
+func (in *Intake) finish(ctx context.Context, w ReportTx, reportID int64, inc *Incident, rep *Report) error {
 	var msgs []OutboxMessage
 	if in.shouldAcknowledge(inc, rep) {
 		msgs = append(msgs, OutboxMessage{
@@ -412,11 +472,8 @@ func (in *Intake) finish(ctx context.Context, reportID int64, inc *Incident, rep
 		})
 	}
 	stampMessages(msgs, in.svc.clock.Now())
-	if err := in.store.FinishReport(ctx, reportID, msgs, in.svc.clock.Now()); err != nil {
+	if err := w.FinishReport(ctx, reportID, msgs, in.svc.clock.Now()); err != nil {
 		return fmt.Errorf("finishing report %d: %w", reportID, err)
-	}
-	if len(msgs) > 0 {
-		in.svc.wake()
 	}
 	return nil
 }

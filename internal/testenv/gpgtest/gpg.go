@@ -71,6 +71,24 @@ type KeyOptions struct {
 // New makes a fresh GNUPGHOME and stops its gpg-agent when t ends.
 func New(t testing.TB) *GPG {
 	t.Helper()
+	// gpg-agent calibrates the passphrase S2K to ~100 ms of hashing, which
+	// go-crypto then needs about 0.5 s per key to undo; tests unlock keys
+	// often, so protect (and export) keys with the minimal iteration count.
+	return newHome(t, 65536)
+}
+
+// NewRealistic is New with keys protected as GnuPG protects them by
+// default on a fast machine: an S2K count of 65,011,712 (the largest
+// OpenPGP can encode), for benchmarks of unlocking a team key.
+func NewRealistic(t testing.TB) *GPG {
+	t.Helper()
+	return newHome(t, 65011712)
+}
+
+// newHome makes a GNUPGHOME whose agent protects and exports secret keys
+// with s2kCount iterations (the agent's setting governs exported keys).
+func newHome(t testing.TB, s2kCount int) *GPG {
+	t.Helper()
 	g := &GPG{
 		bin:     testenv.LookPath(t, "gpg", "gnupg"),
 		gpgconf: testenv.LookPath(t, "gpgconf", "gnupg"),
@@ -95,12 +113,9 @@ func New(t testing.TB) *GPG {
 		os.RemoveAll(home)
 	})
 	// Never touch the network (key servers, WKD) and keep output stable.
-	// gpg-agent calibrates the passphrase S2K to ~100 ms of hashing, which
-	// go-crypto then needs about 0.5 s per key to undo; tests unlock keys
-	// often, so protect (and export) keys with the minimal iteration count.
 	files := map[string]string{
-		"gpg.conf":       "no-auto-key-retrieve\nno-auto-key-locate\nno-greeting\nno-permission-warning\ns2k-count 65536\n",
-		"gpg-agent.conf": "s2k-count 65536\n",
+		"gpg.conf":       fmt.Sprintf("no-auto-key-retrieve\nno-auto-key-locate\nno-greeting\nno-permission-warning\ns2k-count %d\n", s2kCount),
+		"gpg-agent.conf": fmt.Sprintf("s2k-count %d\n", s2kCount),
 	}
 	for name, conf := range files {
 		if err := os.WriteFile(filepath.Join(home, name), []byte(conf), 0o600); err != nil {
