@@ -41,6 +41,7 @@ type DB struct {
 	keyed bool
 	// stmts are the write connection's prepared statements (stmts.go).
 	stmts *stmts
+	ids   rowIDs
 }
 
 var (

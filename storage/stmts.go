@@ -3,8 +3,10 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 )
 
@@ -23,7 +25,7 @@ import (
 var hotQueries = []string{
 	qReportByHash, qInsertReport, qSameMessageID, qFinishReport,
 	qInsertIncident, qInsertEvent, qInsertOutbox,
-	nextIDQuery("reports"), nextIDQuery("incidents"), nextIDQuery("events"), nextIDQuery("outbox"), nextIDQuery("quarantine"),
+	qMaxIDs,
 	qQuarantineByKey, qInsertQuarantine,
 }
 
@@ -44,8 +46,59 @@ const (
 
 var qInsertIncident = `INSERT INTO incidents(` + incidentColumns + `) VALUES (` + placeholders(strings.Count(incidentColumns, ",")+1) + `)`
 
-func nextIDQuery(table string) string {
-	return `SELECT COALESCE(MAX(id), 0) + 1 FROM ` + table
+// idTables are the tables whose rows are numbered by nextID, never by
+// SQLite: every INSERT into them names the id nextID gave.
+var idTables = []string{"reports", "incidents", "events", "outbox", "quarantine"}
+
+// qMaxIDs reads the highest id of every table in idTables.
+var qMaxIDs = func() string {
+	cols := make([]string, len(idTables))
+	for i, t := range idTables {
+		cols[i] = `(SELECT COALESCE(MAX(id), 0) FROM ` + t + `)`
+	}
+	return `SELECT ` + strings.Join(cols, ", ")
+}()
+
+// rowIDs hands out the ids of new rows within one write transaction: the
+// write connection runs one transaction at a time under the write lock,
+// so after reading each table's highest id once, counting on is exact
+// (1 query per message instead of one per row). The counts are kept for
+// the *sql.Tx that read them only; the next transaction reads afresh.
+// Holding the pointer keeps that Tx alive, so a later one cannot reuse
+// its address.
+type rowIDs struct {
+	mu   sync.Mutex
+	tx   *sql.Tx
+	last map[string]int64
+}
+
+func (r *rowIDs) next(ctx context.Context, tx *sql.Tx, table string, s *stmts) (int64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.tx != tx {
+		r.tx = nil
+		max := make([]int64, len(idTables))
+		dest := make([]any, len(idTables))
+		for i := range max {
+			dest[i] = &max[i]
+		}
+		if err := s.queryRow(ctx, tx, qMaxIDs).Scan(dest...); err != nil {
+			return 0, err
+		}
+		if r.last == nil {
+			r.last = make(map[string]int64, len(idTables))
+		}
+		for i, t := range idTables {
+			r.last[t] = max[i]
+		}
+		r.tx = tx
+	}
+	last, ok := r.last[table]
+	if !ok {
+		return 0, fmt.Errorf("storage: table %s is not numbered by nextID", table)
+	}
+	r.last[table] = last + 1
+	return last + 1, nil
 }
 
 // stmts are the write connection's prepared statements, by query text.
