@@ -38,10 +38,11 @@ type fake struct {
 	failFrom int      // ...once this many more have succeeded
 	conns    []*websocket.Conn
 	wsSeq    int64
-	gets     map[string]int // GET /channels/{id} calls, by channel
-	accepted chan struct{}  // one per authenticated websocket
-	hooks    chan []byte    // bodies posted to /hooks/commands/
+	accepted chan struct{} // one per authenticated websocket
+	hooks    chan []byte   // bodies posted to /hooks/commands/
 	posted   chan *model.Post
+
+	gets map[string]int // GET /channels/{id} calls, by channel
 }
 
 type fakeChannel struct {
