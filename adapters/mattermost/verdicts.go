@@ -31,7 +31,11 @@ import (
 // Failing verdicts are never kept: each try asks REST and alerts as before.
 
 // verdictNeutral are the events that change no channel's type or members.
+// A new direct or group channel is born with its members and holds no
+// verdict yet.
 var verdictNeutral = map[model.WebsocketEventType]bool{
+	model.WebsocketEventDirectAdded:            true,
+	model.WebsocketEventGroupAdded:             true,
 	model.WebsocketEventPosted:                 true,
 	model.WebsocketEventPostEdited:             true,
 	model.WebsocketEventPostDeleted:            true,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -101,7 +102,15 @@ func (a *Adapter) session(ctx context.Context, r *resume) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	dialer := &websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: a.opts.RequestTimeout}
+	var nd net.Dialer
+	dialer := &websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: a.opts.RequestTimeout,
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := nd.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return quickAck(c), nil
+		}}
 	ws, err := model.NewReliableWebSocketClientWithDialer(dialer, wsURL(a.opts.URL), a.opts.Token, r.connID, int(r.next), true)
 	if err != nil {
 		return false, err
