@@ -36,10 +36,17 @@ func TestSlashClaimFromDeclaredPerson(t *testing.T) {
 	if resp.ResponseType != model.CommandResponseTypeInChannel || !strings.Contains(resp.Text, "You claimed "+inc.Name()) {
 		t.Errorf("response %q %q", resp.ResponseType, resp.Text)
 	}
-	ws.WaitFor(t, waitLong, mmserver.IsPosted(w.triage.Id, "You claimed "+inc.Name()))
-	// The incident's post follows: it now says who has it.
-	ev := ws.WaitFor(t, waitLong, func(ev *model.WebSocketEvent) bool {
-		return ev.EventType() == model.WebsocketEventPostEdited && ev.GetBroadcast().ChannelId == w.triage.Id
+	// The confirmation, and the incident's post updated to say who has it,
+	// in either order: the update can go out before Mattermost has posted
+	// the command's answer.
+	confirmed, isConfirmation := false, mmserver.IsPosted(w.triage.Id, "You claimed "+inc.Name())
+	var ev *model.WebSocketEvent
+	ws.WaitFor(t, waitLong, func(e *model.WebSocketEvent) bool {
+		confirmed = confirmed || isConfirmation(e)
+		if e.EventType() == model.WebsocketEventPostEdited && e.GetBroadcast().ChannelId == w.triage.Id {
+			ev = e
+		}
+		return confirmed && ev != nil
 	})
 	if p := mmserver.PostOf(t, ev); !strings.Contains(p.Message, "Assignee: alice") || !strings.Contains(p.Message, ", triage,") {
 		t.Errorf("updated post: %q", p.Message)
