@@ -11,6 +11,7 @@ import (
 	"github.com/sectriage/sectriage/bot"
 	"github.com/sectriage/sectriage/commands"
 	"github.com/sectriage/sectriage/config"
+	"github.com/sectriage/sectriage/publication"
 	"github.com/sectriage/sectriage/schedule"
 	"github.com/sectriage/sectriage/storage"
 	"github.com/sectriage/sectriage/teamkey"
@@ -29,6 +30,10 @@ type app struct {
 	sched  *schedule.Scheduler
 	// intake is the report pipeline.
 	intake *intakeParts
+	// pub runs publications; nil without [publication].
+	pub *publication.Publisher
+	// quarantine is the officers' desk of rejected messages.
+	quarantine *bot.QuarantineDesk
 }
 
 // appOptions are the parts that differ between the daemon, the CLI and the
@@ -67,22 +72,36 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, opts app
 		db.Close()
 		return nil, err
 	}
+	desk := bot.NewQuarantineDesk(parts.intake, db, cfg.Intake.QuarantineRetention.Duration, log)
 	var reports commands.ReportReader = parts.intake
+	status := parts.intake.StatusStore()
 	duty := bot.NewDuty(svc, db, log)
 	svc.SetRoster(duty)
-	reg, err := commands.New(svc, log, commands.Options{Reports: reports, Duty: duty})
+	a := &app{cfg: cfg, log: log, db: db, svc: svc, duty: duty, intake: parts, quarantine: desk}
+	copts := commands.Options{Reports: reports, Duty: duty, Quarantine: desk, Status: status}
+	all := append(jobs(duty, cfg.Schedules, log), quarantineJobs(desk)...)
+	if a.pub, err = buildPublisher(cfg, a, key, log); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if a.pub != nil {
+		copts.Publisher = a.pub
+		all = append(all, publicationJob(duty, a.pub, cfg.Schedules.Sweep))
+	}
+	reg, err := commands.New(svc, log, copts)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	sched, err := schedule.New(log, settings.Location, jobs(duty, cfg.Schedules, log)...)
+	sched, err := schedule.New(log, settings.Location, all...)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	outbox := bot.NewOutbox(db, opts.clock, log)
 	svc.OnEnqueue(outbox.Wake)
-	return &app{cfg: cfg, log: log, db: db, svc: svc, duty: duty, reg: reg, outbox: outbox, sched: sched, intake: parts}, nil
+	a.reg, a.outbox, a.sched = reg, outbox, sched
+	return a, nil
 }
 
 // errNoTeamKey explains why nothing runs without a team key.
@@ -120,7 +139,7 @@ func jobs(duty *bot.Duty, sc config.SchedulesConfig, log *slog.Logger) []schedul
 		{Name: "sweep", Spec: sc.Sweep, AtStart: true, Run: func(ctx context.Context) error {
 			rep, err := duty.Sweep(ctx)
 			if rep.Reassigned > 0 || rep.Pinged > 0 || rep.Held > 0 {
-				log.Info("sweep", "incidents", rep.Incidents, "reassigned", rep.Reassigned, "pinged", rep.Pinged, "held_for_quiet_hours", rep.Held)
+				log.Info("sweep", "incidents", rep.Incidents, "read_all", rep.All, "reassigned", rep.Reassigned, "pinged", rep.Pinged, "held_for_quiet_hours", rep.Held)
 			}
 			return err
 		}},
@@ -131,6 +150,15 @@ func jobs(duty *bot.Duty, sc config.SchedulesConfig, log *slog.Logger) []schedul
 		}},
 		{Name: "digest", Spec: sc.Digest, Run: duty.Digest},
 	}
+}
+
+// quarantineJobs deletes dropped quarantine entries once their retention
+// period has passed; none without intake.
+func quarantineJobs(desk *bot.QuarantineDesk) []schedule.Job {
+	if desk == nil {
+		return nil
+	}
+	return []schedule.Job{{Name: "quarantine-purge", Spec: "@every 1h", AtStart: true, Run: desk.Purge}}
 }
 
 func (a *app) Close() error { return a.db.Close() }

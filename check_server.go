@@ -48,8 +48,8 @@ func checkServer(c *checker, cfg *config.Config, now time.Time) {
 		if sv.MetricsListen == "" {
 			where = "; /metrics and readiness details to local clients only"
 		}
-		c.ok("listener %s://%s: reports, security.txt, Mattermost callbacks, /healthz, /readyz%s; trusted proxies: %s; bodies up to %s",
-			scheme, sv.Listen, where, orNone(cfg.TrustedProxies()), sv.MaxBodySize)
+		c.ok("listener %s://%s: %s/healthz, /readyz%s; trusted proxies: %s; bodies up to %s",
+			scheme, sv.Listen, servedRoutes(cfg), where, orNone(cfg.TrustedProxies()), sv.MaxBodySize)
 	} else {
 		c.ok("no main listener; /metrics, /healthz and /readyz on %s", sv.MetricsListen)
 	}
@@ -68,4 +68,25 @@ func orNone(list []string) string {
 		return "none"
 	}
 	return strings.Join(list, ", ")
+}
+
+// servedRoutes lists what the main listener serves besides health and
+// metrics, as the daemon mounts it (intakeHandlers, cmdRun): the report
+// side only with a team key, callbacks only for the platforms configured.
+func servedRoutes(cfg *config.Config) string {
+	var out []string
+	if cfg.Keys.TeamKeyFile != "" {
+		out = append(out, "reports (/report)")
+		if cfg.SecurityTxt != nil {
+			out = append(out, "security.txt")
+		}
+		out = append(out, "the public key")
+	}
+	if cfg.Mattermost.Enabled() {
+		out = append(out, "Mattermost callbacks (/mattermost/)")
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return strings.Join(out, ", ") + ", "
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 
@@ -12,14 +11,12 @@ import (
 // cmdBackup writes a consistent, checked copy of the database while the
 // daemon runs. Restoring is a file copy (see README).
 func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "sectriage.toml", "config file")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	fs, configPath := newFlags("backup")
+	if code, done := parseFlags(fs, args, stdout, stderr, exitUsage); done {
+		return code
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: sectriage backup -config FILE OUT.db")
+		usageError(stderr, mustSubcommand("backup"))
 		return exitUsage
 	}
 	cfg, ok := loadConfig(*configPath, stderr)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -44,10 +43,12 @@ func (c *checker) fail(format string, args ...any) {
 // IRC configured connects to check the triage channel is private, printing
 // each finding; it exits 0 only if there is no error.
 func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "sectriage.toml", "config file")
-	if err := fs.Parse(args); err != nil {
+	fs, configPath := newFlags("check")
+	if code, done := parseFlags(fs, args, stdout, stderr, exitUsage); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		usageError(stderr, mustSubcommand("check"))
 		return exitUsage
 	}
 	c := &checker{out: stdout}
@@ -77,6 +78,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	checkSecurityTxt(c, cfg, key, time.Now())
 	checkMail(ctx, c, cfg)
 	checkIRC(ctx, c, cfg)
+	checkSilentFailures(ctx, c, cfg, time.Now())
 	if c.errors > 0 {
 		fmt.Fprintf(stdout, "%d problem(s) found\n", c.errors)
 		return exitFailed
@@ -132,12 +134,18 @@ func checkTeamKey(c *checker, cfg *config.Config, now time.Time) *teamkey.Key {
 			u, cfg.Keys.TeamKeyFile)
 		// It still decrypts: check what depends on it all the same.
 		key, err = loadTeamKeys(cfg, teamkey.LoadRetired)
+		if err == nil {
+			err = key.Unlock() // a wrong passphrase shows only here
+		}
 		if err != nil {
 			c.fail("%v", err)
 			return nil
 		}
 		checkRetiredKeys(c, key, now)
 		return key
+	}
+	if err == nil {
+		err = key.Unlock() // a wrong passphrase shows only here, the retired keys' too
 	}
 	if err != nil {
 		c.fail("%v", err)

@@ -2,49 +2,65 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
 
-	"github.com/sectriage/sectriage/bot"
+	"github.com/sectriage/sectriage/control"
 )
 
 // cmdCmd runs one command as a declared person and prints the reply: the
 // same registry and rules as chat, for scripts and the operator's shell.
 func cmdCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("cmd", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "sectriage.toml", "config file")
-	as := fs.String("as", "", "the person (a [[people]] name) to run the command as")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	fs, configPath := newFlags("cmd")
+	as := fs.String("as", "", "the `PERSON` (a [[people]] name) to run the command as")
+	verbose := fs.Bool("v", false, "say whether the running daemon or this process runs the command")
+	if code, done := parseFlags(fs, args, stdout, stderr, exitUsage); done {
+		return code
 	}
 	if *as == "" || fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "usage: sectriage cmd -config FILE -as PERSON -- COMMAND [ARGS...]")
+		usageError(stderr, mustSubcommand("cmd"))
 		return exitUsage
 	}
 	cfg, ok := loadConfig(*configPath, stderr)
 	if !ok {
 		return exitUsage
 	}
-	log := newLogger(cfg.Log, stderr)
-	a, err := openApp(ctx, cfg, log, appOptions{platforms: chatPlatforms(cfg)})
-	if err != nil {
-		fmt.Fprintln(stderr, "sectriage:", err)
+	line := commandLine(fs.Args())
+	// The running daemon runs it if there is one, as that person; an
+	// undeclared name is an outsider, refused like any other.
+	socket := controlSocket(cfg)
+	text, failed, err := control.NewClient(socket).Command(ctx, *as, line)
+	if !viaDaemon(err, *verbose, socket, stderr) {
+		log := newLogger(cfg.Log, stderr)
+		a, err := openApp(ctx, cfg, log, appOptions{platforms: chatPlatforms(cfg)})
+		if err != nil {
+			fmt.Fprintln(stderr, "sectriage:", err)
+			return exitFailed
+		}
+		defer a.Close()
+		text, failed = runCommand(ctx, a, *as, line)
+	} else if err != nil {
+		fmt.Fprintln(stderr, "sectriage: the command may or may not have run:", err)
 		return exitFailed
 	}
-	defer a.Close()
-	// An undeclared name is an outsider, refused like any other.
-	actor := bot.Actor{Person: a.svc.Settings().People.ByName(*as), Platform: bot.PlatformCLI}
-	reply := a.reg.Run(ctx, actor, joinWords(fs.Args()), true)
-	text := strings.TrimRight(bot.RenderPlain(reply.Text), "\n")
-	if reply.Failed {
+	if failed {
 		fmt.Fprintln(stderr, text)
 		return exitFailed
 	}
 	fmt.Fprintln(stdout, text)
 	return exitOK
+}
+
+// commandLine is the command the shell words make. One word holding a
+// space is a whole command line quoted for the shell ('claim 1'): no
+// command name has a space, so it cannot mean a one-word command. Several
+// words are each one argument, as the shell split them.
+func commandLine(words []string) string {
+	if len(words) == 1 && strings.ContainsAny(strings.TrimSpace(words[0]), " \t") {
+		return words[0]
+	}
+	return joinWords(words)
 }
 
 // joinWords rebuilds a command line from shell words, quoting those that

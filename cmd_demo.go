@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	_ "embed"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -43,8 +44,12 @@ func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // key, a sample encrypted report, and the console chat as alice, an
 // officer. With input from a pipe it runs the commands and exits.
 func cmdDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) > 0 {
-		fmt.Fprintln(stderr, "usage: sectriage demo   (commands come from standard input)")
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	if code, done := parseFlags(fs, args, stdout, stderr, exitUsage); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		usageError(stderr, mustSubcommand("demo"))
 		return exitUsage
 	}
 	dir, err := os.MkdirTemp("", "sectriage-demo-")
@@ -62,6 +67,13 @@ func cmdDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintln(stderr, "sectriage demo: built-in config:", err)
 		return exitFailed
 	}
+	// The published pages and records outlive the demo, to be looked at.
+	site, err := os.MkdirTemp("", "sectriage-demo-site-")
+	if err != nil {
+		fmt.Fprintln(stderr, "sectriage demo:", err)
+		return exitFailed
+	}
+	cfg.Publication.OutputDir = site
 	clock := bot.NewManualClock(time.Now().UTC().Truncate(time.Minute))
 	key, err := teamkey.Generate("Demo Security Team", "security@demo.invalid", clock.Now())
 	if err != nil {
@@ -75,24 +87,27 @@ func cmdDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	defer a.Close()
 
-	if err := a.reg.Add(advanceCommand(clock, a.sched)); err != nil {
-		fmt.Fprintln(stderr, "sectriage demo:", err)
-		return exitFailed
-	}
 	alice := bot.Actor{Person: a.svc.Settings().People.ByName("alice"), Platform: bot.PlatformConsole}
 	interactive := isTerminal(stdin)
 	con := console.New(a.reg, alice, stdin, stdout, interactive)
+	for _, c := range []commands.Command{advanceCommand(clock, a.sched), asCommand(a.svc, con)} {
+		if err := a.reg.Add(c); err != nil {
+			fmt.Fprintln(stderr, "sectriage demo:", err)
+			return exitFailed
+		}
+	}
 	a.outbox.Register(bot.PlatformConsole, con)
 	con.AfterCommand = func(ctx context.Context) { a.outbox.Flush(ctx) }
 
 	fmt.Fprintf(stdout, "sectriage demo: you are alice, a security officer. Team key %s (throw-away).\n", key.Fingerprint())
+	fmt.Fprintf(stdout, "Published advisories are written to %s (kept after the demo).\n", site)
 	if err := seedDemo(ctx, a, key); err != nil {
 		fmt.Fprintln(stderr, "sectriage demo:", err)
 		return exitFailed
 	}
 	a.outbox.Flush(ctx)
 	if interactive {
-		fmt.Fprintln(stdout, "Type help for the commands, advance 49h to move the clock, Ctrl-D to leave.")
+		fmt.Fprintln(stdout, "Type help for the commands, as bob to play bob, advance 49h to move the clock, Ctrl-D to leave.")
 	}
 	if err := con.Run(ctx); err != nil {
 		fmt.Fprintln(stderr, "sectriage demo:", err)
@@ -163,6 +178,34 @@ func advanceCommand(clock *bot.ManualClock, sched *schedule.Scheduler) commands.
 			return commands.Reply{Text: bot.PlainText(text)}, nil
 		}),
 	}
+}
+
+// asCommand is the demo-only command that plays another member of the
+// team, so what needs two people shows: a hand-over accepted, a refusal
+// for someone who may not act, pings arriving for someone else.
+func asCommand(svc *bot.Service, con *console.Console) commands.Command {
+	return commands.Command{
+		Name: "as", Args: "<person>", Summary: "demo only: act as another member of the team from now on",
+		Permission: bot.Member, MinArgs: 1, MaxArgs: 1,
+		Handler: commands.HandlerFunc(func(ctx context.Context, req *commands.Request) (commands.Reply, error) {
+			people := svc.Settings().People
+			p := people.ByName(req.Args[0])
+			if p == nil {
+				return commands.Reply{}, bot.Errorf(bot.KindNotFound, "There is no %q in the demo team; try %s.",
+					bot.EscapeControl(req.Args[0], false), strings.Join(people.Names(), ", "))
+			}
+			con.SetActor(bot.Actor{Person: p, Platform: bot.PlatformConsole})
+			return commands.Reply{Text: bot.PlainText(fmt.Sprintf("You are now %s, %s. Commands run as %s until the next as.",
+				p.Name, roleText(p), p.Name))}, nil
+		}),
+	}
+}
+
+func roleText(p *bot.Person) string {
+	if p.IsOfficer() {
+		return "a security officer"
+	}
+	return "a member of the team"
 }
 
 func isTerminal(r io.Reader) bool {

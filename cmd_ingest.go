@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 
 	"github.com/sectriage/sectriage/bot"
+	"github.com/sectriage/sectriage/control"
 	"github.com/sectriage/sectriage/teamkey"
 )
 
@@ -20,11 +20,13 @@ import (
 // revoked or expired team key is the exception: the message is held in
 // the database until the key is rotated (holdMessage).
 func cmdIngest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "sectriage.toml", "config file")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: sectriage ingest -config FILE < message")
+	fs, configPath := newFlags("ingest")
+	verbose := fs.Bool("v", false, "say whether the running daemon or this process stores the message")
+	if code, done := parseFlags(fs, args, stdout, stderr, exitTempErr); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		usageError(stderr, mustSubcommand("ingest"))
 		return exitTempErr
 	}
 	cfg, ok := loadConfig(*configPath, stderr)
@@ -32,6 +34,22 @@ func cmdIngest(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return exitTempErr
 	}
 	log := newLogger(cfg.Log, stderr).With("command", "ingest")
+	sub, err := readSubmission(stdin, int64(cfg.Intake.MaxMessageSize))
+	if err != nil {
+		fmt.Fprintln(stderr, "sectriage ingest: reading the message:", err)
+		return exitTempErr
+	}
+	// The running daemon stores it if there is one; it holds the key.
+	socket := controlSocket(cfg)
+	res, err := control.NewClient(socket).Ingest(ctx, sub)
+	if viaDaemon(err, *verbose, socket, stderr) {
+		if err != nil {
+			log.Error("the daemon did not confirm the message; the MTA will retry", "err", err)
+			return exitTempErr
+		}
+		printIngested(stdout, res)
+		return exitOK
+	}
 	// The chat platforms of the config, so the new incident is queued for
 	// them: the running daemon's outbox posts what this process commits.
 	a, err := openApp(ctx, cfg, log, appOptions{platforms: chatPlatforms(cfg)})
@@ -39,7 +57,7 @@ func cmdIngest(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		// Permanent until the key is rotated: hold the message rather than
 		// have the MTA retry it until it bounces.
 		log.Error("the current team key is unusable; holding the message until it is rotated", "err", err)
-		id, dup, err := holdMessage(ctx, cfg, stdin, log)
+		id, dup, err := holdMessage(ctx, cfg, sub, log)
 		if err != nil {
 			fmt.Fprintln(stderr, "sectriage ingest: the current team key is unusable and the message could not be held:", err)
 			return exitTempErr
@@ -60,23 +78,23 @@ func cmdIngest(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		fmt.Fprintln(stderr, "sectriage ingest: no team key ([keys] team_key_file): reports cannot be read; the message stays with the MTA")
 		return exitTempErr
 	}
-	sub, err := readSubmission(stdin, int64(cfg.Intake.MaxMessageSize))
-	if err != nil {
-		fmt.Fprintln(stderr, "sectriage ingest: reading the message:", err)
-		return exitTempErr
-	}
-	res, err := a.intake.intake.Receive(ctx, sub)
+	res, err = a.intake.intake.Receive(ctx, sub)
 	if err != nil {
 		log.Error("the message could not be stored; the MTA will retry", "err", err)
 		return exitTempErr
 	}
+	printIngested(stdout, res)
+	return exitOK
+}
+
+// printIngested says what became of the message.
+func printIngested(stdout io.Writer, res bot.IntakeResult) {
 	switch {
 	case res.IncidentID != 0:
 		fmt.Fprintln(stdout, bot.FormatID(res.IncidentID))
 	default:
 		fmt.Fprintf(stdout, "quarantined Q-%d (%s)\n", res.QuarantineID, res.Reason)
 	}
-	return exitOK
 }
 
 // readSubmission reads a message of at most limit bytes. A larger one is

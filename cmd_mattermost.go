@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -19,14 +18,21 @@ import (
 //	sectriage mattermost accept-user -config F U  trust the account username U names now
 func cmdMattermost(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || (args[0] != "register" && args[0] != "accept-user") {
-		fmt.Fprintln(stderr, "usage: sectriage mattermost register -config FILE\n       sectriage mattermost accept-user -config FILE USERNAME")
-		return exitUsage
+		w, code := stderr, exitUsage
+		if len(args) > 0 && isHelp(args[0]) {
+			w, code = stdout, exitOK
+		}
+		usageError(w, mustSubcommand("mattermost register"))
+		usageError(w, mustSubcommand("mattermost accept-user"))
+		return code
 	}
 	sub := args[0]
-	fs := flag.NewFlagSet("mattermost "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "sectriage.toml", "config file")
-	if err := fs.Parse(args[1:]); err != nil {
+	fs, configPath := newFlags("mattermost " + sub)
+	if code, done := parseFlags(fs, args[1:], stdout, stderr, exitUsage); done {
+		return code
+	}
+	if sub == "register" && fs.NArg() > 0 {
+		usageError(stderr, mustSubcommand("mattermost register"))
 		return exitUsage
 	}
 	cfg, ok := loadConfig(*configPath, stderr)
@@ -45,7 +51,7 @@ func cmdMattermost(ctx context.Context, args []string, stdout, stderr io.Writer)
 	defer a.Close()
 	if sub == "accept-user" {
 		if fs.NArg() != 1 {
-			fmt.Fprintln(stderr, "usage: sectriage mattermost accept-user -config FILE USERNAME")
+			usageError(stderr, mustSubcommand("mattermost accept-user"))
 			return exitUsage
 		}
 		user := strings.TrimPrefix(fs.Arg(0), "@")

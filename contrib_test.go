@@ -4,6 +4,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -14,6 +16,7 @@ import (
 // with ExecStart pointed at a freshly built binary (verify checks that the
 // command exists).
 func TestSystemdUnitVerifies(t *testing.T) {
+	testenv.RealServer(t, "the sectriage binary built")
 	analyze := testenv.LookPath(t, "systemd-analyze", "systemd")
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "sectriage")
@@ -37,6 +40,17 @@ func TestSystemdUnitVerifies(t *testing.T) {
 	out, err := exec.Command(analyze, "verify", path).CombinedOutput()
 	if err != nil || strings.Contains(string(out), "sectriage.service:") {
 		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
+	}
+	// The exposure systemd rates the unit at stays where it is: 1.4 (OK).
+	cmd := exec.Command(analyze, "security", "--offline=yes", "sectriage.service")
+	cmd.Dir = dir
+	out, _ = cmd.CombinedOutput()
+	m := regexp.MustCompile(`Overall exposure level for sectriage\.service: ([0-9.]+)`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("systemd-analyze security gave no exposure level:\n%s", out)
+	}
+	if level, _ := strconv.ParseFloat(string(m[1]), 64); level > 1.4 {
+		t.Errorf("exposure level %s, more than 1.4:\n%s", m[1], out)
 	}
 }
 

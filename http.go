@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/sectriage/sectriage/adapters/email"
@@ -26,10 +27,14 @@ func intakeHandlers(mux *http.ServeMux, a *app, trusted []*net.IPNet, utf8Mail f
 	if cfg.Email.SMTP != nil {
 		to = cfg.Email.SMTP.From
 	}
-	mux.Handle("/report", email.NewFormHandler(a.intake.intake, email.FormOptions{
+	form := email.NewFormHandler(a.intake.intake, email.FormOptions{
 		MaxBytes: int64(cfg.Intake.FormMaxSize), RateLimit: cfg.Intake.FormRateLimit,
 		RateWindow: cfg.Intake.FormRateWindow.Duration, TrustedProxies: trusted, To: to, UTF8Addresses: utf8Mail,
-	}, a.log))
+	}, a.log)
+	mux.Handle("/report", form)
+	if err := reportPage(mux, a, form); err != nil {
+		return err
+	}
 	st := cfg.SecurityTxt
 	if st == nil {
 		key, err := a.intake.key.ArmoredPublic()
@@ -53,6 +58,16 @@ func intakeHandlers(mux *http.ServeMux, a *app, trusted []*net.IPNet, utf8Mail f
 	if opts.Encryption == "" {
 		opts.Encryption = cfg.PublicURL() + keyPath
 	}
+	if cfg.Publication != nil {
+		// The policy page sectriage publishes, unless another is named.
+		site, _ := cfg.PublicationSettings("")
+		if opts.Policy == "" {
+			opts.Policy = site.BaseURL + "/security/"
+		}
+		if opts.Acknowledgments == "" {
+			opts.Acknowledgments = site.BaseURL + "/security/#acknowledgments"
+		}
+	}
 	if opts.Canonical == "" {
 		opts.Canonical = cfg.PublicURL() + email.SecurityTxtPath
 	}
@@ -73,4 +88,26 @@ func intakeHandlers(mux *http.ServeMux, a *app, trusted []*net.IPNet, utf8Mail f
 func sameHost(u *url.URL, public string) bool {
 	p, err := url.Parse(public)
 	return err == nil && p.Host == u.Host
+}
+
+// reportPage adds the report page (GET /report, which encrypts in the
+// browser), its assets and the reporters' status pages.
+func reportPage(mux *http.ServeMux, a *app, form *email.FormHandler) error {
+	key, err := a.intake.key.ArmoredPublic()
+	if err != nil {
+		return err
+	}
+	keyURL := keyPath
+	if st := a.cfg.SecurityTxt; st != nil && st.Encryption != "" {
+		keyURL = st.Encryption
+	}
+	page, err := email.NewReportPage(form, a.intake.intake, email.PageOptions{
+		TeamKey: key, Fingerprint: a.intake.key.Fingerprint(), KeyURL: keyURL,
+		Secure: strings.HasPrefix(a.cfg.PublicURL(), "https://"),
+	}, a.log)
+	if err != nil {
+		return err
+	}
+	page.Register(mux)
+	return nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -40,26 +39,9 @@ public_url = "https://security.example.org"
 contact = ["mailto:security@example.org"]
 expires = "`+time.Now().Add(200*24*time.Hour).UTC().Format(time.RFC3339)+`"
 `)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	errOut := &syncBuffer{}
-	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"run", "-config", cfg}, strings.NewReader(""), io.Discard, errOut) }()
+	d := startDaemon(t, cfg, errOut, nil)
 	base := "http://" + addr
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("listener not up: %v\n%s", err, errOut.String())
-		}
-		time.Sleep(20 * time.Millisecond) // polling for readiness
-	}
 
 	resp, err := http.Post(base+"/report", "application/json", strings.NewReader(`{"email":"r@example.net","subject":"CSRF in settings","body":"details"}`))
 	if err != nil {
@@ -70,6 +52,19 @@ expires = "`+time.Now().Add(200*24*time.Hour).UTC().Format(time.RFC3339)+`"
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated || out["incident"] != "SEC-1" {
 		t.Fatalf("POST /report: %d %v\n%s", resp.StatusCode, out, errOut.String())
+	}
+
+	// The report page, wired with the team key, and its script.
+	for path, want := range map[string]string{"/report": key.Fingerprint()[:4] + " " + key.Fingerprint()[4:8], "/report/assets/report.js": "openpgp.encrypt"} {
+		resp, err = http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), want) {
+			t.Errorf("GET %s: %d, lacks %q", path, resp.StatusCode, want)
+		}
 	}
 
 	resp, err = http.Get(base + "/.well-known/security.txt")
@@ -96,14 +91,8 @@ expires = "`+time.Now().Add(200*24*time.Hour).UTC().Format(time.RFC3339)+`"
 		t.Errorf("public key: %s", pub)
 	}
 
-	cancel()
-	select {
-	case code := <-done:
-		if code != exitOK {
-			t.Fatalf("run exited %d: %s", code, errOut.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("run did not stop")
+	if err := d.stop(); err != nil {
+		t.Fatalf("run: %v: %s", err, errOut.String())
 	}
 }
 
@@ -119,7 +108,8 @@ contact = ["mailto:security@example.org"]
 expires = "`+soon+`"
 `)
 	code, out, _ := runCLI(t, "", "check", "-config", cfg)
-	if code != exitOK || !strings.Contains(out, "warning: security.txt expires on") || !strings.Contains(out, "team key") {
+	wantOnlyErrors(t, code, out, nobodyTold, "[intake] acknowledge is on")
+	if !strings.Contains(out, "warning: security.txt expires on") || !strings.Contains(out, "team key") {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
 	past := strings.Replace(mustRead(t, cfg), soon, "2020-01-01T00:00:00Z", 1)

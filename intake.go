@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"net/mail"
 	"os"
 	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
 
 	"github.com/sectriage/sectriage/adapters/email"
 	"github.com/sectriage/sectriage/bot"
@@ -67,6 +70,8 @@ func buildIntake(cfg *config.Config, db *storage.DB, svc *bot.Service, key *team
 		RequireEncryption: cfg.Keys.RequireEncryption,
 		Acknowledge:       cfg.Intake.Acknowledge,
 		OwnAddresses:      own,
+		Status:            db,
+		StatusURL:         statusURL(cfg),
 	})
 	return &intakeParts{key: key, decoder: dec, intake: in}, nil
 }
@@ -120,8 +125,12 @@ func newMailer(cfg *config.Config, parts *intakeParts, db *storage.DB, notSent f
 	if err != nil {
 		return nil, fmt.Errorf("email.smtp: %w", err)
 	}
+	members, err := memberKeys(cfg)
+	if err != nil {
+		return nil, err
+	}
 	opts := email.SMTPOptions{Address: m.Address, TLS: m.TLS, RootCAs: roots, Username: m.Username, Password: password,
-		From: m.From, Timeout: time.Minute, NotSent: notSent}
+		From: m.From, Timeout: time.Minute, MemberKeys: members, NotSent: notSent}
 	if db != nil {
 		opts.Ledger = db
 	}
@@ -131,9 +140,53 @@ func newMailer(cfg *config.Config, parts *intakeParts, db *storage.DB, notSent f
 	return email.NewMailer(opts, parts.key, parts.intake, log), nil
 }
 
+// memberKeys reads the public keys of the people notified by mail
+// (notify = "email"). A key that cannot encrypt is an error: their pings
+// would otherwise never arrive.
+func memberKeys(cfg *config.Config) (map[string]*openpgp.Entity, error) {
+	out := map[string]*openpgp.Entity{}
+	for _, p := range cfg.People {
+		if p.Notify != bot.NotifyEmail {
+			continue
+		}
+		key, err := memberKey(cfg, p.Name, p.KeyFile, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		out[p.Name] = key
+	}
+	return out, nil
+}
+
+// memberKey reads one person's public key and makes sure it can encrypt
+// at now.
+func memberKey(cfg *config.Config, name, keyFile string, now time.Time) (*openpgp.Entity, error) {
+	armored, err := os.ReadFile(cfg.Resolve(keyFile))
+	if err != nil {
+		return nil, fmt.Errorf("people %s: key_file: %w", name, err)
+	}
+	keys, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(armored))
+	if err != nil || len(keys) != 1 {
+		return nil, fmt.Errorf("people %s: key_file %s must hold exactly one armored public key (%v)", name, keyFile, err)
+	}
+	if _, ok := keys[0].EncryptionKey(now); !ok {
+		return nil, fmt.Errorf("people %s: the key in %s cannot encrypt (expired, revoked or no encryption subkey)", name, keyFile)
+	}
+	return keys[0], nil
+}
+
 // resumeInterval is how often the daemon looks for reports whose
 // processing was interrupted (a killed `sectriage ingest`).
 const resumeInterval = 5 * time.Minute
 
 // runIntake finishes interrupted reports until ctx ends.
 func (p *intakeParts) run(ctx context.Context) error { return p.intake.Run(ctx, resumeInterval) }
+
+// statusURL is the base of the reporters' status links ("" without
+// [server] public_url: then there are none, since no link could be given).
+func statusURL(cfg *config.Config) string {
+	if cfg.PublicURL() == "" {
+		return ""
+	}
+	return cfg.PublicURL() + email.StatusPath
+}

@@ -23,6 +23,7 @@ func ircOptions(cfg *config.Config) (irc.Options, error) {
 		Burst: r.Rate.Burst, PerLine: r.Rate.PerLine.Duration,
 		MaxBodyLines: r.MaxBodyLines, FullReport: r.FullReport,
 		ReconnectMin: r.Reconnect.Min.Duration, ReconnectMax: r.Reconnect.Max.Duration,
+		ChannelPerIncident: r.ChannelPerIncident, IncidentChannel: r.IncidentChannel,
 	}
 	var err error
 	if r.ServerPasswordFile != "" || r.ServerPasswordEnv != "" {
@@ -56,10 +57,10 @@ func ircOptions(cfg *config.Config) (irc.Options, error) {
 		}
 	}
 	if o.SASL.Mechanism == irc.SASLExternal {
-		if err := config.CheckSecretFile(cfg.Resolve(r.SASL.KeyFile)); err != nil {
+		if err := config.CheckSecretFile(cfg.SecretPath(r.SASL.KeyFile)); err != nil {
 			return o, fmt.Errorf("IRC client key: %w", err)
 		}
-		cert, err := tls.LoadX509KeyPair(cfg.Resolve(r.SASL.CertFile), cfg.Resolve(r.SASL.KeyFile))
+		cert, err := tls.LoadX509KeyPair(cfg.Resolve(r.SASL.CertFile), cfg.SecretPath(r.SASL.KeyFile))
 		if err != nil {
 			return o, fmt.Errorf("IRC client certificate: %w", err)
 		}

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/sectriage/sectriage/adapters/email"
 	"github.com/sectriage/sectriage/bot"
@@ -14,10 +14,10 @@ import (
 	"github.com/sectriage/sectriage/teamkey"
 )
 
-// loadTeamKey reads and unlocks the team key named by [keys], with the
+// loadTeamKey reads the team key named by [keys] (locked: see teamkey), with the
 // retired keys of [[keys.retired]]. The current key must be usable (not
 // revoked, not expired: an error wrapping teamkey.ErrUnusable otherwise);
-// retired keys need only unlock.
+// retired keys need only decrypt.
 func loadTeamKey(cfg *config.Config) (*teamkey.Key, error) {
 	return loadTeamKeys(cfg, teamkey.Load)
 }
@@ -68,7 +68,7 @@ func teamPassphrase(cfg *config.Config) ([]byte, error) {
 
 func loadKeyFile(cfg *config.Config, file, what, option string, passphrase []byte,
 	load func(armored, passphrase []byte) (*teamkey.Key, error)) (*teamkey.Key, error) {
-	armored, err := config.ReadSecretFile(cfg.Resolve(file))
+	armored, err := config.ReadSecretFile(cfg.SecretPath(file))
 	if errors.Is(err, config.ErrSecretExposed) {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
@@ -79,7 +79,12 @@ func loadKeyFile(cfg *config.Config, file, what, option string, passphrase []byt
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", what, file, err)
 	}
-	return key, nil
+	// A wrong passphrase shows only when the key is unlocked: name the file.
+	name := what
+	if !strings.Contains(what, file) {
+		name += " " + file
+	}
+	return key.Named(name), nil
 }
 
 // holdMessage is ingest's answer to a current team key that is revoked or
@@ -92,19 +97,15 @@ func loadKeyFile(cfg *config.Config, file, what, option string, passphrase []byt
 // it as it finishes every interrupted report, at start and every few
 // minutes, decrypting it with the current or the retired key. It returns
 // the report's id, and whether it had been received before.
-func holdMessage(ctx context.Context, cfg *config.Config, stdin io.Reader, log *slog.Logger) (id int64, duplicate bool, err error) {
-	key, err := loadTeamKeys(cfg, teamkey.LoadRetired)
-	if err != nil {
-		return 0, false, err
-	}
-	sub, err := readSubmission(stdin, int64(cfg.Intake.MaxMessageSize))
-	if err != nil {
-		return 0, false, fmt.Errorf("reading the message: %w", err)
-	}
+func holdMessage(ctx context.Context, cfg *config.Config, sub bot.Submission, log *slog.Logger) (id int64, duplicate bool, err error) {
 	if sub.Oversized {
 		// Only its beginning was kept: holding it would later process a
 		// truncated message as if whole.
 		return 0, false, fmt.Errorf("the message is larger than [intake] max_message_size and cannot be held")
+	}
+	key, err := loadTeamKeys(cfg, teamkey.LoadRetired)
+	if err != nil {
+		return 0, false, err
 	}
 	db, err := openDatabase(ctx, cfg, key, log)
 	if err != nil {
@@ -116,10 +117,14 @@ func holdMessage(ctx context.Context, cfg *config.Config, stdin io.Reader, log *
 		return 0, false, err
 	}
 	env := dec.Envelope(sub.Raw)
+	hash, err := dec.Hash(sub.Raw)
+	if err != nil {
+		return 0, false, err
+	}
 	// Not Sealed to the team key (nothing is encrypted to an unusable key):
 	// the database seals the copy with the data key all the same.
 	return db.KeepReport(ctx, bot.KeptReport{
 		ReceivedAt: bot.SystemClock{}.Now(), Source: sub.Source, MessageID: env.MessageID,
-		Hash: dec.Hash(sub.Raw), Raw: sub.Raw,
+		Hash: hash, Raw: sub.Raw,
 	})
 }

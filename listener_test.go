@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -77,38 +76,20 @@ form_rate_limit = 1
 	first := writeCert(t, dir, "first", 90*24*time.Hour)
 
 	code, out, _ := runCLI(t, "", "check", "-config", cfg)
-	if code != exitOK || !strings.Contains(out, "ok:      server certificate for 127.0.0.1, valid until") ||
-		!strings.Contains(out, "ok:      listener https://"+addr+": reports, security.txt, Mattermost callbacks, /healthz, /readyz (bare status); /metrics and readiness details on "+metricsAddr+"; trusted proxies: 127.0.0.1; bodies up to 64KiB") {
+	wantOnlyErrors(t, code, out, nobodyTold, "[intake] acknowledge is on")
+	if !strings.Contains(out, "ok:      server certificate for 127.0.0.1, valid until") ||
+		!strings.Contains(out, "ok:      listener https://"+addr+": reports (/report), the public key, /healthz, /readyz (bare status); /metrics and readiness details on "+metricsAddr+"; trusted proxies: 127.0.0.1; bodies up to 64KiB") {
 		t.Fatalf("check: exit %d\n%s", code, out)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	errOut := &syncBuffer{}
 	reload := make(chan os.Signal, 1)
-	done := make(chan int, 1)
-	go func() {
-		done <- runWith(ctx, []string{"run", "-config", cfg}, strings.NewReader(""), io.Discard, errOut, runOptions{reload: reload})
-	}()
+	startDaemon(t, cfg, errOut, reload)
 	client := func(pool *x509.CertPool) *http.Client {
 		return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	}
 	https := client(first)
 	base := "https://" + addr
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := https.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready: %v\n%s", err, errOut.String())
-		}
-		time.Sleep(20 * time.Millisecond) // polling for readiness
-	}
 
 	post := func(body string, forwardedFor string) int {
 		t.Helper()
@@ -167,7 +148,7 @@ form_rate_limit = 1
 	// A renewed certificate, then a reload: served from the next handshake.
 	second := writeCert(t, dir, "second", 90*24*time.Hour)
 	reload <- syscall.SIGHUP
-	deadline = time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(errOut.String(), "configuration reloaded") {
 		if time.Now().After(deadline) {
 			t.Fatalf("no reload:\n%s", errOut.String())
@@ -189,9 +170,5 @@ form_rate_limit = 1
 	}
 	if code, _ := get(client(second), base+"/healthz"); code != http.StatusOK {
 		t.Errorf("a refused reload changed the certificate")
-	}
-	cancel()
-	if code := <-done; code != exitOK {
-		t.Fatalf("run exited %d\n%s", code, errOut.String())
 	}
 }

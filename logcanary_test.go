@@ -6,8 +6,10 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,9 +133,12 @@ button_secret_file = "button-secret"
 trusted_members = ["admin"]
 `})
 
-	// Every message by the MTA pipe, each in its own `sectriage ingest`.
+	// Every message by the MTA pipe, each in its own `sectriage ingest`,
+	// in a fixed order: IRC is paced at a line a second, and the wait for
+	// report content on IRC below must not depend on the map's order.
 	var logs []string
-	for name, raw := range corpus {
+	for _, name := range slices.Sorted(maps.Keys(corpus)) {
+		raw := corpus[name]
 		code, out, stderr := runCLI(t, string(raw), "ingest", "-config", d.path)
 		logs = append(logs, stderr)
 		if code != exitOK {
@@ -152,14 +157,22 @@ trusted_members = ["admin"]
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, fields := range []map[string]string{
+	var oneLine string // the incident of the first: its whole report is one canary line
+	for i, fields := range []map[string]string{
 		{"email": strings.ToLower(c.next("A")) + "@example.net", "subject": c.next("S"), "body": c.next("B")},
 		{"email": strings.ToLower(c.next("A")) + "@example.net", "subject": c.next("S"), "body": string(armored), "name": c.next("N")},
 		{"subject": c.next("S"), "body": string(gpgtest.GarbageArmor())},
 	} {
-		if code, out := postReport(t, d.base, fields); code != http.StatusCreated && code != http.StatusAccepted {
+		code, out := postReport(t, d.base, fields)
+		if code != http.StatusCreated && code != http.StatusAccepted {
 			t.Errorf("POST /report: %d %v", code, out)
 		}
+		if i == 0 {
+			oneLine, _ = out["incident"].(string)
+		}
+	}
+	if oneLine == "" {
+		t.Fatal("the plain form report became no incident")
 	}
 	form := url.Values{"subject": {c.next("S")}, "body": {c.next("B")}}
 	if resp, err := http.PostForm(d.base+"/report", form); err != nil || resp.StatusCode != http.StatusCreated {
@@ -168,7 +181,13 @@ trusted_members = ["admin"]
 		resp.Body.Close()
 	}
 
-	// Commands that show report content, and a note with a canary.
+	// Commands that show report content, and a note with a canary. The
+	// first shows a report whose canary is its first line, so report
+	// content reaches IRC within seconds: the channel's own posts, paced at
+	// a line a second behind a dozen incidents in whatever order the corpus
+	// was ingested, may show none within the minute below (max_body_lines
+	// = 2 cuts the longer reports before their canary).
+	d.bob.Privmsg("sectriage", "show "+strings.TrimPrefix(oneLine, "SEC-"))
 	d.bob.Privmsg("#sec", "!show 1")
 	d.bob.Privmsg("#sec", "!list")
 	d.bob.Privmsg("#sec", "!note 1 "+c.next("N"))
@@ -183,11 +202,12 @@ trusted_members = ["admin"]
 	}
 
 	// The outbox delivers what all this queued to Mattermost, and to IRC,
-	// paced at a line a second: report content reaches the IRC channel,
-	// and what is still queued for it is withheld below, when the channel
-	// goes public (a path whose logs must be clean too).
+	// paced at a line a second: what is still queued for IRC is withheld
+	// below, when the channel goes public (a path whose logs must be clean
+	// too). Report content has reached IRC once the first show's answer is
+	// there.
 	d.bob.Expect(t, time.Minute, func(l ircnet.Line) bool {
-		return l.Nick() == "sectriage" && strings.Contains(l.Param(1), "CNRYB") // report content did reach the channel
+		return l.Nick() == "sectriage" && strings.Contains(l.Param(1), "CNRYB") // report content did reach IRC
 	})
 	deadline := time.Now().Add(time.Minute)
 	for {

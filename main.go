@@ -13,6 +13,7 @@
 //	sectriage mattermost register -config F      create or update the /sec slash command
 //	sectriage demo                               try it: local, no accounts needed
 //	sectriage version
+//	sectriage help [SUBCOMMAND]                  the list, or one subcommand's flags and examples
 package main
 
 import (
@@ -21,6 +22,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"strings"
 	"syscall"
 )
 
@@ -61,7 +64,7 @@ func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	switch args[0] {
 	case "run":
-		return cmdRun(ctx, args[1:], stderr, ro)
+		return cmdRun(ctx, args[1:], stdout, stderr, ro)
 	case "cmd":
 		return cmdCmd(ctx, args[1:], stdout, stderr)
 	case "ingest":
@@ -74,12 +77,21 @@ func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return cmdMattermost(ctx, args[1:], stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, args[1:], stdin, stdout, stderr)
-	case "version", "-version", "--version":
-		fmt.Fprintln(stdout, "sectriage", version())
+	case "export":
+		return cmdExport(ctx, args[1:], stdout, stderr)
+	case "systemd-unit":
+		return cmdSystemdUnit(ctx, args[1:], stdout, stderr)
+	case "version", "-v", "-version", "--version":
+		if len(args) > 1 && isHelp(args[1]) {
+			s, _ := lookupSubcommand("version")
+			printHelp(stdout, s, nil)
+			return exitOK
+		}
+		info, _ := debug.ReadBuildInfo()
+		fmt.Fprint(stdout, versionText(info))
 		return exitOK
 	case "help", "-h", "-help", "--help":
-		usage(stdout)
-		return exitOK
+		return cmdHelp(ctx, args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "sectriage: unknown subcommand %q\n", args[0])
 		usage(stderr)
@@ -87,17 +99,26 @@ func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 }
 
-func usage(w io.Writer) {
-	fmt.Fprint(w, `Usage:
-  sectriage run -config sectriage.toml         run the daemon
-  sectriage ingest -config F < MESSAGE          take one report from an MTA (exit 75: retry later)
-  sectriage cmd -config F -as PERSON -- WORDS   run one command as PERSON and print the reply
-  sectriage check -config F                     validate config, database and keys
-  sectriage backup -config F OUT.db             consistent copy of the database, safe while running
-  sectriage check -config F                     validate config, database, keys and chat accounts
-  sectriage mattermost register -config F       create or update the Mattermost slash command
-  sectriage mattermost accept-user -config F U  trust the account the Mattermost username U names now
-  sectriage demo                                local demo: no accounts, no config
-  sectriage version
-`)
+// cmdHelp is `sectriage help [SUBCOMMAND...]`: the list, or one entry.
+func cmdHelp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stdout)
+		return exitOK
+	}
+	name := strings.Join(args, " ")
+	if isHelp(args[0]) {
+		name = "help"
+	}
+	s, ok := lookupSubcommand(name)
+	if ok && (s.name == "help" || s.name == "version") {
+		printHelp(stdout, s, nil) // no flags of their own
+		return exitOK
+	}
+	if !ok {
+		fmt.Fprintf(stderr, "sectriage help: no subcommand %q\n", strings.Join(args, " "))
+		usage(stderr)
+		return exitUsage
+	}
+	// The subcommand prints its own help, with its flags.
+	return runWith(ctx, append(strings.Fields(s.name), "-h"), nil, stdout, stderr, runOptions{})
 }

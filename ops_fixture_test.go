@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"os"
@@ -26,8 +25,7 @@ type opsDaemon struct {
 	base       string // http://127.0.0.1:port
 	log        *syncBuffer
 	reload     chan os.Signal
-	done       chan int
-	cancel     context.CancelFunc
+	daemon     *liveDaemon
 	alice, bob *ircnet.Client
 }
 
@@ -98,7 +96,7 @@ type opsOptions struct {
 
 // startOpsDaemon starts an IRC network, a private #sec with alice and bob
 // in it, and the daemon with config people+extra; it returns once the
-// daemon is ready (/readyz: database, outbox and IRC).
+// daemon is Ready (IRC usable as /readyz counts it, the listener serving).
 func startOpsDaemon(t *testing.T, secrets opsSecrets, people, extra string) *opsDaemon {
 	t.Helper()
 	return startOpsDaemonWith(t, opsOptions{secrets: secrets, people: people, extra: extra})
@@ -109,7 +107,7 @@ func startOpsDaemonWith(t *testing.T, o opsOptions) *opsDaemon {
 	secrets := o.secrets
 	n := ircnet.Start(t, ircnet.Options{})
 	n.RegisterAccounts(t, "sectriage", secrets.ircPassword, "alice", "alice-pw", "bob", "bob-pw", "carol", "carol-pw")
-	d := &opsDaemon{t: t, net: n, dir: t.TempDir(), log: &syncBuffer{}, reload: make(chan os.Signal, 1), done: make(chan int, 1)}
+	d := &opsDaemon{t: t, net: n, dir: t.TempDir(), log: &syncBuffer{}, reload: make(chan os.Signal, 1)}
 	d.alice = ircnet.Dial(t, n.Addr(), "alice", ircnet.ClientOptions{Account: "alice", Password: "alice-pw"})
 	d.alice.Join("#sec", "")
 	d.alice.Expect(t, 10*time.Second, ircnet.Cmd("JOIN", "#sec"))
@@ -151,13 +149,8 @@ func startOpsDaemonWith(t *testing.T, o opsOptions) *opsDaemon {
 	d.path = filepath.Join(d.dir, "sectriage.toml")
 	d.writeConfig(opsConfig(n, addr, o.extra) + o.people)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	d.cancel = cancel
-	go func() {
-		d.done <- runWith(ctx, []string{"run", "-config", d.path}, strings.NewReader(""), io.Discard, d.log, runOptions{reload: d.reload})
-	}()
+	d.daemon = startDaemon(t, d.path, d.log, d.reload)
 	t.Cleanup(d.stop)
-	d.waitReady()
 	return d
 }
 
@@ -165,30 +158,6 @@ func (d *opsDaemon) writeConfig(text string) {
 	d.t.Helper()
 	if err := os.WriteFile(d.path, []byte(text), 0o600); err != nil {
 		d.t.Fatal(err)
-	}
-}
-
-// waitReady polls /readyz until it answers 200.
-func (d *opsDaemon) waitReady() {
-	d.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	var last string
-	for {
-		code, body := d.get("/readyz")
-		if code == http.StatusOK {
-			return
-		}
-		last = body
-		select {
-		case code := <-d.done:
-			d.done <- code // for stop
-			d.t.Fatalf("daemon exited %d:\n%s", code, d.log.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			d.t.Fatalf("not ready: %s\n%s", last, d.log.String())
-		}
-		time.Sleep(50 * time.Millisecond) // polling a probe, as an orchestrator would
 	}
 }
 
@@ -218,20 +187,11 @@ func (d *opsDaemon) waitLog(s string, n int) {
 // stop ends the daemon and checks it stopped cleanly; a failed test
 // shows the daemon's log.
 func (d *opsDaemon) stop() {
-	d.cancel()
-	defer func() {
-		if d.t.Failed() {
-			d.t.Logf("daemon log:\n%s", d.log.String())
-		}
-	}()
-	select {
-	case code := <-d.done:
-		if code != exitOK {
-			d.t.Errorf("run exited %d", code)
-		}
-		d.done <- code // a second stop sees it too
-	case <-time.After(20 * time.Second):
-		d.t.Error("run did not stop after its context ended")
+	if err := d.daemon.stop(); err != nil {
+		d.t.Errorf("run: %v", err)
+	}
+	if d.t.Failed() {
+		d.t.Logf("daemon log:\n%s", d.log.String())
 	}
 }
 

@@ -62,13 +62,14 @@ func (r *reloader) reload(ctx context.Context) error {
 		return err
 	}
 	running := r.svc.Settings()
-	// The platforms and reporter mail stay as started: they follow the
-	// adapters, which only a restart adds or removes.
+	// The platforms, reporter mail and bridge stay as started: they follow
+	// the adapters, which only a restart adds, removes or reconfigures.
 	settings, err := cfg.Settings(running.Platforms)
 	if err != nil {
 		return err
 	}
-	settings.ReporterMail = running.ReporterMail
+	settings.ReporterMail, settings.Bridge = running.ReporterMail, running.Bridge
+	settings.NotifyReporter = running.NotifyReporter // [intake] needs a restart
 	var pair *tlsPair
 	if r.cert != nil {
 		if pair, err = r.cert.load(); err != nil {
@@ -159,6 +160,8 @@ func needsRestart(started, next *config.Config) []string {
 		{"[server]", started.Server, next.Server},
 		{"[mattermost]", started.Mattermost, next.Mattermost},
 		{"[irc]", ircSection(started), ircSection(next)},
+		{"[publication] (all but approvals and require_cve)", publicationOutputs(started), publicationOutputs(next)},
+		{"[policy]", started.PolicyPage, next.PolicyPage},
 	} {
 		if !reflect.DeepEqual(s.old, s.next) {
 			out = append(out, s.name)
@@ -174,4 +177,16 @@ func ircSection(c *config.Config) any {
 		return nil
 	}
 	return c.IRC
+}
+
+// publicationOutputs is [publication] without what the service checks
+// (approvals, require_cve), which reloads: the rest is the publisher's,
+// built at start.
+func publicationOutputs(c *config.Config) any {
+	if c.Publication == nil {
+		return nil
+	}
+	p := *c.Publication
+	p.Approvals, p.RequireCVE = 0, false
+	return p
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -182,20 +181,7 @@ lead = "alice"
 	writeFile(t, path, common)
 	log := &syncBuffer{}
 	reload := make(chan os.Signal, 1)
-	done := make(chan int, 1)
-	runCtx, stop := context.WithCancel(ctx)
-	go func() {
-		done <- runWith(runCtx, []string{"run", "-config", path}, strings.NewReader(""), io.Discard, log, runOptions{reload: reload})
-	}()
-	defer func() {
-		stop()
-		if code := <-done; code != exitOK {
-			t.Errorf("run exited %d", code)
-		}
-		if t.Failed() {
-			t.Logf("daemon log:\n%s", log.String())
-		}
-	}()
+	startDaemon(t, path, log, reload)
 	waitFor := func(what string, cond func() bool) {
 		t.Helper()
 		deadline := time.Now().Add(20 * time.Second)
@@ -214,7 +200,6 @@ lead = "alice"
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}
-	waitFor("readiness", ready)
 	bob := s.UserClient(t, "bob")
 	resp, _, err := bob.ExecuteCommand(ctx, triage.Id, "/sec oncall core")
 	if err != nil || !strings.Contains(resp.Text, "only from members of the security team") {

@@ -29,7 +29,20 @@ public_url = "https://security.example.org"
 [security_txt]
 contact = ["mailto:security@example.org"]
 expires = "` + time.Now().Add(200*24*time.Hour).UTC().Format(time.RFC3339) + `"
+
+[intake]
+acknowledge = false # no [email.smtp] on this desk
 `
+
+// checkWell reports whether check found nothing wrong but what every
+// rotation test desk has: no chat platform (they test keys, not chat).
+func checkWell(code int, out string) bool {
+	if code == exitOK {
+		return true
+	}
+	errs := checkErrors(out)
+	return code == exitFailed && len(errs) == 1 && strings.Contains(errs[0], nobodyTold)
+}
 
 // rotationFiles writes files (mode 0600) into dir and the config with
 // keys as its [keys] section.
@@ -93,36 +106,21 @@ func newTeamKeyByReadme(t *testing.T, g *gpgtest.GPG, passphrase string) (string
 	return fpr, run("--armor", "--export-secret-keys", fpr).Output
 }
 
-// restartDaemon runs `sectriage run` with the config at cfgPath, on a free
-// port, as the restart of the rotation procedure, and returns the
+// restartDaemon runs `sectriage run` with the config at cfgPath as the restart of the rotation procedure, and returns the
 // fingerprints of the keys its /pgp-key.asc serves (which security.txt
 // names and is signed by). The daemon is stopped before it returns.
 func restartDaemon(t *testing.T, cfgPath string) []string {
 	t.Helper()
-	data, err := os.ReadFile(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := freeAddr(t)
-	data = bytes.Replace(data, []byte(`listen = "127.0.0.1:0"`), []byte(`listen = "`+addr+`"`), 1)
-	if err := os.WriteFile(cfgPath, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
 	errOut := &syncBuffer{}
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"run", "-config", cfgPath}, strings.NewReader(""), io.Discard, errOut)
-	}()
+	d := startDaemon(t, cfgPath, errOut, nil)
 	defer func() {
-		cancel()
-		if code := <-done; code != exitOK {
-			t.Errorf("the daemon exited %d:\n%s", code, errOut.String())
+		if err := d.stop(); err != nil {
+			t.Errorf("the daemon: %v\n%s", err, errOut.String())
 		}
 	}()
 	get := func(path string) []byte {
 		t.Helper()
-		resp, err := http.Get("http://" + addr + path)
+		resp, err := http.Get(d.base() + path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,19 +130,6 @@ func restartDaemon(t *testing.T, cfgPath string) []string {
 			t.Fatalf("GET %s: %d %s", path, resp.StatusCode, body)
 		}
 		return body
-	}
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("listener not up: %v\n%s", err, errOut.String())
-		}
-		time.Sleep(20 * time.Millisecond) // polling for readiness
 	}
 	block, _ := clearsign.Decode(get("/.well-known/security.txt"))
 	if block == nil || !bytes.Contains(block.Plaintext, []byte("Encryption: https://security.example.org/pgp-key.asc")) {
@@ -216,7 +201,7 @@ passphrase_file = "team-passphrase"
 
 	// 4. check: all well, the data key still wrapped to the retired key.
 	code, out, _ := runCLI(t, "", "check", "-config", cfg)
-	if code != exitOK || !strings.Contains(out, "retired team key "+old.Fingerprint) || !strings.Contains(out, "is revoked") ||
+	if !checkWell(code, out) || !strings.Contains(out, "retired team key "+old.Fingerprint) || !strings.Contains(out, "is revoked") ||
 		!strings.Contains(out, "data key wrapped to retired team key "+old.Fingerprint) {
 		t.Fatalf("check after the config change: exit %d\n%s", code, out)
 	}
@@ -258,7 +243,7 @@ passphrase_file = "team-passphrase"
 team_key_file = "team-secret-2027.asc"
 passphrase_file = "team-passphrase-2027"
 `, nil)
-	if code, out, _ := runCLI(t, "", "check", "-config", cfg); code != exitOK || strings.Contains(out, "retired") {
+	if code, out, _ := runCLI(t, "", "check", "-config", cfg); !checkWell(code, out) || strings.Contains(out, "retired") {
 		t.Fatalf("check without the retired key: exit %d\n%s", code, out)
 	}
 	// What the reporter encrypted to the removed key cannot be read, and
@@ -349,7 +334,7 @@ key_file = "team-secret.asc"
 			t.Errorf("held report as SEC-%s lacks %s:\n%s", id, canary, out)
 		}
 	}
-	if code, out, _ := runCLI(t, "", "check", "-config", cfg); code != exitOK || !strings.Contains(out, "team key "+newFpr) {
+	if code, out, _ := runCLI(t, "", "check", "-config", cfg); !checkWell(code, out) || !strings.Contains(out, "team key "+newFpr) {
 		t.Errorf("check after the rotation: exit %d\n%s", code, out)
 	}
 }
@@ -371,7 +356,7 @@ func TestCheckTeamKeyExpiry(t *testing.T) {
 			k := g.GenerateKey(t, "Security Team", "security@example.org", tc.opts)
 			cfg := rotationFiles(t, t.TempDir(), "\n[keys]\nteam_key_file = \"team.asc\"\n", map[string][]byte{"team.asc": k.SecretKey})
 			code, out, _ := runCLI(t, "", "check", "-config", cfg)
-			if code != tc.code || !strings.Contains(out, fmt.Sprintf(tc.want, k.Fingerprint)) {
+			if ok := code == tc.code || (tc.code == exitOK && checkWell(code, out)); !ok || !strings.Contains(out, fmt.Sprintf(tc.want, k.Fingerprint)) {
 				t.Errorf("exit %d, want %d and %q in\n%s", code, tc.code, fmt.Sprintf(tc.want, k.Fingerprint), out)
 			}
 		})
@@ -409,7 +394,10 @@ func TestRetiredKeyConfig(t *testing.T) {
 	if err != nil || len(key.Retired()) != 2 {
 		t.Fatalf("retired keys: %v", err)
 	}
-	if _, err := load("[[keys.retired]]\nkey_file = \"older.asc\"\n"); err == nil || !strings.Contains(err.Error(), "older.asc") {
+	// Loading is lazy: the wrong passphrase shows at the first unlock.
+	if key, err := load("[[keys.retired]]\nkey_file = \"older.asc\"\n"); err != nil {
+		t.Errorf("loading a retired key with another passphrase: %v", err)
+	} else if err := key.Unlock(); err == nil || !strings.Contains(err.Error(), "older.asc") || !strings.Contains(err.Error(), "wrong passphrase") {
 		t.Errorf("a retired key with another passphrase and no passphrase_file: %v", err)
 	}
 	files = nil

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
@@ -133,25 +132,7 @@ contact = ["mailto:security@example.org"]
 expires = "`+time.Now().Add(200*24*time.Hour).UTC().Format(time.RFC3339)+`"
 `)
 	d.roots = writeCert(t, filepath.Dir(cfg), "surface", 24*time.Hour)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"run", "-config", cfg}, strings.NewReader(""), io.Discard, d.log) }()
-	t.Cleanup(func() {
-		cancel()
-		if code := <-done; code != exitOK {
-			t.Errorf("daemon exited %d:\n%s", code, d.log.String())
-		}
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if code, _, _ := d.do(t, d.local(), "GET", "/healthz", "", nil, nil); code == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("listener not up:\n%s", d.log.String())
-		}
-		time.Sleep(20 * time.Millisecond) // polling a probe
-	}
+	startDaemon(t, cfg, d.log, nil)
 	if ip := outsideIP(); ip != "" {
 		d.public = append(d.public, "https://"+net.JoinHostPort(ip, port))
 	}
@@ -294,6 +275,7 @@ var surfaceRoutes = []struct{ method, path string }{
 	{"GET", "/healthz"}, {"GET", "/readyz"}, {"GET", "/metrics"}, {"POST", "/report"}, {"OPTIONS", "/report"},
 	{"GET", "/.well-known/security.txt"}, {"GET", "/security.txt"}, {"GET", keyPath},
 	{"POST", "/healthz"}, {"GET", "/nothing-here"}, {"POST", "/mattermost/command"},
+	{"GET", "/report"}, {"GET", "/report/assets/report.js"}, {"POST", "/report/send"}, {"GET", "/status/x"}, {"POST", "/status/x"},
 }
 
 // TestSecurityHeadersEverywhere: every answer of the listener, on every
@@ -379,8 +361,10 @@ func TestOversizedBodiesEverywhere(t *testing.T) {
 	}
 	for ctype, body := range bodies(surfaceFormMax + 1) {
 		for _, chunked := range []bool{false, true} {
-			if code := send("/report", "POST", ctype, body, chunked); code != http.StatusRequestEntityTooLarge {
-				t.Errorf("/report over the form's limit, %s, chunked %v: %d", ctype, chunked, code)
+			for _, path := range []string{"/report", "/report/send", "/status/x"} {
+				if code := send(path, "POST", ctype, body, chunked); code != http.StatusRequestEntityTooLarge {
+					t.Errorf("%s over the form's limit, %s, chunked %v: %d", path, ctype, chunked, code)
+				}
 			}
 		}
 	}

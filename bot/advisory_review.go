@@ -35,6 +35,11 @@ type PublicationPolicy struct {
 	// and, separately, the patch; at least one of each set is an officer.
 	Approvals  int
 	RequireCVE bool
+	// BaseURL is where the pages are served (the reporter's link).
+	BaseURL string
+	// DistrosList is the distros pre-notification list's address; empty
+	// when the team does not use one.
+	DistrosList string
 }
 
 // DefaultPublicationPolicy asks for two approvals and no CVE id.
@@ -65,19 +70,25 @@ func (a *Advisory) Approve(by *Person, kind ReviewKind, now time.Time) ([]Review
 	}
 	var added []ReviewKind
 	var refusals []string
+	// Approving one's own work is forbidden; approving what is not
+	// there yet is a conflict the team resolves by writing it.
+	refusal := KindConflict
 	for _, k := range kinds {
 		if a.approvedBy(by.Name, k) {
 			continue
 		}
-		if why := a.cannotApprove(by.Name, k); why != "" {
+		if why, own := a.cannotApprove(by.Name, k); why != "" {
 			refusals = append(refusals, why)
+			if own {
+				refusal = KindForbidden
+			}
 			continue
 		}
 		a.Approvals = append(a.Approvals, Approval{By: by.Name, Kind: k, Officer: by.IsOfficer(), At: now})
 		added = append(added, k)
 	}
 	if len(added) == 0 && len(refusals) > 0 {
-		return nil, Errorf(KindForbidden, "%s", strings.Join(refusals, " "))
+		return nil, Errorf(refusal, "%s", strings.Join(refusals, " "))
 	}
 	if len(added) == 0 {
 		return nil, Errorf(KindConflict, "%s has already approved this.", by.Name)
@@ -85,24 +96,24 @@ func (a *Advisory) Approve(by *Person, kind ReviewKind, now time.Time) ([]Review
 	return added, nil
 }
 
-func (a *Advisory) cannotApprove(name string, k ReviewKind) string {
+func (a *Advisory) cannotApprove(name string, k ReviewKind) (why string, own bool) {
 	switch k {
 	case ReviewText:
 		if slices.Contains(a.Editors, name) {
-			return fmt.Sprintf("%s edited the text, so someone else must approve it.", name)
+			return fmt.Sprintf("%s edited the text, so someone else must approve it.", name), true
 		}
 		if a.Title == "" || a.Description == "" {
-			return "There is no text to approve yet (title and description)."
+			return "There is no text to approve yet (title and description).", false
 		}
 	case ReviewPatch:
 		if name == a.PatchAuthor {
-			return fmt.Sprintf("%s wrote the patch, so someone else must approve it.", name)
+			return fmt.Sprintf("%s wrote the patch, so someone else must approve it.", name), true
 		}
 		if !a.hasReference("patch") {
-			return "There is no patch to approve yet: add a reference of type patch."
+			return "There is no patch to approve yet: add a reference of type patch.", false
 		}
 	}
-	return ""
+	return "", false
 }
 
 func (a *Advisory) approvedBy(name string, k ReviewKind) bool {
@@ -200,7 +211,11 @@ func (a Advisory) Missing(p PublicationPolicy) []string {
 	for _, k := range ReviewKinds {
 		n, officer := a.approvals(k)
 		if n < p.Approvals {
-			out = append(out, fmt.Sprintf("%d approvals of the %s (%d so far)", p.Approvals, k, n))
+			noun := "approvals"
+			if p.Approvals == 1 {
+				noun = "approval"
+			}
+			out = append(out, fmt.Sprintf("%d %s of the %s (%d so far)", p.Approvals, noun, k, n))
 		}
 		if !officer {
 			out = append(out, fmt.Sprintf("an officer's approval of the %s", k))

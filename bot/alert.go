@@ -15,17 +15,14 @@ func (s *Service) AlertOfficers(ctx context.Context, key string, text Text) erro
 	now := s.clock.Now()
 	var msgs []OutboxMessage
 	for _, officer := range st.People.Officers() {
-		for _, platform := range st.Platforms {
-			if !hasIdentity(officer, platform) {
-				continue
-			}
+		for _, dest := range personDests(st, officer) {
 			m := OutboxMessage{
-				Dest: Destination{Platform: platform, Person: officer.Name},
+				Dest: dest,
 				Kind: MessageAlert,
 				Text: text,
 			}
 			if key != "" {
-				m.DedupeKey = fmt.Sprintf("alert|%s|%s|%s", key, platform, officer.Name)
+				m.DedupeKey = fmt.Sprintf("alert|%s|%s|%s", key, dest.Platform, officer.Name)
 			}
 			msgs = append(msgs, m)
 		}

@@ -76,6 +76,7 @@ func (s *Service) openIncident(ctx context.Context, w incidentCreator, a Actor, 
 		Created: now, Updated: now, StateSince: now, LastActivity: now,
 	}
 	st.Policy(sig.Name).Apply(inc)
+	inc.SweepAt = now
 	return w.CreateIncident(ctx, inc, func(inc *Incident) Change {
 		var ch Change
 		detail := "opened in SIG " + sig.Name

@@ -34,24 +34,46 @@ type RosterChange struct {
 	Outbox    []OutboxMessage
 }
 
-// SweepQuery selects the open incidents a sweep may act on: any whose
-// deadline passed, whose embargo warning time came, whose assignee or
-// manager is one of People, or (Unacknowledged) that nobody has
-// acknowledged or claimed yet, which follow the on-duty contact.
+// SweepQuery selects open incidents for a sweep, a page at a time. With
+// Due set, it selects those whose SweepAt is at or before Due, in
+// (SweepAt, ID) order after the cursor (AfterAt, AfterID). Otherwise it
+// selects, in ID order after AfterID, every open incident (All), or those
+// of SIGs and those whose assignee or manager is one of People. Limit 0
+// means no limit.
 type SweepQuery struct {
-	DueBefore      time.Time
-	EmbargoBefore  time.Time
-	People         []string
-	Unacknowledged bool
+	Due     time.Time
+	All     bool
+	SIGs    []string
+	People  []string
+	AfterAt time.Time
+	AfterID int64
+	Limit   int
+}
+
+// SweepMark moves an incident's SweepAt to At, unless the incident
+// changed since Seen was read: a change made meanwhile was not planned
+// for, so its own SweepAt (the time of the change) stands.
+type SweepMark struct {
+	Seen *Incident
+	At   time.Time // zero: never, until the incident changes
+}
+
+// NagQuery selects recorded nags: those whose period starts at or after
+// Since, of Topic if set, about Subjects if any.
+type NagQuery struct {
+	Since    time.Time
+	Topic    string
+	Subjects []int64
 }
 
 // NagStore records the nags that were sent, so that nobody is asked twice
 // about the same thing in one period, across restarts too.
 type NagStore interface {
 	SweepIncidents(ctx context.Context, q SweepQuery) ([]*Incident, error)
-	// NagHistory returns the keys of nags whose period starts at or after
-	// since: older ones can no longer be planned again.
-	NagHistory(ctx context.Context, since time.Time) (NagHistory, error)
+	// MarkSwept stores when the sweep must look at incidents again.
+	MarkSwept(ctx context.Context, marks []SweepMark) error
+	// NagHistory returns the keys of the nags q selects.
+	NagHistory(ctx context.Context, q NagQuery) (NagHistory, error)
 	// RecordNags stores each record whose key is new, with its events and
 	// messages, in one transaction; records already stored are skipped.
 	// It returns how many were new.
@@ -82,14 +104,12 @@ type Duty struct {
 	store DutyStore
 	log   *slog.Logger
 
-	// sweeping serialises sweeps and guards history: the nags recorded so
-	// far, read from the store once and then kept up to date with what
-	// this process records, so a sweep does not reread every key. A nag
-	// another process recorded meanwhile is planned again here and then
-	// dropped by the store's key, so the cache can only cost work, never
-	// a duplicate ping.
+	// sweeping serialises sweeps and guards seen: the roster as the last
+	// complete sweep saw it, so the next one reads, besides the incidents
+	// that are due, only those a roster change may concern. Nil (at start)
+	// makes the next sweep read every open incident.
 	sweeping sync.Mutex
-	history  NagHistory
+	seen     *rosterView
 }
 
 var _ Roster = (*Duty)(nil)

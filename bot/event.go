@@ -46,7 +46,7 @@ var publicKinds = map[string]bool{
 	EventClaimed: true, EventUnclaimed: true, EventAcked: true, EventAssigned: true,
 	EventState: true, EventSeverity: true, EventCVE: true, EventEmbargo: true,
 	EventDue: true, EventRouted: true, EventSnoozed: true, EventNagged: true,
-	EventEscalated: true,
+	EventEscalated: true, EventApproved: true, EventScheduled: true,
 }
 
 // PublicDetails is what of an event's details may be shown in a reply that

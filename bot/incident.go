@@ -103,6 +103,12 @@ type Incident struct {
 	DueKind DeadlineKind
 
 	SnoozedUntil time.Time
+
+	// SweepAt is when the escalation sweep must next look at the
+	// incident: set to the time of every change (only the sweep knows the
+	// roster and the nags sent, so it decides what the change means), and
+	// moved by the sweep to NextAction once it has looked.
+	SweepAt time.Time
 }
 
 // Name is the incident's display id: SEC-42.

@@ -36,6 +36,10 @@ type IntakeResult struct {
 	QuarantineID int64
 	Reason       string // the quarantine reason
 	Duplicate    bool   // the message had been received before
+	FollowUp     bool   // it joined IncidentID as a follow-up
+	// StatusURL is the private status link made for the acknowledgement,
+	// when one was (the form shows it too).
+	StatusURL string
 }
 
 // Envelope is what intake needs to know before decoding a message, read
@@ -65,8 +69,9 @@ type Sealer interface {
 	Unseal(sealed []byte) ([]byte, error)
 	// Hash identifies a message for deduplication without revealing it (a
 	// keyed hash: a plain hash of a plaintext report would let anyone with
-	// the database confirm a guess of its content).
-	Hash(raw []byte) string
+	// the database confirm a guess of its content). It fails only if the
+	// key behind it cannot be unlocked.
+	Hash(raw []byte) (string, error)
 }
 
 // Router picks the SIG for a report from routing rules; "" means the
@@ -88,7 +93,8 @@ type KeptReport struct {
 
 // ReportOutcome says how far a stored report got.
 type ReportOutcome struct {
-	IncidentID       int64
+	IncidentID       int64 // its incident, or the one it follows up
+	FollowUp         bool
 	QuarantineID     int64
 	QuarantineReason string
 	Finished         bool // the outcome and everything it queues are committed
@@ -116,11 +122,20 @@ type ReportTx interface {
 	// transaction. An entry with the same DedupeKey or report makes it a
 	// no-op that returns the existing entry's id.
 	QuarantineMessage(ctx context.Context, q *Quarantined, build func(q *Quarantined) []OutboxMessage) (id int64, created bool, err error)
+	// AddFollowUp is ThreadStore.AddFollowUp.
+	AddFollowUp(ctx context.Context, f FollowUp, build func(inc *Incident) Change) (created bool, err error)
+	// UpdateIncident is IncidentStore.UpdateIncident (a claimed
+	// incident's note).
+	UpdateIncident(ctx context.Context, id int64, fn func(*Incident) (Change, error)) (*Incident, error)
+	// AddStatusToken is StatusStore.AddStatusToken (the acknowledgement's
+	// status link).
+	AddStatusToken(ctx context.Context, hash string, incidentID int64, at time.Time) error
 }
 
 // IntakeStore is what intake needs from storage.
 type IntakeStore interface {
 	ReportTx
+	ThreadStore
 	// InReportTx runs fn in one write transaction: what fn writes through
 	// tx commits together when fn returns nil (one fsync), and none of it
 	// when fn fails.
@@ -142,6 +157,11 @@ type IntakeOptions struct {
 	Acknowledge bool
 	// OwnAddresses are never acknowledged: a mail loop with ourselves.
 	OwnAddresses []string
+	// Status keeps the reporters' status links and follow-ups; with
+	// StatusURL (the base the token is appended to) every acknowledgement
+	// carries a status link.
+	Status    StatusStore
+	StatusURL string
 }
 
 // Intake turns received messages into incidents or quarantine entries:
@@ -180,25 +200,19 @@ func (in *Intake) Receive(ctx context.Context, sub Submission) (IntakeResult, er
 	if sub.Oversized || int64(len(sub.Raw)) > in.opts.MaxMessageBytes {
 		return in.rejectUnstored(ctx, sub, env, now)
 	}
-	stored, sealed := sub.Raw, false
-	if env.Seal {
-		s, err := in.seal.Seal(sub.Raw)
-		if err != nil {
-			return IntakeResult{}, fmt.Errorf("sealing a plaintext message: %w", err)
-		}
-		stored, sealed = s, true
+	kept, err := in.keep(sub.Source, sub.Raw, env)
+	if err != nil {
+		return IntakeResult{}, err
 	}
-	kept := KeptReport{
-		ReceivedAt: now, Source: sub.Source, MessageID: env.MessageID,
-		Hash: in.seal.Hash(sub.Raw), Raw: stored, Sealed: sealed,
-	}
-	// Decoded before the transaction begins, so the write lock is never
-	// held while decrypting. A duplicate is decoded for nothing; that is
-	// the rare case (an MTA's retry).
+	// Decoded and threaded before the transaction begins, so the write
+	// lock is never held while decrypting (threading may decrypt the
+	// incident's report to compare signers). A duplicate is decoded for
+	// nothing; that is the rare case (an MTA's retry).
 	rep, decodeErr := in.decode(sub.Raw)
+	thread, threadErr := in.threadOf(ctx, rep, decodeErr)
 	var res IntakeResult
 	dup := false
-	err := in.store.InReportTx(ctx, func(tx ReportTx) error {
+	err = in.store.InReportTx(ctx, func(tx ReportTx) error {
 		id, d, err := tx.KeepReport(ctx, kept)
 		if err != nil {
 			return fmt.Errorf("storing the message: %w", err)
@@ -207,7 +221,10 @@ func (in *Intake) Receive(ctx context.Context, sub Submission) (IntakeResult, er
 			res.ReportID = id
 			return nil
 		}
-		res, err = in.conclude(ctx, tx, id, sub.Source, env, int64(len(sub.Raw)), rep, decodeErr)
+		if threadErr != nil {
+			return fmt.Errorf("threading report %d: %w", id, threadErr)
+		}
+		res, err = in.conclude(ctx, tx, id, sub.Source, env, int64(len(sub.Raw)), rep, decodeErr, thread, "")
 		return err
 	})
 	if err != nil {
@@ -233,6 +250,38 @@ func (in *Intake) Receive(ctx context.Context, sub Submission) (IntakeResult, er
 	return res, err
 }
 
+// keep makes the stored form of a message as received: sealed first when
+// it may carry plaintext, with the keyed hash that finds the same bytes
+// stored before. The caller stores it (ReportTx.KeepReport) in the
+// transaction that takes it to its outcome.
+func (in *Intake) keep(source string, raw []byte, env Envelope) (KeptReport, error) {
+	stored, sealed := raw, false
+	if env.Seal {
+		s, err := in.seal.Seal(raw)
+		if err != nil {
+			return KeptReport{}, fmt.Errorf("sealing a plaintext message: %w", err)
+		}
+		stored, sealed = s, true
+	}
+	hash, err := in.seal.Hash(raw)
+	if err != nil {
+		return KeptReport{}, fmt.Errorf("hashing the message: %w", err)
+	}
+	return KeptReport{
+		ReceivedAt: in.svc.clock.Now(), Source: source, MessageID: env.MessageID,
+		Hash: hash, Raw: stored, Sealed: sealed,
+	}, nil
+}
+
+// threadOf is thread for a message decode accepted; one it refused (or
+// that conclude will quarantine) threads nowhere.
+func (in *Intake) threadOf(ctx context.Context, rep *Report, decodeErr error) (threadMatch, error) {
+	if decodeErr != nil || (!rep.Encrypted() && in.opts.RequireEncryption) {
+		return threadMatch{}, nil
+	}
+	return in.thread(ctx, rep)
+}
+
 // finishStored takes a stored, unfinished report to its outcome. A sealed
 // copy that cannot be unsealed any more (the team key was replaced) is
 // quarantined: it would otherwise be retried forever without a trace.
@@ -251,12 +300,12 @@ func (in *Intake) finishStored(ctx context.Context, id int64) (IntakeResult, err
 		}
 		return res, err
 	}
-	return in.process(ctx, id, kept.Source, raw, in.envelope(raw))
+	return in.process(ctx, id, kept.Source, raw, in.envelope(raw), "")
 }
 
 func outcomeResult(id int64, out ReportOutcome) IntakeResult {
 	return IntakeResult{ReportID: id, IncidentID: out.IncidentID, QuarantineID: out.QuarantineID,
-		Reason: out.QuarantineReason, Duplicate: true}
+		Reason: out.QuarantineReason, Duplicate: true, FollowUp: out.FollowUp}
 }
 
 // Resume finishes stored reports whose processing was interrupted (a
@@ -315,8 +364,9 @@ func (in *Intake) raw(r *KeptReport) ([]byte, error) {
 }
 
 // process takes a stored report to its committed outcome, one step (and
-// transaction) at a time, each idempotent.
-func (in *Intake) process(ctx context.Context, id int64, source string, raw []byte, env Envelope) (IntakeResult, error) {
+// transaction) at a time, each idempotent. note is added to the new
+// incident's first timeline entry (how it came in, if not directly).
+func (in *Intake) process(ctx context.Context, id int64, source string, raw []byte, env Envelope, note string) (IntakeResult, error) {
 	res := IntakeResult{ReportID: id}
 	out, err := in.store.ReportOutcome(ctx, id)
 	if err != nil {
@@ -335,12 +385,16 @@ func (in *Intake) process(ctx context.Context, id int64, source string, raw []by
 			return res, err
 		}
 		rep, _ := in.decode(raw) // only to know whether to acknowledge
-		err = in.finish(ctx, in.store, id, inc, rep)
+		res.StatusURL, err = in.finish(ctx, in.store, id, inc, rep)
 		in.svc.wake()
 		return res, err
 	}
-	rep, err := in.decode(raw)
-	res, err = in.conclude(ctx, in.store, id, source, env, int64(len(raw)), rep, err)
+	rep, decodeErr := in.decode(raw)
+	thread, err := in.threadOf(ctx, rep, decodeErr)
+	if err != nil {
+		return res, fmt.Errorf("threading report %d: %w", id, err)
+	}
+	res, err = in.conclude(ctx, in.store, id, source, env, int64(len(raw)), rep, decodeErr, thread, note)
 	if err != nil {
 		// Another process may have opened it first: the store allows one
 		// incident per report.
@@ -356,7 +410,7 @@ func (in *Intake) process(ctx context.Context, id int64, source string, raw []by
 		if err != nil {
 			return res, err
 		}
-		err = in.finish(ctx, in.store, id, inc, rep)
+		res.StatusURL, err = in.finish(ctx, in.store, id, inc, rep)
 		in.svc.wake()
 		return res, err
 	}
@@ -365,10 +419,11 @@ func (in *Intake) process(ctx context.Context, id int64, source string, raw []by
 }
 
 // conclude takes report id, decoded into rep (or refused with
-// decodeErr), to its outcome, writing through w: an incident with the
-// acknowledgement queued, or a quarantine entry. The caller wakes the
-// outbox once w's writes are committed.
-func (in *Intake) conclude(ctx context.Context, w ReportTx, id int64, source string, env Envelope, size int64, rep *Report, decodeErr error) (IntakeResult, error) {
+// decodeErr) and threaded into thread, to its outcome, writing through w:
+// a follow-up of its incident, an incident with the acknowledgement
+// queued, or a quarantine entry. The caller wakes the outbox once w's
+// writes are committed.
+func (in *Intake) conclude(ctx context.Context, w ReportTx, id int64, source string, env Envelope, size int64, rep *Report, decodeErr error, thread threadMatch, note string) (IntakeResult, error) {
 	res := IntakeResult{ReportID: id}
 	if rej, ok := AsRejection(decodeErr); ok {
 		return in.reject(ctx, w, res, source, env, size, rej)
@@ -380,11 +435,17 @@ func (in *Intake) conclude(ctx context.Context, w ReportTx, id int64, source str
 		return in.reject(ctx, w, res, source, env, size,
 			Reject(RejectNotEncrypted, "the message is not encrypted to the team key and [keys] require_encryption is set"))
 	}
+	if thread.incident != nil {
+		return in.followUp(ctx, w, id, source, rep, thread)
+	}
 	reused, err := in.reusedMessageID(ctx, w, id)
 	if err != nil {
 		return res, err
 	}
-	detail := rep.Summary(source) + reused
+	detail := rep.Summary(source) + reused + note
+	if thread.claim != "" {
+		detail += "; NOTE: this message claims to belong to an incident, but " + thread.claim + ": opened as an incident of its own"
+	}
 	// The SIG's routing rules of the settings in force (they change on
 	// reload), unless a router was given.
 	var sig string
@@ -405,9 +466,18 @@ func (in *Intake) conclude(ctx context.Context, w ReportTx, id int64, source str
 		return res, fmt.Errorf("opening an incident for report %d: %w", id, err)
 	}
 	res.IncidentID = inc.ID
+	if thread.claimed != nil {
+		// The link back; the new incident's first entry has it already.
+		// In the same transaction: the message is taken with both or not
+		// at all (its source offers it again).
+		if err := in.noteClaim(ctx, w, thread.claimed, inc, thread.claim); err != nil {
+			return res, fmt.Errorf("noting the claim on %s: %w", thread.claimed.Name(), err)
+		}
+	}
 	in.log.Info("report became an incident", "report", id, "incident", inc.Name(), "source", source,
 		"encrypted", rep.Encrypted(), "signature", string(rep.Signature.Status))
-	return res, in.finish(ctx, w, id, inc, rep)
+	res.StatusURL, err = in.finish(ctx, w, id, inc, rep)
+	return res, err
 }
 
 // reusedMessageID is the timeline's note for a report whose Message-ID an
@@ -456,26 +526,37 @@ func (in *Intake) envelope(raw []byte) (env Envelope) {
 	return in.dec.Envelope(raw)
 }
 
-// finish queues the acknowledgement to the reporter and marks the report
-// finished, through w. rep is nil when resuming: then only the incident is
-// known, which is all the acknowledgement needs (the deliverer looks up
-// the key).
-func (in *Intake) finish(ctx context.Context, w ReportTx, reportID int64, inc *Incident, rep *Report) error {
+// finish queues the acknowledgement to the reporter, with a new status
+// link when they are configured, and marks the report finished, through
+// w. rep is nil when resuming: then only the incident is known, which is
+// all the acknowledgement needs (the deliverer looks up the key). It
+// returns the status link it made ("" if none); the caller wakes the
+// outbox once w's writes are committed.
+func (in *Intake) finish(ctx context.Context, w ReportTx, reportID int64, inc *Incident, rep *Report) (string, error) {
 	var msgs []OutboxMessage
+	link := ""
 	if in.shouldAcknowledge(inc, rep) {
+		if in.StatusLinks() {
+			var err error
+			if link, err = in.issueStatus(ctx, w, inc.ID); err != nil {
+				return "", err
+			}
+		}
 		msgs = append(msgs, OutboxMessage{
 			Dest:       Destination{Platform: PlatformEmail, Address: inc.Reporter},
 			Kind:       MessageMail,
 			IncidentID: inc.ID,
-			Text:       acknowledgement(inc),
+			Text:       acknowledgement(inc, link),
 			DedupeKey:  fmt.Sprintf("ack|report|%d", reportID),
+			// The status link is a secret of the reporter's.
+			Confidential: link != "",
 		})
 	}
 	stampMessages(msgs, in.svc.clock.Now())
 	if err := w.FinishReport(ctx, reportID, msgs, in.svc.clock.Now()); err != nil {
-		return fmt.Errorf("finishing report %d: %w", reportID, err)
+		return "", fmt.Errorf("finishing report %d: %w", reportID, err)
 	}
-	return nil
+	return link, nil
 }
 
 func (in *Intake) shouldAcknowledge(inc *Incident, rep *Report) bool {
@@ -499,11 +580,20 @@ func (in *Intake) shouldAcknowledge(inc *Incident, rep *Report) bool {
 
 // acknowledgement is the mail a reporter gets: the incident id and nothing
 // of the report, since it may have to go unencrypted.
-func acknowledgement(inc *Incident) Text {
+func acknowledgement(inc *Incident, statusLink string) Text {
 	var t Text
 	t.Plain("Hello,").Line().Line()
 	t.Plain(fmt.Sprintf("thank you for your report. We received it and track it as %s.", inc.Name())).Line()
-	t.Plain("Please mention this id in the subject of any further mail about it.").Line().Line()
+	t.Plain("To add anything, reply to this mail: the reply address is your report's own.").Line().Line()
+	if statusLink != "" {
+		t.Plain("You can follow its state and add information (encrypted in your browser) at this private link;").Line()
+		t.Plain("keep it to yourself, anyone who has it can see the state and add to the report:").Line()
+		t.Plain(statusLink).Line().Line()
+	}
+	// Credits in the advisory need the reporter's consent and the name
+	// they choose (the team records it with advisory <id> credit).
+	t.Plain("When we publish an advisory about it, we would like to credit you. Reply with the name to").Line()
+	t.Plain("credit (and an organisation, if you like), or with \"no credit\": we credit nobody without consent.").Line().Line()
 	t.Plain("The security team")
 	return t
 }
@@ -541,5 +631,11 @@ func (in *Intake) ReportBody(ctx context.Context, incidentID int64) (Text, error
 	if err != nil {
 		return Text{}, err
 	}
-	return rep.Text(), nil
+	t := rep.Text()
+	more, err := in.followUpTexts(ctx, incidentID, in.svc.Settings().Location)
+	if err != nil {
+		return Text{}, fmt.Errorf("reading the follow-ups of %s: %w", FormatID(incidentID), err)
+	}
+	t.Append(more)
+	return t, nil
 }

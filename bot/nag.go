@@ -85,7 +85,18 @@ type SweepPlan struct {
 // their quiet hours are held back unless the incident is critical.
 // incidents should be in id order: the plan follows it.
 func PlanSweep(now time.Time, st *Settings, rs *RosterState, incidents []*Incident, history NagHistory) SweepPlan {
-	p := planner{now: now, st: st, rs: rs, history: history, esc: st.escalation(),
+	p := newPlanner(now, st, rs)
+	p.history = history
+	p.incidents(incidents)
+	p.handovers()
+	return p.plan
+}
+
+// newPlanner prepares a plan at now. The sweep feeds it incidents a page
+// at a time (each page with its own history), so that memory does not
+// grow with the number of open incidents.
+func newPlanner(now time.Time, st *Settings, rs *RosterState) *planner {
+	p := &planner{now: now, st: st, rs: rs, esc: st.escalation(),
 		planned: map[NagKey]bool{}, onDuty: map[string]string{}, sigs: make(map[string]*SIG, len(st.SIGs))}
 	for _, g := range st.SIGs {
 		p.sigs[g.Name] = g
@@ -95,23 +106,50 @@ func PlanSweep(now time.Time, st *Settings, rs *RosterState, incidents []*Incide
 			p.officersFree = append(p.officersFree, o.Name)
 		}
 	}
+	return p
+}
+
+// incidents plans the reassignments and pings of incidents.
+func (p *planner) incidents(incidents []*Incident) {
 	for _, inc := range incidents {
 		if !inc.State.Open() {
 			continue
 		}
 		assignee, manager := p.reassign(inc)
-		if inc.SnoozedUntil.After(now) {
+		if inc.SnoozedUntil.After(p.now) {
 			continue
 		}
 		p.embargo(inc, assignee, manager)
 		p.escalate(inc, assignee, manager)
 	}
-	if rs != nil {
-		for _, h := range rs.Handovers {
+}
+
+// handovers plans the reminders of pending hand-overs.
+func (p *planner) handovers() {
+	if p.rs != nil {
+		for _, h := range p.rs.Handovers {
 			p.handover(h)
 		}
 	}
-	return p.plan
+}
+
+// take returns what was planned so far and starts an empty plan. Keys
+// name their incident, so forgetting them between pages loses nothing.
+func (p *planner) take() SweepPlan {
+	plan := p.plan
+	p.plan = SweepPlan{}
+	clear(p.planned)
+	return plan
+}
+
+// nextAction is inc.NextAction with the SIG's policy found in the
+// planner's index.
+func (p *planner) nextAction(inc *Incident) time.Time {
+	policy := p.st.Deadlines
+	if g := p.sig(inc.SIG); g != nil && g.Deadlines != nil {
+		policy = *g.Deadlines
+	}
+	return inc.nextAction(p.esc, policy.EmbargoWarnings, p.now)
 }
 
 type planner struct {

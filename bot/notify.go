@@ -19,6 +19,22 @@ func hasIdentity(p *Person, platform string) bool {
 	}
 }
 
+// personDests is where messages for one person go: each chat platform
+// they are on, or only their mail address when they asked for mail
+// (notify = "email"). Every message addressed to a person asks it.
+func personDests(st *Settings, p *Person) []Destination {
+	if p.Notify == NotifyEmail && p.Email != "" {
+		return []Destination{{Platform: PlatformEmail, Person: p.Name, Address: p.Email}}
+	}
+	var out []Destination
+	for _, platform := range st.Platforms {
+		if hasIdentity(p, platform) {
+			out = append(out, Destination{Platform: platform, Person: p.Name})
+		}
+	}
+	return out
+}
+
 // notices tells the team on every chat platform about a change on an
 // incident, except on the platform the actor used: they saw the reply.
 // Notices name the incident but carry no report content.
@@ -47,16 +63,13 @@ func (s *Service) pings(settings *Settings, inc *Incident, person, kind, dedupe 
 		return nil
 	}
 	var out []OutboxMessage
-	for _, platform := range settings.Platforms {
-		if !hasIdentity(p, platform) {
-			continue
-		}
+	for _, dest := range personDests(settings, p) {
 		key := ""
 		if dedupe != "" {
-			key = fmt.Sprintf("%s|%s|%s", dedupe, platform, p.Name)
+			key = fmt.Sprintf("%s|%s|%s", dedupe, dest.Platform, p.Name)
 		}
 		out = append(out, OutboxMessage{
-			Dest:        Destination{Platform: platform, Person: p.Name},
+			Dest:        dest,
 			Kind:        kind,
 			IncidentID:  inc.ID,
 			Text:        text,

@@ -49,6 +49,7 @@ const (
 	MessageAlert       = "alert"      // to officers: something is wrong (privacy, delivery)
 	MessageQuarantine  = "quarantine" // a report could not be accepted
 	MessageMail        = "mail"       // an e-mail to a reporter
+	MessageRelay       = "relay"      // said in an incident's channel on another platform
 )
 
 // OutboxMessage is a message waiting to be sent. Everything the bot says
@@ -156,7 +157,8 @@ type Outbox struct {
 	// event from their platform: the safety net for a fix the adapter was
 	// not told of.
 	HeldRetry time.Duration
-	// Observe, when set, is told the result of every delivery attempt.
+	// Observe, when set, is told the result of every delivery attempt,
+	// once the outcome is recorded in the store.
 	// Run calls it from several goroutines at once (one per platform).
 	Observe func(m OutboxMessage, err error)
 }
@@ -340,7 +342,9 @@ func (o *Outbox) deliver(ctx context.Context, m OutboxMessage, now time.Time) bo
 		err = safeDeliver(ctx, d, attempt)
 	}
 	if o.Observe != nil {
-		o.Observe(m, err)
+		// After the outcome is recorded, so whoever is told of an attempt
+		// finds the store already saying so.
+		defer o.Observe(m, err)
 	}
 	log := o.log.With("id", m.ID, "kind", m.Kind, "dest", m.Dest.String(), "incident", m.IncidentID)
 	if err == nil {

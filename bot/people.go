@@ -19,6 +19,9 @@ const (
 const (
 	NotifyDM      = "dm"
 	NotifyChannel = "channel"
+	// NotifyEmail: by mail to Email, encrypted to the person's own key,
+	// for people who are not on chat.
+	NotifyEmail = "email"
 )
 
 // Person is a declared team member. Anyone not declared is an outsider.
@@ -30,7 +33,7 @@ type Person struct {
 	Email      string
 	Location   *time.Location
 	QuietHours QuietHours
-	Notify     string // NotifyDM or NotifyChannel
+	Notify     string // NotifyDM, NotifyChannel or NotifyEmail
 }
 
 // IsOfficer reports whether p is a security officer.
@@ -221,4 +224,23 @@ func (q QuietHours) String() string {
 		return ""
 	}
 	return fmt.Sprintf("%02d:%02d-%02d:%02d", q.Start/60, q.Start%60, q.End/60, q.End%60)
+}
+
+// IncidentPeople is who belongs in an incident's own channel, on every
+// platform: its assignee, its manager and the officers, each once.
+func IncidentPeople(st *Settings, inc *Incident) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(name string) {
+		if name != "" && !seen[strings.ToLower(name)] {
+			seen[strings.ToLower(name)] = true
+			out = append(out, name)
+		}
+	}
+	add(inc.Assignee)
+	add(inc.Manager)
+	for _, o := range st.People.Officers() {
+		add(o.Name)
+	}
+	return out
 }

@@ -75,6 +75,13 @@ type Quarantined struct {
 	Size      int64
 	Reason    string
 	Detail    string
+	// The desk's decisions (see QuarantineDesk).
+	ReleasedAt time.Time // zero: not released (or released and rejected again)
+	ReleasedBy string
+	IncidentID int64 // the incident its report became once released, or 0
+	DroppedAt  time.Time
+	DroppedBy  string
+	DropReason string
 }
 
 // Name is how the team refers to a quarantine entry: Q-7.
@@ -130,7 +137,11 @@ func (in *Intake) rejectUnstored(ctx context.Context, sub Submission, env Envelo
 	}
 	// What was read of it and its size, never the Message-ID alone: the
 	// sender chooses that, and another message under it is another entry.
-	key := fmt.Sprintf("oversized|%d|%s", size, in.seal.Hash(sub.Raw))
+	hash, err := in.seal.Hash(sub.Raw)
+	if err != nil {
+		return IntakeResult{}, fmt.Errorf("hashing the message: %w", err)
+	}
+	key := fmt.Sprintf("oversized|%d|%s", size, hash)
 	q := &Quarantined{
 		ReceivedAt: now, Source: sub.Source, DedupeKey: key, Sender: env.Sender, MessageID: env.MessageID,
 		Size: size, Reason: RejectTooLarge,

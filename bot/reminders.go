@@ -100,12 +100,48 @@ func (d *Duty) remindHeld(ctx context.Context, now time.Time) (int, error) {
 	return d.remind(ctx, now, round)
 }
 
+// planReminders is PlanReminders for the given people, reading the open
+// incidents a page at a time: it runs inside sweeps (for people whose
+// quiet hours held their reminder back), so its memory must not grow with
+// the number of open incidents, only with what the reminders list.
+func (d *Duty) planReminders(ctx context.Context, now time.Time, st *Settings, people []*Person) (map[string]*Reminder, error) {
+	plan := make(map[string]*Reminder, len(people))
+	for _, p := range people {
+		plan[p.Name] = &Reminder{Person: p.Name}
+	}
+	q := SweepQuery{All: true, Limit: sweepPage}
+	for {
+		page, err := d.store.SweepIncidents(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for name, r := range PlanReminders(now, st, page) {
+			if acc := plan[name]; acc != nil {
+				acc.Assigned = append(acc.Assigned, r.Assigned...)
+				acc.Managed = append(acc.Managed, r.Managed...)
+			}
+		}
+		if len(page) < q.Limit {
+			break
+		}
+		q.AfterID = page[len(page)-1].ID
+	}
+	for name, r := range plan {
+		if len(r.Assigned) == 0 && len(r.Managed) == 0 {
+			delete(plan, name) // nothing to remind them of
+			continue
+		}
+		r.Assigned, r.Managed = sortedByDue(r.Assigned), sortedByDue(r.Managed)
+	}
+	return plan, nil
+}
+
 // remind reminds each person not yet reminded in the round that began at
 // round and not in their quiet hours. Everyone handled is recorded, with
 // or without a message, so the round is done with them.
 func (d *Duty) remind(ctx context.Context, now, round time.Time) (int, error) {
 	st := d.svc.Settings()
-	history, err := d.store.NagHistory(ctx, round)
+	history, err := d.store.NagHistory(ctx, NagQuery{Since: round, Topic: TopicReminder})
 	if err != nil {
 		return 0, fmt.Errorf("reminders: reading sent nags: %w", err)
 	}
@@ -119,11 +155,10 @@ func (d *Duty) remind(ctx context.Context, now, round time.Time) (int, error) {
 	if len(due) == 0 {
 		return 0, nil
 	}
-	incidents, err := d.store.ListIncidents(ctx, IncidentFilter{OpenOnly: true})
+	plan, err := d.planReminders(ctx, now, st, due)
 	if err != nil {
 		return 0, fmt.Errorf("reminders: reading incidents: %w", err)
 	}
-	plan := PlanReminders(now, st, incidents)
 	records, sent := make([]NagRecord, 0, len(due)), 0
 	for _, p := range due {
 		rec := NagRecord{Key: NagKey{Topic: TopicReminder, Period: round.UnixMilli(), Person: p.Name}, Step: StepReminder, At: now}

@@ -20,6 +20,9 @@ type Report struct {
 	// Recipients are the addresses the message was sent to (To, Cc,
 	// Delivered-To), for routing by plus-address.
 	Recipients []string
+	// References are the Message-IDs of In-Reply-To and References, as
+	// the sender wrote them: a claim of what it answers, not proof.
+	References []string
 	Parts      []ReportPart
 	// Signature is the signature over the whole content (every part that
 	// came through the encryption; every part, if none did), when one

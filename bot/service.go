@@ -147,8 +147,10 @@ func (s *Service) change(ctx context.Context, a Actor, rule Rule, what string, i
 		}
 		if inc.State != out.Before.State {
 			inc.StateSince = now
+			ch.Outbox = append(ch.Outbox, reporterStageMail(settings, out.Before, inc)...)
 		}
 		settings.Policy(inc.SIG).Apply(inc)
+		inc.SweepAt = now
 		for i := range ch.Events {
 			ch.Events[i].IncidentID = inc.ID
 		}

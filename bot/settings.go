@@ -46,6 +46,11 @@ type Settings struct {
 	// Platforms are the chat platforms that get notices and pings
 	// (PlatformConsole, PlatformMattermost, PlatformIRC).
 	Platforms []string
+	// Bridge are the chat platforms whose incident channels are bridged:
+	// what a person says in one incident channel is relayed to the
+	// incident's channels on the others. Set when at least two platforms
+	// make a channel per incident.
+	Bridge []string
 	// Location is the zone for times in shared messages (channel posts).
 	Location *time.Location
 	// Officers is the security officers' rotation, which picks each
@@ -57,6 +62,12 @@ type Settings struct {
 	// ReporterMail is set when an e-mail deliverer is configured, so
 	// acknowledgements and replies can reach reporters.
 	ReporterMail bool
+	// NotifyReporter mails the reporter when their report reaches another
+	// stage (received, confirmed, fixing, published, closed).
+	NotifyReporter bool
+	// Publication is what publishing an advisory requires ([publication]);
+	// zero approvals means the default.
+	Publication PublicationPolicy
 }
 
 // SIG finds a SIG by name (case-insensitive).

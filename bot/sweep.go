@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -21,74 +22,75 @@ type NagRecord struct {
 // recordBatch is how many nags one write transaction records.
 const recordBatch = 500
 
+// sweepPage is how many incidents a sweep reads, plans and marks at a
+// time: what bounds its memory however many incidents are open.
+const sweepPage = 500
+
 // SweepReport counts what a sweep did, for the log.
 type SweepReport struct {
 	Incidents  int // looked at
 	Reassigned int
-	Pinged     int // nags recorded (each may be several messages)
-	Held       int // waiting for quiet hours to end
+	Pinged     int  // nags recorded (each may be several messages)
+	Held       int  // waiting for quiet hours to end
+	All        bool // every open incident was read, not only those due
 }
 
-// Sweep runs one escalation sweep: it reads the state, lets PlanSweep
-// decide, hands incidents to stand-ins and on-duty contacts, records and
-// queues the nags, and sends reminders that quiet hours held back. The
-// scheduler runs it every few minutes.
+// Sweep runs one escalation sweep: it hands incidents to stand-ins and
+// on-duty contacts, records and queues the nags PlanSweep decides, and
+// sends reminders that quiet hours held back. The scheduler runs it every
+// few minutes.
+//
+// It reads only the incidents it may have to act on: those whose SweepAt
+// has come (a deadline, escalation step, embargo warning or snooze end
+// fell due, quiet hours that held a nag ended, or the incident changed),
+// and, when the roster changed since the last sweep, those the change
+// concerns. The first sweep of a process, and the first after a settings
+// reload or a change among the officers on duty or free, reads every open
+// incident, a page at a time. Every incident it looks at gets its next SweepAt (NextAction), so
+// it acts exactly as a sweep reading every open incident would.
 func (d *Duty) Sweep(ctx context.Context) (SweepReport, error) {
 	d.sweeping.Lock()
 	defer d.sweeping.Unlock()
 	now := d.svc.clock.Now()
 	st := d.svc.Settings()
-	esc := st.escalation()
-	warn := st.maxEmbargoWarning()
 	rs, err := d.store.RosterState(ctx, now)
 	if err != nil {
 		return SweepReport{}, fmt.Errorf("sweep: reading the roster: %w", err)
 	}
-	var away []string
-	for _, o := range rs.Overrides {
-		if o.Kind == OverrideAway && o.Covers(now) {
-			away = append(away, o.Person)
-		}
-	}
-	incidents, err := d.store.SweepIncidents(ctx, SweepQuery{DueBefore: now, EmbargoBefore: now.Add(warn), People: away, Unacknowledged: true})
+	view := viewRoster(st, rs, now)
+	scope := view.changedSince(d.seen)
+	p := newPlanner(now, st, rs)
+	// Older periods can no longer be planned again.
+	since := now.Add(-max(p.esc.Repeat, st.maxEmbargoWarning()))
+	rep := SweepReport{All: scope.all}
+
+	history, err := d.store.NagHistory(ctx, NagQuery{Since: since, Topic: TopicHandover})
 	if err != nil {
-		return SweepReport{}, fmt.Errorf("sweep: reading incidents: %w", err)
+		return rep, fmt.Errorf("sweep: reading sent nags: %w", err)
 	}
-	history, err := d.nagHistory(ctx, now.Add(-max(esc.Repeat, warn)))
+	p.history = history
+	p.handovers()
+	plan := p.take()
+	rep.Held += len(plan.Held)
+	if err := d.record(ctx, st, now, plan.Nags, &rep); err != nil {
+		return rep, err
+	}
+
+	if scope.all {
+		err = d.sweepPages(ctx, p, since, SweepQuery{All: true}, nil, &rep)
+	} else {
+		// An incident both due and concerned by a roster change is looked
+		// at once.
+		seen := map[int64]bool{}
+		err = d.sweepPages(ctx, p, since, SweepQuery{Due: now}, seen, &rep)
+		if err == nil && (len(scope.sigs) > 0 || len(scope.people) > 0) {
+			err = d.sweepPages(ctx, p, since, SweepQuery{SIGs: scope.sigs, People: scope.people}, seen, &rep)
+		}
+	}
 	if err != nil {
-		return SweepReport{}, fmt.Errorf("sweep: reading sent nags: %w", err)
+		return rep, err
 	}
-	plan := PlanSweep(now, st, rs, incidents, history)
-	rep := SweepReport{Incidents: len(incidents), Held: len(plan.Held)}
-	for _, r := range plan.Reassign {
-		changed, err := d.svc.reassign(ctx, r)
-		if err != nil {
-			// One incident failing must not stop the others; the next
-			// sweep tries again.
-			d.log.Error("handing an away person's incident to the stand-in failed", "incident", r.Incident.ID, "err", err)
-			continue
-		}
-		if changed {
-			rep.Reassigned++
-		}
-	}
-	records := renderNags(st, now, plan.Nags)
-	for len(records) > 0 {
-		// Batches keep each write transaction short, so that commands
-		// (in this process or another) are not kept waiting for the lock
-		// when a sweep has thousands of nags to send.
-		batch := records[:min(len(records), recordBatch)]
-		records = records[len(batch):]
-		n, err := d.store.RecordNags(ctx, batch)
-		if err != nil {
-			d.history = nil // unsure what was stored: read it again next time
-			return rep, fmt.Errorf("sweep: recording nags: %w", err)
-		}
-		rep.Pinged += n
-		for _, r := range batch {
-			history[r.Key] = struct{}{} // stored now, by us or by someone before us
-		}
-	}
+	d.seen = view
 	reminded, err := d.remindHeld(ctx, now)
 	if err != nil {
 		return rep, err
@@ -100,25 +102,119 @@ func (d *Duty) Sweep(ctx context.Context) (SweepReport, error) {
 	return rep, nil
 }
 
-// nagHistory returns the nags whose period starts at or after since: read
-// from the store on the first sweep, from memory afterwards, with older
-// periods dropped as they fall out of reach. Callers hold d.sweeping.
-func (d *Duty) nagHistory(ctx context.Context, since time.Time) (NagHistory, error) {
-	if d.history == nil {
-		h, err := d.store.NagHistory(ctx, since)
+// sweepPages runs the sweep over the incidents q selects, a page at a
+// time. seen, if not nil, skips incidents looked at already.
+func (d *Duty) sweepPages(ctx context.Context, p *planner, since time.Time, q SweepQuery, seen map[int64]bool, rep *SweepReport) error {
+	q.Limit = sweepPage
+	for {
+		page, err := d.store.SweepIncidents(ctx, q)
 		if err != nil {
-			return nil, err
+			return fmt.Errorf("sweep: reading incidents: %w", err)
 		}
-		d.history = h
-		return h, nil
-	}
-	cut := since.UnixMilli()
-	for k := range d.history {
-		if k.Period < cut {
-			delete(d.history, k)
+		if len(page) == 0 {
+			return nil
+		}
+		full := len(page) == q.Limit
+		q.AfterAt, q.AfterID = page[len(page)-1].SweepAt, page[len(page)-1].ID
+		if seen != nil {
+			page = slices.DeleteFunc(page, func(inc *Incident) bool { return seen[inc.ID] })
+			for _, inc := range page {
+				seen[inc.ID] = true
+			}
+		}
+		if err := d.sweepPage(ctx, p, since, page, rep); err != nil {
+			return err
+		}
+		if !full {
+			return nil
 		}
 	}
-	return d.history, nil
+}
+
+// sweepPage plans one page of incidents, carries the plan out, and moves
+// each incident's SweepAt to when it next needs a look.
+func (d *Duty) sweepPage(ctx context.Context, p *planner, since time.Time, page []*Incident, rep *SweepReport) error {
+	if len(page) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(page))
+	for i, inc := range page {
+		ids[i] = inc.ID
+	}
+	history, err := d.store.NagHistory(ctx, NagQuery{Since: since, Subjects: ids})
+	if err != nil {
+		return fmt.Errorf("sweep: reading sent nags: %w", err)
+	}
+	p.history = history
+	p.incidents(page)
+	plan := p.take()
+	rep.Incidents += len(page)
+	rep.Held += len(plan.Held)
+	failed := map[int64]bool{}
+	for _, r := range plan.Reassign {
+		changed, err := d.svc.reassign(ctx, r)
+		if err != nil {
+			// One incident failing must not stop the others; it stays
+			// due, so the next sweep tries again.
+			d.log.Error("handing an away person's incident to the stand-in failed", "incident", r.Incident.ID, "err", err)
+			failed[r.Incident.ID] = true
+			continue
+		}
+		if changed {
+			rep.Reassigned++
+		}
+	}
+	if err := d.record(ctx, p.st, p.now, plan.Nags, rep); err != nil {
+		return err
+	}
+	// A held nag goes out at the first sweep after its person's quiet
+	// hours end.
+	quietUntil := map[int64]time.Time{}
+	for _, n := range plan.Held {
+		person := p.st.People.ByName(n.Person)
+		if n.Incident == nil || person == nil {
+			continue
+		}
+		end := quietEnd(person.QuietHours, p.now, person.Location)
+		if t, ok := quietUntil[n.Incident.ID]; !ok || end.Before(t) {
+			quietUntil[n.Incident.ID] = end
+		}
+	}
+	marks := make([]SweepMark, 0, len(page))
+	for _, inc := range page {
+		if failed[inc.ID] {
+			continue
+		}
+		at := p.nextAction(inc)
+		if t, ok := quietUntil[inc.ID]; ok && (at.IsZero() || t.Before(at)) {
+			at = t
+		}
+		if at.IsZero() != inc.SweepAt.IsZero() || at.UnixMilli() != inc.SweepAt.UnixMilli() {
+			marks = append(marks, SweepMark{Seen: inc, At: at})
+		}
+	}
+	if err := d.store.MarkSwept(ctx, marks); err != nil {
+		return fmt.Errorf("sweep: marking incidents: %w", err)
+	}
+	return nil
+}
+
+// record renders and records nags.
+func (d *Duty) record(ctx context.Context, st *Settings, now time.Time, nags []Nag, rep *SweepReport) error {
+	records := renderNags(st, now, nags)
+	for len(records) > 0 {
+		// Batches keep each write transaction short, so that commands
+		// (in this process or another) are not kept waiting for the lock
+		// when a sweep has thousands of nags to send.
+		batch := records[:min(len(records), recordBatch)]
+		records = records[len(batch):]
+		n, err := d.store.RecordNags(ctx, batch)
+		if err != nil {
+			return fmt.Errorf("sweep: recording nags: %w", err)
+		}
+		rep.Pinged += n
+	}
+	return nil
 }
 
 // renderNags turns planned nags into records: a ping per nag, and for each
@@ -236,11 +332,8 @@ func pingNag(st *Settings, now time.Time, n Nag) []OutboxMessage {
 
 func nagMessages(st *Settings, p *Person, incident int64, kind string, t Text, confidential bool) []OutboxMessage {
 	var out []OutboxMessage
-	for _, platform := range st.Platforms {
-		if hasIdentity(p, platform) {
-			out = append(out, OutboxMessage{Dest: Destination{Platform: platform, Person: p.Name}, Kind: kind,
-				IncidentID: incident, Text: t, Confidential: confidential})
-		}
+	for _, dest := range personDests(st, p) {
+		out = append(out, OutboxMessage{Dest: dest, Kind: kind, IncidentID: incident, Text: t, Confidential: confidential})
 	}
 	return out
 }

@@ -18,18 +18,30 @@ type ReportReader interface {
 type Options struct {
 	Reports ReportReader // nil: `show` has no report body to offer
 	Duty    *bot.Duty    // nil: the roster commands say there is no roster
+	// Publisher runs publications; nil: publish now and notify distros
+	// say publication is not configured.
+	Publisher Publisher
+	// Quarantine is the desk of rejected messages; nil: no intake.
+	Quarantine QuarantineDesk
+	// Status holds the reporters' status links; nil: `status revoke` says
+	// they are not configured.
+	Status bot.StatusStore
 }
 
 // handlers holds what the standard commands need.
 type handlers struct {
-	svc     *bot.Service
-	reports ReportReader
-	duty    *bot.Duty
+	svc       *bot.Service
+	reports   ReportReader
+	duty      *bot.Duty
+	publisher Publisher
+	// quarantineDesk is nil without intake.
+	quarantineDesk QuarantineDesk
+	status         bot.StatusStore
 }
 
 // New builds the registry with every standard command.
 func New(svc *bot.Service, log *slog.Logger, opts Options) (*Registry, error) {
-	h := &handlers{svc: svc, reports: opts.Reports, duty: opts.Duty}
+	h := &handlers{svc: svc, reports: opts.Reports, duty: opts.Duty, publisher: opts.Publisher, quarantineDesk: opts.Quarantine, status: opts.Status}
 	r := NewRegistry(log)
 	for _, c := range h.commands(r) {
 		if err := r.Add(c); err != nil {
@@ -45,8 +57,12 @@ func (h *handlers) commands(r *Registry) []Command {
 			Handler: HandlerFunc(func(ctx context.Context, req *Request) (Reply, error) { return help(r, req) })},
 		{Name: "list", Args: "[open|mine|overdue|all|<sig>]", Summary: "incidents with their deadlines, most urgent first", Permission: bot.Member,
 			MaxArgs: 1, Handler: HandlerFunc(h.list)},
-		{Name: "show", Args: "<id>", Summary: "details and timeline (the report itself only in private channels)", Permission: bot.Member,
-			MinArgs: 1, MaxArgs: 1, Handler: HandlerFunc(h.show)},
+		{Name: "stats", Args: "[sig] [since <date|duration>]", Summary: "response times (median, p90) by SIG and severity; open incidents per person", Permission: bot.Member,
+			Help:    "Measured from each incident's creation to its first acknowledgement, its triage decision and its fix (disclosed). since 90d is the last 90 days.",
+			MaxArgs: -1, Handler: HandlerFunc(h.stats)},
+		{Name: "show", Args: "<id> [discussion]", Summary: "details and timeline (the report itself only in private channels)", Permission: bot.Member,
+			Help:    "show <id> discussion: what was said in the incident's own channels, on every platform (only in private channels).",
+			MinArgs: 1, MaxArgs: 2, Handler: HandlerFunc(h.show)},
 		{Name: "claim", Args: "<id>", Summary: "take ownership; acknowledges a new incident", Permission: bot.Member,
 			MinArgs: 1, MaxArgs: 1, Handler: HandlerFunc(h.claim)},
 		{Name: "unclaim", Args: "<id>", Summary: "give it back to the SIG's on-duty contact", Permission: bot.AssigneeOrOfficer,
@@ -60,8 +76,10 @@ func (h *handlers) commands(r *Registry) []Command {
 		{Name: "reject", Args: "<id> [note]", Summary: "not a vulnerability: close as rejected", Permission: bot.AssigneeOrOfficer,
 			MinArgs: 1, MaxArgs: -1, Handler: h.transition(bot.ActionReject)},
 		{Name: "fixed", Args: "<id> [note]", Summary: "the fix is released: fixing → disclosed", Permission: bot.AssigneeOrOfficer,
+			Help:    embargoHelp,
 			MinArgs: 1, MaxArgs: -1, Handler: h.transition(bot.ActionFixed)},
 		{Name: "disclose", Args: "<id> [advisory]", Summary: "the advisory is published: fixing → disclosed", Permission: bot.AssigneeOrOfficer,
+			Help:    embargoHelp,
 			MinArgs: 1, MaxArgs: -1, Handler: h.transition(bot.ActionDisclose)},
 		{Name: "close", Args: "<id> <reason>", Summary: "close with a reason", Permission: bot.AssigneeOrOfficer,
 			Help:    "Reasons: fixed (only once disclosed), rejected, wontfix, duplicate of SEC-n.",
@@ -83,7 +101,10 @@ func (h *handlers) commands(r *Registry) []Command {
 			MinArgs: 2, MaxArgs: 2, Handler: HandlerFunc(h.route)},
 		{Name: "reply", Args: "<id> <text>", Summary: "mail the reporter (encrypted when their key is known)", Permission: bot.AssigneeOrOfficer,
 			MinArgs: 2, MaxArgs: -1, Handler: HandlerFunc(h.reply)},
-	}, h.rosterCommands()...)
+		{Name: "status", Args: "revoke <id>", Summary: "revoke the reporter's private status links",
+			Permission: bot.Officer, MinArgs: 2, MaxArgs: 2, Handler: HandlerFunc(h.statusRevoke)},
+		h.quarantineCommand(),
+	}, append(h.rosterCommands(), h.advisoryCommands()...)...)
 }
 
 func incidentArg(req *Request, i int) (int64, error) {

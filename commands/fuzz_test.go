@@ -28,8 +28,9 @@ func FuzzCommandLine(f *testing.F) {
 	outsider := bot.Actor{Platform: bot.PlatformIRC}
 	f.Fuzz(func(t *testing.T, line string) {
 		// A fresh world each time: a finding must reproduce from its input
-		// alone, not from what earlier inputs left in the database.
-		w := newWorld(t)
+		// alone, not from what earlier inputs left in the database. In
+		// memory, so that a world costs no file to create, sync and remove.
+		w := newMemoryWorld(t)
 		alice := bot.Actor{Person: w.svc.Settings().People.ByName("alice"), Platform: bot.PlatformConsole}
 		if words, err := commands.Split(line); err == nil {
 			again, err := commands.Split(quote(words))

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/sectriage/sectriage/bot"
 	"github.com/sectriage/sectriage/commands"
+	"github.com/sectriage/sectriage/internal/testenv/intaketest"
 	"github.com/sectriage/sectriage/storage"
 )
 
@@ -28,6 +29,11 @@ type world struct {
 	reg   *commands.Registry
 	clock *bot.ManualClock
 	db    *storage.DB
+	// The intake and quarantine desk, with a decoder that accepts what is
+	// encrypted to a key in gate.keys.
+	intake *bot.Intake
+	desk   *bot.QuarantineDesk
+	gate   *intaketest.Gate
 }
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -38,11 +44,27 @@ func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, ni
 // rotation), and three reports.
 func newWorld(t testing.TB) *world {
 	t.Helper()
-	ctx := context.Background()
-	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "st.db"), discard())
+	db, err := storage.Open(context.Background(), filepath.Join(t.TempDir(), "st.db"), discard())
 	if err != nil {
 		t.Fatal(err)
 	}
+	return worldOn(t, db)
+}
+
+// newMemoryWorld is newWorld on an in-memory database: for the fuzzer,
+// which makes a world per input.
+func newMemoryWorld(t testing.TB) *world {
+	t.Helper()
+	db, err := storage.OpenMemory(context.Background(), discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return worldOn(t, db)
+}
+
+func worldOn(t testing.TB, db *storage.DB) *world {
+	t.Helper()
+	ctx := context.Background()
 	t.Cleanup(func() { db.Close() })
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	people, err := bot.NewPeople([]bot.Person{
@@ -71,12 +93,14 @@ func newWorld(t testing.TB) *world {
 			Members: []string{"alice", "carol"}, Start: start},
 		// Mail to reporters is configured (reply works).
 		ReporterMail: true,
+		Publication:  bot.PublicationPolicy{BaseURL: "https://example.org", DistrosList: "distros@example.org"},
 	}
 	clock := bot.NewManualClock(start)
 	svc := bot.NewService(db, clock, discard(), settings)
 	duty := bot.NewDuty(svc, db, discard())
 	svc.SetRoster(duty)
-	reg, err := commands.New(svc, discard(), commands.Options{Duty: duty})
+	intake, desk, gate := intaketest.NewDesk(svc, db, 7*24*time.Hour)
+	reg, err := commands.New(svc, discard(), commands.Options{Duty: duty, Publisher: &servicePublisher{svc}, Quarantine: desk, Status: db})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +114,7 @@ func newWorld(t testing.TB) *world {
 		}
 		clock.Advance(10 * time.Minute)
 	}
-	return &world{svc: svc, reg: reg, clock: clock, db: db}
+	return &world{svc: svc, reg: reg, clock: clock, db: db, intake: intake, desk: desk, gate: gate}
 }
 
 // TestGolden plays each testdata/*.txt file. Lines:

@@ -72,11 +72,18 @@ func (h *handlers) assign(ctx context.Context, req *Request) (Reply, error) {
 
 func (h *handlers) transition(action bot.Action) Handler {
 	return HandlerFunc(func(ctx context.Context, req *Request) (Reply, error) {
+		deliberate := takeFlag(req, bot.BeforeEmbargoFlag)
 		id, err := incidentArg(req, 0)
 		if err != nil {
 			return Reply{}, err
 		}
-		out, err := h.svc.Transition(ctx, req.Actor, req.Rule, id, action, req.Rest(1))
+		note := req.Rest(1)
+		if action == bot.ActionFixed || action == bot.ActionDisclose {
+			if note, err = h.checkEmbargo(ctx, req, id, deliberate, note); err != nil {
+				return Reply{}, err
+			}
+		}
+		out, err := h.svc.Transition(ctx, req.Actor, req.Rule, id, action, note)
 		if err != nil {
 			return Reply{}, err
 		}
@@ -101,6 +108,10 @@ func (h *handlers) close(ctx context.Context, req *Request) (Reply, error) {
 }
 
 func (h *handlers) state(ctx context.Context, req *Request) (Reply, error) {
+	deliberate := takeFlag(req, bot.BeforeEmbargoFlag)
+	if len(req.Args) < 2 {
+		return Reply{}, invalid("Usage: state <id> <state> [reason]")
+	}
 	id, err := incidentArg(req, 0)
 	if err != nil {
 		return Reply{}, err
@@ -120,7 +131,13 @@ func (h *handlers) state(ctx context.Context, req *Request) (Reply, error) {
 		req.Args = append(req.Args[:1], req.Args[2:]...)
 		return h.close(ctx, req)
 	}
-	out, err := h.svc.SetState(ctx, req.Actor, req.Rule, id, target, req.Rest(2))
+	note := req.Rest(2)
+	if target == bot.StateDisclosed {
+		if note, err = h.checkEmbargo(ctx, req, id, deliberate, note); err != nil {
+			return Reply{}, err
+		}
+	}
+	out, err := h.svc.SetState(ctx, req.Actor, req.Rule, id, target, note)
 	if err != nil {
 		return Reply{}, err
 	}

@@ -42,13 +42,13 @@ func (h *handlers) list(ctx context.Context, req *Request) (Reply, error) {
 		label = strings.Replace(label, "incidents", "incident", 1)
 	}
 	t.Plain(fmt.Sprintf("%d %s, most urgent first:", total, label))
-	for _, inc := range list {
-		assignee := inc.Assignee
-		if assignee == "" {
-			assignee = "-"
-		}
-		t.Line().Plain(fmt.Sprintf("%-7s %-9s %-8s %-10s %-10s %s · ", inc.Name(), stateText(inc), inc.Severity, inc.SIG, assignee,
-			dueText(inc, now, loc)))
+	rows := make([][]string, len(list))
+	for i, inc := range list {
+		rows[i] = []string{inc.Name(), stateText(inc), string(inc.Severity), inc.SIG, orDash(inc.Assignee), dueText(inc, now, loc)}
+	}
+	for i, line := range alignColumns(rows, listWidths) {
+		inc := list[i]
+		t.Line().Plain(line + " · ")
 		if req.Private {
 			t.Untrusted(inc.Title)
 		} else {
@@ -66,9 +66,15 @@ func (h *handlers) show(ctx context.Context, req *Request) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
+	if len(req.Args) == 2 && !strings.EqualFold(req.Args[1], "discussion") {
+		return Reply{}, invalid("show %d or show %d discussion", id, id)
+	}
 	inc, events, err := h.svc.Timeline(ctx, req.Actor, id)
 	if err != nil {
 		return Reply{}, err
+	}
+	if len(req.Args) == 2 {
+		return discussion(req, inc, events)
 	}
 	now, loc := h.now().Now(), req.Actor.Location()
 	var t bot.Text
@@ -116,7 +122,12 @@ func (h *handlers) show(ctx context.Context, req *Request) (Reply, error) {
 		t.Line().Plain("Nags snoozed until " + bot.FormatTime(inc.SnoozedUntil, loc))
 	}
 	t.Line().Plain("Timeline:")
+	said := 0
 	for _, ev := range events {
+		if ev.Kind == bot.EventDiscussion {
+			said++
+			continue
+		}
 		t.Line().Plain(fmt.Sprintf("  %s  %s (%s)  %s", bot.FormatTime(ev.At, loc), ev.Actor, ev.Platform, ev.Kind))
 		if ev.Details == "" {
 			continue
@@ -129,6 +140,9 @@ func (h *handlers) show(ctx context.Context, req *Request) (Reply, error) {
 		} else {
 			t.Plain("(shown only in private channels)")
 		}
+	}
+	if said > 0 {
+		t.Line().Plain(fmt.Sprintf("Discussion: %d message(s) in its channels; show %d discussion", said, inc.ID))
 	}
 	reply := Reply{Text: t, Confidential: req.Private}
 	switch {
@@ -159,4 +173,24 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// discussion shows what was said in the incident's own channels: team
+// talk about the report, so only where only the team reads the answer.
+func discussion(req *Request, inc *bot.Incident, events []bot.Event) (Reply, error) {
+	if !req.Private {
+		return Reply{}, bot.Errorf(bot.KindForbidden, "The discussion of %s is shown only in private channels and direct messages.", inc.Name())
+	}
+	said := bot.Discussion(events)
+	loc := req.Actor.Location()
+	var t bot.Text
+	if len(said) == 0 {
+		t.Plain(fmt.Sprintf("%s: nothing said in its channels yet.", inc.Name()))
+		return Reply{Text: t, Confidential: true}, nil
+	}
+	t.Plain(fmt.Sprintf("%s: discussion (%d message(s)):", inc.Name(), len(said)))
+	for _, ev := range said {
+		t.Line().Plain(fmt.Sprintf("  %s  %s (%s): ", bot.FormatTime(ev.At, loc), ev.Actor, ev.Platform)).Untrusted(ev.Details)
+	}
+	return Reply{Text: t, Confidential: true}, nil
 }

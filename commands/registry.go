@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/sectriage/sectriage/bot"
@@ -174,4 +175,26 @@ func failed(kind bot.Kind, msg string) Reply {
 
 func ok(format string, args ...any) Reply {
 	return Reply{Text: bot.PlainText(fmt.Sprintf(format, args...))}
+}
+
+// ForIncident makes a line typed in an incident's own channel act on that
+// incident: a command whose first argument is the incident, typed without
+// one, gets it ("ack" → "ack 12", "severity high" → "severity 12 high").
+// An explicit id is kept ("show 7" in SEC-12's channel shows SEC-7).
+func (r *Registry) ForIncident(line string, id int64) string {
+	words, err := Split(line)
+	if err != nil || len(words) == 0 {
+		return line
+	}
+	cmd := r.Lookup(words[0])
+	if cmd == nil || !strings.HasPrefix(cmd.Args, "<id>") {
+		return line
+	}
+	if len(words) > 1 {
+		if _, err := bot.ParseIncidentID(words[1]); err == nil {
+			return line
+		}
+	}
+	name, rest, _ := strings.Cut(strings.TrimSpace(line), " ")
+	return strings.TrimSpace(name + " " + strconv.FormatInt(id, 10) + " " + strings.TrimSpace(rest))
 }

@@ -198,6 +198,14 @@ func (h *handlers) cover(ctx context.Context, req *Request) (Reply, error) {
 	if g := h.svc.Settings().SIG(o.SIG); g != nil && !g.IsMember(o.Person) {
 		r.Text.Plain(fmt.Sprintf(" Note: %s is not a member of SIG %s.", o.Person, g.Name))
 	}
+	overlaps, err := h.duty.OverlappingCovers(ctx, o)
+	if err != nil {
+		return Reply{}, err
+	}
+	for _, x := range overlaps {
+		r.Text.Plain(fmt.Sprintf(" Warning: this overlaps %s's cover of %s from %s until %s (set by %s); the newest cover wins, so %s is on duty where they overlap.",
+			x.Person, x.SIG, bot.FormatTime(x.From, loc), bot.FormatTime(x.Until, loc), x.By, o.Person))
+	}
 	return r, nil
 }
 

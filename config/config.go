@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/BurntSushi/toml"
 	"github.com/sectriage/sectriage/bot"
 )
 
@@ -37,8 +36,13 @@ type Config struct {
 	Email      EmailConfig      `toml:"email"`
 	// SecurityTxt is nil when there is no [security_txt] section.
 	SecurityTxt *SecurityTxtConfig `toml:"security_txt"`
+	// Publication and PolicyPage ([policy]) are nil when absent
+	// (publication.go).
+	Publication *PublicationConfig `toml:"publication"`
+	PolicyPage  *PolicyConfig      `toml:"policy"`
 
 	Server     ServerConfig     `toml:"server"`
+	Control    ControlConfig    `toml:"control"`
 	Mattermost MattermostConfig `toml:"mattermost"`
 	IRC        IRCConfig        `toml:"irc"`
 
@@ -86,6 +90,8 @@ type PersonConfig struct {
 	Timezone   string `toml:"timezone"`
 	QuietHours string `toml:"quiet_hours"`
 	Notify     string `toml:"notify"`
+	// KeyFile is the person's armored public key, for notify = "email".
+	KeyFile string `toml:"key_file"`
 }
 
 // SIGConfig is one [[sigs]] entry.
@@ -187,58 +193,68 @@ func DefaultConfig() *Config {
 	}
 }
 
-// Load reads, decodes and validates a config file.
+// Load reads, decodes and validates a config file. It reports every
+// problem in one go: wrong types and values, unknown keys, and what
+// validation finds in the rest.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)
 	}
-	cfg, err := Parse(data, path)
-	if err != nil {
-		return nil, err
+	cfg, ps := parse(data, path)
+	if cfg == nil {
+		return nil, ps
+	}
+	reported := map[int]bool{}
+	for _, p := range ps {
+		reported[p.Line] = true
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		for _, p := range err.(Problems) {
+			// A wrong value was left at its default; validation would only
+			// say the same line again.
+			if p.Line == 0 || !reported[p.Line] {
+				ps = append(ps, p)
+			}
+		}
+	}
+	if len(ps) > 0 {
+		sortProblems(ps)
+		return nil, ps
 	}
 	return cfg, nil
 }
 
-// secretHint makes the unknown-key error for a secret say where secrets go.
+// secretWords make the unknown-key error for a secret say where secrets go.
 var secretWords = []string{"token", "password", "passphrase", "secret"}
 
 // Parse decodes TOML over DefaultConfig strictly. It does not validate.
 func Parse(data []byte, file string) (*Config, error) {
-	cfg := DefaultConfig()
-	cfg.file = file
-	src := string(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")))
-	cfg.loc = newLocator(src)
-	md, err := toml.Decode(src, cfg)
-	if err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return nil, Problems{{File: file, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}}
-		}
-		// Type mismatches come as "toml: line N (last key "k"): ...".
-		return nil, Problems{{File: file, Msg: strings.TrimPrefix(err.Error(), "toml: ")}}
-	}
-	cfg.ircDefined = md.IsDefined("irc")
-	var ps Problems
-	for _, k := range md.Undecoded() {
-		key := k.String()
-		msg := "unknown key (check the spelling against config.example.toml)"
-		last := strings.ToLower(k[len(k)-1])
-		for _, w := range secretWords {
-			if strings.Contains(last, w) && !strings.HasSuffix(last, "_file") && !strings.HasSuffix(last, "_env") {
-				msg = fmt.Sprintf("unknown key; secrets never go in the TOML: put it in a file and set %s_file, or use the environment", last)
-			}
-		}
-		ps = append(ps, Problem{File: file, Line: cfg.loc.lineOfUndecoded(key), Key: key, Msg: msg})
-	}
+	cfg, ps := parse(data, file)
 	if len(ps) > 0 {
 		return nil, ps
 	}
-	cfg.Email.fillDefaults()
 	return cfg, nil
+}
+
+// parse decodes what it can: the config (nil after a syntax error) with
+// wrong values left at their defaults, and every problem found.
+func parse(data []byte, file string) (*Config, Problems) {
+	src := string(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")))
+	loc := newLocator(src)
+	cfg, md, ps := decodeAll(src, file, loc)
+	if cfg == nil {
+		return nil, ps
+	}
+	cfg.file, cfg.loc = file, loc
+	cfg.ircDefined = md.IsDefined("irc")
+	if !md.IsDefined("irc", "full_report") && !cfg.Mattermost.Enabled() {
+		cfg.IRC.FullReport = FullReportHost
+	}
+	ps = append(ps, unknownKeys(md, file, loc)...)
+	cfg.Email.fillDefaults()
+	sortProblems(ps)
+	return cfg, ps
 }
 
 // File is the path the config was read from ("" if built in code).
@@ -260,7 +276,7 @@ func (c *Config) ReadSecret(file, env, what string) (string, error) {
 	var v string
 	switch {
 	case file != "":
-		path := c.Resolve(file)
+		path := c.SecretPath(file)
 		b, err := ReadSecretFile(path)
 		if errors.Is(err, ErrSecretExposed) {
 			return "", fmt.Errorf("%s: %w", what, err)

@@ -70,10 +70,10 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 		want      []string // each must appear in the error
 	}{
 		{"unknown key", minimal + "\n[[people]]\nname = \"bob\"\nrole = \"member\"\nmatermost = \"bob\"\n",
-			[]string{"t.toml:16:", "people.matermost", "unknown key"}},
+			[]string{"t.toml:16: people[2].matermost: unknown key; did you mean mattermost?"}},
 		{"unknown section", "[storage]\npath = \"x\"\n[irc_typo]\nserver = \"x\"\n", []string{"t.toml:4:", "irc_typo.server"}},
 		{"secret in toml", minimal + "\n[keys]\npassphrase = \"hunter2\"\n", []string{"t.toml:14:", "keys.passphrase", "passphrase_file"}},
-		{"wrong type", "[storage]\npath = 42\n", []string{"line 2", "storage.path"}},
+		{"wrong type", "[storage]\npath = 42\n", []string{`t.toml:2: storage.path: wrong type: a number is written where a string ("...") is wanted`}},
 		{"bad duration", "[deadlines]\ntriage = \"5 days\"\n", []string{"t.toml:2:", "deadlines.triage"}},
 		{"syntax", "[storage\npath = 1\n", []string{"t.toml:", "table name"}},
 	} {

@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/sectriage/sectriage/bot"
+)
 
 // IntakeConfig is the [intake] section: the bounds on what a report may
 // make sectriage do, acknowledgements, and the web form.
@@ -13,6 +17,9 @@ type IntakeConfig struct {
 	MaxDepth          int  `toml:"max_depth"`
 	// Acknowledge mails reporters their incident id (needs [email.smtp]).
 	Acknowledge bool `toml:"acknowledge"`
+	// NotifyReporter mails reporters when their report reaches another
+	// stage (needs [email.smtp]).
+	NotifyReporter bool `toml:"notify_reporter"`
 	// The web form (POST /report).
 	FormMaxSize    Size     `toml:"form_max_size"`
 	FormRateLimit  int      `toml:"form_rate_limit"`  // reports per address per window
@@ -20,6 +27,9 @@ type IntakeConfig struct {
 	// FormTrustedProxies is the deprecated name of [server]
 	// trusted_proxies, still accepted (with a warning) when that is unset.
 	FormTrustedProxies []string `toml:"form_trusted_proxies"`
+	// QuarantineRetention is how long a dropped quarantine entry (and its
+	// stored copy) is kept before it is deleted.
+	QuarantineRetention Duration `toml:"quarantine_retention"`
 }
 
 func defaultIntake() IntakeConfig {
@@ -27,6 +37,7 @@ func defaultIntake() IntakeConfig {
 		MaxMessageSize: 25 << 20, MaxDecryptedSize: 50 << 20, MaxAttachmentSize: 20 << 20,
 		MaxAttachments: 30, MaxParts: 200, MaxDepth: 12, Acknowledge: true,
 		FormMaxSize: 1 << 20, FormRateLimit: 5, FormRateWindow: Duration{time.Hour},
+		QuarantineRetention: Duration{bot.DefaultQuarantineRetention},
 	}
 }
 
@@ -50,5 +61,8 @@ func (c *Config) validateIntake(s *problemSink) {
 	}
 	if in.FormRateWindow.Duration <= 0 {
 		s.add("intake.form_rate_window", "must be a positive duration such as 1h")
+	}
+	if in.QuarantineRetention.Duration < time.Hour {
+		s.add("intake.quarantine_retention", "must be at least 1h, e.g. 30d")
 	}
 }

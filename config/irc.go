@@ -37,6 +37,12 @@ type IRCConfig struct {
 	MaxBodyLines int                `toml:"max_body_lines"`
 	FullReport   string             `toml:"full_report"`
 	Reconnect    IRCReconnectConfig `toml:"reconnect"`
+
+	// ChannelPerIncident gives each new incident its own channel, named
+	// from IncidentChannel: "{id}" is the incident number, "{random}"
+	// eight random letters (a name nobody can guess and take first).
+	ChannelPerIncident bool   `toml:"channel_per_incident"`
+	IncidentChannel    string `toml:"incident_channel"`
 }
 
 // IRCSASLConfig is how the bot logs in to its services account.
@@ -68,13 +74,22 @@ type IRCReconnectConfig struct {
 	Max Duration `toml:"max"`
 }
 
+// Where a cut report body is read in full: on Mattermost when the desk
+// has it; on an IRC-only desk, every IRC reply is cut alike, so only the
+// command line on the sectriage host shows it all.
+const (
+	FullReportMattermost = "/sec show {id} in Mattermost"
+	FullReportHost       = "sectriage cmd -as YOU -- show {id} on the sectriage host"
+)
+
 func defaultIRC() IRCConfig {
 	return IRCConfig{
 		TLS: true, Nick: "sectriage", Prefix: "!",
-		Rate:         IRCRateConfig{Burst: 4, PerLine: Duration{2 * time.Second}},
-		MaxBodyLines: 25,
-		FullReport:   "/sec show {id} in Mattermost",
-		Reconnect:    IRCReconnectConfig{Min: Duration{2 * time.Second}, Max: Duration{5 * time.Minute}},
+		Rate:            IRCRateConfig{Burst: 4, PerLine: Duration{2 * time.Second}},
+		MaxBodyLines:    25,
+		FullReport:      FullReportMattermost, // parse picks FullReportHost without [mattermost]
+		Reconnect:       IRCReconnectConfig{Min: Duration{2 * time.Second}, Max: Duration{5 * time.Minute}},
+		IncidentChannel: "#sec-{id}",
 	}
 }
 
@@ -172,6 +187,12 @@ func (c *Config) validateIRC(s *problemSink) {
 	}
 	if strings.ContainsAny(r.FullReport, "\r\n\x00") {
 		s.add("irc.full_report", "must be one line")
+	}
+	if r.ChannelPerIncident {
+		sample := strings.NewReplacer("{id}", "123456", "{random}", "abcdefgh").Replace(r.IncidentChannel)
+		if !strings.Contains(r.IncidentChannel, "{id}") && !strings.Contains(r.IncidentChannel, "{random}") || !ircChannelRE.MatchString(sample) {
+			s.add("irc.incident_channel", "%q: a channel name with {id} or {random}, e.g. \"#sec-{id}\"", r.IncidentChannel)
+		}
 	}
 	if r.Reconnect.Max.Duration < r.Reconnect.Min.Duration {
 		s.add("irc.reconnect.max", "must not be shorter than reconnect.min")

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -83,5 +84,57 @@ func TestIRCSecretsNeverInTheFile(t *testing.T) {
 	_, err := Parse([]byte(minimal+"[irc]\nserver = \"a:1\"\nsasl = { mechanism = \"PLAIN\", password = \"hunter2\" }\n"), "s.toml")
 	if err == nil || !strings.Contains(err.Error(), "irc.sasl.password: unknown key; secrets never go in the TOML") {
 		t.Fatalf("err %v", err)
+	}
+}
+
+func TestIRCIncidentChannelPattern(t *testing.T) {
+	base := minimal + "[irc]\nserver = \"127.0.0.1:6667\"\ntls = false\ntriage_channel = { name = \"#sec\" }\nchannel_per_incident = true\n"
+	for pattern, ok := range map[string]bool{
+		"":                                       true, // the default, #sec-{id}
+		`"#sec-{id}"`:                            true,
+		`"#sec-{id}-{random}"`:                   true,
+		`"&inc-{random}"`:                        true,
+		`"#sec-fixed"`:                           false, // every incident would share it
+		`"sec-{id}"`:                             false,
+		`"#sec {id}"`:                            false,
+		`"#sec,{id}"`:                            false,
+		`"#` + strings.Repeat("x", 50) + `{id}"`: false,
+	} {
+		src := base
+		if pattern != "" {
+			src += "incident_channel = " + pattern + "\n"
+		}
+		cfg, err := Parse([]byte(src), "p.toml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = cfg.Validate()
+		if ok && err != nil {
+			t.Errorf("%s: %v", pattern, err)
+		}
+		if !ok && (err == nil || !strings.Contains(err.Error(), "irc.incident_channel")) {
+			t.Errorf("%s: accepted (err %v)", pattern, err)
+		}
+	}
+}
+
+func TestBridgeWhenBothPlatformsMakeIncidentChannels(t *testing.T) {
+	for _, tc := range []struct {
+		irc, mm bool
+		want    int
+	}{{true, true, 2}, {true, false, 0}, {false, true, 0}} {
+		src := minimal + fmt.Sprintf("[irc]\nserver = \"127.0.0.1:6667\"\ntls = false\ntriage_channel = { name = \"#sec\" }\nchannel_per_incident = %v\n"+
+			"[mattermost]\nurl = \"https://chat.example.org\"\nteam = \"security\"\nchannel_per_incident = %v\n", tc.irc, tc.mm)
+		cfg, err := Parse([]byte(src), "b.toml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := cfg.Settings([]string{"irc", "mattermost"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Bridge) != tc.want {
+			t.Errorf("irc %v, mattermost %v: bridge %v", tc.irc, tc.mm, st.Bridge)
+		}
 	}
 }

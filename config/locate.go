@@ -112,3 +112,27 @@ func (l *locator) lineOfUndecoded(key string) int {
 var indexRE = regexp.MustCompile(`\[\d+\]`)
 
 func stripIndices(p string) string { return indexRE.ReplaceAllString(p, "") }
+
+// keyAt writes key, as the decoder names it without array indices
+// ("people.role"), with the indices of the element on line
+// ("people[2].role"); "" if no key or table on line matches. A key inside
+// an inline table is found through the table's own key.
+func (l *locator) keyAt(line int, key string) string {
+	if line <= 0 {
+		return ""
+	}
+	best := ""
+	for p, n := range l.lines {
+		if n != line {
+			continue
+		}
+		sp := stripIndices(p)
+		switch {
+		case sp == key:
+			return p
+		case strings.HasPrefix(key, sp+".") && len(p) > len(best):
+			best = p + key[len(sp):]
+		}
+	}
+	return best
+}

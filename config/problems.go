@@ -52,3 +52,12 @@ func (s *problemSink) add(key, format string, args ...any) {
 	}
 	s.list = append(s.list, Problem{File: s.file, Line: line, Key: key, Msg: fmt.Sprintf(format, args...)})
 }
+
+// Line is the line of key ("sigs[2].lead") in the file, or of its nearest
+// enclosing table; 0 when neither is written there.
+func (c *Config) Line(key string) int {
+	if c.loc == nil {
+		return 0
+	}
+	return c.loc.line(key)
+}

@@ -94,7 +94,16 @@ func (c *Config) Settings(platforms []string) (*bot.Settings, error) {
 	st := &bot.Settings{
 		People: people, DefaultSIG: c.DefaultSIG(), Deadlines: policy,
 		Platforms: platforms, Location: loc,
-		ReporterMail: c.Email.SMTP != nil,
+		ReporterMail: c.Email.SMTP != nil, NotifyReporter: c.Intake.NotifyReporter, Publication: c.publicationPolicy(),
+	}
+	for _, p := range platforms {
+		if p == bot.PlatformIRC && c.IRCEnabled() && c.IRC.ChannelPerIncident ||
+			p == bot.PlatformMattermost && c.Mattermost.Enabled() && c.Mattermost.ChannelPerIncident {
+			st.Bridge = append(st.Bridge, p)
+		}
+	}
+	if len(st.Bridge) < 2 {
+		st.Bridge = nil
 	}
 	for _, g := range c.SIGs {
 		st.SIGs = append(st.SIGs, &bot.SIG{

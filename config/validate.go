@@ -46,6 +46,7 @@ func (c *Config) Validate() error {
 	c.validateIntake(s)
 	c.validateEmail(s)
 	c.validateSecurityTxt(s)
+	c.validatePublication(s)
 	c.validateRetiredKeys(s)
 	if len(s.list) > 0 {
 		return s.list
@@ -98,8 +99,20 @@ func (c *Config) validatePeople(s *problemSink) {
 		}
 		switch p.Notify {
 		case "", bot.NotifyDM, bot.NotifyChannel:
+		case bot.NotifyEmail:
+			// Mail to a team member names incidents and may carry titles:
+			// only ever encrypted to their own key, sent by [email.smtp].
+			if p.Email == "" {
+				s.add(key+".email", "required with notify = \"email\"")
+			}
+			if p.KeyFile == "" {
+				s.add(key+".key_file", "required with notify = \"email\": their mail is encrypted to this public key (gpg --export --armor ADDRESS > FILE)")
+			}
+			if c.Email.SMTP == nil {
+				s.add(key+".notify", "\"email\" needs [email.smtp] to send it")
+			}
 		default:
-			s.add(key+".notify", "must be dm or channel, not %q", p.Notify)
+			s.add(key+".notify", "must be dm, channel or email, not %q", p.Notify)
 		}
 	}
 	if len(c.People) > 0 && officers == 0 {

@@ -54,6 +54,7 @@ var built = sync.OnceValues(func() (string, error) {
 // binary returns the path of the real sectriage binary.
 func binary(t testing.TB) string {
 	t.Helper()
+	testenv.RealServer(t, "the sectriage binary built")
 	bin, err := built()
 	if errors.Is(err, exec.ErrNotFound) {
 		testenv.Unavailable(t, "%v", err)

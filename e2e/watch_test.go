@@ -24,9 +24,13 @@ type mmPost struct {
 type mmWatch struct {
 	posts *feed[mmPost]
 	ws    *model.WebSocketClient
+	hello chan struct{} // closed when the server's hello has arrived
 }
 
-// watchMattermost opens user's websocket; t's cleanup closes it.
+// watchMattermost opens user's websocket and returns once the server has
+// registered it (its hello): events before that are not sent to it, and
+// the post the test makes happen next would be missed on a slow machine.
+// t's cleanup closes it.
 func (w *world) watchMattermost(t testing.TB, user string) *mmWatch {
 	t.Helper()
 	c := w.mm.UserClient(t, user)
@@ -34,10 +38,15 @@ func (w *world) watchMattermost(t testing.TB, user string) *mmWatch {
 	if err != nil {
 		t.Fatalf("websocket for %s: %v", user, err)
 	}
-	m := &mmWatch{posts: newFeed[mmPost](), ws: ws}
+	m := &mmWatch{posts: newFeed[mmPost](), ws: ws, hello: make(chan struct{})}
 	ws.Listen()
 	go m.drain()
 	t.Cleanup(ws.Close)
+	select {
+	case <-m.hello:
+	case <-time.After(wait):
+		t.Fatalf("websocket for %s: no hello within %v", user, wait)
+	}
 	return m
 }
 
@@ -45,11 +54,16 @@ func (w *world) watchMattermost(t testing.TB, user string) *mmWatch {
 // unless all three are read.
 func (m *mmWatch) drain() {
 	defer m.posts.close()
+	helloSeen := false
 	for {
 		select {
 		case ev, ok := <-m.ws.EventChannel:
 			if !ok {
 				return
+			}
+			if ev.EventType() == model.WebsocketEventHello && !helloSeen {
+				helloSeen = true
+				close(m.hello)
 			}
 			if ev.EventType() != model.WebsocketEventPosted {
 				continue

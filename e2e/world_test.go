@@ -67,6 +67,7 @@ type settings struct {
 	Sweep                                   string // [schedules] sweep
 	MaxBodyLines                            int    // [irc] max_body_lines
 	ChannelPerIncident                      bool
+	IRCChannelPerIncident                   bool // [irc] channel_per_incident: with the above, the bridge
 	// Servers without which the daemon runs; the benchmarks of memory and
 	// start-up use them all.
 	NoIMAP bool
@@ -310,6 +311,7 @@ manage_modes = true
 rate = { burst = 10, per_line = "1s" }
 max_body_lines = {{.MaxBodyLines}}
 reconnect = { min = "1s", max = "5s" }
+channel_per_incident = {{.IRCChannelPerIncident}}
 `))
 
 // report is a PGP/MIME report from the known reporter, signed and with

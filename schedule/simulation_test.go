@@ -133,7 +133,7 @@ var month = []simStep{
 	{at: "2026-10-26 07:31", as: "erin", cmd: "oncall core at 2026-10-26T08:00Z"},
 	{at: "2026-10-26 10:00", as: "bob", cmd: "handover core erin"},
 	{at: "2026-10-28 12:00", as: "erin", cmd: "accept handover"},
-	{at: "2026-10-29 10:00", as: "dave", cmd: "fixed 1 5.8.1 released"},
+	{at: "2026-10-29 10:00", as: "dave", cmd: "fixed 1 --before-embargo 5.8.1 released"}, // the release went out 10 h early, by agreement,
 	{at: "2026-10-29 10:05", as: "dave", cmd: "confirm 4"},
 	{at: "2026-10-30 01:30", as: "frank", cmd: "note 2 fix in review, release next week"},
 	{at: "2026-10-30 09:30", as: "alice", cmd: "due 3 fix 2026-11-06"},

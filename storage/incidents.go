@@ -14,7 +14,7 @@ import (
 
 const incidentColumns = `id, title, sig, severity, cvss, score, state, close_reason, assignee, claimed, manager,
 	acked_by, acked_at, reporter, reporter_key, report_id, encrypted, cves, embargo_at, created_at, updated_at,
-	state_since, last_activity, due_overrides, due_at, due_kind, snoozed_until`
+	state_since, last_activity, due_overrides, due_at, due_kind, snoozed_until, next_action_at`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -24,12 +24,13 @@ func (db *DB) scanIncident(row scanner) (*bot.Incident, error) {
 		severity, state, overrides, dueKind       string
 		title, reporter, reporterKey, cves        []byte
 		ackedAt, reportID, embargo, dueAt, snooze sql.NullInt64
+		sweepAt                                   sql.NullInt64
 		created, updated, since, activity         int64
 	)
 	err := row.Scan(&inc.ID, &title, &inc.SIG, &severity, &inc.CVSS, &inc.Score, &state, &inc.CloseReason,
 		&inc.Assignee, &inc.Claimed, &inc.Manager, &inc.AckedBy, &ackedAt, &reporter, &reporterKey,
 		&reportID, &inc.Encrypted, &cves, &embargo, &created, &updated, &since, &activity, &overrides,
-		&dueAt, &dueKind, &snooze)
+		&dueAt, &dueKind, &snooze, &sweepAt)
 	if err != nil {
 		return nil, err
 	}
@@ -46,6 +47,7 @@ func (db *DB) scanIncident(row scanner) (*bot.Incident, error) {
 	inc.Severity, inc.State, inc.DueKind = bot.Severity(severity), bot.State(state), bot.DeadlineKind(dueKind)
 	inc.AckedAt, inc.Embargo, inc.Due, inc.SnoozedUntil = fromMS(ackedAt), fromMS(embargo), fromMS(dueAt), fromMS(snooze)
 	inc.ReportID = reportID.Int64
+	inc.SweepAt = fromMS(sweepAt)
 	inc.Created, inc.Updated = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
 	inc.StateSince, inc.LastActivity = time.UnixMilli(since).UTC(), time.UnixMilli(activity).UTC()
 	inc.CVEs = strings.Fields(cveList)
@@ -94,7 +96,7 @@ func (db *DB) incidentValues(inc *bot.Incident) ([]any, error) {
 		inc.Assignee, inc.Claimed, inc.Manager, inc.AckedBy, ms(inc.AckedAt), sealed[1], sealed[2],
 		reportID, inc.Encrypted, sealed[3], ms(inc.Embargo), inc.Created.UnixMilli(),
 		inc.Updated.UnixMilli(), inc.StateSince.UnixMilli(), inc.LastActivity.UnixMilli(), overrides,
-		ms(inc.Due), string(inc.DueKind), ms(inc.SnoozedUntil)}, nil
+		ms(inc.Due), string(inc.DueKind), ms(inc.SnoozedUntil), ms(inc.SweepAt)}, nil
 }
 
 // CreateIncident implements bot.IncidentStore.
@@ -129,8 +131,28 @@ func (db *DB) createIncident(ctx context.Context, tx *sql.Tx, inc *bot.Incident,
 // BEGIN IMMEDIATE, so the read below already holds the write lock: two
 // concurrent updates of one incident cannot both read the old state.
 func (db *DB) UpdateIncident(ctx context.Context, id int64, fn func(*bot.Incident) (bot.Change, error)) (*bot.Incident, error) {
+	return db.updateIncident(ctx, id, func(_ *sql.Tx, inc *bot.Incident) (bot.Change, error) { return fn(inc) })
+}
+
+// updateIncident is UpdateIncident with the transaction handed to fn, for
+// what is stored beside the incident (its advisory).
+func (db *DB) updateIncident(ctx context.Context, id int64, fn func(*sql.Tx, *bot.Incident) (bot.Change, error)) (*bot.Incident, error) {
 	var updated *bot.Incident
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		updated, err = db.updateIncidentTx(ctx, tx, id, fn)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return updated, nil
+}
+
+// updateIncidentTx is updateIncident inside tx.
+func (db *DB) updateIncidentTx(ctx context.Context, tx *sql.Tx, id int64, fn func(*sql.Tx, *bot.Incident) (bot.Change, error)) (*bot.Incident, error) {
+	var updated *bot.Incident
+	err := func() error {
 		inc, err := db.scanIncident(tx.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound(id)
@@ -138,7 +160,7 @@ func (db *DB) UpdateIncident(ctx context.Context, id int64, fn func(*bot.Inciden
 		if err != nil {
 			return err
 		}
-		change, err := fn(inc)
+		change, err := fn(tx, inc)
 		if err != nil {
 			return err
 		}
@@ -155,7 +177,7 @@ func (db *DB) UpdateIncident(ctx context.Context, id int64, fn func(*bot.Inciden
 		}
 		updated = inc
 		return db.applyChange(ctx, tx, id, change)
-	})
+	}()
 	if err != nil {
 		return nil, err
 	}

@@ -92,17 +92,21 @@ func (db *DB) KeptReport(ctx context.Context, id int64) (*bot.KeptReport, error)
 // ReportOutcome implements bot.IntakeStore.
 func (db *DB) ReportOutcome(ctx context.Context, id int64) (bot.ReportOutcome, error) {
 	var out bot.ReportOutcome
-	var finished, inc, q sql.NullInt64
+	var finished, inc, followed, q sql.NullInt64
 	var reason sql.NullString
 	err := db.read.QueryRowContext(ctx, `SELECT finished_at,
 		(SELECT id FROM incidents WHERE report_id = r.id),
-		(SELECT id FROM quarantine WHERE report_id = r.id),
-		(SELECT reason FROM quarantine WHERE report_id = r.id)
-		FROM reports r WHERE r.id = ?`, id).Scan(&finished, &inc, &q, &reason)
+		(SELECT incident_id FROM followups WHERE report_id = r.id),
+		(SELECT id FROM quarantine WHERE report_id = r.id AND released_at IS NULL),
+		(SELECT reason FROM quarantine WHERE report_id = r.id AND released_at IS NULL)
+		FROM reports r WHERE r.id = ?`, id).Scan(&finished, &inc, &followed, &q, &reason)
 	if errors.Is(err, sql.ErrNoRows) {
 		return out, bot.Errorf(bot.KindNotFound, "Report %d does not exist.", id)
 	}
 	out.Finished, out.IncidentID, out.QuarantineID, out.QuarantineReason = finished.Valid, inc.Int64, q.Int64, reason.String
+	if followed.Valid {
+		out.IncidentID, out.FollowUp = followed.Int64, true
+	}
 	return out, err
 }
 
@@ -141,29 +145,41 @@ func (db *DB) quarantineMessage(ctx context.Context, tx *sql.Tx, q *bot.Quaranti
 	if err != nil {
 		return 0, false, err
 	}
-	err = db.stmts.queryRow(ctx, tx, qQuarantineByKey, dedupe, report).Scan(&id)
-	if err == nil {
+	var released sql.NullInt64
+	err = db.stmts.queryRow(ctx, tx, qQuarantineByKey, dedupe, report).Scan(&id, &released)
+	switch {
+	case err == nil && !released.Valid:
 		// The entry exists (a re-delivery); make sure its report counts as finished.
 		if q.ReportID != 0 {
 			_, err = db.stmts.exec(ctx, tx, qFinishReport, q.ReceivedAt.UnixMilli(), q.ReportID)
 		}
 		return id, false, err
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return 0, false, err
-	}
-	if id, err = db.nextID(ctx, tx, "quarantine"); err != nil {
-		return 0, false, err
-	}
-	var sealed [3]any
-	for i, f := range []struct{ column, value string }{{"sender", q.Sender}, {"message_id", q.MessageID}, {"detail", q.Detail}} {
-		if sealed[i], err = db.sealString(cell{"quarantine", f.column, id}, f.value); err != nil {
+	case err == nil:
+		// Released by an officer and rejected again: the same entry
+		// is back, with the reason of now.
+		detail, err := db.sealString(cell{"quarantine", "detail", id}, q.Detail)
+		if err != nil {
 			return 0, false, err
 		}
-	}
-	if _, err := db.stmts.exec(ctx, tx, qInsertQuarantine,
-		id, q.ReceivedAt.UnixMilli(), q.Source, report, dedupe, sealed[0], sealed[1], q.Size, q.Reason, sealed[2]); err != nil {
+		if _, err := db.stmts.exec(ctx, tx, qRequarantine, q.Reason, detail, id); err != nil {
+			return 0, false, err
+		}
+	case !errors.Is(err, sql.ErrNoRows):
 		return 0, false, err
+	default:
+		if id, err = db.nextID(ctx, tx, "quarantine"); err != nil {
+			return 0, false, err
+		}
+		var sealed [3]any
+		for i, f := range []struct{ column, value string }{{"sender", q.Sender}, {"message_id", q.MessageID}, {"detail", q.Detail}} {
+			if sealed[i], err = db.sealString(cell{"quarantine", f.column, id}, f.value); err != nil {
+				return 0, false, err
+			}
+		}
+		if _, err := db.stmts.exec(ctx, tx, qInsertQuarantine,
+			id, q.ReceivedAt.UnixMilli(), q.Source, report, dedupe, sealed[0], sealed[1], q.Size, q.Reason, sealed[2]); err != nil {
+			return 0, false, err
+		}
 	}
 	entry := *q
 	entry.ID = id
@@ -200,31 +216,5 @@ func (db *DB) UnfinishedReports(ctx context.Context, cutoff time.Time, limit int
 // Quarantine returns the newest quarantine entries, newest first. In a
 // sealed database DedupeKey is the keyed hash that is stored.
 func (db *DB) Quarantine(ctx context.Context, limit int) ([]bot.Quarantined, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, received_at, source, COALESCE(report_id, 0), dedupe_key, sender, message_id, size, reason, detail
-		FROM quarantine ORDER BY id DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []bot.Quarantined
-	for rows.Next() {
-		var q bot.Quarantined
-		var at int64
-		var sender, mid, detail []byte
-		if err := rows.Scan(&q.ID, &at, &q.Source, &q.ReportID, &q.DedupeKey, &sender, &mid, &q.Size, &q.Reason, &detail); err != nil {
-			return nil, err
-		}
-		for _, f := range []struct {
-			column string
-			stored []byte
-			into   *string
-		}{{"sender", sender, &q.Sender}, {"message_id", mid, &q.MessageID}, {"detail", detail, &q.Detail}} {
-			if *f.into, err = db.openString(cell{"quarantine", f.column, q.ID}, f.stored); err != nil {
-				return nil, fmt.Errorf("quarantine entry %d: %w", q.ID, err)
-			}
-		}
-		q.ReceivedAt = time.UnixMilli(at).UTC()
-		out = append(out, q)
-	}
-	return out, rows.Err()
+	return db.QuarantineList(ctx, limit)
 }

@@ -65,9 +65,9 @@ func (d *fakeDecoder) Unseal(b []byte) ([]byte, error) {
 	}
 	return d.Seal(b)
 }
-func (d *fakeDecoder) Hash(raw []byte) string {
+func (d *fakeDecoder) Hash(raw []byte) (string, error) {
 	s := sha256.Sum256(raw)
-	return hex.EncodeToString(s[:])
+	return hex.EncodeToString(s[:]), nil
 }
 
 type sigRouter struct{}

@@ -10,43 +10,97 @@ import (
 	"github.com/sectriage/sectriage/bot"
 )
 
-// SweepIncidents implements bot.NagStore: the open incidents whose deadline
-// passed, whose embargo is near, which the given people hold, or which
-// nobody acknowledged. Partial indexes keep this cheap however many
-// incidents are open.
+// SweepIncidents implements bot.NagStore. Each form walks an index: due
+// incidents by incidents_next_action, every open one by id, those of SIGs
+// and people by their own indexes; so a sweep's reads grow with what it
+// selects, not with the number of open incidents.
 func (db *DB) SweepIncidents(ctx context.Context, q bot.SweepQuery) ([]*bot.Incident, error) {
-	var or []string
+	where := []string{`state <> 'closed'`}
 	var args []any
-	if !q.DueBefore.IsZero() {
-		or = append(or, `(due_at IS NOT NULL AND due_at <= ?)`)
-		args = append(args, q.DueBefore.UnixMilli())
-	}
-	if !q.EmbargoBefore.IsZero() {
-		or = append(or, `(embargo_at IS NOT NULL AND embargo_at <= ?)`)
-		args = append(args, q.EmbargoBefore.UnixMilli())
-	}
-	if len(q.People) > 0 {
-		ph := placeholders(len(q.People))
-		or = append(or, `assignee IN (`+ph+`) OR manager IN (`+ph+`)`)
-		for range 2 {
-			for _, p := range q.People {
-				args = append(args, p)
+	order := ` ORDER BY id`
+	switch {
+	case !q.Due.IsZero():
+		where = append(where, `next_action_at <= ?`)
+		args = append(args, q.Due.UnixMilli())
+		if q.AfterID != 0 {
+			at := q.AfterAt.UnixMilli()
+			where = append(where, `(next_action_at > ? OR (next_action_at = ? AND id > ?))`)
+			args = append(args, at, at, q.AfterID)
+		}
+		order = ` ORDER BY next_action_at, id`
+	case q.All:
+	default:
+		var union []string
+		if len(q.SIGs) > 0 {
+			union = append(union, `SELECT id FROM incidents WHERE state <> 'closed' AND sig IN (`+placeholders(len(q.SIGs))+`)`)
+			for _, g := range q.SIGs {
+				args = append(args, g)
 			}
 		}
+		if len(q.People) > 0 {
+			for _, col := range []string{"assignee", "manager"} {
+				union = append(union, `SELECT id FROM incidents WHERE state <> 'closed' AND `+col+` IN (`+placeholders(len(q.People))+`)`)
+				for _, p := range q.People {
+					args = append(args, p)
+				}
+			}
+		}
+		if len(union) == 0 {
+			return nil, nil
+		}
+		where = append(where, `id IN (`+strings.Join(union, ` UNION `)+`)`)
 	}
-	if q.Unacknowledged {
-		or = append(or, `(state = 'new' AND claimed = 0)`)
+	if q.Due.IsZero() && q.AfterID != 0 {
+		where = append(where, `id > ?`)
+		args = append(args, q.AfterID)
 	}
-	if len(or) == 0 {
-		return nil, nil
+	query := `SELECT ` + incidentColumns + ` FROM incidents WHERE ` + strings.Join(where, ` AND `) + order
+	if q.Limit > 0 {
+		query += fmt.Sprintf(` LIMIT %d`, q.Limit)
 	}
-	return db.queryIncidents(ctx, `SELECT `+incidentColumns+` FROM incidents
-		WHERE state <> 'closed' AND (`+strings.Join(or, ` OR `)+`) ORDER BY id`, args...)
+	return db.queryIncidents(ctx, query, args...)
+}
+
+// MarkSwept implements bot.NagStore, in one transaction. A mark applies
+// only if the columns the sweep's plan depends on are as it read them.
+func (db *DB) MarkSwept(ctx context.Context, marks []bot.SweepMark) error {
+	if len(marks) == 0 {
+		return nil
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `UPDATE incidents SET next_action_at = ?
+			WHERE id = ? AND next_action_at IS ? AND state = ? AND sig = ? AND severity = ? AND assignee = ?
+			AND manager = ? AND claimed = ? AND due_at IS ? AND due_kind = ? AND embargo_at IS ? AND snoozed_until IS ?`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, m := range marks {
+			inc := m.Seen
+			if _, err := stmt.ExecContext(ctx, ms(m.At), inc.ID, ms(inc.SweepAt), string(inc.State), inc.SIG, string(inc.Severity),
+				inc.Assignee, inc.Manager, inc.Claimed, ms(inc.Due), string(inc.DueKind), ms(inc.Embargo), ms(inc.SnoozedUntil)); err != nil {
+				return fmt.Errorf("marking incident %d swept: %w", inc.ID, err)
+			}
+		}
+		return nil
+	})
 }
 
 // NagHistory implements bot.NagStore.
-func (db *DB) NagHistory(ctx context.Context, since time.Time) (bot.NagHistory, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT subject, topic, period_at, person FROM nags WHERE period_at >= ?`, since.UnixMilli())
+func (db *DB) NagHistory(ctx context.Context, q bot.NagQuery) (bot.NagHistory, error) {
+	where := []string{`period_at >= ?`}
+	args := []any{q.Since.UnixMilli()}
+	if q.Topic != "" {
+		where = append(where, `topic = ?`)
+		args = append(args, q.Topic)
+	}
+	if len(q.Subjects) > 0 {
+		where = append(where, `subject IN (`+placeholders(len(q.Subjects))+`)`)
+		for _, s := range q.Subjects {
+			args = append(args, s)
+		}
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT subject, topic, period_at, person FROM nags WHERE `+strings.Join(where, ` AND `), args...)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sectriage/sectriage/bot"
+	"github.com/sectriage/sectriage/storage"
 )
 
 // flakyAdapter fails while down and records what it delivered.
@@ -280,5 +281,57 @@ func TestOutboxSlowPlatformHoldsUpNoOther(t *testing.T) {
 			t.Fatalf("IRC's messages not delivered after it was released: %+v", stats)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// outcomeAdapter fails or succeeds as told.
+type outcomeAdapter struct{ err error }
+
+func (a outcomeAdapter) Deliver(context.Context, bot.OutboxMessage) error { return a.err }
+
+// TestOutboxObservesRecordedOutcomes: whoever Observe tells of an attempt
+// finds its outcome in the store already, whatever the outcome. Tests wait
+// on Observe and then read the store; told first, they raced the write.
+func TestOutboxObservesRecordedOutcomes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		ok   func(storage.OutboxStats, time.Time) bool
+	}{
+		{"delivered", nil, func(s storage.OutboxStats, _ time.Time) bool { return s.Pending == 0 && s.Dead == 0 }},
+		{"held", bot.Hold(bot.Verdict{Reason: "public", Problem: "p"}), func(s storage.OutboxStats, _ time.Time) bool {
+			return s.Held == 1 && s.Pending == 0
+		}},
+		{"given up", bot.Permanent(errors.New("no such channel")), func(s storage.OutboxStats, _ time.Time) bool {
+			return s.Dead == 1 && s.Pending == 0
+		}},
+		{"retried", errors.New("connection refused"), func(s storage.OutboxStats, next time.Time) bool {
+			return s.Pending == 1 && next.After(t0)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			db, _ := openDB(t)
+			if err := db.Enqueue(ctx, []bot.OutboxMessage{notice("x", t0)}); err != nil {
+				t.Fatal(err)
+			}
+			ob := bot.NewOutbox(db, bot.NewManualClock(t0), discard())
+			ob.Register("irc", outcomeAdapter{tc.err})
+			observed := 0
+			ob.Observe = func(_ bot.OutboxMessage, err error) {
+				observed++
+				stats, serr := db.OutboxStats(ctx)
+				next, nerr := db.NextAttempt(ctx)
+				if serr != nil || nerr != nil || !tc.ok(stats, next) {
+					t.Errorf("told of the attempt (err %v) before it was recorded: stats %+v, next attempt %v (%v, %v)", err, stats, next, serr, nerr)
+				}
+			}
+			if err := ob.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if observed != 1 {
+				t.Fatalf("observed %d attempts, want 1", observed)
+			}
+		})
 	}
 }

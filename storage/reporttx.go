@@ -64,3 +64,15 @@ func (t *reportTx) FinishReport(ctx context.Context, id int64, msgs []bot.Outbox
 func (t *reportTx) QuarantineMessage(ctx context.Context, q *bot.Quarantined, build func(*bot.Quarantined) []bot.OutboxMessage) (int64, bool, error) {
 	return t.db.quarantineMessage(ctx, t.tx, q, build)
 }
+
+func (t *reportTx) AddFollowUp(ctx context.Context, f bot.FollowUp, build func(*bot.Incident) bot.Change) (bool, error) {
+	return t.db.addFollowUp(ctx, t.tx, f, build)
+}
+
+func (t *reportTx) UpdateIncident(ctx context.Context, id int64, fn func(*bot.Incident) (bot.Change, error)) (*bot.Incident, error) {
+	return t.db.updateIncidentTx(ctx, t.tx, id, func(_ *sql.Tx, inc *bot.Incident) (bot.Change, error) { return fn(inc) })
+}
+
+func (t *reportTx) AddStatusToken(ctx context.Context, hash string, incidentID int64, at time.Time) error {
+	return t.db.addStatusToken(ctx, t.tx, hash, incidentID, at)
+}

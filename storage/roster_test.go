@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -105,11 +106,11 @@ func TestRecordNagsOnce(t *testing.T) {
 	if last := events[len(events)-1]; last.Kind != bot.EventNagged || len(events) != 3 {
 		t.Fatalf("events = %+v", events)
 	}
-	h, err := db.NagHistory(ctx, t0)
+	h, err := db.NagHistory(ctx, bot.NagQuery{Since: t0})
 	if err != nil || !h.Has(key) {
 		t.Fatalf("history %v, %v", h, err)
 	}
-	if h, _ := db.NagHistory(ctx, t0.Add(time.Millisecond)); h.Has(key) {
+	if h, _ := db.NagHistory(ctx, bot.NagQuery{Since: t0.Add(time.Millisecond)}); h.Has(key) {
 		t.Fatal("history since later still has the old period")
 	}
 }
@@ -189,14 +190,46 @@ func TestSweepIncidentsSelectsOnlyActionable(t *testing.T) {
 		}
 		return ids
 	}
-	if ids := got(bot.SweepQuery{DueBefore: t0.Add(49 * time.Hour)}); len(ids) != 2 || ids[0] != 1 {
-		t.Fatalf("overdue = %v, want [1 2]", ids)
+	// Every change makes the incident due for the next sweep: 1 and 2 at
+	// t0 and t0+1h, 3 at its claim (t0+3h).
+	if ids := got(bot.SweepQuery{Due: t0.Add(90 * time.Minute)}); !slices.Equal(ids, []int64{1, 2}) {
+		t.Fatalf("due = %v, want [1 2]", ids)
+	}
+	if ids := got(bot.SweepQuery{Due: t0.Add(3 * time.Hour), Limit: 2}); !slices.Equal(ids, []int64{1, 2}) {
+		t.Fatalf("due, first page = %v, want [1 2]", ids)
+	}
+	one, err := db.Incident(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := db.Incident(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids := got(bot.SweepQuery{Due: t0.Add(3 * time.Hour), AfterAt: two.SweepAt, AfterID: 2}); !slices.Equal(ids, []int64{3}) {
+		t.Fatalf("due, second page = %v, want [3]", ids)
+	}
+	// A mark moves 1 past the sweep; 2 changed after the sweep read it, so
+	// its mark does not apply.
+	stale := two.Clone()
+	stale.Assignee = "someone else"
+	if err := db.MarkSwept(ctx, []bot.SweepMark{{Seen: one, At: t0.Add(48 * time.Hour)}, {Seen: stale, At: t0.Add(48 * time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	if ids := got(bot.SweepQuery{Due: t0.Add(3 * time.Hour)}); !slices.Equal(ids, []int64{2, 3}) {
+		t.Fatalf("due after marking = %v, want [2 3]", ids)
+	}
+	if ids := got(bot.SweepQuery{Due: t0.Add(48 * time.Hour)}); !slices.Equal(ids, []int64{2, 3, 1}) {
+		t.Fatalf("due later = %v, want [2 3 1] (by time)", ids)
 	}
 	if ids := got(bot.SweepQuery{People: []string{"erin"}}); len(ids) != 1 || ids[0] != 3 {
 		t.Fatalf("held by erin = %v", ids)
 	}
-	if ids := got(bot.SweepQuery{Unacknowledged: true}); len(ids) != 2 || ids[1] != 2 {
-		t.Fatalf("unacknowledged = %v, want [1 2]", ids)
+	if ids := got(bot.SweepQuery{SIGs: []string{one.SIG}, AfterID: 1}); !slices.Equal(ids, []int64{2, 3}) {
+		t.Fatalf("of SIG %s after 1 = %v, want [2 3]", one.SIG, ids)
+	}
+	if ids := got(bot.SweepQuery{All: true, Limit: 2}); !slices.Equal(ids, []int64{1, 2}) {
+		t.Fatalf("all, first page = %v", ids)
 	}
 	if ids := got(bot.SweepQuery{}); len(ids) != 0 {
 		t.Fatalf("empty query = %v", ids)

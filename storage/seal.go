@@ -49,8 +49,9 @@ var columns = map[string]map[string]Class{
 		"acked_by": Public, "acked_at": Public, "report_id": Public, "encrypted": Public,
 		"embargo_at": Public, "created_at": Public, "updated_at": Public, "state_since": Public,
 		"last_activity": Public, "due_overrides": Public, "due_at": Public, "due_kind": Public,
-		"snoozed_until": Public,
-		"title":         Sealed, "reporter": Sealed, "reporter_key": Sealed,
+		"snoozed_until":  Public,
+		"next_action_at": Public, // when the sweep next looks at it: deadlines are public already
+		"title":          Sealed, "reporter": Sealed, "reporter_key": Sealed,
 		"cves": Sealed, // a CVE id names the embargoed flaw until it is published
 	},
 	"events": {"id": Public, "incident_id": Public, "at": Public, "actor": Public, "platform": Public,
@@ -69,7 +70,17 @@ var columns = map[string]map[string]Class{
 	"quarantine": {"id": Public, "received_at": Public, "source": Public, "report_id": Public, "size": Public,
 		"reason":     Public,
 		"dedupe_key": Keyed, // may hold the Message-ID
-		"sender":     Sealed, "message_id": Sealed, "detail": Sealed},
+		"sender":     Sealed, "message_id": Sealed, "detail": Sealed,
+		"released_at": Public, "released_by": Public, "dropped_at": Public, "dropped_by": Public, // team members' names
+		"drop_reason": Sealed, // an officer's words about the message, which may quote it
+	},
+	// Our own random Message-IDs and the hashes of reply tokens: nothing
+	// from a report.
+	"sent_mail": {"message_id": Public, "incident_id": Public, "reply_token_hash": Public, "sent_at": Public},
+	"followups": {"report_id": Public, "incident_id": Public, "received_at": Public,
+		"matched_by": Public}, // "reply-address", "in-reply-to" or "status-page"
+	"status_tokens": {"incident_id": Public, "created_at": Public, "revoked_at": Public,
+		"hash": Public}, // SHA-256 of a 256-bit secret: opens no status page
 	"roster_overrides": {"id": Public, "kind": Public, "sig": Public, "person": Public, "starts_at": Public,
 		"ends_at": Public, "created_at": Public, "created_by": Public},
 	"handovers": {"id": Public, "sig": Public, "from_person": Public, "to_person": Public, "config_lead": Public,
@@ -85,6 +96,13 @@ var columns = map[string]map[string]Class{
 	"mattermost_seen_posts": {"post_id": Public, "channel_id": Public, "created_at": Public}, // ids and times only
 	"ack_ledger":            {"address_hmac": Public, "acknowledged_at": Public},             // the mailer keeps the address only as an HMAC keyed from the team key
 	"health_probe":          {"id": Public, "checked_at": Public},
+	// The draft is the team's text about an embargoed flaw; the rest is
+	// team members' names (like assignee), times, and the list addresses
+	// of [publication] the announcement reached (public config).
+	"advisories": {"incident_id": Public, "draft": Sealed, "approvals": Public, "publish_at": Public,
+		"scheduled_by": Public, "published_at": Public, "distros_at": Public, "announced": Public, "updated_at": Public},
+	"irc_channels": {"incident_id": Public, "channel": Public, "created_at": Public, "archived_at": Public,
+		"key": Sealed}, // opens the channel where the incident is discussed
 }
 
 // ErrLocked is returned for confidential data in a sealed database opened

@@ -123,6 +123,8 @@ var canaries = map[string]string{
 	"messageID":   "<canary-mid-8d20@reporter.example.net>",
 	"sender":      "canary-sender-aa41@example.net",
 	"detail":      "CANARY-DETAIL-51f0",
+	"draft":       "CANARY-DRAFT-0c9b",
+	"dropReason":  "CANARY-DROP-REASON-0c9b",
 }
 
 // fill writes one value of every confidential kind through the store's
@@ -149,6 +151,12 @@ func fill(t *testing.T, db *DB) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	if _, _, err := db.UpdateAdvisory(ctx, inc.ID, func(_ *bot.Incident, rec *bot.AdvisoryRecord) (bot.Change, error) {
+		rec.Draft.Description, rec.Stored = c["draft"], true
+		return bot.Change{}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	if err := db.MarkRetry(ctx, 1, 1, time.Now(), "550 "+c["error"]); err != nil {
 		t.Fatal(err)
 	}
@@ -167,6 +175,9 @@ func fill(t *testing.T, db *DB) {
 	if _, _, err := db.QuarantineMessage(ctx, &bot.Quarantined{ReceivedAt: time.Now(), Source: "pipe", ReportID: id,
 		DedupeKey: "oversized|mid|" + c["messageID"], Sender: c["sender"], MessageID: c["messageID"], Reason: "wrong-key",
 		Detail: c["detail"]}, func(*bot.Quarantined) []bot.OutboxMessage { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DropQuarantine(ctx, 1, "alice", c["dropReason"], time.Now()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -270,6 +281,24 @@ func readBack(t *testing.T, db *DB) {
 	}
 }
 
+// readBackQuarantineEntry checks the quarantine entry fill stored, with
+// the drop reason newer than the previous schema.
+func readBackQuarantineEntry(t *testing.T, db *DB) {
+	t.Helper()
+	if e, err := db.QuarantineEntry(context.Background(), 1); err != nil || e.DropReason != canaries["dropReason"] || e.Sender != canaries["sender"] {
+		t.Errorf("quarantine entry read back as %+v, %v", e, err)
+	}
+}
+
+// readBackAdvisory checks the draft fill stored (tables newer than the
+// previous schema are checked apart from readBack).
+func readBackAdvisory(t *testing.T, db *DB) {
+	t.Helper()
+	if rec, err := db.AdvisoryRecord(context.Background(), 1); err != nil || rec.Draft.Description != canaries["draft"] {
+		t.Errorf("advisory read back as %+v, %v", rec, err)
+	}
+}
+
 func TestEveryConfidentialValueIsSealed(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -284,6 +313,35 @@ func TestEveryConfidentialValueIsSealed(t *testing.T) {
 	fill(t, db)
 	checkSealedAtRest(t, db, dir)
 	readBack(t, db)
+	readBackQuarantineEntry(t, db)
+	readBackAdvisory(t, db)
+}
+
+// TestUnlockSealsPlaintextOfTheCurrentSchema: values written through
+// every path while the database had no data key are sealed in place by
+// the first open with the team key, and read back the same.
+func TestUnlockSealsPlaintextOfTheCurrentSchema(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "st.db")
+	db, err := Open(ctx, path, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, db)
+	db.Close()
+	db, err = Open(ctx, path, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Unlock(ctx, teamKey(t)); err != nil {
+		t.Fatal(err)
+	}
+	checkSealedAtRest(t, db, dir)
+	readBack(t, db)
+	readBackQuarantineEntry(t, db)
+	readBackAdvisory(t, db)
 }
 
 // previousSchemaDB builds a database as sectriage made it before sealing:

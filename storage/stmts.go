@@ -26,7 +26,7 @@ var hotQueries = []string{
 	qReportByHash, qInsertReport, qSameMessageID, qFinishReport,
 	qInsertIncident, qInsertEvent, qInsertOutbox,
 	qMaxIDs,
-	qQuarantineByKey, qInsertQuarantine,
+	qQuarantineByKey, qInsertQuarantine, qRequarantine,
 }
 
 const (
@@ -39,9 +39,10 @@ const (
 	qInsertOutbox = `INSERT INTO outbox(id, created_at, platform, channel, person, address, kind, incident_id, body,
 		confidential, dedupe_key, next_attempt_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT DO NOTHING`
-	qQuarantineByKey  = `SELECT id FROM quarantine WHERE dedupe_key = ? OR (report_id IS NOT NULL AND report_id = ?)`
+	qQuarantineByKey  = `SELECT id, released_at FROM quarantine WHERE dedupe_key = ? OR (report_id IS NOT NULL AND report_id = ?)`
 	qInsertQuarantine = `INSERT INTO quarantine(id, received_at, source, report_id, dedupe_key, sender, message_id, size, reason, detail)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qRequarantine = `UPDATE quarantine SET released_at = NULL, reason = ?, detail = ? WHERE id = ?`
 )
 
 var qInsertIncident = `INSERT INTO incidents(` + incidentColumns + `) VALUES (` + placeholders(strings.Count(incidentColumns, ",")+1) + `)`

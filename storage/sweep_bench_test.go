@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"strconv"
 	"strings"
@@ -43,12 +44,12 @@ func benchSettings(b *testing.B, now time.Time) *bot.Settings {
 	return st
 }
 
-// benchIncidents inserts 100,000 open incidents in one statement: 20%
+// benchIncidents inserts COUNT open incidents in one statement: 20%
 // overdue by up to two days, 5% unacknowledged (half of them overdue), 2%
 // with an embargo lifting within three days, the rest with a month to go.
-const benchIncidents = `WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < 99999)
+const benchIncidents = `WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < COUNT - 1)
 INSERT INTO incidents(title, sig, severity, state, assignee, claimed, manager, created_at, updated_at, state_since,
-	last_activity, due_at, due_kind, embargo_at)
+	last_activity, due_at, due_kind, embargo_at, next_action_at)
 SELECT 'benchmark ' || n, printf('sig%03d', n % 500), 'medium',
 	CASE WHEN n % 20 = 0 THEN 'new' ELSE 'fixing' END,
 	CASE WHEN n % 20 = 0 THEN printf('p%04d', (n % 500) * 3) ELSE printf('p%04d', (n % 500) * 3 + n % 3) END,
@@ -58,19 +59,34 @@ SELECT 'benchmark ' || n, printf('sig%03d', n % 500), 'medium',
 	     WHEN n % 5 = 0 THEN NOW - (n % 2880) * 60000
 	     ELSE NOW + 2592000000 END,
 	CASE WHEN n % 20 = 0 THEN 'acknowledge' ELSE 'fix' END,
-	CASE WHEN n % 50 = 1 THEN NOW + (n % 72) * 3600000 END
+	CASE WHEN n % 50 = 1 THEN NOW + (n % 72) * 3600000 END,
+	0 -- as migration 0012 leaves them: due for the first sweep
 FROM seq`
 
-// BenchmarkSweep runs the whole sweep (read the roster, select incidents,
-// read the nag history, plan, record) against SQLite holding 100,000 open
-// incidents in 500 SIGs, in steady state: the first sweep, outside the
-// timer, sent what was due. It reports the first sweep's time too, and the
-// process's resident memory.
+// BenchmarkSweep runs the whole sweep (read the roster, select the due
+// incidents, read their nag history, plan, record, mark) against SQLite
+// holding 10,000 and 100,000 open incidents in 500 SIGs (and 1,000,000
+// with SECTRIAGE_BENCH_1M=1: it takes a minute to set up), in steady
+// state: the first sweep, outside the timer, read every open incident,
+// sent what was due and gave each its next action time. It reports the
+// first sweep's time too, and the process's resident memory (now, and its
+// peak over the whole run, setup included) and live heap.
 func BenchmarkSweep(b *testing.B) {
+	sizes := []int{10_000, 100_000}
+	if os.Getenv("SECTRIAGE_BENCH_1M") != "" {
+		sizes = append(sizes, 1_000_000)
+	}
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("open=%d", n), func(b *testing.B) { benchSweep(b, n) })
+	}
+}
+
+func benchSweep(b *testing.B, count int) {
 	ctx := context.Background()
 	db, _ := openDB(b)
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	if err := db.ExecForTest(ctx, strings.ReplaceAll(benchIncidents, "NOW", strconv.FormatInt(now.UnixMilli(), 10))); err != nil {
+	seed := strings.ReplaceAll(benchIncidents, "NOW", strconv.FormatInt(now.UnixMilli(), 10))
+	if err := db.ExecForTest(ctx, strings.ReplaceAll(seed, "COUNT", strconv.Itoa(count))); err != nil {
 		b.Fatal(err)
 	}
 	clock := bot.NewManualClock(now)
@@ -83,42 +99,54 @@ func BenchmarkSweep(b *testing.B) {
 		b.Fatal(err)
 	}
 	firstTook := time.Since(start)
+	if first.Incidents != count {
+		b.Fatalf("the first sweep read %d incidents, want all %d", first.Incidents, count)
+	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	var rep bot.SweepReport
+	read := 0
 	for b.Loop() {
-		clock.Advance(time.Second) // as if a little later; nothing new falls due
+		clock.Advance(time.Second) // as if a little later: what falls due now is handled
 		if rep, err = duty.Sweep(ctx); err != nil {
 			b.Fatal(err)
 		}
+		read += rep.Incidents
 	}
 	b.StopTimer()
 	b.ReportMetric(firstTook.Seconds(), "s-first-sweep")
 	b.ReportMetric(float64(first.Pinged), "nags-first-sweep")
-	b.ReportMetric(float64(rep.Incidents), "incidents-read")
-	b.ReportMetric(float64(rep.Pinged+rep.Reassigned), "actions-steady")
+	b.ReportMetric(float64(read)/float64(b.N), "incidents-read/op")
 	runtime.GC()
-	if rss := residentBytes(); rss > 0 {
+	debug.FreeOSMemory()
+	if rss, peak := residentBytes(); rss > 0 {
 		b.ReportMetric(float64(rss)/(1<<20), "MiB-RSS")
+		b.ReportMetric(float64(peak)/(1<<20), "MiB-RSS-peak")
 	}
 	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	metrics.Read(s)
 	b.ReportMetric(float64(s[0].Value.Uint64())/(1<<20), "MiB-heap-live")
-	runtime.KeepAlive(duty) // its nag history is part of the state measured
+	runtime.KeepAlive(duty)
 }
 
-// residentBytes reads VmRSS from /proc/self/status; 0 where there is none.
-func residentBytes() int64 {
+// residentBytes reads VmRSS and VmHWM (the peak) from /proc/self/status;
+// 0 where there is none.
+func residentBytes() (rss, peak int64) {
 	data, err := os.ReadFile("/proc/self/status")
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			if kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64); err == nil {
-				return kb << 10
+		for _, f := range []struct {
+			prefix string
+			to     *int64
+		}{{"VmRSS:", &rss}, {"VmHWM:", &peak}} {
+			if rest, ok := strings.CutPrefix(line, f.prefix); ok {
+				if kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64); err == nil {
+					*f.to = kb << 10
+				}
 			}
 		}
 	}
-	return 0
+	return rss, peak
 }

@@ -45,7 +45,8 @@ func (k *Key) Usable(now time.Time) error {
 	return nil
 }
 
-// LoadRetired reads and unlocks a retired team key. Unlike Load it takes a
+// LoadRetired reads a retired team key, locked like one from Load (a
+// wrong passphrase shows at the first unlock). Unlike Load it takes a
 // revoked or expired key: decryption uses the secret key material, whose
 // self-signatures say only whether others should still encrypt to it.
 func LoadRetired(armored []byte, passphrase []byte) (*Key, error) {
@@ -55,10 +56,10 @@ func LoadRetired(armored []byte, passphrase []byte) (*Key, error) {
 // WithRetired returns the current key k with retired keys that decrypt
 // too. Encrypting, signing and publishing use only k.
 func (k *Key) WithRetired(retired ...*Key) *Key {
-	out := &Key{entity: k.entity}
+	out := &Key{entity: k.entity, secrets: k.secrets, name: k.name}
 	for _, r := range retired {
 		if r.Fingerprint() != k.Fingerprint() {
-			out.retired = append(out.retired, &Key{entity: r.entity})
+			out.retired = append(out.retired, &Key{entity: r.entity, secrets: r.secrets, name: r.name})
 		}
 	}
 	return out

@@ -61,8 +61,20 @@ func TestRetiredKeysDecryptWhateverTheirState(t *testing.T) {
 		}
 		retired = append(retired, r)
 	}
-	if _, err := teamkey.LoadRetired(revoked.SecretKey, []byte("wrong")); err == nil {
+	// Loading is lazy: a wrong passphrase shows at the first unlock, that
+	// of the ring holding the retired key included, naming the key.
+	wrong, err := teamkey.LoadRetired(revoked.SecretKey, []byte("wrong"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wrong.Unlock(); err == nil {
 		t.Error("a retired key unlocked with the wrong passphrase")
+	}
+	if err := cur.WithRetired(wrong).Unlock(); err == nil || !strings.Contains(err.Error(), "retired") || !strings.Contains(err.Error(), revoked.Fingerprint) {
+		t.Errorf("Unlock of a ring with a wrongly locked retired key: %v", err)
+	}
+	if _, err := cur.WithRetired(wrong).DecryptSimple(toRevoked, 1<<10); err == nil || !strings.Contains(err.Error(), "wrong passphrase") {
+		t.Errorf("DecryptSimple with a wrongly locked retired key: %v", err)
 	}
 	ring := cur.WithRetired(retired...)
 	for want, ct := range map[string][]byte{"to the revoked key": toRevoked, "to the expired key": toExpired} {

@@ -74,12 +74,27 @@ func (c *Console) Run(ctx context.Context) error {
 	}
 }
 
+// Actor is the person the console acts as now.
+func (c *Console) Actor() bot.Actor {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.actor
+}
+
+// SetActor makes the console act as another person from the next command
+// on: the demo's `as` plays other members of the team.
+func (c *Console) SetActor(a bot.Actor) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.actor = a
+}
+
 // Failures counts commands that were refused or failed.
 func (c *Console) Failures() int { return c.failures }
 
 func (c *Console) prompt() {
 	if c.interactive {
-		c.print(c.actor.Name() + "> ")
+		c.print(c.Actor().Name() + "> ")
 	}
 }
 
@@ -91,7 +106,7 @@ func (c *Console) handle(ctx context.Context, raw string) {
 	if !c.interactive {
 		c.print("> " + line + "\n")
 	}
-	reply := c.runner.Run(ctx, c.actor, line, true)
+	reply := c.runner.Run(ctx, c.Actor(), line, true)
 	text := strings.TrimRight(bot.RenderPlain(reply.Text), "\n")
 	if reply.Failed {
 		c.failures++

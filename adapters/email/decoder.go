@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strings"
+	"sync"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/sectriage/sectriage/bot"
@@ -36,8 +37,11 @@ type Decoder struct {
 	teamKeyIDs map[uint64]bool
 	known      openpgp.EntityList
 	limits     Limits
-	hashKey    []byte
-	log        *slog.Logger
+	// hashKey derives the deduplication key when first needed: deriving
+	// it unlocks a secret key, which a command that never reads a report
+	// must not pay for.
+	hashKey func() ([]byte, error)
+	log     *slog.Logger
 }
 
 var (
@@ -48,10 +52,7 @@ var (
 // NewDecoder makes a decoder for reports to the team key. known are the
 // public keys whose signatures count as verified (see LoadKnownKeys).
 func NewDecoder(team *teamkey.Key, known openpgp.EntityList, limits Limits, log *slog.Logger) (*Decoder, error) {
-	hashKey, err := team.DeriveSecret("intake dedupe v1")
-	if err != nil {
-		return nil, err
-	}
+	hashKey := sync.OnceValues(func() ([]byte, error) { return team.DeriveSecret("intake dedupe v2") })
 	// Retired team keys decrypt too: reporters encrypt to the key they
 	// found, and stored copies stay encrypted to the key of their day.
 	ring := append(team.DecryptionKeyring(), known...)
@@ -99,6 +100,27 @@ func messageID(v string) string {
 	return v
 }
 
+// references reads the Message-IDs of In-Reply-To and References (at
+// most 20: a thread's newest end is what a reply names).
+func references(v string) []string {
+	var out []string
+	for len(out) < 20 {
+		i := strings.IndexByte(v, '<')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(v[i:], '>')
+		if j < 0 {
+			break
+		}
+		if id := messageID(v[i : i+j+1]); id != "" && !strings.ContainsAny(id, " \t") {
+			out = append(out, id)
+		}
+		v = v[i+j+1:]
+	}
+	return out
+}
+
 func reporterAddress(e *entity) string {
 	if a := address(e.header, "Reply-To"); a != "" && strings.Contains(a, "@") {
 		return a
@@ -134,6 +156,7 @@ func (d *Decoder) Decode(raw []byte) (rep *bot.Report, err error) {
 	w.rep.From = reporterAddress(top)
 	w.rep.Subject = headerText(top.header, "Subject")
 	w.rep.Recipients = addresses(top.header, "To", "Cc", "Delivered-To", "X-Original-To")
+	w.rep.References = references(top.header.Get("In-Reply-To") + " " + top.header.Get("References"))
 	w.rep.AutoSubmitted = autoSubmitted(top)
 	if ac := top.header.Get("Autocrypt"); ac != "" {
 		w.autocrypt(ac)
@@ -170,10 +193,14 @@ func (d *Decoder) Unseal(sealed []byte) ([]byte, error) {
 
 // Hash implements bot.Sealer: HMAC-SHA256 keyed by a secret derived from
 // the team key.
-func (d *Decoder) Hash(raw []byte) string {
-	m := hmac.New(sha256.New, d.hashKey)
+func (d *Decoder) Hash(raw []byte) (string, error) {
+	key, err := d.hashKey()
+	if err != nil {
+		return "", err
+	}
+	m := hmac.New(sha256.New, key)
 	m.Write(raw)
-	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))
+	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil)), nil
 }
 
 // IsOpenPGPMessage reports whether data is an OpenPGP message, armored or

@@ -173,6 +173,12 @@ func (d *Decoder) open(data []byte, budget int64, keyOps *int) (*opened, error) 
 	if *keyOps -= info.ours; *keyOps < 0 {
 		return nil, bot.Reject(bot.RejectTooManyRecipients, "the message holds more than %d encrypted session keys for the team key", d.limits.MaxRecipients)
 	}
+	// Only the keys the message names are unlocked, before go-crypto
+	// looks at them; a wrong passphrase is the operator's problem, not
+	// the message's: not a rejection, so the message is tried again.
+	if err := d.team.UnlockFor(info.recipients); err != nil {
+		return nil, err
+	}
 	limit := budget
 	cfg := &packet.Config{MaxDecompressedMessageSize: &limit}
 	input := &countingReader{r: bytes.NewReader(raw)}

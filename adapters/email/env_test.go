@@ -35,10 +35,12 @@ type pipeline struct {
 }
 
 type pipelineOptions struct {
-	known        openpgp.EntityList
-	limits       email.Limits
-	requireEnc   bool
-	reporterMail bool
+	known          openpgp.EntityList
+	limits         email.Limits
+	requireEnc     bool
+	reporterMail   bool
+	statusURL      string // with it, status links (the report page's tests)
+	notifyReporter bool
 }
 
 func newPipeline(t testing.TB, team *teamkey.Key, o pipelineOptions) *pipeline {
@@ -61,7 +63,7 @@ func newPipeline(t testing.TB, team *teamkey.Key, o pipelineOptions) *pipeline {
 		People: people, DefaultSIG: "core", Deadlines: bot.DefaultDeadlines(),
 		SIGs:         []*bot.SIG{{Name: "core", Lead: "bob"}, {Name: "web", Lead: "alice"}},
 		Platforms:    []string{bot.PlatformConsole},
-		ReporterMail: o.reporterMail,
+		ReporterMail: o.reporterMail, NotifyReporter: o.notifyReporter,
 	}
 	clock := bot.NewManualClock(t0)
 	svc := bot.NewService(db, clock, discard(), settings)
@@ -71,7 +73,7 @@ func newPipeline(t testing.TB, team *teamkey.Key, o pipelineOptions) *pipeline {
 	}
 	in := bot.NewIntake(svc, db, dec, dec, nil, discard(), bot.IntakeOptions{
 		MaxMessageBytes: dec.Limits().MaxMessageBytes, RequireEncryption: o.requireEnc, Acknowledge: true,
-		OwnAddresses: []string{"security@example.org"},
+		OwnAddresses: []string{"security@example.org"}, Status: db, StatusURL: o.statusURL,
 	})
 	return &pipeline{db: db, dbPath: path, svc: svc, clock: clock, in: in, dec: dec, team: team}
 }

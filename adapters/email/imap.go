@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -47,6 +48,10 @@ type IMAP struct {
 	// watching is set while a session is logged in with the mailbox
 	// selected, for health checks.
 	watching atomic.Bool
+	// ready is closed at the first such session: the daemon waits on it
+	// to say every part is up.
+	ready     chan struct{}
+	readyOnce sync.Once
 }
 
 // NewIMAP makes the source.
@@ -72,12 +77,15 @@ func NewIMAP(opts IMAPOptions, recv Receiver, log *slog.Logger) *IMAP {
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = 5 * time.Minute
 	}
-	return &IMAP{opts: opts, recv: recv, log: log.With("adapter", "imap")}
+	return &IMAP{opts: opts, recv: recv, log: log.With("adapter", "imap"), ready: make(chan struct{})}
 }
 
 // Watching reports whether a session is logged in with the mailbox
 // selected: reports that arrive now are fetched.
 func (s *IMAP) Watching() bool { return s.watching.Load() }
+
+// Ready is closed once the first session is watching the mailbox.
+func (s *IMAP) Ready() <-chan struct{} { return s.ready }
 
 // Run watches the mailbox until ctx ends, reconnecting with backoff.
 func (s *IMAP) Run(ctx context.Context) error {
@@ -144,6 +152,7 @@ func (s *IMAP) session(ctx context.Context) (loggedIn bool, err error) {
 	}
 	s.log.Info("watching mailbox", "mailbox", s.opts.Mailbox, "idle", c.Caps().Has(imap.CapIdle))
 	s.watching.Store(true)
+	s.readyOnce.Do(func() { close(s.ready) })
 	defer s.watching.Store(false)
 	for {
 		if err := s.drain(ctx, c); err != nil {

@@ -44,12 +44,13 @@ func roots(t *testing.T, certFile string) *x509.CertPool {
 	return pool
 }
 
-func runIMAP(t *testing.T, opts email.IMAPOptions, recv email.Receiver) (stop func()) {
+func runIMAP(t *testing.T, opts email.IMAPOptions, recv email.Receiver) (src *email.IMAP, stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- email.NewIMAP(opts, recv, discard()).Run(ctx) }()
-	return func() {
+	src = email.NewIMAP(opts, recv, discard())
+	go func() { done <- src.Run(ctx) }()
+	return src, func() {
 		cancel()
 		select {
 		case err := <-done:
@@ -68,7 +69,7 @@ func TestIMAPDeliveryBecomesIncidentAndIsMoved(t *testing.T) {
 	f := newGPGFixture(t)
 	p := newPipeline(t, f.team, pipelineOptions{known: f.known})
 	recv := &switchable{in: p.in}
-	stop := runIMAP(t, email.IMAPOptions{
+	_, stop := runIMAP(t, email.IMAPOptions{
 		Address: srv.TLSAddr, TLS: "implicit", RootCAs: roots(t, srv.CertFile), Username: srv.Username, Password: srv.Password,
 		DoneMailbox: "Processed", QuarantineMailbox: "Quarantine", PollInterval: 2 * time.Second,
 		MaxMessageBytes: 1 << 20, MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond,
@@ -140,11 +141,19 @@ func TestIMAPStartTLSAndRedelivery(t *testing.T) {
 	raw := f.g.PGPMIME(t, gpgtest.Mail{Subject: "Handled before the crash"}, []*gpgtest.Key{f.teamG}, gpgtest.MIMEOptions{})
 	first := p.receive(t, bot.SourceIMAP, raw) // the crashed run got this far
 	srv.Deliver(t, raw)
-	stop := runIMAP(t, email.IMAPOptions{
+	src, stop := runIMAP(t, email.IMAPOptions{
 		Address: srv.Addr, TLS: "starttls", RootCAs: roots(t, srv.CertFile), Username: srv.Username, Password: srv.Password,
 		PollInterval: time.Second, MinBackoff: 50 * time.Millisecond,
 	}, p.in)
 	defer stop()
+	select { // the daemon's readiness waits on this
+	case <-src.Ready():
+		if !src.Watching() {
+			t.Error("Ready, but not watching")
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("never Ready")
+	}
 	srv.WaitMessages(t, "Processed", 15*time.Second, func(ms []dovecot.MessageInfo) bool { return len(ms) == 1 })
 	if n, _ := p.db.CountIncidents(context.Background(), bot.IncidentFilter{}); n != 1 || first.IncidentID != 1 {
 		t.Errorf("%d incidents, want 1", n)
@@ -157,7 +166,7 @@ func TestIMAPWrongPasswordRetries(t *testing.T) {
 	p := newPipeline(t, f.team, pipelineOptions{})
 	recv := &switchable{in: p.in}
 	start := time.Now()
-	stop := runIMAP(t, email.IMAPOptions{
+	src, stop := runIMAP(t, email.IMAPOptions{
 		Address: srv.Addr, TLS: "none", Username: srv.Username, Password: "wrong",
 		MinBackoff: 20 * time.Millisecond, MaxBackoff: 40 * time.Millisecond,
 	}, recv)
@@ -165,5 +174,10 @@ func TestIMAPWrongPasswordRetries(t *testing.T) {
 	stop()
 	if recv.calls.Load() != 0 || time.Since(start) > 5*time.Second {
 		t.Errorf("calls %d", recv.calls.Load())
+	}
+	select {
+	case <-src.Ready():
+		t.Error("Ready without ever logging in")
+	default:
 	}
 }

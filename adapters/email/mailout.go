@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"mime/quotedprintable"
 	"strings"
@@ -23,6 +24,15 @@ type composeInput struct {
 	Report   *bot.Report // nil when none could be read
 	Auto     bool        // an automatic acknowledgement (RFC 3834 Auto-Submitted)
 	Now      time.Time
+	// MessageID is the mail's own (recorded, for replies); "" makes one.
+	MessageID string
+	// ReplyTo, when set, is the incident's reply address (with a token).
+	ReplyTo string
+	// Subject, when set, replaces the reporter's subject line.
+	Subject string
+	// Key, when set, is the recipient's key (a team member's): used
+	// instead of the report's.
+	Key *openpgp.Entity
 }
 
 // composeMail builds an RFC 5322 message. With a reporter key it is
@@ -31,6 +41,9 @@ type composeInput struct {
 // incident id, never the report's subject.
 func composeMail(team *teamkey.Key, in composeInput) (data []byte, encrypted bool, err error) {
 	subject := "Your report to the security team"
+	if in.Subject != "" {
+		subject = in.Subject
+	}
 	if in.Incident != "" {
 		subject = "[" + in.Incident + "] " + subject
 	}
@@ -39,7 +52,13 @@ func composeMail(team *teamkey.Key, in composeInput) (data []byte, encrypted boo
 	h.Add("To", in.To)
 	h.Add("Subject", subject)
 	h.Add("Date", in.Now.Format(time.RFC1123Z))
-	h.Add("Message-ID", "<"+randomToken()+"@"+domainOf(in.From)+">")
+	if in.MessageID == "" {
+		in.MessageID = "<" + randomToken() + "@" + domainOf(in.From) + ">"
+	}
+	h.Add("Message-ID", in.MessageID)
+	if in.ReplyTo != "" {
+		h.Add("Reply-To", in.ReplyTo)
+	}
 	if in.Report != nil {
 		// A received Message-ID is copied only when it is one: anything
 		// else (control bytes, a line break, junk) is dropped.
@@ -62,6 +81,12 @@ func composeMail(team *teamkey.Key, in composeInput) (data []byte, encrypted boo
 			}
 		}
 	}
+	if in.Key != nil {
+		if _, ok := in.Key.EncryptionKey(in.Now); !ok {
+			return nil, false, errors.New("the recipient's key has no usable encryption subkey (expired or revoked?)")
+		}
+		key = in.Key
+	}
 	if key == nil {
 		top, err := h.Bytes()
 		if err != nil {
@@ -80,7 +105,10 @@ func composeMail(team *teamkey.Key, in composeInput) (data []byte, encrypted boo
 	inner := textEntity(in.Body, string(inside))
 	var signer *openpgp.Entity
 	if team != nil {
-		signer = team.Entity()
+		var err error
+		if signer, err = team.Signer(in.Now); err != nil {
+			return nil, false, err
+		}
 	}
 	armored, err := teamkey.EncryptTo(inner, key, signer)
 	if err != nil {

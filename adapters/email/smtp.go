@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 	"github.com/sectriage/sectriage/bot"
@@ -31,6 +32,10 @@ type SMTPOptions struct {
 	Password string
 	From     string // the envelope and header sender
 	Timeout  time.Duration
+	// MemberKeys are the keys of team members notified by mail
+	// (notify = "email"), by person name: their mail is always encrypted
+	// to these, and never sent without one.
+	MemberKeys map[string]*openpgp.Entity
 	// Ledger remembers which addresses the form's acknowledgements went
 	// to, for the cap of one a day; nil: no cap (tests of other things).
 	Ledger AckLedger
@@ -61,6 +66,10 @@ const refusedAttempts = 3
 // and the Message-ID to answer.
 type ReportLookup interface {
 	Report(ctx context.Context, incidentID int64) (*bot.Report, error)
+	// RecordSentMail remembers a mail about an incident before it is
+	// sent: a reply naming its Message-ID, or sent to the reply address
+	// with its token, finds the incident.
+	RecordSentMail(ctx context.Context, m bot.SentMail) error
 }
 
 // Mailer delivers the outbox's mail to reporters over SMTP (the
@@ -92,7 +101,8 @@ func NewMailer(opts SMTPOptions, team *teamkey.Key, reports ReportLookup, log *s
 	}
 	m := &Mailer{opts: opts, team: team, reports: reports, log: log.With("adapter", "smtp")}
 	if team != nil && opts.Ledger != nil {
-		key, err := team.DeriveSecret("acknowledgement cap v1")
+		// v2: derived from the decryption subkey, no longer the primary key.
+		key, err := team.DeriveSecret("acknowledgement cap v2")
 		if err != nil {
 			m.log.Error("no per-address cap on acknowledgements", "err", err)
 		} else {
@@ -122,6 +132,9 @@ func (m *Mailer) UTF8Addresses() (offered, known bool) {
 // anonymous reporter types can make the daemon look broken. Any other
 // mail refused for its recipient is given up, for the team to see.
 func (m *Mailer) Deliver(ctx context.Context, msg bot.OutboxMessage) error {
+	if msg.Dest.Person != "" {
+		return m.deliverToMember(ctx, msg)
+	}
 	if msg.Kind != bot.MessageMail || msg.Dest.Address == "" {
 		return bot.Permanent(fmt.Errorf("the mail adapter only sends mail to an address, not %s to %s", msg.Kind, msg.Dest))
 	}
@@ -159,10 +172,27 @@ func (m *Mailer) Deliver(ctx context.Context, msg bot.OutboxMessage) error {
 	if msg.IncidentID != 0 {
 		name = bot.FormatID(msg.IncidentID)
 	}
-	out, encrypted, err := composeMail(m.team, composeInput{
+	in := composeInput{
 		From: m.opts.From, To: msg.Dest.Address, Incident: name, Body: bot.RenderPlain(msg.Text),
 		Report: rep, Auto: ack, Now: m.opts.Now(),
-	})
+		MessageID: "<" + randomToken() + "@" + domainOf(m.opts.From) + ">",
+	}
+	if msg.IncidentID != 0 && m.reports != nil {
+		// Each mail about an incident carries a fresh reply token; only
+		// its hash is kept. Recorded first: a reply can never arrive for
+		// a mail the store does not know.
+		token, hash := bot.NewReplyToken()
+		replyTo, err := bot.ReplyAddress(m.opts.From, token)
+		if err != nil {
+			return bot.Permanent(err)
+		}
+		if err := m.reports.RecordSentMail(ctx, bot.SentMail{IncidentID: msg.IncidentID, MessageID: in.MessageID,
+			ReplyTokenHash: hash, SentAt: in.Now}); err != nil {
+			return fmt.Errorf("recording the mail for replies: %w", err)
+		}
+		in.ReplyTo = replyTo
+	}
+	out, encrypted, err := composeMail(m.team, in)
 	if err != nil {
 		return bot.Permanent(fmt.Errorf("composing mail: %w", err))
 	}

@@ -163,6 +163,9 @@ type reportLookup struct{ rep *bot.Report }
 
 func (l reportLookup) Report(context.Context, int64) (*bot.Report, error) { return l.rep, nil }
 
+// RecordSentMail: these tests look at headers, not at threading.
+func (l reportLookup) RecordSentMail(context.Context, bot.SentMail) error { return nil }
+
 // TestReceivedMessageIDIsValidatedOrDropped: a received Message-ID goes
 // into In-Reply-To and References only when it is a msg-id; control bytes
 // and separators never reach an outgoing header.

@@ -197,7 +197,10 @@ func TestAcknowledgementAndReplyByMail(t *testing.T) {
 		t.Fatalf("acknowledgement to a reporter with a key is not PGP/MIME as expected:\n%s", ack)
 	}
 	plainText, stderr := f.g.Decrypt(t, armoredPayload(t, ack))
-	if !strings.Contains(string(plainText), "track it as SEC-1") || !strings.Contains(stderr, `Good signature from "Security Team`) {
+	// The acknowledgement asks how to credit the reporter (issue 13:
+	// consent and the name they chose).
+	if !strings.Contains(string(plainText), "track it as SEC-1") || !strings.Contains(string(plainText), `"no credit"`) ||
+		!strings.Contains(stderr, `Good signature from "Security Team`) {
 		t.Errorf("gpg: %s\n%s", plainText, stderr)
 	}
 	if unenc := byTo["someone@example.com"]; !bytes.Contains(unenc, []byte("track it as SEC-2")) || bytes.Contains(unenc, []byte("encrypted")) {

@@ -159,7 +159,17 @@ func (w *walker) pgpMIME(e *entity, depth int, enc bool) error {
 
 // protectedSubject takes the subject from the first encrypted entity that
 // carries one (protected headers): it wins over the outer, often "...".
+//
+// A message with no sender outside the encryption (the report page
+// encrypts the contact address with the rest) takes its reporter from
+// the protected From: a claim of the sender either way, as an outer From
+// is.
 func (w *walker) protectedSubject(e *entity) {
+	if w.rep.From == "" {
+		if from := reporterAddress(e); from != "" {
+			w.rep.From, w.sender, w.from = from, from, from
+		}
+	}
 	if w.rep.SubjectProtected || !e.header.Has("Subject") {
 		return
 	}

@@ -59,6 +59,10 @@ type Options struct {
 	// the incident number.
 	MaxBodyLines int
 	FullReport   string
+	// BacklogLimit: when what is queued for IRC would take longer than
+	// this at the pace above, new incidents are posted as one line each
+	// (burst.go; needs Deps.Queue). Default one minute.
+	BacklogLimit time.Duration
 
 	// ReconnectMin and ReconnectMax bound the delay between connection
 	// attempts, which doubles (with jitter) while they fail.
@@ -67,6 +71,12 @@ type Options struct {
 	// (ChanServ setting its mode lock after the channel was recreated, our
 	// own MODE) before content is withheld and the alarm raised.
 	ModeGrace time.Duration
+
+	// ChannelPerIncident gives each incident its own private channel,
+	// named from IncidentChannel ("{id}", "{random}"); needs
+	// Deps.Channels.
+	ChannelPerIncident bool
+	IncidentChannel    string
 
 	// readOnly is set by Check: no mode changes, no alarms.
 	readOnly bool
@@ -119,6 +129,12 @@ func (o *Options) defaults() {
 	if o.ReconnectMax < o.ReconnectMin {
 		o.ReconnectMax = max(5*time.Minute, o.ReconnectMin)
 	}
+	if o.BacklogLimit <= 0 {
+		o.BacklogLimit = time.Minute
+	}
+	if o.IncidentChannel == "" {
+		o.IncidentChannel = "#sec-{id}"
+	}
 	if o.ModeGrace <= 0 {
 		o.ModeGrace = 5 * time.Second
 	}
@@ -159,6 +175,12 @@ type Deps struct {
 	Commands Commands
 	Reports  ReportBodies
 	Outbox   Resumer
+	// Channels keeps the per-incident channels (ChannelPerIncident).
+	Channels IncidentChannels
+	// Record keeps what is said in them in the incident's timeline.
+	Record Discusser
+	// Queue shows what waits for IRC, for bursts (burst.go).
+	Queue Queue
 }
 
 // Adapter is the IRC adapter. Run keeps it connected; Deliver sends the
@@ -175,6 +197,9 @@ type Adapter struct {
 	lastErr error         // why the last connection attempt ended
 	alarmed map[string]bool
 	replied map[string]time.Time // outsider nick -> when last refused
+	// incChans are the live incident channels, by incident id.
+	incChans map[int64]incidentChan
+	briefing bool // a burst: new incidents get one line each
 
 	deliverMu sync.Mutex // one delivery at a time keeps the outbox's order
 }
@@ -187,6 +212,7 @@ func New(opts Options, deps Deps, log *slog.Logger) *Adapter {
 	return &Adapter{
 		opts: opts, deps: deps, log: log.With("adapter", "irc"), now: time.Now,
 		changed: make(chan struct{}), alarmed: map[string]bool{}, replied: map[string]time.Time{},
+		incChans: map[int64]incidentChan{},
 	}
 }
 

@@ -17,6 +17,9 @@ type commandRequest struct {
 	account string // "" when not logged in
 	channel string // "" for a private message
 	line    string
+	// incident is the incident whose own channel the line was typed in:
+	// a command there acts on it without naming it.
+	incident int64
 }
 
 // outsiderQuiet is how long an outsider waits for the next refusal: each
@@ -26,7 +29,10 @@ const outsiderQuiet = time.Minute
 // onPrivmsg takes commands: "!cmd" in the triage channel, "cmd" or "!cmd"
 // in a private message. It runs in girc's event loop, so it only queues.
 func (s *session) onPrivmsg(e *girc.Event) {
-	if e.Command != girc.PRIVMSG || e.Echo || e.Source == nil || e.Source.Ident == "" || len(e.Params) < 2 || s.a.deps.Commands == nil {
+	if e.Command != girc.PRIVMSG || e.Echo || e.Source == nil || e.Source.Ident == "" || len(e.Params) < 2 {
+		return
+	}
+	if s.onIncidentMessage(e) || s.a.deps.Commands == nil {
 		return
 	}
 	text := e.Last()
@@ -99,10 +105,15 @@ func (s *session) runCommand(ctx context.Context, req commandRequest) {
 		}
 	}
 	actor := bot.Actor{Person: person, Platform: bot.PlatformIRC}
+	if fi, ok := s.a.deps.Commands.(forIncident); ok && req.incident != 0 {
+		req.line = fi.ForIncident(req.line, req.incident)
+	}
 	reply := s.a.deps.Commands.Run(ctx, actor, req.line, private)
 	if err := s.reply(ctx, req, person, reply); err != nil && ctx.Err() == nil {
 		s.a.log.Warn("could not send a command reply", "nick", safeNick(req.nick), "err", err)
 	}
+	// A close or a claim typed here sends no notice back here.
+	s.tendIncidents(ctx)
 }
 
 // mayRefuse rate-limits refusals per nick.

@@ -123,6 +123,7 @@ func (a *Adapter) runSession(ctx context.Context) (registered, reached bool, err
 	wg.Go(func() { s.sendLoop(sctx) })
 	wg.Go(func() { s.controlLoop(sctx) })
 	wg.Go(func() { s.commandLoop(sctx) })
+	wg.Go(func() { s.recordLoop(sctx) })
 	defer func() {
 		close(s.done)
 		cancel()

@@ -37,10 +37,26 @@ func (a *Adapter) Deliver(ctx context.Context, m bot.OutboxMessage) error {
 		return bot.Permanent(fmt.Errorf("IRC has no channel %q", m.Dest.Channel))
 	}
 	ch := a.opts.TriageChannel
+	perIncident := m.Dest.Channel == bot.ChannelIncident && a.opts.ChannelPerIncident && m.IncidentID != 0
+	if perIncident {
+		if a.deps.Channels == nil {
+			return bot.Permanent(errNoChannels)
+		}
+		var err error
+		if ch, err = a.incidentChannel(ctx, s, m.IncidentID); err != nil {
+			return err
+		}
+	}
 	if err := a.usableChannel(ctx, s, ch); err != nil {
 		return err
 	}
-	return s.deliverLines(ctx, m, ch, a.compose(ctx, m), s.channelGuard(ch))
+	if err := s.deliverLines(ctx, m, ch, a.brief(ctx, m), s.channelGuard(ch)); err != nil {
+		return err
+	}
+	if perIncident {
+		s.tendIncidents(ctx)
+	}
+	return nil
 }
 
 // usableChannel waits until the channel's privacy and members are known
@@ -52,8 +68,8 @@ func (a *Adapter) Deliver(ctx context.Context, m bot.OutboxMessage) error {
 func (a *Adapter) usableChannel(ctx context.Context, s *session, ch string) error {
 	p, modes, err := s.waitPrivacy(ctx, ch)
 	switch {
-	case errors.Is(err, errNotReady) && s.joinRefusal() != "":
-		a.raiseAlarm(ctx, alarmCannotJoin, ch, s.joinRefusal())
+	case errors.Is(err, errNotReady) && s.joinRefusal(ch) != "":
+		a.raiseAlarm(ctx, alarmCannotJoin, ch, s.joinRefusal(ch))
 		return bot.Hold(s.verdict(ch))
 	case err != nil:
 		return err
@@ -71,10 +87,18 @@ func (a *Adapter) usableChannel(ctx context.Context, s *session, ch string) erro
 // not read, in time.
 var errNotReady = errors.New("not in the channel yet, or its modes not read yet")
 
-func (s *session) joinRefusal() string {
+// joinRefusal is why channel last refused us, "" if it did not.
+func (s *session) joinRefusal(channel string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.joinErr
+	return s.refusalLocked(channel)
+}
+
+func (s *session) refusalLocked(channel string) string {
+	if s.sameTarget(channel, s.a.opts.TriageChannel) {
+		return s.joinErr
+	}
+	return s.refused[s.tr.is.fold(channel)]
 }
 
 func (a *Adapter) deliverToPerson(ctx context.Context, s *session, m bot.OutboxMessage) error {
@@ -224,7 +248,7 @@ func (s *session) waitPrivacy(ctx context.Context, channel string) (privacy, str
 		if p == privPublic || p == privPrivate && s.membersKnown(channel) {
 			return p, modes, nil
 		}
-		if s.joinRefusal() != "" && s.a.now().Sub(start) >= refusalWait {
+		if s.joinRefusal(channel) != "" && s.a.now().Sub(start) >= refusalWait {
 			return p, modes, fmt.Errorf("%s: %w", channel, errNotReady)
 		}
 		// The grace period ends without an event: look again then.

@@ -48,14 +48,21 @@ func (s *session) onEvent(c *girc.Client, e girc.Event) {
 		s.a.log.Info("connected to IRC", "nick", safeNick(me), "echo", echo, "account_tag", accountTag)
 		s.a.notify()
 		s.do(s.joinTriage)
+		s.do(s.joinIncidents)
 	case girc.INVITE:
 		if len(e.Params) > 1 && s.sameTarget(e.Params[1], s.a.opts.TriageChannel) {
 			s.do(s.joinTriage)
+		} else if ic, ok := s.incidentByName(e.Last()); ok {
+			s.do(func(ctx context.Context) { s.joinIncident(ctx, ic) })
 		}
 	case girc.ERR_INVITEONLYCHAN, girc.ERR_BADCHANNELKEY, girc.ERR_BANNEDFROMCHAN, girc.ERR_CHANNELISFULL,
 		"477", "489", "520": // need a registered nick, TLS only, oper only
-		if len(e.Params) > 1 && s.sameTarget(e.Params[1], s.a.opts.TriageChannel) {
+		switch {
+		case len(e.Params) < 2:
+		case s.sameTarget(e.Params[1], s.a.opts.TriageChannel):
 			s.joinFailed(e.Command, e.Last())
+		case s.ours(e.Params[1]):
+			s.incidentJoinFailed(e.Params[1], e.Command, e.Last())
 		}
 	case girc.PRIVMSG:
 		s.onPrivmsg(&e)
@@ -64,21 +71,33 @@ func (s *session) onEvent(c *girc.Client, e girc.Event) {
 	}
 	if eff.joined != "" {
 		s.a.log.Info("joined IRC channel", "channel", eff.joined)
-		s.setJoinErr("")
+		s.joinedChannel(eff.joined)
 		ch := eff.joined
 		s.do(func(ctx context.Context) { s.queryChannel(ctx, ch) })
 	}
 	if eff.left != "" && s.sameTarget(eff.left, s.a.opts.TriageChannel) {
 		s.a.log.Warn("removed from the triage channel; rejoining", "channel", eff.left)
 		s.after(2*time.Second, s.joinTriage)
+	} else if ic, ok := s.incidentByName(eff.left); ok && eff.left != "" {
+		s.a.log.Warn("removed from an incident channel; rejoining", "channel", eff.left)
+		s.after(2*time.Second, func(ctx context.Context) {
+			if _, live := s.incidentByName(ic.name); live {
+				s.joinIncident(ctx, ic)
+			}
+		})
 	}
 	if eff.modes != "" {
 		ch := eff.modes
 		s.do(func(ctx context.Context) { s.checkPrivacy(ctx, ch) })
-	} else if eff.members == "*" || eff.members != "" && s.sameTarget(eff.members, s.a.opts.TriageChannel) {
-		// Someone came, left or logged in or out: the rule may say
-		// otherwise now.
-		ch := s.a.opts.TriageChannel
+	} else if eff.members == "*" {
+		// Someone logged in or out, or changed nick: the rule may say
+		// otherwise now, in any of our channels.
+		for _, ch := range s.ourChannels() {
+			s.do(func(ctx context.Context) { s.checkPrivacy(ctx, ch) })
+		}
+	} else if eff.members != "" && s.ours(eff.members) {
+		// Someone came or left.
+		ch := eff.members
 		s.do(func(ctx context.Context) { s.checkPrivacy(ctx, ch) })
 	}
 	if eff.joined != "" || eff.left != "" || eff.modes != "" || eff.nickChanged || eff.members != "" {
@@ -121,7 +140,7 @@ func (s *session) joinFailed(numeric, reason string) {
 	s.after(30*time.Second, s.joinTriage)
 	// Still out after ChanServ had its chance: tell the officers.
 	s.after(chanServGrace, func(ctx context.Context) {
-		if why := s.joinRefusal(); why != "" && !s.a.opts.readOnly {
+		if why := s.joinRefusal(s.a.opts.TriageChannel); why != "" && !s.a.opts.readOnly {
 			s.a.raiseAlarm(ctx, alarmCannotJoin, s.a.opts.TriageChannel, why)
 		}
 	})
@@ -132,6 +151,16 @@ func (s *session) setJoinErr(msg string) {
 	s.mu.Lock()
 	s.joinErr = msg
 	s.mu.Unlock()
+}
+
+// joinedChannel forgets a channel's refusal once we are in.
+func (s *session) joinedChannel(channel string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sameTarget(channel, s.a.opts.TriageChannel) {
+		s.joinErr = ""
+	}
+	delete(s.refused, s.tr.is.fold(channel))
 }
 
 // queryChannel asks for the modes (324) and, with WHOX, the accounts and
@@ -192,7 +221,7 @@ func (s *session) checkPrivacy(ctx context.Context, channel string) {
 	var args []string
 	op := c != nil && c.op
 	if c != nil && c.modesKnown && !c.modes.private() {
-		fix, args = c.modes.missingPrivacy(s.a.opts.TriageKey)
+		fix, args = c.modes.missingPrivacy(s.channelKey(channel))
 	}
 	joinedAt := time.Time{}
 	if c != nil {
@@ -225,7 +254,7 @@ func (s *session) checkPrivacy(ctx context.Context, channel string) {
 		}
 	case fix == "":
 		// Not joined or modes unknown: a later event decides.
-	case s.a.opts.ManageModes && op && !s.a.opts.readOnly && tries < maxFixTries && s.a.now().Sub(fixedAt) >= s.a.opts.ModeGrace:
+	case (s.a.opts.ManageModes || !s.sameTarget(channel, s.a.opts.TriageChannel)) && op && !s.a.opts.readOnly && tries < maxFixTries && s.a.now().Sub(fixedAt) >= s.a.opts.ModeGrace:
 		s.mu.Lock()
 		s.fixedAt[s.tr.is.fold(channel)] = s.a.now()
 		s.fixTries[s.tr.is.fold(channel)]++

@@ -13,6 +13,7 @@ import (
 	"github.com/sectriage/sectriage/adapters/irc"
 	"github.com/sectriage/sectriage/bot"
 	"github.com/sectriage/sectriage/commands"
+	"github.com/sectriage/sectriage/internal/testenv/intaketest"
 	"github.com/sectriage/sectriage/internal/testenv/ircnet"
 	"github.com/sectriage/sectriage/storage"
 )
@@ -49,28 +50,26 @@ func team(t testing.TB) *bot.People {
 	return p
 }
 
-// fakeReports serves report bodies as the intake pipeline would.
+// fakeReports serves report bodies as the intake pipeline would: the body
+// is a stored report, kept before its incident is opened, and found
+// through the incident's report id. The outbox may deliver the
+// announcement the moment the incident is committed, so a body attached
+// afterwards would race it and the post could go out without its report.
 type fakeReports struct {
-	mu     sync.Mutex
-	bodies map[int64]string
-}
-
-func (r *fakeReports) set(id int64, body string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.bodies == nil {
-		r.bodies = map[int64]string{}
-	}
-	r.bodies[id] = body
+	db *storage.DB
 }
 
 func (r *fakeReports) ReportBody(ctx context.Context, id int64) (bot.Text, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	var t bot.Text
-	if b, ok := r.bodies[id]; ok {
-		t.Block(b)
+	inc, err := r.db.Incident(ctx, id)
+	if err != nil || inc.ReportID == 0 {
+		return t, err
 	}
+	rep, err := r.db.Report(ctx, inc.ReportID)
+	if err != nil {
+		return t, err
+	}
+	t.Block(string(rep.Raw))
 	return t, nil
 }
 
@@ -91,6 +90,8 @@ type desk struct {
 	reports   *fakeReports
 	delivered chan delivery
 	log       *syncBuffer
+	intake    *bot.Intake      // with deskOptions.quarantine
+	gate      *intaketest.Gate // with deskOptions.quarantine
 }
 
 type deskOptions struct {
@@ -99,12 +100,15 @@ type deskOptions struct {
 	// its watchers in place first.
 	gate  *gate
 	tweak func(*irc.Options)
+	// quarantine gives the bot an intake and quarantine desk (see
+	// intaketest): desk.intake and desk.gate.
+	quarantine bool
 }
 
 // startDesk starts the bot on n. The caller has prepared the channel.
 func startDesk(t testing.TB, n *ircnet.Network, o deskOptions) *desk {
 	t.Helper()
-	d := &desk{net: n, reports: &fakeReports{}, delivered: make(chan delivery, 1000), log: &syncBuffer{}}
+	d := &desk{net: n, delivered: make(chan delivery, 1000), log: &syncBuffer{}}
 	// Registered first so it runs last, after everything has stopped.
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -118,6 +122,7 @@ func startDesk(t testing.TB, n *ircnet.Network, o deskOptions) *desk {
 		t.Fatal(err)
 	}
 	d.db = db
+	d.reports = &fakeReports{db: db}
 	platforms := o.platforms
 	if platforms == nil {
 		platforms = []string{bot.PlatformIRC}
@@ -127,7 +132,13 @@ func startDesk(t testing.TB, n *ircnet.Network, o deskOptions) *desk {
 		SIGs: []*bot.SIG{{Name: "core", Lead: "bob", Contacts: []string{"bob"}}},
 	}
 	d.svc = bot.NewService(db, bot.SystemClock{}, log, settings)
-	reg, err := commands.New(d.svc, log, commands.Options{Reports: d.reports})
+	cmdOpts := commands.Options{Reports: d.reports}
+	if o.quarantine {
+		var qd *bot.QuarantineDesk
+		d.intake, qd, d.gate = intaketest.NewDesk(d.svc, db, 24*time.Hour)
+		cmdOpts.Quarantine = qd
+	}
+	reg, err := commands.New(d.svc, log, cmdOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +156,7 @@ func startDesk(t testing.TB, n *ircnet.Network, o deskOptions) *desk {
 	if o.tweak != nil {
 		o.tweak(&opts)
 	}
-	d.irc = irc.New(opts, irc.Deps{Service: d.svc, Commands: reg, Reports: d.reports, Outbox: d.outbox}, log)
+	d.irc = irc.New(opts, irc.Deps{Service: d.svc, Commands: reg, Reports: d.reports, Outbox: d.outbox, Channels: db, Record: d.svc, Queue: db}, log)
 	var deliverer bot.Deliverer = d.irc
 	if o.gate != nil {
 		deliverer = bot.DeliverFunc(func(ctx context.Context, m bot.OutboxMessage) error {
@@ -199,8 +210,8 @@ func (d *desk) waitDelivered(t testing.TB, n int, timeout time.Duration, match f
 	return got
 }
 
-// waitOutboxEmpty waits until nothing is pending. Outbox.Observe runs just
-// before a delivery is recorded, so the last one may still be on its way.
+// waitOutboxEmpty waits until nothing is pending: messages the test did
+// not wait for one by one may still be on their way.
 func (d *desk) waitOutboxEmpty(t testing.TB) {
 	t.Helper()
 	var stats storage.OutboxStats
@@ -223,17 +234,28 @@ func (d *desk) waitOutboxEmpty(t testing.TB) {
 	}
 }
 
-// open creates an incident as intake would, with its report body.
+// open creates an incident as intake would: its report body, if any, is
+// stored first, so it is there when the announcement goes out.
 func (d *desk) open(t testing.TB, title, body string) *bot.Incident {
 	t.Helper()
-	inc, err := d.svc.OpenIncident(context.Background(), bot.SystemActor(), bot.NewIncident{
-		Title: title, Reporter: "reporter@example.org", Encrypted: true,
+	ctx := context.Background()
+	var reportID int64
+	if body != "" {
+		var dup bool
+		var err error
+		reportID, dup, err = d.db.StoreReport(ctx, "test", "", []byte(body), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dup {
+			t.Fatal("this body was already stored: one report makes one incident, give each a different body")
+		}
+	}
+	inc, err := d.svc.OpenIncident(ctx, bot.SystemActor(), bot.NewIncident{
+		Title: title, Reporter: "reporter@example.org", ReportID: reportID, Encrypted: true,
 	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if body != "" {
-		d.reports.set(inc.ID, body)
 	}
 	return inc
 }

@@ -20,7 +20,7 @@ func (s *session) placeFactsLocked(channel string, p privacy, modes string) bot.
 	if modes == "" {
 		f.Closure = "its modes are not known"
 	}
-	if refusal := s.joinErr; refusal != "" && s.tr.channel(channel) == nil {
+	if refusal := s.refusalLocked(channel); refusal != "" && s.tr.channel(channel) == nil {
 		f.Closure = "the bot cannot join it: " + refusal
 	}
 	c := s.tr.channel(channel)

@@ -35,13 +35,16 @@ type session struct {
 	fixedAt    map[string]time.Time // folded channel -> when we sent MODE to make it private
 	fixTries   map[string]int
 	resumed    bool
-	releasing  bool   // a release of held messages is scheduled (privacy.go)
-	joinErr    string // the channel's last refusal, "" once joined
-	closeErr   error  // why we ended the connection ourselves
+	releasing  bool              // a release of held messages is scheduled (privacy.go)
+	joinErr    string            // the channel's last refusal, "" once joined
+	refused    map[string]string // folded incident channel -> its last refusal
+	invited    map[string]bool   // "channel account" given access and invited
+	closeErr   error             // why we ended the connection ourselves
 
 	high, low chan *outLine              // lines to send; high goes first
 	control   chan func(context.Context) // actions that send, run in order
 	commands  chan commandRequest
+	said      chan saidLine // incident-channel messages for the record
 	done      chan struct{} // closed when the connection is over
 }
 
@@ -53,10 +56,13 @@ func newSession(a *Adapter) *session {
 		waiters:  map[*waiter]struct{}{},
 		fixedAt:  map[string]time.Time{},
 		fixTries: map[string]int{},
+		refused:  map[string]string{},
+		invited:  map[string]bool{},
 		high:     make(chan *outLine),
 		low:      make(chan *outLine),
 		control:  make(chan func(context.Context), 64),
 		commands: make(chan commandRequest, 16),
+		said:     make(chan saidLine, 1024),
 		done:     make(chan struct{}),
 	}
 }

@@ -67,6 +67,8 @@ type Service interface {
 	Clock() bot.Clock
 	// AlertOfficers queues a deduplicated alert (no report content).
 	AlertOfficers(ctx context.Context, key string, text bot.Text) error
+	// Discuss keeps a message of an incident's channel in its timeline.
+	Discuss(ctx context.Context, a bot.Actor, id int64, said bot.Said) error
 }
 
 // Runner runs command lines; *commands.Registry is one.
@@ -74,6 +76,8 @@ type Runner interface {
 	Run(ctx context.Context, actor bot.Actor, line string, private bool) commands.Reply
 	Lookup(name string) *commands.Command
 	Commands() []*commands.Command
+	// ForIncident completes a command typed in an incident's channel.
+	ForIncident(line string, id int64) string
 }
 
 // ReportReader produces a report's decrypted body for the new-incident
@@ -211,6 +215,7 @@ func (a *Adapter) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+CommandPath, a.serveCommand)
 	mux.HandleFunc("POST "+ActionPath, a.serveAction)
+	mux.HandleFunc("POST "+DialogPath, a.serveDialog)
 	return mux
 }
 

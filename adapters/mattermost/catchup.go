@@ -53,8 +53,12 @@ func (a *Adapter) catchUp(ctx context.Context, c *connection) {
 		return
 	}
 	var missed []*model.Post
+	types := map[string]model.ChannelType{}
 	for _, ch := range channels {
-		if ch.Type != model.ChannelTypeDirect || ch.LastPostAt < since.UnixMilli() {
+		// Direct messages, and what was said in incident channels (for
+		// the record).
+		incident := ch.Type == model.ChannelTypePrivate && a.incidentOf(ch.Id) != 0
+		if ch.Type != model.ChannelTypeDirect && !incident || ch.LastPostAt < since.UnixMilli() {
 			continue
 		}
 		cctx, cancel := a.call(ctx)
@@ -68,13 +72,14 @@ func (a *Adapter) catchUp(ctx context.Context, c *connection) {
 		for _, p := range list.Posts {
 			if p.CreateAt >= since.UnixMilli() && p.DeleteAt == 0 {
 				missed = append(missed, p)
+				types[p.ChannelId] = ch.Type
 			}
 		}
 	}
 	slices.SortFunc(missed, func(x, y *model.Post) int { return cmp.Compare(x.CreateAt, y.CreateAt) })
 	taken := 0
 	for _, p := range missed {
-		if a.takePost(ctx, c, p, model.ChannelTypeDirect) {
+		if a.takePost(ctx, c, p, types[p.ChannelId]) {
 			taken++
 		}
 	}

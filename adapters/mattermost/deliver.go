@@ -337,19 +337,4 @@ func (a *Adapter) createIncidentChannel(ctx context.Context, c *connection, inci
 }
 
 // channelPeople is who belongs in an incident's channel.
-func channelPeople(st *bot.Settings, inc *bot.Incident) []string {
-	seen := map[string]bool{}
-	var out []string
-	add := func(name string) {
-		if name != "" && !seen[strings.ToLower(name)] {
-			seen[strings.ToLower(name)] = true
-			out = append(out, name)
-		}
-	}
-	add(inc.Assignee)
-	add(inc.Manager)
-	for _, o := range st.People.Officers() {
-		add(o.Name)
-	}
-	return out
-}
+func channelPeople(st *bot.Settings, inc *bot.Incident) []string { return bot.IncidentPeople(st, inc) }

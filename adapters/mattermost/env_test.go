@@ -17,6 +17,7 @@ import (
 
 	"github.com/sectriage/sectriage/bot"
 	"github.com/sectriage/sectriage/commands"
+	"github.com/sectriage/sectriage/internal/testenv/intaketest"
 	"github.com/sectriage/sectriage/internal/testenv/mmserver"
 	"github.com/sectriage/sectriage/storage"
 )
@@ -50,6 +51,9 @@ type core struct {
 	svc    *bot.Service
 	reg    *commands.Registry
 	outbox *bot.Outbox
+	// The intake and quarantine desk (see intaketest).
+	intake *bot.Intake
+	gate   *intaketest.Gate
 
 	mu       sync.Mutex
 	attempts []attempt    // every delivery attempt the outbox made
@@ -67,7 +71,9 @@ type person struct {
 	name, role, mattermost, notify string
 }
 
-func newCore(t testing.TB, people []person) *core {
+// newCore builds the domain side; publisher, when given, makes the
+// registry's publisher from the service (the advisory tests).
+func newCore(t testing.TB, people []person, publisher ...func(*bot.Service) commands.Publisher) *core {
 	t.Helper()
 	db, err := storage.Open(context.Background(), filepath.Join(t.TempDir(), "sectriage.db"), discard())
 	if err != nil {
@@ -88,11 +94,16 @@ func newCore(t testing.TB, people []person) *core {
 		Platforms: []string{bot.PlatformMattermost},
 	}
 	svc := bot.NewService(db, bot.SystemClock{}, discard(), st)
-	reg, err := commands.New(svc, discard(), commands.Options{})
+	intake, qdesk, gate := intaketest.NewDesk(svc, db, 24*time.Hour)
+	copts := commands.Options{Quarantine: qdesk}
+	for _, p := range publisher {
+		copts.Publisher = p(svc)
+	}
+	reg, err := commands.New(svc, discard(), copts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &core{db: db, svc: svc, reg: reg, taken: map[int]bool{}, more: make(chan struct{}, 1)}
+	c := &core{db: db, svc: svc, reg: reg, taken: map[int]bool{}, more: make(chan struct{}, 1), intake: intake, gate: gate}
 	c.outbox = bot.NewOutbox(db, bot.SystemClock{}, testLog(t))
 	c.outbox.MinBackoff, c.outbox.MaxBackoff, c.outbox.Idle = 50*time.Millisecond, 500*time.Millisecond, 100*time.Millisecond
 	c.outbox.Observe = func(m bot.OutboxMessage, err error) {
@@ -146,6 +157,33 @@ func (c *core) waitDelivered(t testing.TB, kind string, dest func(bot.Destinatio
 	}).m
 }
 
+// waitOutboxEmpty waits until nothing is pending and fails if a message
+// was given up or held.
+func (c *core) waitOutboxEmpty(t testing.TB) {
+	t.Helper()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.NewTimer(waitLong)
+	defer deadline.Stop()
+	for {
+		stats, err := c.db.OutboxStats(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stats.Pending == 0 {
+			if stats.Dead != 0 || stats.Held != 0 {
+				t.Fatalf("outbox: %d messages given up, %d held", stats.Dead, stats.Held)
+			}
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			t.Fatalf("outbox still has %d pending after %v", stats.Pending, waitLong)
+		}
+	}
+}
+
 func (c *core) open(t testing.TB, title string) *bot.Incident {
 	t.Helper()
 	inc, err := c.svc.OpenIncident(context.Background(), bot.SystemActor(), bot.NewIncident{Title: title, Reporter: "reporter@example.org", Encrypted: true})
@@ -188,6 +226,7 @@ type worldOptions struct {
 	server             *mmserver.Server // nil: the shared one
 	adapt              func(*Options)
 	wrap               func(http.Handler) http.Handler // around the adapter's handler
+	publisher          func(*bot.Service) commands.Publisher
 	// realBackoff keeps the production retry delays of the outbox and the
 	// websocket instead of the tests' short ones.
 	realBackoff bool
@@ -218,10 +257,14 @@ func newWorld(t testing.TB, o worldOptions) *world {
 	t.Cleanup(w.listener.Close)
 	w.slash = s.CreateSlashCommand(t, w.team.Id, "sec", w.listener.URL+CommandPath)
 
+	var pub []func(*bot.Service) commands.Publisher
+	if o.publisher != nil {
+		pub = append(pub, o.publisher)
+	}
 	w.c = newCore(t, []person{
 		{"alice", "officer", w.users["alice"].Username, "dm"},
 		{"bob", "member", w.users["bob"].Username, "dm"},
-	})
+	}, pub...)
 	opts := Options{
 		URL: s.URL(), Token: w.botToken, Team: w.team.Name, TriageChannel: w.triage.Name,
 		ChannelPerIncident: o.channelPerIncident, ChannelPrefix: "sec-", Trigger: "sec",

@@ -41,6 +41,7 @@ type fake struct {
 	accepted chan struct{} // one per authenticated websocket
 	hooks    chan []byte   // bodies posted to /hooks/commands/
 	posted   chan *model.Post
+	dialogs  chan model.OpenDialogRequest // interactive dialogs opened
 
 	gets map[string]int // GET /channels/{id} calls, by channel
 }
@@ -54,7 +55,7 @@ func newFake(t testing.TB) *fake {
 	f := &fake{
 		t: t, token: model.NewId(), users: map[string]*model.User{}, channels: map[string]*fakeChannel{},
 		posts: map[string]*model.Post{}, accepted: make(chan struct{}, 100), hooks: make(chan []byte, 10),
-		posted: make(chan *model.Post, 1000),
+		posted: make(chan *model.Post, 1000), dialogs: make(chan model.OpenDialogRequest, 10),
 	}
 	f.team = &model.Team{Id: model.NewId(), Name: "security", DisplayName: "Security", Type: model.TeamOpen}
 	f.botID = f.addUser("sectriage", true)
@@ -76,6 +77,7 @@ func newFake(t testing.TB) *fake {
 		"PUT /api/v4/posts/{id}":                               f.updatePost,
 		"POST /api/v4/files":                                   f.upload,
 		"GET /api/v4/commands":                                 f.commands,
+		"POST /api/v4/actions/dialogs/open":                    f.openDialog,
 		"GET /api/v4/users/{id}/teams/{team}/channels/members": f.notFound,
 	} {
 		mux.Handle(pattern, f.authed(h))
@@ -92,6 +94,16 @@ func newFake(t testing.TB) *fake {
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.close)
 	return f
+}
+
+func (f *fake) openDialog(w http.ResponseWriter, r *http.Request) {
+	var req model.OpenDialogRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.TriggerId == "" || req.URL == "" {
+		appError(w, 400, "bad_dialog")
+		return
+	}
+	f.dialogs <- req
+	reply(w, 200, map[string]string{"status": "OK"})
 }
 
 func (f *fake) close() {

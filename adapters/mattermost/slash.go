@@ -79,6 +79,19 @@ func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 	if actor.Person == nil {
 		a.log.Warn("slash command from someone not on the team", "user", userID)
 	}
+	if id := a.incidentOf(channelID); id != 0 {
+		// Typed in an incident's channel: it acts on that incident.
+		line = a.runner.ForIncident(line, id)
+	}
+	if id, ok := isDialogLine(line); ok && actor.Person != nil {
+		// Mattermost's dialog (dialog.go); the trigger expires in seconds.
+		if msg := a.openAdvisoryDialog(r.Context(), actor, userID, f.Get("trigger_id"), id); msg != "" {
+			writeCommand(w, ephemeral(msg))
+			return
+		}
+		writeCommand(w, &model.CommandResponse{})
+		return
+	}
 
 	// Run in the background so that a slow command cannot miss
 	// Mattermost's deadline: past the budget, the user is told it is under

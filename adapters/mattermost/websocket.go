@@ -258,6 +258,8 @@ func (a *Adapter) onEvent(ctx context.Context, c *connection, ev *model.WebSocke
 	switch ev.EventType() {
 	case model.WebsocketEventPosted:
 		a.onPosted(ctx, c, ev)
+	case model.WebsocketEventPostEdited, model.WebsocketEventPostDeleted:
+		a.onPostChanged(ctx, c, ev)
 	case model.WebsocketEventChannelConverted, model.WebsocketEventChannelUpdated, model.WebsocketEventChannelDeleted,
 		model.WebsocketEventUserAdded, model.WebsocketEventUserRemoved:
 		// These fetch from the API: off the read loop.
@@ -282,11 +284,14 @@ func (a *Adapter) onPosted(ctx context.Context, c *connection, ev *model.WebSock
 // first, so it runs once however often it is seen. It reports whether the
 // post was taken now.
 func (a *Adapter) takePost(ctx context.Context, c *connection, post *model.Post, channelType model.ChannelType) bool {
-	if channelType != model.ChannelTypeDirect {
-		return false
-	}
 	if post.UserId == c.botID || post.Type != "" || post.GetProp(model.PostPropsFromBot) == "true" || post.GetProp(model.PostPropsFromWebhook) == "true" {
 		return false // never answer itself, system messages or other bots
+	}
+	if id := a.incidentOf(post.ChannelId); id != 0 && channelType == model.ChannelTypePrivate {
+		return a.takeIncidentPost(ctx, c, post, id)
+	}
+	if channelType != model.ChannelTypeDirect {
+		return false
 	}
 	line, _ := commands.Normalize(post.Message, "/"+a.opts.Trigger, "!", "")
 	if line == "" {

@@ -23,6 +23,16 @@ func Unavailable(t testing.TB, format string, args ...any) {
 	t.Skipf("skipping (set CI=1 to make this a failure): "+format, args...)
 }
 
+// RealServer skips the test under go test -short, CI or not: the short
+// run is the fast loop, and it starts no real server, builds no binary and
+// runs no gpg. Every harness that does one of these calls it first.
+func RealServer(t testing.TB, what string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("-short: needs %s", what)
+	}
+}
+
 // LookPath returns the full path of an executable or marks the test
 // Unavailable, naming the Debian package that provides it.
 func LookPath(t testing.TB, name, debianPackage string) string {

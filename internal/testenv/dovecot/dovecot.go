@@ -65,6 +65,7 @@ type Server struct {
 // stopped, and its directory removed, when t ends.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
+	testenv.RealServer(t, "Dovecot")
 	bin := testenv.LookPath(t, "dovecot", "dovecot-imapd")
 	s := &Server{Username: opts.Username, Password: opts.Password, bin: bin}
 	if s.Username == "" {

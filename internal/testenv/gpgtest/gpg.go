@@ -89,6 +89,7 @@ func NewRealistic(t testing.TB) *GPG {
 // with s2kCount iterations (the agent's setting governs exported keys).
 func newHome(t testing.TB, s2kCount int) *GPG {
 	t.Helper()
+	testenv.RealServer(t, "GnuPG and its agent")
 	g := &GPG{
 		bin:     testenv.LookPath(t, "gpg", "gnupg"),
 		gpgconf: testenv.LookPath(t, "gpgconf", "gnupg"),

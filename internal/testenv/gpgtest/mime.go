@@ -30,6 +30,10 @@ type Mail struct {
 	// HTML sends Body as text/html only, as HTML-composing clients do.
 	HTML      bool
 	UserAgent string // Thunderbird 115 unless set
+	// InReplyTo, when set, is the Message-ID (with angle brackets) the
+	// mail answers: In-Reply-To and References name it, as a client's
+	// reply does.
+	InReplyTo string
 }
 
 func (m Mail) withDefaults() Mail {
@@ -100,7 +104,7 @@ func multipart(mediaType string, params []string, preamble string, parts ...[]by
 
 // outerHeaders are the top-level headers, in Thunderbird's order.
 func outerHeaders(m Mail, subject string) []string {
-	return []string{
+	h := []string{
 		"Message-ID: <" + m.MessageID + ">",
 		"Date: " + m.Date.Format(time.RFC1123Z),
 		"MIME-Version: 1.0",
@@ -109,6 +113,10 @@ func outerHeaders(m Mail, subject string) []string {
 		"To: " + m.To,
 		"Subject: " + mime.QEncoding.Encode("utf-8", subject),
 	}
+	if m.InReplyTo != "" {
+		h = append(h, "In-Reply-To: "+m.InReplyTo, "References: "+m.InReplyTo)
+	}
+	return h
 }
 
 // textPart is the body as a text/plain (or text/html) part in m.Charset:

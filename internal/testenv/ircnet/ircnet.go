@@ -66,6 +66,7 @@ type Network struct {
 // logs are logged before the directory goes.
 func Start(t testing.TB, opts Options) *Network {
 	t.Helper()
+	testenv.RealServer(t, "InspIRCd and Anope")
 	n := &Network{
 		inspircdBin: testenv.LookPath(t, "inspircd", "inspircd"),
 		anopeBin:    testenv.LookPath(t, "anope", "anope"),

@@ -88,6 +88,7 @@ func missing() string {
 // lines of the server's log are printed.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	testenv.RealServer(t, "Mattermost and PostgreSQL")
 	if msg := missing(); msg != "" {
 		testenv.Unavailable(t, "%s", msg)
 	}
@@ -114,6 +115,7 @@ var shared struct {
 // temporary directory stays behind.)
 func Shared(t testing.TB) *Server {
 	t.Helper()
+	testenv.RealServer(t, "Mattermost and PostgreSQL")
 	if msg := missing(); msg != "" {
 		testenv.Unavailable(t, "%s", msg)
 	}

@@ -22,22 +22,42 @@ type WebSocket struct {
 	queue  []*model.WebSocketEvent
 	wake   chan struct{} // signalled when queue grows
 	closed chan struct{} // closed when the connection ends
+	hello  chan struct{} // closed when the server's hello has arrived
 }
 
-// WebSocket connects with a session or access token and starts listening;
-// t's cleanup closes it. The server's "hello" event is the first one.
+// WebSocket connects with a session or access token, starts listening and
+// returns once the server has said hello; t's cleanup closes it. The hello
+// event stays the first one in the queue.
+//
+// The client authenticates with a message after connecting, and the server
+// sends events to the connection only once it has registered it, which it
+// announces with hello. Returning before that lost the events of whatever
+// the test did next whenever the server was slow (a loaded machine).
 func (s *Server) WebSocket(t testing.TB, token string) *WebSocket {
 	t.Helper()
 	c, err := model.NewWebSocketClient4(s.WebsocketURL(), token)
 	if err != nil {
 		t.Fatalf("mmserver: websocket: %v", err)
 	}
-	w := &WebSocket{Client: c, wake: make(chan struct{}, 1), closed: make(chan struct{})}
+	w := &WebSocket{Client: c, wake: make(chan struct{}, 1), closed: make(chan struct{}), hello: make(chan struct{})}
 	c.Listen()
 	go w.drain()
 	t.Cleanup(w.Close)
+	timeout := time.NewTimer(helloTimeout)
+	defer timeout.Stop()
+	select {
+	case <-w.hello:
+	case <-w.closed:
+		t.Fatalf("mmserver: websocket closed before the server said hello (%v)", c.ListenError)
+	case <-timeout.C:
+		t.Fatalf("mmserver: no hello on the websocket within %v", helloTimeout)
+	}
 	return w
 }
+
+// helloTimeout bounds the wait for a new websocket to be registered: under
+// load (CI runs every server-backed package at once) it takes seconds.
+const helloTimeout = 30 * time.Second
 
 func (w *WebSocket) drain() {
 	c := w.Client
@@ -51,6 +71,9 @@ func (w *WebSocket) drain() {
 			w.mu.Lock()
 			w.queue = append(w.queue, ev)
 			w.mu.Unlock()
+			if ev.EventType() == model.WebsocketEventHello {
+				w.sawHello()
+			}
 			select {
 			case w.wake <- struct{}{}:
 			default:
@@ -58,6 +81,14 @@ func (w *WebSocket) drain() {
 		case <-c.ResponseChannel:
 		case <-c.PingTimeoutChannel:
 		}
+	}
+}
+
+func (w *WebSocket) sawHello() {
+	select {
+	case <-w.hello:
+	default:
+		close(w.hello)
 	}
 }
 
