@@ -151,37 +151,28 @@ func (db *DB) updateIncident(ctx context.Context, id int64, fn func(*sql.Tx, *bo
 
 // updateIncidentTx is updateIncident inside tx.
 func (db *DB) updateIncidentTx(ctx context.Context, tx *sql.Tx, id int64, fn func(*sql.Tx, *bot.Incident) (bot.Change, error)) (*bot.Incident, error) {
-	var updated *bot.Incident
-	err := func() error {
-		inc, err := db.scanIncident(tx.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound(id)
-		}
-		if err != nil {
-			return err
-		}
-		change, err := fn(tx, inc)
-		if err != nil {
-			return err
-		}
-		vals, err := db.incidentValues(inc)
-		if err != nil {
-			return err
-		}
-		sets := strings.Split(strings.TrimPrefix(incidentColumns, "id, "), ",")
-		for i := range sets {
-			sets[i] = strings.TrimSpace(sets[i]) + " = ?"
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE incidents SET `+strings.Join(sets, ", ")+` WHERE id = ?`, append(vals, id)...); err != nil {
-			return err
-		}
-		updated = inc
-		return db.applyChange(ctx, tx, id, change)
-	}()
+	inc, err := db.scanIncident(db.stmts.queryRow(ctx, tx, qIncidentByID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound(id)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return updated, nil
+	change, err := fn(tx, inc)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := db.incidentValues(inc)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.stmts.exec(ctx, tx, qUpdateIncident, append(vals, id)...); err != nil {
+		return nil, err
+	}
+	if err := db.applyChange(ctx, tx, id, change); err != nil {
+		return nil, err
+	}
+	return inc, nil
 }
 
 func notFound(id int64) error {

@@ -9,21 +9,55 @@ import (
 )
 
 // TestIntakeRunsOnPreparedStatements: every statement a message's
-// transaction runs, for each outcome (incident, quarantine, duplicate,
-// a reused Message-ID), is one prepared in Open.
+// transaction runs, for each outcome (incident with a status link,
+// quarantine, re-quarantine after a release, duplicate, a reused
+// Message-ID, a follow-up, a claim noted on another incident), is one
+// prepared in Open.
 func TestIntakeRunsOnPreparedStatements(t *testing.T) {
 	ctx := context.Background()
-	in, db, _ := newIntake(t, bot.IntakeOptions{Acknowledge: true})
-	for _, raw := range []string{
-		"Subject: XSS\nthe login form is vulnerable\nMessage-ID: <1@x>",
-		"Subject: XSS\nthe login form is vulnerable\nMessage-ID: <1@x>",
-		"Subject: other\nanother body\nMessage-ID: <1@x>",
-		"REJECT wrong-key\nMessage-ID: <2@x>",
-		"PLAIN Subject: unencrypted\nbody",
-	} {
-		if _, err := in.Receive(ctx, bot.Submission{Source: bot.SourcePipe, Raw: []byte(raw)}); err != nil {
+	db, _ := openDB(t)
+	svc, _ := newService(t, db)
+	st := svc.Settings()
+	st.SIGs = append(st.SIGs, &bot.SIG{Name: "web", Lead: "alice"})
+	st.ReporterMail = true
+	dec := &fakeDecoder{}
+	in := bot.NewIntake(svc, db, dec, dec, sigRouter{}, discard(),
+		bot.IntakeOptions{Acknowledge: true, Status: db, StatusURL: "https://sec.example.org/status/"})
+	receive := func(raw string) bot.IntakeResult {
+		t.Helper()
+		res, err := in.Receive(ctx, bot.Submission{Source: bot.SourcePipe, Raw: []byte(raw)})
+		if err != nil {
 			t.Fatal(err)
 		}
+		return res
+	}
+	first := receive("Subject: XSS\nthe login form is vulnerable\nMessage-ID: <1@x>")
+	if first.StatusURL == "" {
+		t.Errorf("no status link: %+v", first)
+	}
+	receive("Subject: XSS\nthe login form is vulnerable\nMessage-ID: <1@x>")
+	receive("Subject: other\nanother body\nMessage-ID: <1@x>")
+	q := receive("REJECT wrong-key\nMessage-ID: <2@x>")
+	receive("PLAIN Subject: unencrypted\nbody")
+	if f := receive("Subject: Re: XSS\nmore detail\nReferences: <1@x>\nMessage-ID: <3@x>"); !f.FollowUp || f.IncidentID != first.IncidentID {
+		t.Errorf("follow-up: %+v", f)
+	}
+	if c := receive(fmt.Sprintf("Subject: [%s] mine\nsome body\nMessage-ID: <4@x>", bot.FormatID(first.IncidentID))); c.IncidentID == first.IncidentID || c.FollowUp {
+		t.Errorf("a subject tag joined the incident: %+v", c)
+	}
+	// Released and rejected again: the entry is back.
+	if err := db.ReleaseQuarantine(ctx, q.QuarantineID, "alice", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.InReportTx(ctx, func(tx bot.ReportTx) error {
+		_, created, err := tx.QuarantineMessage(ctx, &bot.Quarantined{ReportID: q.ReportID, DedupeKey: fmt.Sprintf("report|%d", q.ReportID),
+			ReceivedAt: t0, Reason: bot.RejectWrongKey, Detail: "again"}, func(*bot.Quarantined) []bot.OutboxMessage { return nil })
+		if err == nil && !created {
+			err = fmt.Errorf("a released entry was not quarantined again")
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
 	}
 	if n := db.UnpreparedForTest(); n != 0 {
 		t.Errorf("%d statements of the intake path ran unprepared (add them to hotQueries)", n)

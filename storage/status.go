@@ -20,8 +20,7 @@ func (db *DB) AddStatusToken(ctx context.Context, hash string, incidentID int64,
 
 // addStatusToken is AddStatusToken inside tx.
 func (db *DB) addStatusToken(ctx context.Context, tx *sql.Tx, hash string, incidentID int64, at time.Time) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO status_tokens(hash, incident_id, created_at) VALUES (?, ?, ?)`,
-		hash, incidentID, at.UnixMilli())
+	_, err := db.stmts.exec(ctx, tx, qInsertStatusToken, hash, incidentID, at.UnixMilli())
 	return err
 }
 

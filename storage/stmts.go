@@ -20,13 +20,16 @@ import (
 // runs (asking for another would wait for ever).
 
 // hotQueries are the statements intake runs for every message: storing it,
-// opening its incident with its events and notices, queueing the
-// acknowledgement, marking it finished.
+// opening its incident with its events and notices (or joining one as a
+// follow-up, or noting a claim on one), queueing the acknowledgement with
+// its status link, marking it finished.
 var hotQueries = []string{
 	qReportByHash, qInsertReport, qSameMessageID, qFinishReport,
 	qInsertIncident, qInsertEvent, qInsertOutbox,
 	qMaxIDs,
 	qQuarantineByKey, qInsertQuarantine, qRequarantine,
+	qFollowUpOf, qIncidentByID, qInsertFollowUp, qUpdateIncident,
+	qInsertStatusToken,
 }
 
 const (
@@ -43,9 +46,23 @@ const (
 	qInsertQuarantine = `INSERT INTO quarantine(id, received_at, source, report_id, dedupe_key, sender, message_id, size, reason, detail)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qRequarantine = `UPDATE quarantine SET released_at = NULL, reason = ?, detail = ? WHERE id = ?`
+
+	qFollowUpOf        = `SELECT incident_id FROM followups WHERE report_id = ?`
+	qInsertFollowUp    = `INSERT INTO followups(report_id, incident_id, matched_by, received_at) VALUES (?, ?, ?, ?)`
+	qInsertStatusToken = `INSERT INTO status_tokens(hash, incident_id, created_at) VALUES (?, ?, ?)`
 )
 
-var qInsertIncident = `INSERT INTO incidents(` + incidentColumns + `) VALUES (` + placeholders(strings.Count(incidentColumns, ",")+1) + `)`
+var (
+	qInsertIncident = `INSERT INTO incidents(` + incidentColumns + `) VALUES (` + placeholders(strings.Count(incidentColumns, ",")+1) + `)`
+	qIncidentByID   = `SELECT ` + incidentColumns + ` FROM incidents WHERE id = ?`
+	qUpdateIncident = func() string {
+		sets := strings.Split(strings.TrimPrefix(incidentColumns, "id, "), ",")
+		for i := range sets {
+			sets[i] = strings.TrimSpace(sets[i]) + " = ?"
+		}
+		return `UPDATE incidents SET ` + strings.Join(sets, ", ") + ` WHERE id = ?`
+	}()
+)
 
 // idTables are the tables whose rows are numbered by nextID, never by
 // SQLite: every INSERT into them names the id nextID gave.

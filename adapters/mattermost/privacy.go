@@ -34,6 +34,16 @@ func (a *Adapter) verifyChannel(ctx context.Context, c *connection, channelID st
 	if ch := a.cachedVerdict(ctx, c, k); ch != nil {
 		return ch, nil
 	}
+	return a.verifyChannelNow(ctx, c, channelID, sensitive)
+}
+
+// verifyChannelNow is verifyChannel without a kept verdict: it always
+// asks REST (and keeps a passing verdict for others). The websocket
+// session's own goroutine must use it: a kept verdict waits for a ping
+// reply that this goroutine hands over (see syncWebSocket), so it would
+// wait for itself until the call timed out.
+func (a *Adapter) verifyChannelNow(ctx context.Context, c *connection, channelID string, sensitive bool) (*model.Channel, error) {
+	k := verdictKey{channel: channelID, sensitive: sensitive}
 	stamp := a.verdicts.stamp()
 	ch, err := a.checkChannel(ctx, c, channelID, sensitive)
 	if err == nil {
