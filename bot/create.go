@@ -29,6 +29,23 @@ const MaxTitleLength = 200
 // to each platform and the pings to both people, in one transaction.
 // Only sectriage itself opens incidents (intake), never a command.
 func (s *Service) OpenIncident(ctx context.Context, a Actor, n NewIncident) (*Incident, error) {
+	inc, err := s.openIncident(ctx, s.store, a, n)
+	if err != nil {
+		return nil, err
+	}
+	s.wake()
+	return inc, nil
+}
+
+// incidentCreator is the one store method opening an incident needs:
+// the store itself, or intake's transaction (see ReportTx).
+type incidentCreator interface {
+	CreateIncident(ctx context.Context, inc *Incident, build func(inc *Incident) Change) (*Incident, error)
+}
+
+// openIncident is OpenIncident writing through w, without waking the
+// outbox: inside a transaction nothing is queued until it commits.
+func (s *Service) openIncident(ctx context.Context, w incidentCreator, a Actor, n NewIncident) (*Incident, error) {
 	if err := SystemOnly.Check(a, Scope{}, "open an incident"); err != nil {
 		return nil, err
 	}
@@ -60,7 +77,7 @@ func (s *Service) OpenIncident(ctx context.Context, a Actor, n NewIncident) (*In
 	}
 	st.Policy(sig.Name).Apply(inc)
 	inc.SweepAt = now
-	created, err := s.store.CreateIncident(ctx, inc, func(inc *Incident) Change {
+	return w.CreateIncident(ctx, inc, func(inc *Incident) Change {
 		var ch Change
 		detail := "opened in SIG " + sig.Name
 		if n.Detail != "" {
@@ -97,11 +114,6 @@ func (s *Service) OpenIncident(ctx context.Context, a Actor, n NewIncident) (*In
 		stampMessages(ch.Outbox, now)
 		return ch
 	})
-	if err != nil {
-		return nil, err
-	}
-	s.wake()
-	return created, nil
 }
 
 // Announcement is the post that introduces an incident to the team: the

@@ -100,9 +100,11 @@ type ReportOutcome struct {
 	Finished         bool // the outcome and everything it queues are committed
 }
 
-// IntakeStore is what intake needs from storage.
-type IntakeStore interface {
-	ThreadStore
+// ReportTx is what taking one message to its outcome writes. Inside
+// IntakeStore.InReportTx every call joins one write transaction; the
+// store implements it as well, each call committing on its own (the path
+// of a report stored earlier and finished later).
+type ReportTx interface {
 	// KeepReport stores a report unless one with the same hash exists;
 	// then it returns that one's id and duplicate. The Message-ID is no
 	// part of it: the sender chooses it, so a forged mail sent first
@@ -111,8 +113,7 @@ type IntakeStore interface {
 	// SameMessageID returns the first report stored before id under the
 	// same Message-ID (with other content), or 0.
 	SameMessageID(ctx context.Context, id int64) (int64, error)
-	KeptReport(ctx context.Context, id int64) (*KeptReport, error)
-	ReportOutcome(ctx context.Context, id int64) (ReportOutcome, error)
+	CreateIncident(ctx context.Context, inc *Incident, build func(inc *Incident) Change) (*Incident, error)
 	// FinishReport queues msgs and marks the report finished, in one
 	// transaction.
 	FinishReport(ctx context.Context, id int64, msgs []OutboxMessage, at time.Time) error
@@ -121,6 +122,26 @@ type IntakeStore interface {
 	// transaction. An entry with the same DedupeKey or report makes it a
 	// no-op that returns the existing entry's id.
 	QuarantineMessage(ctx context.Context, q *Quarantined, build func(q *Quarantined) []OutboxMessage) (id int64, created bool, err error)
+	// AddFollowUp is ThreadStore.AddFollowUp.
+	AddFollowUp(ctx context.Context, f FollowUp, build func(inc *Incident) Change) (created bool, err error)
+	// UpdateIncident is IncidentStore.UpdateIncident (a claimed
+	// incident's note).
+	UpdateIncident(ctx context.Context, id int64, fn func(*Incident) (Change, error)) (*Incident, error)
+	// AddStatusToken is StatusStore.AddStatusToken (the acknowledgement's
+	// status link).
+	AddStatusToken(ctx context.Context, hash string, incidentID int64, at time.Time) error
+}
+
+// IntakeStore is what intake needs from storage.
+type IntakeStore interface {
+	ReportTx
+	ThreadStore
+	// InReportTx runs fn in one write transaction: what fn writes through
+	// tx commits together when fn returns nil (one fsync), and none of it
+	// when fn fails.
+	InReportTx(ctx context.Context, fn func(tx ReportTx) error) error
+	KeptReport(ctx context.Context, id int64) (*KeptReport, error)
+	ReportOutcome(ctx context.Context, id int64) (ReportOutcome, error)
 	// UnfinishedReports lists reports received before cutoff that have no
 	// committed outcome, oldest first.
 	UnfinishedReports(ctx context.Context, cutoff time.Time, limit int) ([]int64, error)
@@ -144,9 +165,12 @@ type IntakeOptions struct {
 }
 
 // Intake turns received messages into incidents or quarantine entries:
-// store durably first, then decode, route, open the incident, acknowledge.
-// Each step is idempotent, so a crash anywhere is repaired by delivering
-// the message again or by Resume.
+// decode, then store the message, open the incident (or the quarantine
+// entry) and queue the acknowledgement in one transaction, so a message
+// costs one fsync and is either wholly taken or not at all (its source
+// keeps it until Receive returns nil). Reports stored by earlier versions
+// or interrupted paths are finished step by step, each step idempotent,
+// by a re-delivery or by Resume.
 type Intake struct {
 	svc    *Service
 	store  IntakeStore
@@ -176,16 +200,44 @@ func (in *Intake) Receive(ctx context.Context, sub Submission) (IntakeResult, er
 	if sub.Oversized || int64(len(sub.Raw)) > in.opts.MaxMessageBytes {
 		return in.rejectUnstored(ctx, sub, env, now)
 	}
-	id, dup, err := in.keep(ctx, sub.Source, sub.Raw, env)
+	kept, err := in.keep(sub.Source, sub.Raw, env)
+	if err != nil {
+		return IntakeResult{}, err
+	}
+	// Decoded and threaded before the transaction begins, so the write
+	// lock is never held while decrypting (threading may decrypt the
+	// incident's report to compare signers). A duplicate is decoded for
+	// nothing; that is the rare case (an MTA's retry).
+	rep, decodeErr := in.decode(sub.Raw)
+	thread, threadErr := in.threadOf(ctx, rep, decodeErr)
+	var res IntakeResult
+	dup := false
+	err = in.store.InReportTx(ctx, func(tx ReportTx) error {
+		id, d, err := tx.KeepReport(ctx, kept)
+		if err != nil {
+			return fmt.Errorf("storing the message: %w", err)
+		}
+		if dup = d; dup {
+			res.ReportID = id
+			return nil
+		}
+		if threadErr != nil {
+			return fmt.Errorf("threading report %d: %w", id, threadErr)
+		}
+		res, err = in.conclude(ctx, tx, id, sub.Source, env, int64(len(sub.Raw)), rep, decodeErr, thread, "")
+		return err
+	})
 	if err != nil {
 		return IntakeResult{}, err
 	}
 	if !dup {
-		return in.process(ctx, id, sub.Source, sub.Raw, env, "")
+		in.svc.wake()
+		return res, nil
 	}
 	// Received before, byte for byte (an MTA's retry, an IMAP re-fetch). If
 	// that delivery got as far as a committed outcome, this is it; if not
 	// (it was interrupted), finish it from the stored copy.
+	id := res.ReportID
 	out, err := in.store.ReportOutcome(ctx, id)
 	if err != nil {
 		return IntakeResult{}, fmt.Errorf("reading report %d: %w", id, err)
@@ -193,33 +245,41 @@ func (in *Intake) Receive(ctx context.Context, sub Submission) (IntakeResult, er
 	if out.Finished {
 		return outcomeResult(id, out), nil
 	}
-	res, err := in.finishStored(ctx, id)
+	res, err = in.finishStored(ctx, id)
 	res.Duplicate = true
 	return res, err
 }
 
-// keep stores a message as received, sealed first when it may carry
-// plaintext; the same bytes stored before return that report and dup.
-func (in *Intake) keep(ctx context.Context, source string, raw []byte, env Envelope) (id int64, dup bool, err error) {
+// keep makes the stored form of a message as received: sealed first when
+// it may carry plaintext, with the keyed hash that finds the same bytes
+// stored before. The caller stores it (ReportTx.KeepReport) in the
+// transaction that takes it to its outcome.
+func (in *Intake) keep(source string, raw []byte, env Envelope) (KeptReport, error) {
 	stored, sealed := raw, false
 	if env.Seal {
-		if stored, err = in.seal.Seal(raw); err != nil {
-			return 0, false, fmt.Errorf("sealing a plaintext message: %w", err)
+		s, err := in.seal.Seal(raw)
+		if err != nil {
+			return KeptReport{}, fmt.Errorf("sealing a plaintext message: %w", err)
 		}
-		sealed = true
+		stored, sealed = s, true
 	}
 	hash, err := in.seal.Hash(raw)
 	if err != nil {
-		return 0, false, fmt.Errorf("hashing the message: %w", err)
+		return KeptReport{}, fmt.Errorf("hashing the message: %w", err)
 	}
-	id, dup, err = in.store.KeepReport(ctx, KeptReport{
+	return KeptReport{
 		ReceivedAt: in.svc.clock.Now(), Source: source, MessageID: env.MessageID,
 		Hash: hash, Raw: stored, Sealed: sealed,
-	})
-	if err != nil {
-		return 0, false, fmt.Errorf("storing the message: %w", err)
+	}, nil
+}
+
+// threadOf is thread for a message decode accepted; one it refused (or
+// that conclude will quarantine) threads nowhere.
+func (in *Intake) threadOf(ctx context.Context, rep *Report, decodeErr error) (threadMatch, error) {
+	if decodeErr != nil || (!rep.Encrypted() && in.opts.RequireEncryption) {
+		return threadMatch{}, nil
 	}
-	return id, dup, nil
+	return in.thread(ctx, rep)
 }
 
 // finishStored takes a stored, unfinished report to its outcome. A sealed
@@ -233,8 +293,12 @@ func (in *Intake) finishStored(ctx context.Context, id int64) (IntakeResult, err
 	raw, err := in.raw(kept)
 	if err != nil {
 		in.log.Error("a stored report cannot be unsealed", "report", id, "err", err)
-		return in.reject(ctx, IntakeResult{ReportID: id}, kept.Source, Envelope{MessageID: kept.MessageID}, int64(len(kept.Raw)),
+		res, err := in.reject(ctx, in.store, IntakeResult{ReportID: id}, kept.Source, Envelope{MessageID: kept.MessageID}, int64(len(kept.Raw)),
 			Reject(RejectWrongKey, "the stored copy is sealed to a team key that is no longer configured"))
+		if err == nil {
+			in.svc.wake()
+		}
+		return res, err
 	}
 	return in.process(ctx, id, kept.Source, raw, in.envelope(raw), "")
 }
@@ -299,9 +363,9 @@ func (in *Intake) raw(r *KeptReport) ([]byte, error) {
 	return raw, nil
 }
 
-// process takes a stored report to its committed outcome. note is added
-// to the new incident's first timeline entry (how it came in, if not
-// directly).
+// process takes a stored report to its committed outcome, one step (and
+// transaction) at a time, each idempotent. note is added to the new
+// incident's first timeline entry (how it came in, if not directly).
 func (in *Intake) process(ctx context.Context, id int64, source string, raw []byte, env Envelope, note string) (IntakeResult, error) {
 	res := IntakeResult{ReportID: id}
 	out, err := in.store.ReportOutcome(ctx, id)
@@ -321,31 +385,60 @@ func (in *Intake) process(ctx context.Context, id int64, source string, raw []by
 			return res, err
 		}
 		rep, _ := in.decode(raw) // only to know whether to acknowledge
-		res.StatusURL, err = in.finish(ctx, id, inc, rep)
+		res.StatusURL, err = in.finish(ctx, in.store, id, inc, rep)
+		in.svc.wake()
 		return res, err
 	}
-
-	rep, err := in.decode(raw)
-	if rej, ok := AsRejection(err); ok {
-		return in.reject(ctx, res, source, env, int64(len(raw)), rej)
-	}
-	if err != nil {
-		return res, err
-	}
-	if !rep.Encrypted() && in.opts.RequireEncryption {
-		return in.reject(ctx, res, source, env, int64(len(raw)),
-			Reject(RejectNotEncrypted, "the message is not encrypted to the team key and [keys] require_encryption is set"))
-	}
-	thread, err := in.thread(ctx, rep)
+	rep, decodeErr := in.decode(raw)
+	thread, err := in.threadOf(ctx, rep, decodeErr)
 	if err != nil {
 		return res, fmt.Errorf("threading report %d: %w", id, err)
 	}
-	if thread.incident != nil {
-		return in.followUp(ctx, id, source, rep, thread)
+	res, err = in.conclude(ctx, in.store, id, source, env, int64(len(raw)), rep, decodeErr, thread, note)
+	if err != nil {
+		// Another process may have opened it first: the store allows one
+		// incident per report.
+		again, e2 := in.store.ReportOutcome(ctx, id)
+		if e2 != nil || again.IncidentID == 0 {
+			return res, err
+		}
+		res.IncidentID = again.IncidentID
+		if again.Finished {
+			return res, nil
+		}
+		inc, err := in.store.Incident(ctx, again.IncidentID)
+		if err != nil {
+			return res, err
+		}
+		res.StatusURL, err = in.finish(ctx, in.store, id, inc, rep)
+		in.svc.wake()
+		return res, err
 	}
-	// The SIG's routing rules of the settings in force (they change on
-	// reload), unless a router was given.
-	reused, err := in.reusedMessageID(ctx, id)
+	in.svc.wake()
+	return res, nil
+}
+
+// conclude takes report id, decoded into rep (or refused with
+// decodeErr) and threaded into thread, to its outcome, writing through w:
+// a follow-up of its incident, an incident with the acknowledgement
+// queued, or a quarantine entry. The caller wakes the outbox once w's
+// writes are committed.
+func (in *Intake) conclude(ctx context.Context, w ReportTx, id int64, source string, env Envelope, size int64, rep *Report, decodeErr error, thread threadMatch, note string) (IntakeResult, error) {
+	res := IntakeResult{ReportID: id}
+	if rej, ok := AsRejection(decodeErr); ok {
+		return in.reject(ctx, w, res, source, env, size, rej)
+	}
+	if decodeErr != nil {
+		return res, decodeErr
+	}
+	if !rep.Encrypted() && in.opts.RequireEncryption {
+		return in.reject(ctx, w, res, source, env, size,
+			Reject(RejectNotEncrypted, "the message is not encrypted to the team key and [keys] require_encryption is set"))
+	}
+	if thread.incident != nil {
+		return in.followUp(ctx, w, id, source, rep, thread)
+	}
+	reused, err := in.reusedMessageID(ctx, w, id)
 	if err != nil {
 		return res, err
 	}
@@ -353,6 +446,8 @@ func (in *Intake) process(ctx context.Context, id int64, source string, raw []by
 	if thread.claim != "" {
 		detail += "; NOTE: this message claims to belong to an incident, but " + thread.claim + ": opened as an incident of its own"
 	}
+	// The SIG's routing rules of the settings in force (they change on
+	// reload), unless a router was given.
 	var sig string
 	if in.router != nil {
 		sig = in.router.Route(rep.Subject, rep.RoutingText(), rep.Recipients)
@@ -363,45 +458,33 @@ func (in *Intake) process(ctx context.Context, id int64, source string, raw []by
 			detail += "; routed: " + why
 		}
 	}
-	inc, err := in.svc.OpenIncident(ctx, SystemActor(), NewIncident{
+	inc, err := in.svc.openIncident(ctx, w, SystemActor(), NewIncident{
 		Title: rep.Subject, SIG: sig, Reporter: rep.From, ReporterKey: rep.ReporterKeyFingerprint,
 		ReportID: id, Encrypted: rep.Encrypted(), Detail: detail,
 	})
 	if err != nil {
-		// Another process may have opened it first: the store allows one
-		// incident per report.
-		if again, e2 := in.store.ReportOutcome(ctx, id); e2 == nil && again.IncidentID != 0 {
-			res.IncidentID = again.IncidentID
-			if again.Finished {
-				return res, nil
-			}
-			inc, err = in.store.Incident(ctx, again.IncidentID)
-			if err != nil {
-				return res, err
-			}
-			res.StatusURL, err = in.finish(ctx, id, inc, rep)
-			return res, err
-		}
 		return res, fmt.Errorf("opening an incident for report %d: %w", id, err)
 	}
 	res.IncidentID = inc.ID
 	if thread.claimed != nil {
 		// The link back; the new incident's first entry has it already.
-		if err := in.noteClaim(ctx, thread.claimed, inc, thread.claim); err != nil {
-			in.log.Warn("could not note a claim on the claimed incident", "incident", thread.claimed.Name(), "claimant", inc.Name(), "err", err)
+		// In the same transaction: the message is taken with both or not
+		// at all (its source offers it again).
+		if err := in.noteClaim(ctx, w, thread.claimed, inc, thread.claim); err != nil {
+			return res, fmt.Errorf("noting the claim on %s: %w", thread.claimed.Name(), err)
 		}
 	}
 	in.log.Info("report became an incident", "report", id, "incident", inc.Name(), "source", source,
 		"encrypted", rep.Encrypted(), "signature", string(rep.Signature.Status))
-	res.StatusURL, err = in.finish(ctx, id, inc, rep)
+	res.StatusURL, err = in.finish(ctx, w, id, inc, rep)
 	return res, err
 }
 
 // reusedMessageID is the timeline's note for a report whose Message-ID an
 // earlier, different message carried ("" if none), logged as well: one of
 // the two may be forged, and neither may vanish into the other.
-func (in *Intake) reusedMessageID(ctx context.Context, id int64) (string, error) {
-	first, err := in.store.SameMessageID(ctx, id)
+func (in *Intake) reusedMessageID(ctx context.Context, w ReportTx, id int64) (string, error) {
+	first, err := w.SameMessageID(ctx, id)
 	if err != nil || first == 0 {
 		return "", err
 	}
@@ -444,17 +527,18 @@ func (in *Intake) envelope(raw []byte) (env Envelope) {
 }
 
 // finish queues the acknowledgement to the reporter, with a new status
-// link when they are configured, and marks the report finished. rep is
-// nil when resuming: then only the incident is known, which is all the
-// acknowledgement needs (the deliverer looks up the key). It returns the
-// status link it made ("" if none).
-func (in *Intake) finish(ctx context.Context, reportID int64, inc *Incident, rep *Report) (string, error) {
+// link when they are configured, and marks the report finished, through
+// w. rep is nil when resuming: then only the incident is known, which is
+// all the acknowledgement needs (the deliverer looks up the key). It
+// returns the status link it made ("" if none); the caller wakes the
+// outbox once w's writes are committed.
+func (in *Intake) finish(ctx context.Context, w ReportTx, reportID int64, inc *Incident, rep *Report) (string, error) {
 	var msgs []OutboxMessage
 	link := ""
 	if in.shouldAcknowledge(inc, rep) {
 		if in.StatusLinks() {
 			var err error
-			if link, err = in.IssueStatus(ctx, inc.ID); err != nil {
+			if link, err = in.issueStatus(ctx, w, inc.ID); err != nil {
 				return "", err
 			}
 		}
@@ -469,11 +553,8 @@ func (in *Intake) finish(ctx context.Context, reportID int64, inc *Incident, rep
 		})
 	}
 	stampMessages(msgs, in.svc.clock.Now())
-	if err := in.store.FinishReport(ctx, reportID, msgs, in.svc.clock.Now()); err != nil {
+	if err := w.FinishReport(ctx, reportID, msgs, in.svc.clock.Now()); err != nil {
 		return "", fmt.Errorf("finishing report %d: %w", reportID, err)
-	}
-	if len(msgs) > 0 {
-		in.svc.wake()
 	}
 	return link, nil
 }

@@ -114,18 +114,18 @@ func quarantineNotice(q *Quarantined) Text {
 }
 
 // reject quarantines a stored report and announces it.
-func (in *Intake) reject(ctx context.Context, res IntakeResult, source string, env Envelope, size int64, rej *Rejection) (IntakeResult, error) {
+func (in *Intake) reject(ctx context.Context, w ReportTx, res IntakeResult, source string, env Envelope, size int64, rej *Rejection) (IntakeResult, error) {
 	q := &Quarantined{
 		ReceivedAt: in.svc.clock.Now(), Source: source, ReportID: res.ReportID,
 		DedupeKey: fmt.Sprintf("report|%d", res.ReportID),
 		Sender:    env.Sender, MessageID: env.MessageID, Size: size, Reason: rej.Reason, Detail: rej.Detail,
 	}
-	reused, err := in.reusedMessageID(ctx, res.ReportID)
+	reused, err := in.reusedMessageID(ctx, w, res.ReportID)
 	if err != nil {
 		return res, err
 	}
 	q.Detail += reused
-	return in.quarantine(ctx, res, q)
+	return in.quarantine(ctx, w, res, q)
 }
 
 // rejectUnstored quarantines a message too large to keep. Its dedupe key
@@ -147,13 +147,19 @@ func (in *Intake) rejectUnstored(ctx context.Context, sub Submission, env Envelo
 		Size: size, Reason: RejectTooLarge,
 		Detail: fmt.Sprintf("the message is larger than the limit of %s ([intake] max_message_size)", formatSize(int(in.opts.MaxMessageBytes))),
 	}
-	return in.quarantine(ctx, IntakeResult{}, q)
+	res, err := in.quarantine(ctx, in.store, IntakeResult{}, q)
+	if err == nil && !res.Duplicate {
+		in.svc.wake()
+	}
+	return res, err
 }
 
-func (in *Intake) quarantine(ctx context.Context, res IntakeResult, q *Quarantined) (IntakeResult, error) {
+// quarantine stores q through w; the caller wakes the outbox once that is
+// committed.
+func (in *Intake) quarantine(ctx context.Context, w ReportTx, res IntakeResult, q *Quarantined) (IntakeResult, error) {
 	st := in.svc.Settings()
 	now := in.svc.clock.Now()
-	id, created, err := in.store.QuarantineMessage(ctx, q, func(q *Quarantined) []OutboxMessage {
+	id, created, err := w.QuarantineMessage(ctx, q, func(q *Quarantined) []OutboxMessage {
 		var msgs []OutboxMessage
 		for _, p := range st.Platforms {
 			msgs = append(msgs, OutboxMessage{
@@ -174,7 +180,6 @@ func (in *Intake) quarantine(ctx context.Context, res IntakeResult, q *Quarantin
 	if created {
 		in.log.Warn("message quarantined", "quarantine", id, "report", q.ReportID, "source", q.Source,
 			"reason", q.Reason, "detail", q.Detail)
-		in.svc.wake()
 	}
 	return res, nil
 }

@@ -117,8 +117,16 @@ func (in *Intake) IssueStatus(ctx context.Context, incidentID int64) (string, er
 	if !in.StatusLinks() {
 		return "", Errorf(KindInvalid, "Status links are not configured ([server] public_url).")
 	}
+	return in.issueStatus(ctx, in.opts.Status, incidentID)
+}
+
+// issueStatus is IssueStatus storing the token through w (intake's
+// transaction, or the store).
+func (in *Intake) issueStatus(ctx context.Context, w interface {
+	AddStatusToken(ctx context.Context, hash string, incidentID int64, at time.Time) error
+}, incidentID int64) (string, error) {
 	token, hash := NewStatusToken()
-	if err := in.opts.Status.AddStatusToken(ctx, hash, incidentID, in.svc.clock.Now()); err != nil {
+	if err := w.AddStatusToken(ctx, hash, incidentID, in.svc.clock.Now()); err != nil {
 		return "", fmt.Errorf("storing a status link: %w", err)
 	}
 	return in.opts.StatusURL + token, nil
@@ -216,25 +224,32 @@ func (in *Intake) AddFollowUp(ctx context.Context, token, source string, raw []b
 	if !rep.Encrypted() && in.opts.RequireEncryption {
 		return nil, Errorf(KindInvalid, "The addition is not encrypted to the team key, and this desk takes only encrypted reports.")
 	}
-	// Stored first, linked next: a crash between the two leaves a stored
-	// report that Resume opens as an incident of its own, so nothing the
-	// reporter sent is lost.
-	id, dup, err := in.keep(ctx, source, raw, in.envelope(raw))
+	// Stored and linked in one transaction, as every message intake takes.
+	kept, err := in.keep(source, raw, in.envelope(raw))
 	if err != nil {
 		return nil, fmt.Errorf("storing a follow-up: %w", err)
 	}
-	if dup {
-		out, err := in.store.ReportOutcome(ctx, id)
+	err = in.store.InReportTx(ctx, func(tx ReportTx) error {
+		id, dup, err := tx.KeepReport(ctx, kept)
 		if err != nil {
-			return nil, fmt.Errorf("reading report %d: %w", id, err)
+			return fmt.Errorf("storing a follow-up: %w", err)
 		}
-		if out.Finished || out.IncidentID != 0 || out.QuarantineID != 0 {
-			return in.StatusView(ctx, token) // sent before, byte for byte
+		if dup {
+			out, err := in.store.ReportOutcome(ctx, id)
+			if err != nil {
+				return fmt.Errorf("reading report %d: %w", id, err)
+			}
+			if out.Finished || out.IncidentID != 0 || out.QuarantineID != 0 {
+				return nil // sent before, byte for byte
+			}
 		}
-	}
-	if _, err := in.followUp(ctx, id, source, rep, threadMatch{incident: inc, by: FollowUpByStatus}); err != nil {
+		_, err = in.followUp(ctx, tx, id, source, rep, threadMatch{incident: inc, by: FollowUpByStatus})
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
+	in.svc.wake()
 	return in.StatusView(ctx, token)
 }
 

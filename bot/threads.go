@@ -222,13 +222,14 @@ func (in *Intake) notFromReporter(ctx context.Context, inc *Incident, rep *Repor
 // followUp links a stored report to its incident: a timeline entry, a
 // notice in the incident's channel and a ping to the assignee. The
 // content stays in the stored report; `show` decrypts it.
-func (in *Intake) followUp(ctx context.Context, reportID int64, source string, rep *Report, m threadMatch) (IntakeResult, error) {
+// It writes through w; the caller wakes the outbox once that commits.
+func (in *Intake) followUp(ctx context.Context, w ReportTx, reportID int64, source string, rep *Report, m threadMatch) (IntakeResult, error) {
 	res := IntakeResult{ReportID: reportID, IncidentID: m.incident.ID, FollowUp: true}
 	st := in.svc.Settings()
 	now := in.svc.clock.Now()
 	how := map[string]string{FollowUpByToken: "sent to the reply address of our mail",
 		FollowUpByReply: "a reply from the reporter's address", FollowUpByStatus: "added through the reporter's status link"}[m.by]
-	_, err := in.store.AddFollowUp(ctx, FollowUp{ReportID: reportID, IncidentID: m.incident.ID, MatchedBy: m.by, ReceivedAt: now},
+	_, err := w.AddFollowUp(ctx, FollowUp{ReportID: reportID, IncidentID: m.incident.ID, MatchedBy: m.by, ReceivedAt: now},
 		func(inc *Incident) Change {
 			details := fmt.Sprintf("stored report %d, %s; %s", reportID, how, rep.Summary(source))
 			var text Text
@@ -246,14 +247,13 @@ func (in *Intake) followUp(ctx context.Context, reportID int64, source string, r
 		return res, fmt.Errorf("adding report %d to %s: %w", reportID, m.incident.Name(), err)
 	}
 	in.log.Info("report joined its incident as a follow-up", "report", reportID, "incident", m.incident.Name(), "matched_by", m.by)
-	in.svc.wake()
 	return res, nil
 }
 
 // noteClaim records on the claimed incident that another message claimed
-// it and opened inc instead.
-func (in *Intake) noteClaim(ctx context.Context, claimed, inc *Incident, claim string) error {
-	_, err := in.svc.store.UpdateIncident(ctx, claimed.ID, func(*Incident) (Change, error) {
+// it and opened inc instead, through w.
+func (in *Intake) noteClaim(ctx context.Context, w ReportTx, claimed, inc *Incident, claim string) error {
+	_, err := w.UpdateIncident(ctx, claimed.ID, func(*Incident) (Change, error) {
 		return Change{Events: []Event{in.svc.event(SystemActor(), EventClaim,
 			fmt.Sprintf("%s claims to be about this incident and was opened separately: %s", inc.Name(), claim))}}, nil
 	})

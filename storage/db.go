@@ -39,6 +39,9 @@ type DB struct {
 	// keyed: the database holds a data key, so its confidential values
 	// are sealed and none may be written or read without it.
 	keyed bool
+	// stmts are the write connection's prepared statements (stmts.go).
+	stmts *stmts
+	ids   rowIDs
 }
 
 var (
@@ -79,7 +82,7 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 		return nil, fmt.Errorf("storage: opening %s: %w", path, err)
 	}
 	read.SetMaxOpenConns(4)
-	db := &DB{write: write, read: read, path: path, log: log}
+	db := &DB{write: write, read: read, path: path, log: log, stmts: &stmts{}}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -88,12 +91,13 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("storage: %s: %w", path, err)
 	}
+	db.stmts = prepareStmts(ctx, db.write, hotQueries, log)
 	return db, nil
 }
 
 // Close closes both pools.
 func (db *DB) Close() error {
-	return errors.Join(db.read.Close(), db.write.Close())
+	return errors.Join(db.stmts.close(), db.read.Close(), db.write.Close())
 }
 
 // Path is the database file.

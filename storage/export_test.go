@@ -29,7 +29,7 @@ func (db *DB) BulkCreateForBench(ctx context.Context, incs []*bot.Incident) erro
 			return err
 		}
 		defer stmt.Close()
-		next, err := nextID(ctx, tx, "incidents")
+		next, err := db.nextID(ctx, tx, "incidents")
 		if err != nil {
 			return err
 		}

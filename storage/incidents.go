@@ -103,24 +103,28 @@ func (db *DB) incidentValues(inc *bot.Incident) ([]any, error) {
 func (db *DB) CreateIncident(ctx context.Context, inc *bot.Incident, build func(*bot.Incident) bot.Change) (*bot.Incident, error) {
 	created := inc.Clone()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if created.ID, err = nextID(ctx, tx, "incidents"); err != nil {
-			return err
-		}
-		vals, err := db.incidentValues(created)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO incidents(`+incidentColumns+`) VALUES (`+placeholders(1+len(vals))+`)`,
-			append([]any{created.ID}, vals...)...); err != nil {
-			return err
-		}
-		return db.applyChange(ctx, tx, created.ID, build(created))
+		return db.createIncident(ctx, tx, created, build)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("storing new incident: %w", err)
 	}
 	return created, nil
+}
+
+// createIncident is CreateIncident inside tx; it sets inc.ID.
+func (db *DB) createIncident(ctx context.Context, tx *sql.Tx, inc *bot.Incident, build func(*bot.Incident) bot.Change) error {
+	var err error
+	if inc.ID, err = db.nextID(ctx, tx, "incidents"); err != nil {
+		return err
+	}
+	vals, err := db.incidentValues(inc)
+	if err != nil {
+		return err
+	}
+	if _, err := db.stmts.exec(ctx, tx, qInsertIncident, append([]any{inc.ID}, vals...)...); err != nil {
+		return err
+	}
+	return db.applyChange(ctx, tx, inc.ID, build(inc))
 }
 
 // UpdateIncident implements bot.IncidentStore. The write connection runs
@@ -135,35 +139,40 @@ func (db *DB) UpdateIncident(ctx context.Context, id int64, fn func(*bot.Inciden
 func (db *DB) updateIncident(ctx context.Context, id int64, fn func(*sql.Tx, *bot.Incident) (bot.Change, error)) (*bot.Incident, error) {
 	var updated *bot.Incident
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		inc, err := db.scanIncident(tx.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound(id)
-		}
-		if err != nil {
-			return err
-		}
-		change, err := fn(tx, inc)
-		if err != nil {
-			return err
-		}
-		vals, err := db.incidentValues(inc)
-		if err != nil {
-			return err
-		}
-		sets := strings.Split(strings.TrimPrefix(incidentColumns, "id, "), ",")
-		for i := range sets {
-			sets[i] = strings.TrimSpace(sets[i]) + " = ?"
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE incidents SET `+strings.Join(sets, ", ")+` WHERE id = ?`, append(vals, id)...); err != nil {
-			return err
-		}
-		updated = inc
-		return db.applyChange(ctx, tx, id, change)
+		var err error
+		updated, err = db.updateIncidentTx(ctx, tx, id, fn)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return updated, nil
+}
+
+// updateIncidentTx is updateIncident inside tx.
+func (db *DB) updateIncidentTx(ctx context.Context, tx *sql.Tx, id int64, fn func(*sql.Tx, *bot.Incident) (bot.Change, error)) (*bot.Incident, error) {
+	inc, err := db.scanIncident(db.stmts.queryRow(ctx, tx, qIncidentByID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound(id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	change, err := fn(tx, inc)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := db.incidentValues(inc)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.stmts.exec(ctx, tx, qUpdateIncident, append(vals, id)...); err != nil {
+		return nil, err
+	}
+	if err := db.applyChange(ctx, tx, id, change); err != nil {
+		return nil, err
+	}
+	return inc, nil
 }
 
 func notFound(id int64) error {
@@ -173,7 +182,7 @@ func notFound(id int64) error {
 // applyChange appends events and queues messages inside tx.
 func (db *DB) applyChange(ctx context.Context, tx *sql.Tx, incidentID int64, ch bot.Change) error {
 	for _, ev := range ch.Events {
-		id, err := nextID(ctx, tx, "events")
+		id, err := db.nextID(ctx, tx, "events")
 		if err != nil {
 			return err
 		}
@@ -181,8 +190,7 @@ func (db *DB) applyChange(ctx context.Context, tx *sql.Tx, incidentID int64, ch 
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO events(id, incident_id, at, actor, platform, kind, details) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			id, incidentID, ev.At.UnixMilli(), ev.Actor, ev.Platform, ev.Kind, details); err != nil {
+		if _, err := db.stmts.exec(ctx, tx, qInsertEvent, id, incidentID, ev.At.UnixMilli(), ev.Actor, ev.Platform, ev.Kind, details); err != nil {
 			return fmt.Errorf("appending event: %w", err)
 		}
 	}

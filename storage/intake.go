@@ -16,41 +16,50 @@ var _ bot.IntakeStore = (*DB)(nil)
 // the same content hash exists, whose id it then returns. The Message-ID
 // plays no part: the sender chooses it (see SameMessageID).
 func (db *DB) KeepReport(ctx context.Context, r bot.KeptReport) (id int64, duplicate bool, err error) {
-	var mid any
-	if r.MessageID != "" {
-		if mid, err = db.keyValue("reports", "message_id", r.MessageID); err != nil {
-			return 0, false, err
-		}
+	mid, err := db.reportMessageID(r.MessageID)
+	if err != nil {
+		return 0, false, err
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `SELECT id FROM reports WHERE sha256 = ?`, r.Hash).Scan(&id)
-		if err == nil {
-			duplicate = true
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		if id, err = nextID(ctx, tx, "reports"); err != nil {
-			return err
-		}
-		raw, err := db.sealValue(cell{"reports", "raw", id}, r.Raw)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO reports(id, received_at, source, message_id, sha256, raw, sealed) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			id, r.ReceivedAt.UnixMilli(), r.Source, mid, r.Hash, raw, r.Sealed)
+		id, duplicate, err = db.keepReport(ctx, tx, r, mid)
 		return err
 	})
 	return id, duplicate, err
+}
+
+// keepReport is KeepReport inside tx; mid is the Message-ID as stored.
+func (db *DB) keepReport(ctx context.Context, tx *sql.Tx, r bot.KeptReport, mid any) (id int64, duplicate bool, err error) {
+	err = db.stmts.queryRow(ctx, tx, qReportByHash, r.Hash).Scan(&id)
+	if err == nil {
+		return id, true, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, false, err
+	}
+	if id, err = db.nextID(ctx, tx, "reports"); err != nil {
+		return 0, false, err
+	}
+	raw, err := db.sealValue(cell{"reports", "raw", id}, r.Raw)
+	if err != nil {
+		return 0, false, err
+	}
+	_, err = db.stmts.exec(ctx, tx, qInsertReport, id, r.ReceivedAt.UnixMilli(), r.Source, mid, r.Hash, raw, r.Sealed)
+	return id, false, err
+}
+
+// reportMessageID is what KeepReport stores for a Message-ID.
+func (db *DB) reportMessageID(messageID string) (any, error) {
+	if messageID == "" {
+		return nil, nil
+	}
+	return db.keyValue("reports", "message_id", messageID)
 }
 
 // SameMessageID implements bot.IntakeStore: the first report stored
 // before id under the same Message-ID, or 0.
 func (db *DB) SameMessageID(ctx context.Context, id int64) (int64, error) {
 	var first sql.NullInt64
-	err := db.read.QueryRowContext(ctx, `SELECT MIN(o.id) FROM reports r JOIN reports o
-		ON o.message_id = r.message_id AND o.id < r.id WHERE r.id = ? AND r.message_id IS NOT NULL`, id).Scan(&first)
+	err := db.read.QueryRowContext(ctx, qSameMessageID, id).Scan(&first)
 	return first.Int64, err
 }
 
@@ -104,18 +113,30 @@ func (db *DB) ReportOutcome(ctx context.Context, id int64) (bot.ReportOutcome, e
 // FinishReport implements bot.IntakeStore.
 func (db *DB) FinishReport(ctx context.Context, id int64, msgs []bot.OutboxMessage, at time.Time) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		for _, m := range msgs {
-			if err := db.enqueue(ctx, tx, m); err != nil {
-				return err
-			}
-		}
-		_, err := tx.ExecContext(ctx, `UPDATE reports SET finished_at = ? WHERE id = ? AND finished_at IS NULL`, at.UnixMilli(), id)
-		return err
+		return db.finishReport(ctx, tx, id, msgs, at)
 	})
+}
+
+func (db *DB) finishReport(ctx context.Context, tx *sql.Tx, id int64, msgs []bot.OutboxMessage, at time.Time) error {
+	for _, m := range msgs {
+		if err := db.enqueue(ctx, tx, m); err != nil {
+			return err
+		}
+	}
+	_, err := db.stmts.exec(ctx, tx, qFinishReport, at.UnixMilli(), id)
+	return err
 }
 
 // QuarantineMessage implements bot.IntakeStore.
 func (db *DB) QuarantineMessage(ctx context.Context, q *bot.Quarantined, build func(*bot.Quarantined) []bot.OutboxMessage) (id int64, created bool, err error) {
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		id, created, err = db.quarantineMessage(ctx, tx, q, build)
+		return err
+	})
+	return id, created, err
+}
+
+func (db *DB) quarantineMessage(ctx context.Context, tx *sql.Tx, q *bot.Quarantined, build func(*bot.Quarantined) []bot.OutboxMessage) (id int64, created bool, err error) {
 	var report any
 	if q.ReportID != 0 {
 		report = q.ReportID
@@ -124,60 +145,53 @@ func (db *DB) QuarantineMessage(ctx context.Context, q *bot.Quarantined, build f
 	if err != nil {
 		return 0, false, err
 	}
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		var released sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT id, released_at FROM quarantine WHERE dedupe_key = ? OR (report_id IS NOT NULL AND report_id = ?)`,
-			dedupe, report).Scan(&id, &released)
-		switch {
-		case err == nil && !released.Valid:
-			return nil
-		case err == nil:
-			// Released by an officer and rejected again: the same entry
-			// is back, with the reason of now.
-			detail, err := db.sealString(cell{"quarantine", "detail", id}, q.Detail)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE quarantine SET released_at = NULL, reason = ?, detail = ? WHERE id = ?`,
-				q.Reason, detail, id); err != nil {
-				return err
-			}
-		case !errors.Is(err, sql.ErrNoRows):
-			return err
-		default:
-			if id, err = nextID(ctx, tx, "quarantine"); err != nil {
-				return err
-			}
-			var sealed [3]any
-			for i, f := range []struct{ column, value string }{{"sender", q.Sender}, {"message_id", q.MessageID}, {"detail", q.Detail}} {
-				if sealed[i], err = db.sealString(cell{"quarantine", f.column, id}, f.value); err != nil {
-					return err
-				}
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO quarantine(id, received_at, source, report_id, dedupe_key, sender, message_id, size, reason, detail)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				id, q.ReceivedAt.UnixMilli(), q.Source, report, dedupe, sealed[0], sealed[1], q.Size, q.Reason, sealed[2]); err != nil {
-				return err
-			}
-		}
-		created = true
-		entry := *q
-		entry.ID = id
-		for _, m := range build(&entry) {
-			if err := db.enqueue(ctx, tx, m); err != nil {
-				return err
-			}
-		}
-		if q.ReportID != 0 {
-			_, err = tx.ExecContext(ctx, `UPDATE reports SET finished_at = ? WHERE id = ? AND finished_at IS NULL`, q.ReceivedAt.UnixMilli(), q.ReportID)
-		}
-		return err
-	})
-	if err == nil && !created && q.ReportID != 0 {
+	var released sql.NullInt64
+	err = db.stmts.queryRow(ctx, tx, qQuarantineByKey, dedupe, report).Scan(&id, &released)
+	switch {
+	case err == nil && !released.Valid:
 		// The entry exists (a re-delivery); make sure its report counts as finished.
-		_, err = db.write.ExecContext(ctx, `UPDATE reports SET finished_at = ? WHERE id = ? AND finished_at IS NULL`, q.ReceivedAt.UnixMilli(), q.ReportID)
+		if q.ReportID != 0 {
+			_, err = db.stmts.exec(ctx, tx, qFinishReport, q.ReceivedAt.UnixMilli(), q.ReportID)
+		}
+		return id, false, err
+	case err == nil:
+		// Released by an officer and rejected again: the same entry
+		// is back, with the reason of now.
+		detail, err := db.sealString(cell{"quarantine", "detail", id}, q.Detail)
+		if err != nil {
+			return 0, false, err
+		}
+		if _, err := db.stmts.exec(ctx, tx, qRequarantine, q.Reason, detail, id); err != nil {
+			return 0, false, err
+		}
+	case !errors.Is(err, sql.ErrNoRows):
+		return 0, false, err
+	default:
+		if id, err = db.nextID(ctx, tx, "quarantine"); err != nil {
+			return 0, false, err
+		}
+		var sealed [3]any
+		for i, f := range []struct{ column, value string }{{"sender", q.Sender}, {"message_id", q.MessageID}, {"detail", q.Detail}} {
+			if sealed[i], err = db.sealString(cell{"quarantine", f.column, id}, f.value); err != nil {
+				return 0, false, err
+			}
+		}
+		if _, err := db.stmts.exec(ctx, tx, qInsertQuarantine,
+			id, q.ReceivedAt.UnixMilli(), q.Source, report, dedupe, sealed[0], sealed[1], q.Size, q.Reason, sealed[2]); err != nil {
+			return 0, false, err
+		}
 	}
-	return id, created, err
+	entry := *q
+	entry.ID = id
+	for _, m := range build(&entry) {
+		if err := db.enqueue(ctx, tx, m); err != nil {
+			return 0, false, err
+		}
+	}
+	if q.ReportID != 0 {
+		_, err = db.stmts.exec(ctx, tx, qFinishReport, q.ReceivedAt.UnixMilli(), q.ReportID)
+	}
+	return id, true, err
 }
 
 // UnfinishedReports implements bot.IntakeStore.

@@ -17,7 +17,7 @@ import (
 )
 
 // fakeDecoder reads test messages: "Subject: S" on the first line, then
-// the body; "REJECT reason" rejects, "PANIC" panics, "PLAIN" is not
+// the body; "References: <id>" answers that Message-ID; "REJECT reason" rejects, "PANIC" panics, "PLAIN" is not
 // encrypted. Seal reverses the bytes, so a sealed report is visibly not
 // the plaintext.
 type fakeDecoder struct {
@@ -46,10 +46,14 @@ func (d *fakeDecoder) Decode(raw []byte) (*bot.Report, error) {
 		return nil, bot.Reject(reason, "rejected by the test")
 	}
 	subject, body, _ := strings.Cut(s, "\n")
-	return &bot.Report{
+	rep := &bot.Report{
 		Subject: strings.TrimPrefix(subject, "Subject: "), From: "rita@example.net",
 		Parts: []bot.ReportPart{{Kind: bot.PartText, Encrypted: !strings.Contains(s, "PLAIN"), Text: body}},
-	}, nil
+	}
+	if i := strings.Index(s, "References: "); i >= 0 {
+		rep.References = strings.Fields(s[i+12:])[:1]
+	}
+	return rep, nil
 }
 
 func (d *fakeDecoder) Seal(raw []byte) ([]byte, error) {

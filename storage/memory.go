@@ -47,10 +47,11 @@ func OpenMemory(ctx context.Context, log *slog.Logger) (*DB, error) {
 		return nil, fmt.Errorf("storage: opening %s in memory: %w", name, err)
 	}
 	read.SetMaxOpenConns(4)
-	db := &DB{write: write, read: read, path: "memory:" + name, log: log}
+	db := &DB{write: write, read: read, path: "memory:" + name, log: log, stmts: &stmts{}}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
+	db.stmts = prepareStmts(ctx, db.write, hotQueries, log)
 	return db, nil
 }

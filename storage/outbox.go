@@ -18,7 +18,7 @@ func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, m bot.OutboxMessage) erro
 	if err != nil {
 		return err
 	}
-	id, err := nextID(ctx, tx, "outbox")
+	id, err := db.nextID(ctx, tx, "outbox")
 	if err != nil {
 		return err
 	}
@@ -49,10 +49,7 @@ func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, m bot.OutboxMessage) erro
 	if m.DedupeKey != "" {
 		dedupe = m.DedupeKey
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO outbox(id, created_at, platform, channel, person, address, kind, incident_id, body,
-		confidential, dedupe_key, next_attempt_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT DO NOTHING`,
-		id, created.UnixMilli(), m.Dest.Platform, m.Dest.Channel, m.Dest.Person, address, m.Kind, incident,
+	_, err = db.stmts.exec(ctx, tx, qInsertOutbox, id, created.UnixMilli(), m.Dest.Platform, m.Dest.Channel, m.Dest.Person, address, m.Kind, incident,
 		body, m.Confidential, dedupe, next.UnixMilli(), lastError)
 	if err != nil {
 		return fmt.Errorf("queueing message: %w", err)

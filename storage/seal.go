@@ -243,10 +243,10 @@ func (db *DB) openString(c cell, stored []byte) (string, error) {
 // nextID is the id the next row of table gets, so that its sealed values
 // can name their row before it exists. Only inside a write transaction:
 // BEGIN IMMEDIATE holds the database's write lock, so nobody else takes it.
-func nextID(ctx context.Context, tx *sql.Tx, table string) (int64, error) {
-	var id int64
-	err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) + 1 FROM `+table).Scan(&id)
-	return id, err
+// The first call in a transaction reads every id-numbered table's highest
+// id in one query; later ones count on from there (see rowIDs).
+func (db *DB) nextID(ctx context.Context, tx *sql.Tx, table string) (int64, error) {
+	return db.ids.next(ctx, tx, table, db.stmts)
 }
 
 // keyValue returns what to store for, or compare with, a Keyed column.

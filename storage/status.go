@@ -13,8 +13,14 @@ var _ bot.StatusStore = (*DB)(nil)
 
 // AddStatusToken implements bot.StatusStore.
 func (db *DB) AddStatusToken(ctx context.Context, hash string, incidentID int64, at time.Time) error {
-	_, err := db.write.ExecContext(ctx, `INSERT INTO status_tokens(hash, incident_id, created_at) VALUES (?, ?, ?)`,
-		hash, incidentID, at.UnixMilli())
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		return db.addStatusToken(ctx, tx, hash, incidentID, at)
+	})
+}
+
+// addStatusToken is AddStatusToken inside tx.
+func (db *DB) addStatusToken(ctx context.Context, tx *sql.Tx, hash string, incidentID int64, at time.Time) error {
+	_, err := db.stmts.exec(ctx, tx, qInsertStatusToken, hash, incidentID, at.UnixMilli())
 	return err
 }
 

@@ -58,33 +58,37 @@ func (db *DB) IncidentByMessageID(ctx context.Context, messageID string) (int64,
 // AddFollowUp implements bot.ThreadStore.
 func (db *DB) AddFollowUp(ctx context.Context, f bot.FollowUp, build func(*bot.Incident) bot.Change) (created bool, err error) {
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		var existing int64
-		err := tx.QueryRowContext(ctx, `SELECT incident_id FROM followups WHERE report_id = ?`, f.ReportID).Scan(&existing)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		inc, err := db.scanIncident(tx.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, f.IncidentID))
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound(f.IncidentID)
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO followups(report_id, incident_id, matched_by, received_at) VALUES (?, ?, ?, ?)`,
-			f.ReportID, f.IncidentID, f.MatchedBy, f.ReceivedAt.UnixMilli()); err != nil {
-			return err
-		}
-		if err := db.applyChange(ctx, tx, f.IncidentID, build(inc)); err != nil {
-			return err
-		}
-		created = true
-		_, err = tx.ExecContext(ctx, `UPDATE reports SET finished_at = ? WHERE id = ? AND finished_at IS NULL`, f.ReceivedAt.UnixMilli(), f.ReportID)
+		created, err = db.addFollowUp(ctx, tx, f, build)
 		return err
 	})
 	return created, err
+}
+
+// addFollowUp is AddFollowUp inside tx.
+func (db *DB) addFollowUp(ctx context.Context, tx *sql.Tx, f bot.FollowUp, build func(*bot.Incident) bot.Change) (created bool, err error) {
+	var existing int64
+	err = db.stmts.queryRow(ctx, tx, qFollowUpOf, f.ReportID).Scan(&existing)
+	if err == nil {
+		return false, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return false, err
+	}
+	inc, err := db.scanIncident(db.stmts.queryRow(ctx, tx, qIncidentByID, f.IncidentID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, notFound(f.IncidentID)
+	}
+	if err != nil {
+		return false, err
+	}
+	if _, err := db.stmts.exec(ctx, tx, qInsertFollowUp, f.ReportID, f.IncidentID, f.MatchedBy, f.ReceivedAt.UnixMilli()); err != nil {
+		return false, err
+	}
+	if err := db.applyChange(ctx, tx, f.IncidentID, build(inc)); err != nil {
+		return false, err
+	}
+	_, err = db.stmts.exec(ctx, tx, qFinishReport, f.ReceivedAt.UnixMilli(), f.ReportID)
+	return err == nil, err
 }
 
 // FollowUps implements bot.ThreadStore.

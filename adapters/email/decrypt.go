@@ -161,7 +161,8 @@ func (d *Decoder) open(data []byte, budget int64, keyOps *int) (*opened, error) 
 		}
 		// The armor's checksum and end line are checked at the end of the
 		// body: read all of it before parsing any packet.
-		if raw, err = io.ReadAll(io.LimitReader(block.Body, int64(len(data)))); err != nil {
+		// The armor decodes to less than its own length.
+		if raw, err = readAllSized(io.LimitReader(block.Body, int64(len(data))), len(data)); err != nil {
 			return nil, bot.Reject(bot.RejectBadArmor, "the ASCII armor of an OpenPGP message is truncated or corrupted (%s)", pgpError(err))
 		}
 	}

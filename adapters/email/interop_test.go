@@ -28,7 +28,12 @@ type gpgFixture struct {
 
 func newGPGFixture(t testing.TB) *gpgFixture {
 	t.Helper()
-	g := gpgtest.New(t)
+	return gpgFixtureIn(t, gpgtest.New(t))
+}
+
+// gpgFixtureIn makes the fixture's keys in g.
+func gpgFixtureIn(t testing.TB, g *gpgtest.GPG) *gpgFixture {
+	t.Helper()
 	f := &gpgFixture{
 		g:        g,
 		teamG:    g.GenerateKey(t, "Security Team", "security@example.org", gpgtest.KeyOptions{Passphrase: "team passphrase"}),

@@ -212,11 +212,32 @@ func (e *entity) content(limit int64) ([]byte, error) {
 	}
 	// A read error is truncated base64 or bad quoted-printable: keep what
 	// decoded, which is what mail readers show.
-	out, _ := io.ReadAll(io.LimitReader(r, limit+1))
+	// Decoding never makes a body longer than it is encoded.
+	out, _ := readAllSized(io.LimitReader(r, limit+1), int(min(int64(len(e.body)), limit+1)))
 	if int64(len(out)) > limit {
 		return nil, errTooLarge
 	}
 	return out, nil
+}
+
+// readAllSized is io.ReadAll into one buffer of size+1 bytes, for a reader
+// known to yield at most size: io.ReadAll starts at 512 bytes and grows,
+// a dozen allocations and copies for a 20 KB report.
+func readAllSized(r io.Reader, size int) ([]byte, error) {
+	b := make([]byte, 0, size+1)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // more than size after all
+		}
+	}
 }
 
 var errTooLarge = fmt.Errorf("content over the limit")

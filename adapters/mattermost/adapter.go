@@ -132,6 +132,8 @@ type Adapter struct {
 	dms       map[string]string // user id → direct channel id
 	outbox    Releaser          // releases held messages (privacy.go); may be nil
 	alerted   sync.Map          // alert keys queued by this process (privacy.go)
+	verdicts  verdicts          // passing privacy verdicts still known to hold (verdicts.go)
+	live      atomic.Pointer[liveSession]
 
 	// Work started by callbacks (deferred slash answers, post refreshes,
 	// DM commands) that Run waits for when it stops.

@@ -53,7 +53,9 @@ func (a *Adapter) takeIncidentPost(ctx context.Context, c *connection, post *mod
 // the relay (verifyChannel alerts the officers).
 func (a *Adapter) discuss(ctx context.Context, c *connection, actor bot.Actor, id int64, post *model.Post, said bot.Said) {
 	said.Thread = post.RootId != ""
-	_, err := a.verifyChannel(ctx, c, post.ChannelId, true)
+	// Called on the websocket session's goroutine (posts and their edits
+	// are recorded in the order they came): no kept verdict here.
+	_, err := a.verifyChannelNow(ctx, c, post.ChannelId, true)
 	said.Relay = err == nil
 	if err := a.svc.Discuss(ctx, actor, id, said); err != nil {
 		a.log.Error("could not record a post of an incident channel", "incident", id, "err_kind", bot.KindOf(err))

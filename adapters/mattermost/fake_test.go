@@ -42,6 +42,8 @@ type fake struct {
 	hooks    chan []byte   // bodies posted to /hooks/commands/
 	posted   chan *model.Post
 	dialogs  chan model.OpenDialogRequest // interactive dialogs opened
+
+	gets map[string]int // GET /channels/{id} calls, by channel
 }
 
 type fakeChannel struct {
@@ -248,6 +250,10 @@ func (f *fake) channelByName(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *fake) channel(w http.ResponseWriter, r *http.Request) {
+	if f.gets == nil { // f.mu is held (authed)
+		f.gets = map[string]int{}
+	}
+	f.gets[r.PathValue("id")]++
 	if fc := f.channels[r.PathValue("id")]; f.visible(w, fc) {
 		reply(w, 200, fc.ch)
 	}
@@ -410,11 +416,20 @@ func (f *fake) websocket(w http.ResponseWriter, r *http.Request) {
 	hello.Add("connection_id", model.NewId())
 	f.send(hello)
 	f.accepted <- struct{}{}
-	go func() { // discard what the client sends (pongs, requests)
+	go func() { // answer "ping" requests, refuse others, as the server does
 		for {
-			if _, _, err := conn.NextReader(); err != nil {
+			var req model.WebSocketRequest
+			if err := conn.ReadJSON(&req); err != nil {
 				return
 			}
+			resp := &model.WebSocketResponse{Status: model.StatusOk, SeqReply: req.Seq, Data: map[string]any{"text": "pong"}}
+			if req.Action != "ping" {
+				resp = &model.WebSocketResponse{Status: model.StatusFail, SeqReply: req.Seq,
+					Error: model.NewAppError("fake", "api.web_socket_router.bad_action.app_error", nil, "", 500)}
+			}
+			f.mu.Lock() // one writer at a time, in order with the events
+			_ = conn.WriteJSON(resp)
+			f.mu.Unlock()
 		}
 	}()
 }
@@ -480,3 +495,18 @@ func (f *fake) waitPost(t testing.TB, channelID, text string) *model.Post {
 }
 
 func (f *fake) String() string { return fmt.Sprintf("fake Mattermost at %s", f.srv.URL) }
+
+// channelGets is how often the channel was fetched by id.
+func (f *fake) channelGets(id string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.gets[id]
+}
+
+// skipSequence makes the next event's sequence number skip one, as when
+// an event is lost.
+func (f *fake) skipSequence() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.wsSeq++
+}

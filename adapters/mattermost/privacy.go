@@ -23,11 +23,37 @@ import (
 // errNotPrivate is why a post was refused.
 var errNotPrivate = errors.New("the channel is not verified private")
 
-// verifyChannel fetches a channel and checks it may receive a post. With
-// sensitive (anything about an incident, report content or not) the whole
-// rule applies; without it (a non-confidential answer in a direct channel
-// to whoever asked) only that the channel is the bot's and closed.
+// verifyChannel checks a channel may receive a post. With sensitive
+// (anything about an incident, report content or not) the whole rule
+// applies; without it (a non-confidential answer in a direct channel to
+// whoever asked) only that the channel is the bot's and closed. A passing
+// verdict the websocket shows to still hold is reused (verdicts.go);
+// otherwise the channel is fetched and judged again.
 func (a *Adapter) verifyChannel(ctx context.Context, c *connection, channelID string, sensitive bool) (*model.Channel, error) {
+	k := verdictKey{channel: channelID, sensitive: sensitive}
+	if ch := a.cachedVerdict(ctx, c, k); ch != nil {
+		return ch, nil
+	}
+	return a.verifyChannelNow(ctx, c, channelID, sensitive)
+}
+
+// verifyChannelNow is verifyChannel without a kept verdict: it always
+// asks REST (and keeps a passing verdict for others). The websocket
+// session's own goroutine must use it: a kept verdict waits for a ping
+// reply that this goroutine hands over (see syncWebSocket), so it would
+// wait for itself until the call timed out.
+func (a *Adapter) verifyChannelNow(ctx context.Context, c *connection, channelID string, sensitive bool) (*model.Channel, error) {
+	k := verdictKey{channel: channelID, sensitive: sensitive}
+	stamp := a.verdicts.stamp()
+	ch, err := a.checkChannel(ctx, c, channelID, sensitive)
+	if err == nil {
+		a.verdicts.store(k, stamp, c, ch)
+	}
+	return ch, err
+}
+
+// checkChannel fetches a channel and its members and asks the rule.
+func (a *Adapter) checkChannel(ctx context.Context, c *connection, channelID string, sensitive bool) (*model.Channel, error) {
 	cctx, cancel := a.call(ctx)
 	defer cancel()
 	ch, resp, err := a.client.GetChannel(cctx, channelID)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -101,7 +102,15 @@ func (a *Adapter) session(ctx context.Context, r *resume) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	dialer := &websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: a.opts.RequestTimeout}
+	var nd net.Dialer
+	dialer := &websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: a.opts.RequestTimeout,
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := nd.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return quickAck(c), nil
+		}}
 	ws, err := model.NewReliableWebSocketClientWithDialer(dialer, wsURL(a.opts.URL), a.opts.Token, r.connID, int(r.next), true)
 	if err != nil {
 		return false, err
@@ -109,58 +118,102 @@ func (a *Adapter) session(ctx context.Context, r *resume) (bool, error) {
 	ws.Listen()
 	defer closeWebSocket(ws)
 	defer a.wsUp.Store(false)
+	live := &liveSession{pings: make(chan chan bool), done: make(chan struct{})}
+	defer func() {
+		a.live.CompareAndSwap(live, nil)
+		close(live.done)
+		a.verdicts.session(false)
+	}()
+	p := &pinger{ws: ws}
 	hello := false
+	// take handles one event; it reports false when the connection closed.
+	take := func(ev *model.WebSocketEvent) {
+		if ev.EventType() == model.WebsocketEventHello {
+			id, _ := ev.GetData()["connection_id"].(string)
+			resumed := id != "" && id == r.connID
+			if id != r.connID {
+				r.connID = id
+			}
+			r.next = ev.GetSequence() + 1
+			// Verdicts made before this hello are not kept across it.
+			a.verdicts.session(true)
+			if !hello {
+				a.log.Info("websocket connected", "resumed", resumed)
+				hello = true
+				a.wsUp.Store(true)
+				a.live.Store(live)
+				if !resumed {
+					// Changes and direct messages missed while
+					// disconnected show up now.
+					a.goBackground(func() { a.recheckChannels(ctx, c) })
+					a.goBackground(func() { a.catchUp(ctx, c) })
+				}
+				if a.opts.Outbox != nil {
+					// Messages pushed back while the server was away
+					// go now, not after the outbox's backoff.
+					a.goBackground(func() {
+						if err := a.opts.Outbox.Resume(ctx, bot.PlatformMattermost); err != nil {
+							a.log.Warn("could not resume the outbox", "err", err)
+						}
+					})
+				}
+				select {
+				case a.hello <- struct{}{}:
+				default:
+				}
+			}
+			return
+		}
+		// A missed event, or one that may change a channel's privacy,
+		// ends every kept verdict before anything else sees the event.
+		if ev.GetSequence() != r.next || !verdictNeutral[ev.EventType()] {
+			a.verdicts.drop()
+		}
+		r.next = ev.GetSequence() + 1
+		if cur, err := a.current(); err == nil {
+			c = cur // the people as last resolved (Refresh)
+		}
+		a.onEvent(ctx, c, ev)
+	}
+	closed := func() error {
+		if ws.ListenError != nil {
+			return ws.ListenError
+		}
+		return errors.New("connection closed")
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return hello, nil
 		case ev, ok := <-ws.EventChannel:
 			if !ok {
-				if ws.ListenError != nil {
-					return hello, ws.ListenError
-				}
-				return hello, errors.New("connection closed")
+				return hello, closed()
 			}
-			if ev.EventType() == model.WebsocketEventHello {
-				id, _ := ev.GetData()["connection_id"].(string)
-				resumed := id != "" && id == r.connID
-				if id != r.connID {
-					r.connID = id
-				}
-				r.next = ev.GetSequence() + 1
-				if !hello {
-					a.log.Info("websocket connected", "resumed", resumed)
-					hello = true
-					a.wsUp.Store(true)
-					if !resumed {
-						// Changes and direct messages missed while
-						// disconnected show up now.
-						a.goBackground(func() { a.recheckChannels(ctx, c) })
-						a.goBackground(func() { a.catchUp(ctx, c) })
-					}
-					if a.opts.Outbox != nil {
-						// Messages pushed back while the server was away
-						// go now, not after the outbox's backoff.
-						a.goBackground(func() {
-							if err := a.opts.Outbox.Resume(ctx, bot.PlatformMattermost); err != nil {
-								a.log.Warn("could not resume the outbox", "err", err)
-							}
-						})
-					}
-					select {
-					case a.hello <- struct{}{}:
-					default:
-					}
-				}
+			take(ev)
+		case reply := <-live.pings:
+			p.send(reply)
+		case r, ok := <-ws.ResponseChannel:
+			if !ok {
 				continue
 			}
-			r.next = ev.GetSequence() + 1
-			if cur, err := a.current(); err == nil {
-				c = cur // the people as last resolved (Refresh)
+			// The client's reader queued every event it read before this
+			// reply already: take them first, so a ping's waiter learns
+			// of no verdict that an earlier event ended.
+			for drained := false; !drained; {
+				select {
+				case ev, ok := <-ws.EventChannel:
+					if !ok {
+						return hello, closed()
+					}
+					take(ev)
+				default:
+					drained = true
+				}
 			}
-			a.onEvent(ctx, c, ev)
-		case r, ok := <-ws.ResponseChannel:
-			if ok && r.Status == model.StatusFail {
+			if p.replied(r) {
+				continue
+			}
+			if r.Status == model.StatusFail {
 				msg := "rejected"
 				if r.Error != nil {
 					msg = r.Error.Error()

@@ -1,0 +1,191 @@
+package mattermost
+
+import (
+	"context"
+	"sync"
+
+	"github.com/mattermost/mattermost/server/public/model"
+)
+
+// A channel's privacy verdict costs two or three REST calls (the channel,
+// its members, unknown users), and every reply in a channel needed one.
+// A passing verdict is kept and reused only while the websocket proves
+// nothing changed since it was made:
+//
+//   - the websocket is connected, in the same session as when the verdict
+//     was made: any disconnect or reconnect drops every verdict (events
+//     in between are lost to us even when the server replays them);
+//   - no event has come since that could change any channel's verdict:
+//     every event but the few known to be about posts, typing and
+//     presence (verdictNeutral) drops every verdict, as does a gap in the
+//     websocket's sequence numbers (a missed event);
+//   - the people and trusted members it was judged against are the same
+//     (*connection is replaced when they are resolved again);
+//   - and, before each use, a websocket round trip (a "ping" request)
+//     has come back: the server writes its events and its replies to one
+//     connection in order, so an event it sent before answering (a member
+//     added just now) has been read, and has dropped the verdict, by then.
+//
+// A verdict made by a REST check is stored only if no such event arrived
+// while the check ran (it may have read the channel before the change).
+// Failing verdicts are never kept: each try asks REST and alerts as before.
+
+// verdictNeutral are the events that change no channel's type or members.
+// A new direct or group channel is born with its members and holds no
+// verdict yet.
+var verdictNeutral = map[model.WebsocketEventType]bool{
+	model.WebsocketEventDirectAdded:            true,
+	model.WebsocketEventGroupAdded:             true,
+	model.WebsocketEventPosted:                 true,
+	model.WebsocketEventPostEdited:             true,
+	model.WebsocketEventPostDeleted:            true,
+	model.WebsocketEventTyping:                 true,
+	model.WebsocketEventReactionAdded:          true,
+	model.WebsocketEventReactionRemoved:        true,
+	model.WebsocketEventStatusChange:           true,
+	model.WebsocketEventMultipleChannelsViewed: true,
+	model.WebsocketEventThreadUpdated:          true,
+	model.WebsocketEventThreadReadChanged:      true,
+	model.WebsocketEventEphemeralMessage:       true,
+}
+
+type verdictKey struct {
+	channel   string
+	sensitive bool
+}
+
+type verdict struct {
+	gen uint64
+	c   *connection
+	ch  *model.Channel
+}
+
+// verdicts are the passing verdicts that still hold.
+type verdicts struct {
+	mu  sync.Mutex
+	gen uint64 // bumped by whatever may change a verdict; stamps every verdict
+	up  bool   // a websocket session is live (said hello)
+	m   map[verdictKey]verdict
+}
+
+// stamp is taken before a REST check; store keeps its verdict only if
+// nothing happened since.
+func (v *verdicts) stamp() uint64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.gen
+}
+
+func (v *verdicts) store(k verdictKey, stamp uint64, c *connection, ch *model.Channel) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if !v.up || stamp != v.gen {
+		return
+	}
+	if v.m == nil {
+		v.m = map[verdictKey]verdict{}
+	}
+	v.m[k] = verdict{gen: stamp, c: c, ch: ch}
+}
+
+// lookup returns the kept verdict's channel, or nil.
+func (v *verdicts) lookup(k verdictKey, c *connection) *model.Channel {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	e, ok := v.m[k]
+	if !ok || !v.up || e.gen != v.gen || e.c != c {
+		return nil
+	}
+	return e.ch
+}
+
+// drop forgets every verdict: an event that may change one, a missed
+// event, or the websocket going up or down (up says which).
+func (v *verdicts) drop() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.gen++
+	clear(v.m)
+}
+
+func (v *verdicts) session(up bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.gen++
+	v.up = up
+	clear(v.m)
+}
+
+// cachedVerdict returns a kept passing verdict for the channel, after a
+// websocket round trip proves no event has come since (see above), or
+// nil: then the caller checks through REST.
+func (a *Adapter) cachedVerdict(ctx context.Context, c *connection, k verdictKey) *model.Channel {
+	if a.verdicts.lookup(k, c) == nil {
+		return nil
+	}
+	if !a.syncWebSocket(ctx) {
+		return nil
+	}
+	return a.verdicts.lookup(k, c)
+}
+
+// liveSession is how syncWebSocket reaches the websocket session.
+type liveSession struct {
+	pings chan chan bool
+	done  chan struct{} // closed when the session ends
+}
+
+// syncWebSocket sends a ping over the websocket and waits for its reply,
+// which the session hands over only after every event read before it has
+// been taken. false: no live session, or no reply in time.
+func (a *Adapter) syncWebSocket(ctx context.Context) bool {
+	s := a.live.Load()
+	if s == nil {
+		return false
+	}
+	sctx, cancel := a.call(ctx)
+	defer cancel()
+	reply := make(chan bool, 1)
+	select {
+	case s.pings <- reply:
+	case <-s.done:
+		return false
+	case <-sctx.Done():
+		return false
+	}
+	select {
+	case ok := <-reply:
+		return ok
+	case <-s.done:
+		return false
+	case <-sctx.Done():
+		return false
+	}
+}
+
+// pinger is a session's side of syncWebSocket: it sends the pings asked
+// for and answers each waiter once its reply has come.
+type pinger struct {
+	ws      *model.WebSocketClient
+	waiting map[int64]chan bool
+}
+
+func (p *pinger) send(reply chan bool) {
+	if p.waiting == nil {
+		p.waiting = map[int64]chan bool{}
+	}
+	// SendMessage numbers requests from Sequence; only the session's
+	// goroutine sends, so reading it first is exact.
+	p.waiting[p.ws.Sequence] = reply
+	p.ws.SendMessage("ping", nil)
+}
+
+// replied answers the waiter of a reply; false if it answered no ping.
+func (p *pinger) replied(r *model.WebSocketResponse) bool {
+	reply, ok := p.waiting[r.SeqReply]
+	if ok {
+		reply <- r.Status == model.StatusOk
+		delete(p.waiting, r.SeqReply)
+	}
+	return ok
+}
