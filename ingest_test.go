@@ -24,7 +24,13 @@ import (
 // returns its path and the key.
 func intakeConfig(t testing.TB, extra string) (string, *teamkey.Key) {
 	t.Helper()
-	dir := t.TempDir()
+	return intakeConfigIn(t, t.TempDir(), extra)
+}
+
+// intakeConfigIn is intakeConfig in a directory of the caller's choosing
+// (the database goes beside the config).
+func intakeConfigIn(t testing.TB, dir, extra string) (string, *teamkey.Key) {
+	t.Helper()
 	key, err := teamkey.Generate("Test Team", "security@example.org", time.Now().Add(-time.Hour))
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,9 @@ const (
 	KindInvalid   Kind = "invalid"
 	KindConflict  Kind = "conflict"
 	KindInternal  Kind = "internal"
+	// KindUnavailable: the bot cannot do it now (its disk is full, say);
+	// nothing was changed and the same request may work later.
+	KindUnavailable Kind = "unavailable"
 )
 
 // Error is the one error type users see. Msg is safe to show to a team

@@ -85,11 +85,11 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 	db := &DB{write: write, read: read, path: path, log: log, stmts: &stmts{}}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
-		return nil, err
+		return nil, diskFull(err)
 	}
 	if db.keyed, err = hasDataKey(ctx, db.write); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("storage: %s: %w", path, err)
+		return nil, diskFull(fmt.Errorf("storage: %s: %w", path, err))
 	}
 	db.stmts = prepareStmts(ctx, db.write, hotQueries, log)
 	return db, nil
@@ -211,13 +211,26 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return diskFull(err)
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
+		return diskFull(err)
+	}
+	return diskFull(tx.Commit())
+}
+
+// diskFull gives an error of SQLite's for a full disk a message the user
+// may see (bot.KindUnavailable), keeping SQLite's for the log: otherwise
+// a full disk reads as "internal error" in chat. SQLITE_IOERR_SHMSIZE is
+// the same disk failing earlier: a process opening the database cannot
+// make room for its shared-memory index (the -shm file).
+func diskFull(err error) error {
+	var se *sqlite.Error
+	if !errors.As(err, &se) || (se.Code()&0xff != sqlite3.SQLITE_FULL && se.Code() != sqlite3.SQLITE_IOERR_SHMSIZE) {
 		return err
 	}
-	return tx.Commit()
+	return errors.Join(bot.Errorf(bot.KindUnavailable, "the disk holding the database is full: nothing was changed; try again once space is freed"), err)
 }
 
 // IsBusy reports whether err is SQLite's "database is locked".
