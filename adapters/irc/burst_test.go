@@ -29,7 +29,8 @@ func TestBurstPostsOneLinePerIncident(t *testing.T) {
 	const burst = 12
 	var ids []int64
 	for i := range burst {
-		inc := d.open(t, fmt.Sprintf("Burst report %d", i), body)
+		// One report makes one incident: each needs a body of its own.
+		inc := d.open(t, fmt.Sprintf("Burst report %d", i), fmt.Sprintf("report %d\n", i)+body)
 		ids = append(ids, inc.ID)
 	}
 	start := time.Now()
