@@ -11,66 +11,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/audits"
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"github.com/sectriage/sectriage/internal/testenv"
+	"github.com/sectriage/sectriage/internal/testenv/browsertest"
 	"github.com/sectriage/sectriage/publish"
 )
 
 var updateScreenshots = flag.Bool("update-screenshots", false, "write the browser test's screenshots to docs/")
-
-// problems collects everything the browser complains about: console
-// errors, exceptions, CSP and other issues, failed loads, HTTP errors.
-type problems struct {
-	mu   sync.Mutex
-	list []string
-}
-
-func (p *problems) add(format string, args ...any) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.list = append(p.list, fmt.Sprintf(format, args...))
-}
-
-func (p *problems) take() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	l := p.list
-	p.list = nil
-	return l
-}
-
-func (p *problems) listen(ev any) {
-	switch ev := ev.(type) {
-	case *runtime.EventConsoleAPICalled:
-		if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeWarning {
-			p.add("console %s", ev.Type)
-		}
-	case *runtime.EventExceptionThrown:
-		p.add("exception: %s", ev.ExceptionDetails.Text)
-	case *log.EventEntryAdded:
-		if ev.Entry.Level == log.EntryLevelError || ev.Entry.Level == log.EntryLevelWarning {
-			p.add("log %s/%s: %s (%s)", ev.Entry.Source, ev.Entry.Level, ev.Entry.Text, ev.Entry.URL)
-		}
-	case *audits.EventIssueAdded:
-		p.add("issue %s", ev.Issue.Code)
-	case *network.EventLoadingFailed:
-		p.add("load failed: %s %s", ev.ErrorText, ev.BlockedReason)
-	case *network.EventResponseReceived:
-		if ev.Response.Status >= 400 {
-			p.add("HTTP %d for %s", ev.Response.Status, ev.Response.URL)
-		}
-	}
-}
 
 // TestPagesInBrowser loads the pages in Debian's chromium: no console
 // error and no CSP violation, the advisory is found from the index by
@@ -78,7 +28,6 @@ func (p *problems) listen(ev any) {
 // width. A page that breaks the CSP on purpose must be caught, so the
 // listener can fail.
 func TestPagesInBrowser(t *testing.T) {
-	chromium := testenv.LookPath(t, "chromium", "chromium (scripts/deps/browser.sh)")
 	site := testSite(t)
 	mux := http.NewServeMux()
 	mux.Handle("/", site.Handler())
@@ -92,36 +41,8 @@ func TestPagesInBrowser(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(412, 915),
-	)
-	defer cancelAlloc()
-	var seen problems
-	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithListener(seen.listen))
-	defer cancel()
-	// The first Run starts the browser; it lives as long as ctx.
-	if err := chromedp.Do(ctx,
-		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-			if _, err := cdp.Call(ctx, t, runtime.Enable, cdp.Empty{}); err != nil {
-				return err
-			}
-			_, err := cdp.Call(ctx, t, audits.Enable, cdp.Empty{})
-			return err
-		}),
-		chromedp.EmulateViewport(412, 915),
-	); err != nil {
-		t.Fatalf("starting chromium: %v", err)
-	}
+	seen := browsertest.Problems{HTTPErrors: true}
+	ctx := browsertest.Start(t, &seen, true)
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		sctx, scancel := context.WithTimeout(ctx, 30*time.Second)
@@ -185,13 +106,13 @@ func TestPagesInBrowser(t *testing.T) {
 	checkLayout(t, ctx)
 	shot("security-policy.png")
 	settle()
-	for _, p := range seen.take() {
+	for _, p := range seen.Take() {
 		t.Errorf("browser reported: %s", p)
 	}
 
 	step("violation", chromedp.Navigate(srv.URL+"/violation.html"), chromedp.WaitVisible(chromedp.CSS("p")))
 	settle()
-	got := seen.take()
+	got := seen.Take()
 	if len(got) == 0 {
 		t.Error("a page with inline script and style under the CSP raised no complaint: the listener is blind")
 	}

@@ -11,110 +11,27 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/audits"
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"github.com/sectriage/sectriage/internal/testenv"
+	"github.com/sectriage/sectriage/internal/testenv/browsertest"
 )
 
 var updateScreenshots = flag.Bool("update-screenshots", false, "write the browser test's screenshots to docs/")
-
-// browserProblems collects what the browser complains about: console
-// errors and warnings, exceptions, CSP and other issues, failed loads.
-type browserProblems struct {
-	mu   sync.Mutex
-	list []string
-}
-
-func (p *browserProblems) add(format string, args ...any) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.list = append(p.list, fmt.Sprintf(format, args...))
-}
-
-func (p *browserProblems) take() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	l := p.list
-	p.list = nil
-	return l
-}
-
-func (p *browserProblems) listen(ev any) {
-	switch ev := ev.(type) {
-	case *runtime.EventConsoleAPICalled:
-		if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeWarning {
-			var args []string
-			for _, a := range ev.Args {
-				args = append(args, string(a.Value)+a.Description)
-			}
-			p.add("console %s: %s", ev.Type, strings.Join(args, " "))
-		}
-	case *runtime.EventExceptionThrown:
-		p.add("exception: %s %v", ev.ExceptionDetails.Text, ev.ExceptionDetails.Exception)
-	case *log.EventEntryAdded:
-		if ev.Entry.Level == log.EntryLevelError || ev.Entry.Level == log.EntryLevelWarning {
-			p.add("log %s/%s: %s (%s)", ev.Entry.Source, ev.Entry.Level, ev.Entry.Text, ev.Entry.URL)
-		}
-	case *audits.EventIssueAdded:
-		p.add("issue %s", ev.Issue.Code)
-	case *network.EventLoadingFailed:
-		p.add("load failed: %s %s", ev.ErrorText, ev.BlockedReason)
-	}
-}
 
 // browser is one chromium tab for a test, phone-sized.
 type browser struct {
 	t    *testing.T
 	ctx  context.Context
-	seen *browserProblems
+	seen *browsertest.Problems
 }
 
 func newBrowser(t *testing.T, scripts bool) *browser {
 	t.Helper()
-	chromium := testenv.LookPath(t, "chromium", "chromium (scripts/deps/browser.sh)")
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(412, 915),
-	)
-	t.Cleanup(cancelAlloc)
-	b := &browser{t: t, seen: &browserProblems{}}
-	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithListener(b.seen.listen))
-	t.Cleanup(cancel)
-	b.ctx = ctx
-	if err := chromedp.Do(ctx,
-		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			if _, err := cdp.Call(ctx, tg, runtime.Enable, cdp.Empty{}); err != nil {
-				return err
-			}
-			if _, err := cdp.Call(ctx, tg, audits.Enable, cdp.Empty{}); err != nil {
-				return err
-			}
-			_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: !scripts})
-			return err
-		}),
-		chromedp.EmulateViewport(412, 915),
-	); err != nil {
-		t.Fatalf("starting chromium: %v", err)
-	}
+	b := &browser{t: t, seen: &browsertest.Problems{}}
+	b.ctx = browsertest.Start(t, b.seen, scripts)
 	return b
 }
 
@@ -175,7 +92,7 @@ func (b *browser) shot(name string) {
 func (b *browser) noProblems(when string) {
 	b.t.Helper()
 	time.Sleep(300 * time.Millisecond) // late console and issue events
-	for _, p := range b.seen.take() {
+	for _, p := range b.seen.Take() {
 		b.t.Errorf("%s: the browser reported: %s", when, p)
 	}
 }
@@ -304,7 +221,7 @@ func TestReportPageInBrowser(t *testing.T) {
 	defer bad.Close()
 	b.do("violation", chromedp.Navigate(bad.URL), chromedp.WaitVisible(chromedp.CSS("p")))
 	time.Sleep(300 * time.Millisecond)
-	if len(b.seen.take()) == 0 {
+	if len(b.seen.Take()) == 0 {
 		t.Error("an inline script under the page's CSP raised no complaint: the test cannot see violations")
 	}
 	if b.eval(`document.title === "ran"`) {
