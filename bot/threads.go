@@ -219,9 +219,29 @@ func (in *Intake) notFromReporter(ctx context.Context, inc *Incident, rep *Repor
 	return "", nil
 }
 
+// followUpNoticeLines is how much of a follow-up its notice quotes; the
+// whole is in `show`.
+const followUpNoticeLines = 25
+
+// followUpExcerpt is the beginning of a follow-up's readable text for the
+// notice in the incident's channel, and how many lines it leaves out. As
+// for routing, only what came through the encryption when anything did:
+// text added outside it on the way is not quoted as the reporter's.
+func followUpExcerpt(rep *Report, max int) (string, int) {
+	text := strings.TrimRight(rep.RoutingText(), "\n")
+	if text == "" {
+		return "", 0
+	}
+	lines := strings.Split(text, "\n")
+	if len(lines) <= max {
+		return text, 0
+	}
+	return strings.Join(lines[:max], "\n"), len(lines) - max
+}
+
 // followUp links a stored report to its incident: a timeline entry, a
-// notice in the incident's channel and a ping to the assignee. The
-// content stays in the stored report; `show` decrypts it.
+// notice in the incident's channel that quotes its beginning (sealed in
+// the outbox, confidential on delivery) and a ping to the assignee.
 // It writes through w; the caller wakes the outbox once that commits.
 func (in *Intake) followUp(ctx context.Context, w ReportTx, reportID int64, source string, rep *Report, m threadMatch) (IntakeResult, error) {
 	res := IntakeResult{ReportID: reportID, IncidentID: m.incident.ID, FollowUp: true}
@@ -234,7 +254,19 @@ func (in *Intake) followUp(ctx context.Context, w ReportTx, reportID int64, sour
 			details := fmt.Sprintf("stored report %d, %s; %s", reportID, how, rep.Summary(source))
 			var text Text
 			text.Plain(fmt.Sprintf("%s: the reporter sent a follow-up (%s). Read it with: show %d", inc.Name(), how, inc.ID))
+			excerpt, more := followUpExcerpt(rep, followUpNoticeLines)
+			if excerpt != "" {
+				text.Line().Block(excerpt)
+			}
+			if more > 0 {
+				text.Line().Plain(fmt.Sprintf("[%d more lines: show %d]", more, inc.ID))
+			}
 			msgs := in.svc.notices(st, SystemActor(), inc, text)
+			for i := range msgs {
+				// It quotes the reporter: only where report content may go
+				// (the outbox keeps it sealed until then).
+				msgs[i].Confidential = true
+			}
 			if inc.Assignee != "" {
 				var ping Text
 				ping.Mention(inc.Assignee).Plain(fmt.Sprintf(" the reporter of %s sent a follow-up. Read it with: show %d", inc.Name(), inc.ID))

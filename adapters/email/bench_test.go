@@ -95,12 +95,7 @@ func BenchmarkIngestCommitted(b *testing.B) {
 			name = "sealed"
 		}
 		b.Run(name, func(b *testing.B) {
-			p := newPipeline(b, f.team, pipelineOptions{known: f.known, reporterMail: true})
-			if sealed {
-				if err := p.db.Unlock(ctx, f.team); err != nil {
-					b.Fatal(err)
-				}
-			}
+			p := newPipeline(b, f.team, pipelineOptions{known: f.known, reporterMail: true, plain: !sealed})
 			msgs := make([][]byte, b.N)
 			for i := range msgs {
 				msgs[i] = bytes.Replace(raw, []byte("<bench-0@example.net>"), []byte(fmt.Sprintf("<bench-%d-%d@example.net>", b.N, i)), 1)

@@ -41,6 +41,9 @@ type pipelineOptions struct {
 	reporterMail   bool
 	statusURL      string // with it, status links (the report page's tests)
 	notifyReporter bool
+	// plain leaves the database unsealed (a benchmark's baseline); the
+	// daemon always seals it, and so do the tests by default.
+	plain bool
 }
 
 func newPipeline(t testing.TB, team *teamkey.Key, o pipelineOptions) *pipeline {
@@ -52,6 +55,11 @@ func newPipeline(t testing.TB, team *teamkey.Key, o pipelineOptions) *pipeline {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	if team != nil && !o.plain {
+		if err := db.Unlock(ctx, team); err != nil {
+			t.Fatal(err)
+		}
+	}
 	people, err := bot.NewPeople([]bot.Person{
 		{Name: "alice", Role: bot.RoleOfficer},
 		{Name: "bob", Role: bot.RoleMember},

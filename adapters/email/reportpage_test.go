@@ -525,14 +525,19 @@ func checkStatusFollowUp(t *testing.T, p *pipeline, id int64, canary string) {
 	var notices, pings int
 	for _, m := range msgs {
 		text := bot.RenderPlain(m.Text)
-		if strings.Contains(text, canary) {
+		notice := m.IncidentID == id && m.Kind == bot.MessageNotice && m.Dest.Channel == bot.ChannelIncident && strings.Contains(text, "follow-up")
+		// Only the notice quotes the follow-up, and only as confidential.
+		if strings.Contains(text, canary) && (!notice || !m.Confidential) {
 			t.Errorf("a queued message holds the follow-up: %s", text)
 		}
 		if m.IncidentID != id || !strings.Contains(text, "follow-up") {
 			continue
 		}
 		switch {
-		case m.Kind == bot.MessageNotice && m.Dest.Channel == bot.ChannelIncident:
+		case notice:
+			if !strings.Contains(text, canary) {
+				t.Errorf("the follow-up notice does not quote it: %s", text)
+			}
 			notices++
 		case m.Kind == bot.MessagePing && m.Dest.Person == assignee:
 			pings++

@@ -108,18 +108,24 @@ func TestFollowUpThreadsOverIMAP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The notice quotes the follow-up and is confidential (delivered only
+	// where report content may go); nothing else queued holds content.
 	var notices, pings int
 	for _, m := range msgs {
 		text := bot.RenderPlain(m.Text)
+		notice := m.IncidentID == 1 && m.Kind == bot.MessageNotice && m.Dest.Channel == bot.ChannelIncident && strings.Contains(text, "follow-up")
 		if m.IncidentID == 1 && strings.Contains(text, "follow-up") {
 			switch {
-			case m.Kind == bot.MessageNotice && m.Dest.Channel == bot.ChannelIncident:
+			case notice:
 				notices++
+				if !m.Confidential || !strings.Contains(text, "CANARY-FOLLOW-") {
+					t.Errorf("the follow-up notice does not quote it as confidential (%v): %s", m.Confidential, text)
+				}
 			case m.Kind == bot.MessagePing && m.Dest.Person == "bob":
 				pings++
 			}
 		}
-		if strings.Contains(text, "CANARY") {
+		if !notice && strings.Contains(text, "CANARY") {
 			t.Errorf("a queued message holds report content: %s", text)
 		}
 	}
