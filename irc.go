@@ -24,6 +24,7 @@ func ircOptions(cfg *config.Config) (irc.Options, error) {
 		MaxBodyLines: r.MaxBodyLines, FullReport: r.FullReport,
 		ReconnectMin: r.Reconnect.Min.Duration, ReconnectMax: r.Reconnect.Max.Duration,
 		ChannelPerIncident: r.ChannelPerIncident, IncidentChannel: r.IncidentChannel,
+		TrustedAccounts: r.TrustedMembers,
 	}
 	var err error
 	if r.ServerPasswordFile != "" || r.ServerPasswordEnv != "" {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/hex"
+	"fmt"
 	"net"
 	"regexp"
 	"strconv"
@@ -43,6 +44,10 @@ type IRCConfig struct {
 	// eight random letters (a name nobody can guess and take first).
 	ChannelPerIncident bool   `toml:"channel_per_incident"`
 	IncidentChannel    string `toml:"incident_channel"`
+	// TrustedMembers are services accounts that may be in the private
+	// channels besides [[people]] and the bot (a logging bot with its own
+	// account): by account, never by nick.
+	TrustedMembers []string `toml:"trusted_members"`
 }
 
 // IRCSASLConfig is how the bot logs in to its services account.
@@ -142,6 +147,12 @@ func (c *Config) validateIRC(s *problemSink) {
 	}
 	if strings.ContainsAny(r.RealName, "\r\n\x00") {
 		s.add("irc.realname", "must be one line")
+	}
+	for i, acct := range r.TrustedMembers {
+		// Services account names: one word, no wildcard (never a nick mask).
+		if acct == "" || strings.ContainsAny(acct, " ,*?!@:\r\n\x00") {
+			s.add(fmt.Sprintf("irc.trusted_members[%d]", i+1), "%q is not a services account name", acct)
+		}
 	}
 	switch strings.ToUpper(r.SASL.Mechanism) {
 	case "":

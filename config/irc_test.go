@@ -48,6 +48,7 @@ manage_modes = true
 prefix = ""
 rate = { burst = 50, per_line = "1s" }
 max_body_lines = -1
+trusted_members = ["logbot", "*!*@host"]
 `
 	cfg, err := Parse([]byte(src), "i.toml")
 	if err != nil {
@@ -68,6 +69,7 @@ max_body_lines = -1
 		`i.toml:21: irc.prefix:`,
 		`i.toml:22: irc.rate.burst: must be 1 to 10`,
 		`i.toml:23: irc.max_body_lines:`,
+		`i.toml:24: irc.trusted_members[2]: "*!*@host" is not a services account name`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%s", want, err)

@@ -77,6 +77,9 @@ type Options struct {
 	// Deps.Channels.
 	ChannelPerIncident bool
 	IncidentChannel    string
+	// TrustedAccounts are services accounts allowed in the private
+	// channels besides declared people and the bot.
+	TrustedAccounts []string
 
 	// readOnly is set by Check: no mode changes, no alarms.
 	readOnly bool

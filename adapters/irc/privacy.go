@@ -46,10 +46,22 @@ func (s *session) placeFactsLocked(channel string, p privacy, modes string) bot.
 			m.Status = bot.MemberBot
 		case u.account != "" && people != nil && people.ByIRCAccount(u.account) != nil:
 			m.Status = bot.MemberPerson
+		case u.account != "" && s.a.trustedAccount(u.account):
+			m.Status = bot.MemberTrusted
 		}
 		f.Members = append(f.Members, m)
 	}
 	return f
+}
+
+// trustedAccount reports whether account is one of [irc] trusted_members.
+func (a *Adapter) trustedAccount(account string) bool {
+	for _, t := range a.opts.TrustedAccounts {
+		if strings.EqualFold(t, account) {
+			return true
+		}
+	}
+	return false
 }
 
 // verdict asks the rule about a channel now.

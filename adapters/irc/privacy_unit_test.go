@@ -28,7 +28,7 @@ func TestPrivacyVerdictFollowsTheChannel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := New(Options{Nick: "bot", TriageChannel: "#sec"}, Deps{Service: peopleService{&bot.Settings{People: people}}},
+	a := New(Options{Nick: "bot", TriageChannel: "#sec", TrustedAccounts: []string{"LogBot"}}, Deps{Service: peopleService{&bot.Settings{People: people}}},
 		slog.New(slog.DiscardHandler))
 	s := newSession(a)
 	for _, step := range []struct {
@@ -58,6 +58,10 @@ func TestPrivacyVerdictFollowsTheChannel(t *testing.T) {
 		{[]string{":alice!a@h MODE #sec -s"}, false, "not private"},
 		{[]string{":alice!a@h MODE #sec +s"}, true, ""},
 		{[]string{":Bob!b@h ACCOUNT *"}, false, "Bob (outsider)"},
+		{[]string{":Bob!b@h ACCOUNT bob"}, true, ""},
+		// [irc] trusted_members, by account only: the nick proves nothing.
+		{[]string{":logger!l@h JOIN #sec logbot :logs"}, true, ""},
+		{[]string{":LogBot!l@h JOIN #sec * :not logged in"}, false, "LogBot (outsider)"},
 	} {
 		for _, raw := range step.lines {
 			s.mu.Lock()
