@@ -17,10 +17,14 @@ import (
 // over TLS with a pinned certificate: check finds the channel private, the
 // daemon posts the incident queued before it started, takes a claim from
 // a SASL-identified member, and says QUIT when it is stopped.
-func TestIRCEndToEnd(t *testing.T) {
-	t.Parallel()
+// privateIRCDesk starts a real network with the bot's, alice's and bob's
+// accounts (and extra ones: name, password, ...), a #sec channel made
+// +snk by alice, who stays in it, and a directory holding the bot's IRC
+// password and the channel key as the configs below name them.
+func privateIRCDesk(t *testing.T, extraAccounts ...string) (*ircnet.Network, *ircnet.Client, string) {
+	t.Helper()
 	n := ircnet.Start(t, ircnet.Options{})
-	n.RegisterAccounts(t, "sectriage", "bot-pw", "alice", "alice-pw", "bob", "bob-pw")
+	n.RegisterAccounts(t, append([]string{"sectriage", "bot-pw", "alice", "alice-pw", "bob", "bob-pw"}, extraAccounts...)...)
 	alice := ircnet.Dial(t, n.Addr(), "alice", ircnet.ClientOptions{Account: "alice", Password: "alice-pw"})
 	alice.Join("#sec", "")
 	alice.Expect(t, 10*time.Second, ircnet.Cmd("JOIN", "#sec"))
@@ -33,6 +37,12 @@ func TestIRCEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	return n, alice, dir
+}
+
+func TestIRCEndToEnd(t *testing.T) {
+	t.Parallel()
+	n, _, dir := privateIRCDesk(t) // alice stays in #sec, keeping it alive
 	path := filepath.Join(dir, "sectriage.toml")
 	cfgText := `
 [storage]

@@ -20,20 +20,7 @@ import (
 // (officers) approve, alice publishes; the daemon then serves the advisory.
 func TestPublishOverIRC(t *testing.T) {
 	t.Parallel()
-	n := ircnet.Start(t, ircnet.Options{})
-	n.RegisterAccounts(t, "sectriage", "bot-pw", "alice", "alice-pw", "bob", "bob-pw", "carol", "carol-pw")
-	alice := ircnet.Dial(t, n.Addr(), "alice", ircnet.ClientOptions{Account: "alice", Password: "alice-pw"})
-	alice.Join("#sec", "")
-	alice.Expect(t, 10*time.Second, ircnet.Cmd("JOIN", "#sec"))
-	alice.Mode("#sec", "+snk", "chan-key")
-	alice.Expect(t, 10*time.Second, ircnet.Cmd("MODE", "#sec"))
-
-	dir := t.TempDir()
-	for name, content := range map[string]string{"irc-password": "bot-pw\n", "irc-key": "chan-key\n"} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	n, alice, dir := privateIRCDesk(t, "carol", "carol-pw")
 	addr := freeAddr(t)
 	path := filepath.Join(dir, "sectriage.toml")
 	cfgText := `
