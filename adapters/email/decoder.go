@@ -41,7 +41,9 @@ type Decoder struct {
 	// it unlocks a secret key, which a command that never reads a report
 	// must not pay for.
 	hashKey func() ([]byte, error)
-	log     *slog.Logger
+	// knownKeys indexes known, when first needed.
+	knownKeys func() map[string]knownKey
+	log       *slog.Logger
 }
 
 var (
@@ -64,6 +66,7 @@ func NewDecoder(team *teamkey.Key, known openpgp.EntityList, limits Limits, log 
 	return &Decoder{
 		team: team, teamKeyID: fp[len(fp)-16:], keyring: ring, known: known, teamKeyIDs: ids,
 		limits: limits.withDefaults(), hashKey: hashKey, log: log,
+		knownKeys: sync.OnceValue(func() map[string]knownKey { return indexKnownKeys(known) }),
 	}, nil
 }
 
@@ -83,8 +86,8 @@ func (d *Decoder) Envelope(raw []byte) (env bot.Envelope) {
 	if err != nil {
 		return env
 	}
-	env.MessageID = messageID(e.header.Get("Message-Id"))
-	env.Sender = reporterAddress(e)
+	env.MessageID = messageID(e.header.get(fieldMessageID))
+	env.Sender = reporterAddress(e, address(e.header, fieldFrom))
 	// Only a PGP/MIME message is encrypted end to end as received. Anything
 	// else (inline PGP with text around it, an encrypted attachment beside
 	// a plaintext body, plaintext) may hold plaintext and is sealed.
@@ -121,11 +124,16 @@ func references(v string) []string {
 	return out
 }
 
-func reporterAddress(e *entity) string {
-	if a := address(e.header, "Reply-To"); a != "" && strings.Contains(a, "@") {
+// reporterAddress is where replies to e go: its Reply-To, else from (its
+// From address, which the caller has read already).
+func reporterAddress(e *entity, from string) string {
+	if !e.header.has(fieldReplyTo) {
+		return from
+	}
+	if a := address(e.header, fieldReplyTo); a != "" && strings.Contains(a, "@") {
 		return a
 	}
-	return address(e.header, "From")
+	return from
 }
 
 // Decode implements bot.ReportDecoder. It never panics: a panic in any
@@ -145,20 +153,20 @@ func (d *Decoder) Decode(raw []byte) (rep *bot.Report, err error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, bot.Reject(bot.RejectMalformedMIME, "the message is empty")
 	}
-	top, err := parseEntity(stripMboxFrom(raw), d.limits.MaxHeaderBytes)
+	w := &walker{d: d, rep: &bot.Report{}, keyOps: d.limits.MaxRecipients}
+	top, err := w.hp.parseEntity(stripMboxFrom(raw), d.limits.MaxHeaderBytes)
 	if err != nil {
 		return nil, err
 	}
-	w := &walker{d: d, rep: &bot.Report{}, keyOps: d.limits.MaxRecipients, overCipher: map[int]bool{},
-		sender: address(top.header, "From")}
+	w.sender = address(top.header, fieldFrom)
 	w.from = w.sender
-	w.rep.MessageID = messageID(top.header.Get("Message-Id"))
-	w.rep.From = reporterAddress(top)
-	w.rep.Subject = headerText(top.header, "Subject")
-	w.rep.Recipients = addresses(top.header, "To", "Cc", "Delivered-To", "X-Original-To")
-	w.rep.References = references(top.header.Get("In-Reply-To") + " " + top.header.Get("References"))
+	w.rep.MessageID = messageID(top.header.get(fieldMessageID))
+	w.rep.From = reporterAddress(top, w.sender)
+	w.rep.Subject = headerText(top.header, fieldSubject)
+	w.rep.Recipients = addresses(top.header, fieldTo, fieldCc, fieldDeliveredTo, fieldOriginalTo)
+	w.rep.References = references(top.header.get(fieldInReplyTo) + " " + top.header.get(fieldReferences))
 	w.rep.AutoSubmitted = autoSubmitted(top)
-	if ac := top.header.Get("Autocrypt"); ac != "" {
+	if ac := top.header.get(fieldAutocrypt); ac != "" {
 		w.autocrypt(ac)
 	}
 	if err := w.walk(top, 0, false); err != nil {
@@ -172,11 +180,11 @@ func (d *Decoder) Decode(raw []byte) (rep *bot.Report, err error) {
 // autoSubmitted recognises bounces and auto-replies (RFC 3834), which must
 // never be answered automatically.
 func autoSubmitted(e *entity) bool {
-	as := strings.ToLower(strings.TrimSpace(e.header.Get("Auto-Submitted")))
+	as := strings.ToLower(strings.TrimSpace(e.header.get(fieldAutoSubmitted)))
 	if as != "" && as != "no" {
 		return true
 	}
-	switch strings.ToLower(strings.TrimSpace(e.header.Get("Precedence"))) {
+	switch strings.ToLower(strings.TrimSpace(e.header.get(fieldPrecedence))) {
 	case "bulk", "list", "junk", "auto_reply":
 		return true
 	}

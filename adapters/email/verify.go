@@ -115,10 +115,10 @@ func issuer(body []byte) string {
 		}
 		if sig, ok := p.(*packet.Signature); ok {
 			if sig.IssuerKeyId != nil {
-				return fmt.Sprintf("%016X", *sig.IssuerKeyId)
+				return keyIDHex(*sig.IssuerKeyId)
 			}
 			if len(sig.IssuerFingerprint) >= 8 {
-				return fmt.Sprintf("%X", sig.IssuerFingerprint[len(sig.IssuerFingerprint)-8:])
+				return upperHex(sig.IssuerFingerprint[len(sig.IssuerFingerprint)-8:])
 			}
 			return ""
 		}

@@ -1,0 +1,65 @@
+package email
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// tidyTextSpec is what tidyText does, written the obvious way.
+func tidyTextSpec(s string) string {
+	var out []string
+	blank := 0
+	for _, l := range strings.Split(s, "\n") {
+		l = strings.TrimRight(l, " \t\r")
+		if l == "" {
+			if blank++; blank > 1 {
+				continue
+			}
+		} else {
+			blank = 0
+		}
+		out = append(out, l)
+	}
+	return strings.TrimSpace(strings.Join(out, "\n"))
+}
+
+// TestTidyTextMatchesSpec checks tidyText, for strings and bytes, against
+// the obvious version on text made of every piece that matters: line
+// ends of both kinds, trailing blanks, runs of empty lines, white space at
+// either end.
+func TestTidyTextMatchesSpec(t *testing.T) {
+	pieces := []string{"a", "word", " ", "\t", "\r", "\n", "\r\n", "\n\n", "\n \n", "\u00a0", "é", "\v"}
+	rng := rand.New(rand.NewPCG(7, 7))
+	cases := []string{"", "\n", "x", "x\n", "\n\nx\n\n\ny \n"}
+	for range 20000 {
+		var b strings.Builder
+		for range rng.IntN(12) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		cases = append(cases, b.String())
+	}
+	for _, s := range cases {
+		want := tidyTextSpec(s)
+		if got := tidyText(s); got != want {
+			t.Fatalf("tidyText(%q) = %q, want %q", s, got, want)
+		}
+		if got := tidyText([]byte(s)); got != want {
+			t.Fatalf("tidyText([]byte(%q)) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+func TestHexMatchesFmt(t *testing.T) {
+	for _, id := range []uint64{0, 1, 0xabcdef, 1<<64 - 1, 0x04ADBE8D601E4ED4} {
+		if got, want := keyIDHex(id), fmt.Sprintf("%016X", id); got != want {
+			t.Errorf("keyIDHex(%x) = %s, want %s", id, got, want)
+		}
+	}
+	for _, b := range [][]byte{nil, {0}, {0xff, 0x0a}, []byte("twenty bytes of fp!!")} {
+		if got, want := upperHex(b), fmt.Sprintf("%X", b); got != want {
+			t.Errorf("upperHex(%x) = %s, want %s", b, got, want)
+		}
+	}
+}
