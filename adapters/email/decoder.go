@@ -43,6 +43,7 @@ type Decoder struct {
 	hashKey func() ([]byte, error)
 	// knownKeys indexes known, when first needed.
 	knownKeys func() map[string]knownKey
+	memo      topMemo
 	log       *slog.Logger
 }
 
@@ -82,12 +83,12 @@ func (d *Decoder) Envelope(raw []byte) (env bot.Envelope) {
 			env = bot.Envelope{Seal: true}
 		}
 	}()
-	e, err := parseEntity(stripMboxFrom(raw), d.limits.MaxHeaderBytes)
+	e, from, err := d.top(stripMboxFrom(raw))
 	if err != nil {
 		return env
 	}
 	env.MessageID = messageID(e.header.get(fieldMessageID))
-	env.Sender = reporterAddress(e, address(e.header, fieldFrom))
+	env.Sender = reporterAddress(e, from)
 	// Only a PGP/MIME message is encrypted end to end as received. Anything
 	// else (inline PGP with text around it, an encrypted attachment beside
 	// a plaintext body, plaintext) may hold plaintext and is sealed.
@@ -153,13 +154,11 @@ func (d *Decoder) Decode(raw []byte) (rep *bot.Report, err error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, bot.Reject(bot.RejectMalformedMIME, "the message is empty")
 	}
-	w := &walker{d: d, rep: &bot.Report{}, keyOps: d.limits.MaxRecipients}
-	top, err := w.hp.parseEntity(stripMboxFrom(raw), d.limits.MaxHeaderBytes)
+	top, from, err := d.top(stripMboxFrom(raw))
 	if err != nil {
 		return nil, err
 	}
-	w.sender = address(top.header, fieldFrom)
-	w.from = w.sender
+	w := &walker{d: d, rep: &bot.Report{}, keyOps: d.limits.MaxRecipients, sender: from, from: from}
 	w.rep.MessageID = messageID(top.header.get(fieldMessageID))
 	w.rep.From = reporterAddress(top, w.sender)
 	w.rep.Subject = headerText(top.header, fieldSubject)

@@ -48,10 +48,16 @@ type headerParser struct {
 // decoder relies on; so are the fields the decoder never reads.
 func (p *headerParser) parseEntity(raw []byte, maxHeader int) (*entity, error) {
 	hdr, body := splitHeader(raw)
+	return p.parse(hdr, body, maxHeader)
+}
+
+// parse is parseEntity of an entity already split into header and body.
+func (p *headerParser) parse(hdr, body []byte, maxHeader int) (*entity, error) {
 	if len(hdr) > maxHeader {
 		return nil, bot.Reject(bot.RejectHeaderTooLarge, "a MIME header is larger than %d bytes", maxHeader)
 	}
-	p.clean = cleanHeader(p.clean[:0], hdr)
+	// Field lines are kept or dropped whole; only a bare LF grows one.
+	p.clean = cleanHeader(slices.Grow(p.clean[:0], len(hdr)+len(hdr)/32+2), hdr)
 	p.rd.Reset(p.clean)
 	if p.br == nil {
 		// A line longer than the buffer is read in pieces, at the cost
