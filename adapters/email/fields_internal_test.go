@@ -1,6 +1,8 @@
 package email
 
 import (
+	"bytes"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -59,6 +61,44 @@ func TestHeaderParserReuse(t *testing.T) {
 			if got := e.header.get(f); got != want[f] {
 				t.Errorf("entity %d, %s: %q, want %q", i, f.name, got, want[f])
 			}
+		}
+	}
+}
+
+// splitHeaderSpec is splitHeader as first written: both kinds of blank
+// line searched through the whole message, the earlier one wins.
+func splitHeaderSpec(raw []byte) (hdr, body []byte) {
+	if bytes.HasPrefix(raw, []byte("\r\n")) {
+		return nil, raw[2:]
+	}
+	if bytes.HasPrefix(raw, []byte("\n")) {
+		return nil, raw[1:]
+	}
+	end, skip := -1, 0
+	if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
+		end, skip = i+1, 1
+	}
+	if i := bytes.Index(raw, []byte("\n\r\n")); i >= 0 && (end < 0 || i+1 < end) {
+		end, skip = i+1, 2
+	}
+	if end < 0 {
+		return raw, nil
+	}
+	return raw[:end], raw[end+skip:]
+}
+
+func TestSplitHeaderMatchesSpec(t *testing.T) {
+	pieces := []string{"a", ":", " ", "\r", "\n", "\r\n", "\n\n", "\n\r\n", "\r\n\r\n"}
+	rng := rand.New(rand.NewPCG(3, 3))
+	for range 50000 {
+		var b []byte
+		for range rng.IntN(10) {
+			b = append(b, pieces[rng.IntN(len(pieces))]...)
+		}
+		h1, b1 := splitHeader(b)
+		h2, b2 := splitHeaderSpec(b)
+		if !bytes.Equal(h1, h2) || !bytes.Equal(b1, b2) || (h1 == nil) != (h2 == nil) || (b1 == nil) != (b2 == nil) {
+			t.Fatalf("splitHeader(%q) = %q, %q; want %q, %q", b, h1, b1, h2, b2)
 		}
 	}
 }

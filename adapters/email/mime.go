@@ -135,12 +135,14 @@ func splitHeader(raw []byte) (hdr, body []byte) {
 	if bytes.HasPrefix(raw, []byte("\n")) {
 		return nil, raw[1:]
 	}
-	end, skip := -1, 0
-	if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
-		end, skip = i+1, 1
+	// The first blank line of either kind; an LF one is looked for only
+	// before a CRLF one, so a CRLF message is not scanned to its end.
+	end, skip, before := -1, 0, raw
+	if i := bytes.Index(raw, []byte("\n\r\n")); i >= 0 {
+		end, skip, before = i+1, 2, raw[:i+1]
 	}
-	if i := bytes.Index(raw, []byte("\n\r\n")); i >= 0 && (end < 0 || i+1 < end) {
-		end, skip = i+1, 2
+	if i := bytes.Index(before, []byte("\n\n")); i >= 0 {
+		end, skip = i+1, 1
 	}
 	if end < 0 {
 		return raw, nil
