@@ -191,12 +191,17 @@ func isTidy[T string | []byte](s T) bool {
 
 // cutLine is strings.Cut(s, "\n") for text of either kind.
 func cutLine[T string | []byte](s T) (line, rest T, found bool) {
-	for i := range len(s) {
-		if s[i] == '\n' {
-			return s[:i], s[i+1:], true
-		}
+	var i int
+	switch s := any(s).(type) {
+	case string:
+		i = strings.IndexByte(s, '\n')
+	case []byte:
+		i = bytes.IndexByte(s, '\n')
 	}
-	return s, s[len(s):], false
+	if i < 0 {
+		return s, s[len(s):], false
+	}
+	return s[:i], s[i+1:], true
 }
 
 // trimLineEnd drops the spaces, tabs and carriage returns ending a line.
