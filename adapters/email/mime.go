@@ -447,23 +447,24 @@ func trimBreak(b []byte, start, end int) int {
 }
 
 // canonicalCRLF turns bare LF into CRLF: RFC 3156 signatures are made over
-// CRLF lines, and mail handed over by an MTA pipe often has LF only.
+// CRLF lines, and mail handed over by an MTA pipe often has LF only. Text
+// that has no bare LF is returned as it is.
 func canonicalCRLF(b []byte) []byte {
-	if !bytes.Contains(b, []byte("\n")) {
+	bare := bytes.Count(b, []byte("\n")) - bytes.Count(b, []byte("\r\n"))
+	if bare == 0 {
 		return b
 	}
-	var out bytes.Buffer
-	out.Grow(len(b) + len(b)/40)
+	out := make([]byte, 0, len(b)+bare)
 	for len(b) > 0 {
 		i := bytes.IndexByte(b, '\n')
 		if i < 0 {
-			out.Write(b)
+			out = append(out, b...)
 			break
 		}
 		line := bytes.TrimSuffix(b[:i], []byte("\r"))
-		out.Write(line)
-		out.WriteString("\r\n")
+		out = append(out, line...)
+		out = append(out, "\r\n"...)
 		b = b[i+1:]
 	}
-	return out.Bytes()
+	return out
 }

@@ -1,6 +1,7 @@
 package email
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -60,6 +61,39 @@ func TestHexMatchesFmt(t *testing.T) {
 	for _, b := range [][]byte{nil, {0}, {0xff, 0x0a}, []byte("twenty bytes of fp!!")} {
 		if got, want := upperHex(b), fmt.Sprintf("%X", b); got != want {
 			t.Errorf("upperHex(%x) = %s, want %s", b, got, want)
+		}
+	}
+}
+
+// canonicalCRLFSpec is canonicalCRLF as first written.
+func canonicalCRLFSpec(b []byte) []byte {
+	if !bytes.Contains(b, []byte("\n")) {
+		return b
+	}
+	var out bytes.Buffer
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			out.Write(b)
+			break
+		}
+		out.Write(bytes.TrimSuffix(b[:i], []byte("\r")))
+		out.WriteString("\r\n")
+		b = b[i+1:]
+	}
+	return out.Bytes()
+}
+
+func TestCanonicalCRLFMatchesSpec(t *testing.T) {
+	pieces := []string{"a", "\r", "\n", "\r\n", "\r\r\n", "\n\r"}
+	rng := rand.New(rand.NewPCG(5, 5))
+	for range 20000 {
+		var b []byte
+		for range rng.IntN(10) {
+			b = append(b, pieces[rng.IntN(len(pieces))]...)
+		}
+		if got, want := canonicalCRLF(b), canonicalCRLFSpec(b); !bytes.Equal(got, want) {
+			t.Fatalf("canonicalCRLF(%q) = %q, want %q", b, got, want)
 		}
 	}
 }

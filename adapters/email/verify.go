@@ -87,7 +87,7 @@ func (d *Decoder) verifyDetached(signed, sigData []byte) bot.Signature {
 		if err != nil {
 			return bot.Signature{Status: bot.SigBad, Problem: "damaged signature armor"}
 		}
-		if body, err = io.ReadAll(io.LimitReader(block.Body, int64(len(sigData)))); err != nil {
+		if body, err = readAllSized(io.LimitReader(block.Body, int64(len(sigData))), len(sigData)/4*3+3); err != nil {
 			return bot.Signature{Status: bot.SigBad, Problem: "damaged signature armor"}
 		}
 	}
@@ -132,7 +132,7 @@ func (d *Decoder) clearSigned(data []byte) (string, bot.Signature, error) {
 	if block == nil {
 		return "", bot.Signature{}, bot.Reject(bot.RejectBadArmor, "a cleartext-signed block is damaged")
 	}
-	sigBody, err := io.ReadAll(io.LimitReader(block.ArmoredSignature.Body, int64(len(data))))
+	sigBody, err := readAllSized(io.LimitReader(block.ArmoredSignature.Body, int64(len(data))), 1024)
 	if err != nil {
 		return "", bot.Signature{}, bot.Reject(bot.RejectBadArmor, "the signature of a cleartext-signed block is damaged")
 	}
