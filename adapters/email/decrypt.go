@@ -43,6 +43,11 @@ func armorType(data []byte) string {
 	if i < 0 || i > 40 {
 		return ""
 	}
+	for _, t := range []string{armorMessage, armorSigned, armorKey, armorSig} {
+		if string(s[:i]) == t { // no copy for the types we know
+			return t
+		}
+	}
 	return string(s[:i])
 }
 

@@ -262,7 +262,9 @@ func (e *entity) content(limit int64) ([]byte, error) {
 // readAllSized is io.ReadAll into one buffer of size+1 bytes, for a reader
 // known to yield at most size: io.ReadAll starts at 512 bytes and grows,
 // a dozen allocations and copies for a 20 KB report. When size was only
-// a guess and the reader yields more, the buffer doubles.
+// a guess and the reader yields more, the buffer doubles, but never past
+// the limit of an io.LimitedReader: a decompression bomb stopped at the
+// limit costs the limit, not twice it.
 func readAllSized(r io.Reader, size int) ([]byte, error) {
 	b := make([]byte, 0, size+1)
 	for {
@@ -274,8 +276,15 @@ func readAllSized(r io.Reader, size int) ([]byte, error) {
 		if err != nil {
 			return b, err
 		}
-		if len(b) == cap(b) {
-			b = slices.Grow(b, len(b))
+		if len(b) < cap(b) {
+			continue
+		}
+		more := len(b)
+		if lr, ok := r.(*io.LimitedReader); ok && lr.N < int64(more) {
+			more = int(lr.N)
+		}
+		if more > 0 { // else the limit is reached: the next Read says EOF
+			b = append(make([]byte, 0, len(b)+more), b...)
 		}
 	}
 }

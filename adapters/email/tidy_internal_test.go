@@ -3,6 +3,7 @@ package email
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -94,6 +95,28 @@ func TestCanonicalCRLFMatchesSpec(t *testing.T) {
 		}
 		if got, want := canonicalCRLF(b), canonicalCRLFSpec(b); !bytes.Equal(got, want) {
 			t.Fatalf("canonicalCRLF(%q) = %q, want %q", b, got, want)
+		}
+	}
+}
+
+// TestReadAllSized reads everything whatever the size guessed, and never
+// grows its buffer past the limit of a LimitedReader.
+func TestReadAllSized(t *testing.T) {
+	data := bytes.Repeat([]byte("0123456789"), 100_000)
+	for _, guess := range []int{0, 1, 100, 999_999, 1_000_000, 2_000_000} {
+		b, err := readAllSized(bytes.NewReader(data), guess)
+		if err != nil || !bytes.Equal(b, data) {
+			t.Fatalf("guess %d: %d bytes, %v", guess, len(b), err)
+		}
+		for _, limit := range []int64{0, 1, 4096, 333_333, 1_000_000, 5_000_000} {
+			b, err := readAllSized(io.LimitReader(bytes.NewReader(data), limit), guess)
+			want := data[:min(limit, int64(len(data)))]
+			if err != nil || !bytes.Equal(b, want) {
+				t.Fatalf("guess %d, limit %d: %d bytes, %v", guess, limit, len(b), err)
+			}
+			if c := int64(cap(b)); c > max(int64(guess)+1, limit+512) {
+				t.Errorf("guess %d, limit %d: a buffer of %d bytes", guess, limit, c)
+			}
 		}
 	}
 }
