@@ -280,10 +280,11 @@ func (w *walker) text(e *entity, enc bool) error {
 	}
 	cs := e.params["charset"]
 	fromHTML := e.mediaType == "text/html"
-	if !fromHTML && !bytes.Contains(data, []byte(armorBegin)) {
-		// No OpenPGP block to cut out (most reports): straight to the
-		// text, without splitting.
-		if t := tidyCharset(data, cs); t != "" {
+	if !fromHTML && keepsBytes(data, cs) && !bytes.Contains(data, []byte(armorBegin)) {
+		// Text as it is, with no OpenPGP block to cut out (most reports):
+		// straight to the text, without copying it first. (Converted
+		// text, UTF-16 say, is looked at for blocks once converted.)
+		if t := tidyText(data); t != "" {
 			w.addPart(bot.ReportPart{Kind: bot.PartText, Encrypted: enc, Text: t, Size: len(t)}, -1, false)
 		}
 		return nil
