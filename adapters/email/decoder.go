@@ -207,7 +207,10 @@ func (d *Decoder) Hash(raw []byte) (string, error) {
 	}
 	m := hmac.New(sha256.New, key)
 	m.Write(raw)
-	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil)), nil
+	var sum [sha256.Size]byte
+	var hexSum [2 * sha256.Size]byte
+	hex.Encode(hexSum[:], m.Sum(sum[:0]))
+	return "hmac-sha256:" + string(hexSum[:]), nil
 }
 
 // IsOpenPGPMessage reports whether data is an OpenPGP message, armored or
