@@ -21,7 +21,8 @@ func TestParseEntityKeepsEveryReadField(t *testing.T) {
 				name + ": first\r\n second\r\n" +
 				"X-Unread: " + f.name + ": not this\r\n" +
 				"\r\nbody\r\n"
-			e, err := parseEntity([]byte(raw), 1<<16)
+			var p headerParser
+			e, err := p.parseEntity([]byte(raw), 1<<16)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -71,7 +71,7 @@ func (p *headerParser) parse(hdr, body []byte, maxHeader int) (*entity, error) {
 		return nil, bot.Reject(bot.RejectMalformedMIME, "unreadable MIME header")
 	}
 	e := &entity{header: fields{h}, body: body, mediaType: "text/plain"}
-	if ct := h.Get(fieldContentType.name); ct != "" {
+	if ct := e.header.get(fieldContentType); ct != "" {
 		mt, params, err := mime.ParseMediaType(ct)
 		if err == nil || err == mime.ErrInvalidMediaParameter {
 			e.mediaType = strings.ToLower(mt)
@@ -81,12 +81,6 @@ func (p *headerParser) parse(hdr, body []byte, maxHeader int) (*entity, error) {
 		}
 	}
 	return e, nil
-}
-
-// parseEntity parses one entity on its own.
-func parseEntity(raw []byte, maxHeader int) (*entity, error) {
-	var p headerParser
-	return p.parseEntity(raw, maxHeader)
 }
 
 // parseBody reads decrypted data: a MIME entity when it starts with a
