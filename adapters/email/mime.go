@@ -33,9 +33,11 @@ type entity struct {
 // wordDecoder decodes RFC 2047 encoded words in any charset go-message knows.
 var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
 
-// headerParser reads entity headers. It reuses its buffers from one
-// header to the next within a message (ReadHeader copies out what it
-// keeps), and is never shared between messages.
+// headerParser reads entity headers, reusing its buffers from one header
+// to the next (ReadHeader copies out what it keeps). A walker has its own,
+// for one message: the headers it reads may have been encrypted. Only
+// top-level headers, outside any encryption, go through the decoder's
+// (see topMemo).
 type headerParser struct {
 	clean []byte
 	rd    bytes.Reader

@@ -13,6 +13,7 @@ import (
 // the same time, changes only the cost.
 type topMemo struct {
 	mu   sync.Mutex
+	p    headerParser // its buffers, reused from one message to the next
 	ok   bool
 	hdr  []byte // a copy: the caller's message is not kept
 	top  entity // without a body
@@ -20,37 +21,21 @@ type topMemo struct {
 }
 
 // top parses the top-level header of raw, or takes it from the memo. from
-// is the address of its From field.
+// is the address of its From field. The entity's header and parameters
+// are shared with the memo: nothing writes to them.
 func (d *Decoder) top(raw []byte) (e *entity, from string, err error) {
 	hdr, body := splitHeader(raw)
-	if e, from, ok := d.memo.get(hdr); ok {
-		e.body = body
-		return e, from, nil
-	}
-	var p headerParser
-	if e, err = p.parse(hdr, body, d.limits.MaxHeaderBytes); err != nil {
-		return nil, "", err
-	}
-	from = address(e.header, fieldFrom)
-	d.memo.put(hdr, e, from)
-	return e, from, nil
-}
-
-// get returns a copy of the remembered entity (its header and parameters
-// are shared: nothing writes to them) if it was parsed from hdr.
-func (m *topMemo) get(hdr []byte) (*entity, string, bool) {
+	m := &d.memo
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !m.ok || !bytes.Equal(m.hdr, hdr) {
-		return nil, "", false
+		parsed, err := m.p.parse(hdr, nil, d.limits.MaxHeaderBytes)
+		if err != nil {
+			return nil, "", err
+		}
+		m.ok, m.hdr, m.top, m.from = true, append(m.hdr[:0], hdr...), *parsed, address(parsed.header, fieldFrom)
 	}
-	e := m.top
-	return &e, m.from, true
-}
-
-func (m *topMemo) put(hdr []byte, e *entity, from string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.ok, m.hdr, m.top, m.from = true, append(m.hdr[:0], hdr...), *e, from
-	m.top.body = nil
+	top := m.top
+	top.body = body
+	return &top, m.from, nil
 }
