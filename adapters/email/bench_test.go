@@ -131,11 +131,12 @@ func cpuTime() time.Duration {
 // BenchmarkDecode is the decoder alone, as intake runs it on every
 // message: Envelope, then Decode, of a 20 KB report made by gpg, the team
 // key unlocked once before the timer. The messages differ in their
-// Message-ID, as real ones do (the decoder remembers the last header). "combined" is signed and encrypted
-// in one OpenPGP message (RFC 3156 §6.2, Thunderbird), "signed-inner" a
-// multipart/signed entity encrypted (§6.1, mutt). "floor" is what
-// go-crypto alone takes for the combined message's OpenPGP part: armor,
-// decrypt, verify, read to the end; the decoder cannot go below it.
+// Message-ID, as real ones do (the decoder remembers the last header).
+// "combined" is signed and encrypted in one OpenPGP message (RFC 3156
+// §6.2, Thunderbird), "signed-inner" a multipart/signed entity encrypted
+// (§6.1, mutt). "floor" is what go-crypto alone takes for the combined
+// message's OpenPGP part: armor, decrypt, verify, read to the end; the
+// decoder cannot go below it.
 func BenchmarkDecode(b *testing.B) {
 	f := gpgFixtureIn(b, gpgtest.NewRealistic(b))
 	mail := gpgtest.Mail{From: "Rita Reporter <reporter@example.net>", To: "security@example.org", Subject: "bench", Body: benchReport(), MessageID: "bench-0@example.net"}
@@ -155,6 +156,9 @@ func BenchmarkDecode(b *testing.B) {
 		msgs := make([][]byte, 16)
 		for i := range msgs {
 			msgs[i] = bytes.Replace(c.raw, []byte("<bench-0@example.net>"), []byte(fmt.Sprintf("<bench-%d@example.net>", i)), 1)
+		}
+		if bytes.Equal(msgs[0], msgs[1]) {
+			b.Fatal("the messages do not differ")
 		}
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
