@@ -170,15 +170,22 @@ func (r *Report) RoutingText() string {
 // incident's "created" event: never any of its content.
 func (r *Report) Summary(source string) string {
 	var b strings.Builder
-	b.WriteString("received by " + source)
+	b.Grow(200) // one allocation for the usual line
+	b.WriteString("received by ")
+	b.WriteString(source)
 	if r.Encrypted() {
 		b.WriteString(", encrypted")
 	} else {
 		b.WriteString(", UNENCRYPTED")
 	}
-	b.WriteString("; signature: " + r.signatureSummary())
+	b.WriteString("; signature: ")
+	b.WriteString(r.signatureSummary())
 	if r.ReporterKeyFingerprint != "" {
-		fmt.Fprintf(&b, "; reporter key %s (%s)", r.ReporterKeyFingerprint, r.ReporterKeySource)
+		b.WriteString("; reporter key ")
+		b.WriteString(r.ReporterKeyFingerprint)
+		b.WriteString(" (")
+		b.WriteString(r.ReporterKeySource)
+		b.WriteString(")")
 	}
 	return b.String()
 }

@@ -78,7 +78,7 @@ func (w *walker) addKeyFile(name string, keys []keyCandidate, size int, enc bool
 func (w *walker) addFile(name, mediaType string, data []byte, enc bool, sig int, decrypted bool) {
 	p := bot.ReportPart{Kind: bot.PartAttachment, Encrypted: enc, Name: name, MediaType: mediaType, Size: len(data)}
 	if looksText(data) {
-		p.Text = tidyText(decodeCharset(data, ""))
+		p.Text = tidyCharset(data, "")
 	} else {
 		p.Binary = true
 	}

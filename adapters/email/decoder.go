@@ -41,7 +41,10 @@ type Decoder struct {
 	// it unlocks a secret key, which a command that never reads a report
 	// must not pay for.
 	hashKey func() ([]byte, error)
-	log     *slog.Logger
+	// knownKeys indexes known, when first needed.
+	knownKeys func() map[string]knownKey
+	memo      topMemo
+	log       *slog.Logger
 }
 
 var (
@@ -64,6 +67,7 @@ func NewDecoder(team *teamkey.Key, known openpgp.EntityList, limits Limits, log 
 	return &Decoder{
 		team: team, teamKeyID: fp[len(fp)-16:], keyring: ring, known: known, teamKeyIDs: ids,
 		limits: limits.withDefaults(), hashKey: hashKey, log: log,
+		knownKeys: sync.OnceValue(func() map[string]knownKey { return indexKnownKeys(known) }),
 	}, nil
 }
 
@@ -79,12 +83,12 @@ func (d *Decoder) Envelope(raw []byte) (env bot.Envelope) {
 			env = bot.Envelope{Seal: true}
 		}
 	}()
-	e, err := parseEntity(stripMboxFrom(raw), d.limits.MaxHeaderBytes)
+	e, from, err := d.top(stripMboxFrom(raw))
 	if err != nil {
 		return env
 	}
-	env.MessageID = messageID(e.header.Get("Message-Id"))
-	env.Sender = reporterAddress(e)
+	env.MessageID = messageID(e.header.get(fieldMessageID))
+	env.Sender = reporterAddress(e, from)
 	// Only a PGP/MIME message is encrypted end to end as received. Anything
 	// else (inline PGP with text around it, an encrypted attachment beside
 	// a plaintext body, plaintext) may hold plaintext and is sealed.
@@ -121,11 +125,16 @@ func references(v string) []string {
 	return out
 }
 
-func reporterAddress(e *entity) string {
-	if a := address(e.header, "Reply-To"); a != "" && strings.Contains(a, "@") {
+// reporterAddress is where replies to e go: its Reply-To, else from (its
+// From address, which the caller has read already).
+func reporterAddress(e *entity, from string) string {
+	if !e.header.has(fieldReplyTo) {
+		return from
+	}
+	if a := address(e.header, fieldReplyTo); a != "" && strings.Contains(a, "@") {
 		return a
 	}
-	return address(e.header, "From")
+	return from
 }
 
 // Decode implements bot.ReportDecoder. It never panics: a panic in any
@@ -145,20 +154,18 @@ func (d *Decoder) Decode(raw []byte) (rep *bot.Report, err error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, bot.Reject(bot.RejectMalformedMIME, "the message is empty")
 	}
-	top, err := parseEntity(stripMboxFrom(raw), d.limits.MaxHeaderBytes)
+	top, from, err := d.top(stripMboxFrom(raw))
 	if err != nil {
 		return nil, err
 	}
-	w := &walker{d: d, rep: &bot.Report{}, keyOps: d.limits.MaxRecipients, overCipher: map[int]bool{},
-		sender: address(top.header, "From")}
-	w.from = w.sender
-	w.rep.MessageID = messageID(top.header.Get("Message-Id"))
-	w.rep.From = reporterAddress(top)
-	w.rep.Subject = headerText(top.header, "Subject")
-	w.rep.Recipients = addresses(top.header, "To", "Cc", "Delivered-To", "X-Original-To")
-	w.rep.References = references(top.header.Get("In-Reply-To") + " " + top.header.Get("References"))
+	w := &walker{d: d, rep: &bot.Report{}, keyOps: d.limits.MaxRecipients, sender: from, from: from}
+	w.rep.MessageID = messageID(top.header.get(fieldMessageID))
+	w.rep.From = reporterAddress(top, w.sender)
+	w.rep.Subject = headerText(top.header, fieldSubject)
+	w.rep.Recipients = addresses(top.header, fieldTo, fieldCc, fieldDeliveredTo, fieldOriginalTo)
+	w.rep.References = references(top.header.get(fieldInReplyTo) + " " + top.header.get(fieldReferences))
 	w.rep.AutoSubmitted = autoSubmitted(top)
-	if ac := top.header.Get("Autocrypt"); ac != "" {
+	if ac := top.header.get(fieldAutocrypt); ac != "" {
 		w.autocrypt(ac)
 	}
 	if err := w.walk(top, 0, false); err != nil {
@@ -172,11 +179,11 @@ func (d *Decoder) Decode(raw []byte) (rep *bot.Report, err error) {
 // autoSubmitted recognises bounces and auto-replies (RFC 3834), which must
 // never be answered automatically.
 func autoSubmitted(e *entity) bool {
-	as := strings.ToLower(strings.TrimSpace(e.header.Get("Auto-Submitted")))
+	as := strings.ToLower(strings.TrimSpace(e.header.get(fieldAutoSubmitted)))
 	if as != "" && as != "no" {
 		return true
 	}
-	switch strings.ToLower(strings.TrimSpace(e.header.Get("Precedence"))) {
+	switch strings.ToLower(strings.TrimSpace(e.header.get(fieldPrecedence))) {
 	case "bulk", "list", "junk", "auto_reply":
 		return true
 	}
@@ -200,7 +207,10 @@ func (d *Decoder) Hash(raw []byte) (string, error) {
 	}
 	m := hmac.New(sha256.New, key)
 	m.Write(raw)
-	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil)), nil
+	var sum [sha256.Size]byte
+	var hexSum [2 * sha256.Size]byte
+	hex.Encode(hexSum[:], m.Sum(sum[:0]))
+	return "hmac-sha256:" + string(hexSum[:]), nil
 }
 
 // IsOpenPGPMessage reports whether data is an OpenPGP message, armored or

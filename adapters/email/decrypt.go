@@ -43,6 +43,11 @@ func armorType(data []byte) string {
 	if i < 0 || i > 40 {
 		return ""
 	}
+	for _, t := range []string{armorMessage, armorSigned, armorKey, armorSig} {
+		if string(s[:i]) == t { // no copy for the types we know
+			return t
+		}
+	}
 	return string(s[:i])
 }
 
@@ -160,9 +165,9 @@ func (d *Decoder) open(data []byte, budget int64, keyOps *int) (*opened, error) 
 			return nil, bot.Reject(bot.RejectBadArmor, "the ASCII armor of an OpenPGP message is truncated (no END line)")
 		}
 		// The armor's checksum and end line are checked at the end of the
-		// body: read all of it before parsing any packet.
-		// The armor decodes to less than its own length.
-		if raw, err = readAllSized(io.LimitReader(block.Body, int64(len(data))), len(data)); err != nil {
+		// body: read all of it before parsing any packet. Being base64,
+		// it decodes to at most three quarters of its length.
+		if raw, err = readAllSized(io.LimitReader(block.Body, int64(len(data))), len(data)/4*3+3); err != nil {
 			return nil, bot.Reject(bot.RejectBadArmor, "the ASCII armor of an OpenPGP message is truncated or corrupted (%s)", pgpError(err))
 		}
 	}
@@ -196,9 +201,8 @@ func (d *Decoder) open(data []byte, budget int64, keyOps *int) (*opened, error) 
 	// framing around the data adds to the count.
 	spy := &capSpy{r: md.LiteralData.Body}
 	md.LiteralData.Body = spy
-	var buf bytes.Buffer
-	n, err := io.Copy(&buf, io.LimitReader(md.UnverifiedBody, limit+1))
-	if n > limit {
+	plain, err := readAllSized(io.LimitReader(md.UnverifiedBody, limit+1), int(min(plainSizeHint(len(raw)), limit)))
+	if n := int64(len(plain)); n > limit {
 		return nil, bot.Reject(bot.RejectDecryptedTooLarge, "the decrypted message is larger than %d bytes ([intake] max_decrypted_size)", limit)
 	}
 	if err != nil {
@@ -212,7 +216,15 @@ func (d *Decoder) open(data []byte, budget int64, keyOps *int) (*opened, error) 
 	}
 	// The whole body was read and its integrity checked (MDC/AEAD at EOF):
 	// only now may anything of it, or its signature, be used.
-	return &opened{plain: buf.Bytes(), encrypted: md.IsEncrypted && info.encrypted, sig: d.messageSignature(md)}, nil
+	return &opened{plain: plain, encrypted: md.IsEncrypted && info.encrypted, sig: d.messageSignature(md)}, nil
+}
+
+// plainSizeHint guesses the size of the plaintext of an OpenPGP message of
+// n bytes, for the buffer it is read into: a compressed report (as GnuPG
+// sends it) grows three or four times, up to a megabyte more; larger ones,
+// or ones grown more, take a few more copies.
+func plainSizeHint(n int) int64 {
+	return int64(min(4*n, n+1<<20)) + 4096
 }
 
 func tooLargeDecompressed(limit int64) error {
@@ -309,7 +321,7 @@ func (d *Decoder) messageSignature(md *openpgp.MessageDetails) bot.Signature {
 	if !md.IsSigned {
 		return bot.Signature{}
 	}
-	s := bot.Signature{KeyID: fmt.Sprintf("%016X", md.SignedByKeyId)}
+	s := bot.Signature{KeyID: keyIDHex(md.SignedByKeyId)}
 	switch {
 	case md.SignedBy == nil:
 		s.Status = bot.SigUnknownKey
@@ -328,7 +340,7 @@ func (d *Decoder) describeSigner(s *bot.Signature, e *openpgp.Entity) {
 	if e == nil {
 		return
 	}
-	s.Fingerprint = fmt.Sprintf("%X", e.PrimaryKey.Fingerprint)
+	s.Fingerprint = upperHex(e.PrimaryKey.Fingerprint)
 	if id := e.PrimaryIdentity(); id != nil {
 		s.Signer = id.Name
 	}

@@ -130,21 +130,85 @@ func collapseSpace(s string) string {
 }
 
 // tidyText trims trailing spaces of lines and collapses blank-line runs.
-func tidyText(s string) string {
-	lines := strings.Split(s, "\n")
-	var out []string
+// It takes the bytes of a part as well as a string: the text it returns
+// is then the only copy made. Text that needs no change but at its ends is
+// returned as it is (a string) or copied once (bytes).
+func tidyText[T string | []byte](s T) string {
+	if isTidy(s) {
+		return strings.TrimSpace(string(s))
+	}
+	var b strings.Builder
+	b.Grow(len(s))
 	blank := 0
-	for _, l := range lines {
-		l = strings.TrimRight(l, " \t\r")
-		if l == "" {
+	for i, rest := 0, s; ; i++ {
+		line, after, more := cutLine(rest)
+		line = trimLineEnd(line)
+		if len(line) == 0 {
 			blank++
-			if blank > 1 {
-				continue
-			}
 		} else {
 			blank = 0
 		}
-		out = append(out, l)
+		if blank <= 1 {
+			if i > 0 { // the first line is always kept
+				b.WriteByte('\n')
+			}
+			switch l := any(line).(type) {
+			case string:
+				b.WriteString(l)
+			case []byte:
+				b.Write(l)
+			}
+		}
+		if !more {
+			break
+		}
+		rest = after
 	}
-	return strings.TrimSpace(strings.Join(out, "\n"))
+	return strings.TrimSpace(b.String())
+}
+
+// isTidy reports whether tidyText would change s only at its ends: no
+// line ends in white space, and no two lines in a row are empty.
+func isTidy[T string | []byte](s T) bool {
+	blank := 0
+	for rest := s; ; {
+		line, after, more := cutLine(rest)
+		if len(line) == 0 {
+			if blank++; blank > 1 {
+				return false
+			}
+		} else if c := line[len(line)-1]; c == ' ' || c == '\t' || c == '\r' {
+			return false
+		} else {
+			blank = 0
+		}
+		if !more {
+			return true
+		}
+		rest = after
+	}
+}
+
+// cutLine is strings.Cut(s, "\n") for text of either kind.
+func cutLine[T string | []byte](s T) (line, rest T, found bool) {
+	var i int
+	switch s := any(s).(type) {
+	case string:
+		i = strings.IndexByte(s, '\n')
+	case []byte:
+		i = bytes.IndexByte(s, '\n')
+	}
+	if i < 0 {
+		return s, s[len(s):], false
+	}
+	return s[:i], s[i+1:], true
+}
+
+// trimLineEnd drops the spaces, tabs and carriage returns ending a line.
+func trimLineEnd[T string | []byte](s T) T {
+	n := len(s)
+	for n > 0 && (s[n-1] == ' ' || s[n-1] == '\t' || s[n-1] == '\r') {
+		n--
+	}
+	return s[:n]
 }

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"mime/quotedprintable"
 	"net/mail"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -23,7 +24,7 @@ import (
 
 // entity is one MIME entity as on the wire.
 type entity struct {
-	header    textproto.Header
+	header    fields
 	mediaType string // lower case; text/plain when absent or unparseable
 	params    map[string]string
 	body      []byte // transfer encoding not undone
@@ -32,27 +33,51 @@ type entity struct {
 // wordDecoder decodes RFC 2047 encoded words in any charset go-message knows.
 var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
 
+// headerParser reads entity headers, reusing its buffers from one header
+// to the next (ReadHeader copies out what it keeps). A walker has its own,
+// for one message: the headers it reads may have been encrypted. Only
+// top-level headers, outside any encryption, go through the decoder's
+// (see topMemo).
+type headerParser struct {
+	clean []byte
+	rd    bytes.Reader
+	br    *bufio.Reader
+}
+
 // parseEntity reads an entity's header and finds its body. A header that is
 // too large is a rejection; lines that are not header fields are skipped,
 // since mail in the wild has them and dropping one loses nothing the
-// decoder relies on.
-func parseEntity(raw []byte, maxHeader int) (*entity, error) {
+// decoder relies on; so are the fields the decoder never reads.
+func (p *headerParser) parseEntity(raw []byte, maxHeader int) (*entity, error) {
 	hdr, body := splitHeader(raw)
+	return p.parse(hdr, body, maxHeader)
+}
+
+// parse is parseEntity of an entity already split into header and body.
+func (p *headerParser) parse(hdr, body []byte, maxHeader int) (*entity, error) {
 	if len(hdr) > maxHeader {
 		return nil, bot.Reject(bot.RejectHeaderTooLarge, "a MIME header is larger than %d bytes", maxHeader)
 	}
-	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(cleanHeader(hdr))))
+	// Field lines are kept or dropped whole; only a bare LF grows one.
+	p.clean = cleanHeader(slices.Grow(p.clean[:0], len(hdr)+len(hdr)/32+2), hdr)
+	p.rd.Reset(p.clean)
+	if p.br == nil {
+		// A line longer than the buffer is read in pieces, at the cost
+		// of a copy; header lines are short.
+		p.br = bufio.NewReaderSize(&p.rd, 1024)
+	} else {
+		p.br.Reset(&p.rd)
+	}
+	h, err := textproto.ReadHeader(p.br)
 	if err != nil && err != io.EOF {
 		return nil, bot.Reject(bot.RejectMalformedMIME, "unreadable MIME header")
 	}
-	e := &entity{header: h, body: body, mediaType: "text/plain", params: map[string]string{}}
-	if ct := h.Get("Content-Type"); ct != "" {
+	e := &entity{header: fields{h}, body: body, mediaType: "text/plain"}
+	if ct := e.header.get(fieldContentType); ct != "" {
 		mt, params, err := mime.ParseMediaType(ct)
 		if err == nil || err == mime.ErrInvalidMediaParameter {
 			e.mediaType = strings.ToLower(mt)
-			if params != nil {
-				e.params = params
-			}
+			e.params = params
 		} else if strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "multipart/") {
 			return nil, bot.Reject(bot.RejectMalformedMIME, "unparseable multipart Content-Type")
 		}
@@ -63,11 +88,11 @@ func parseEntity(raw []byte, maxHeader int) (*entity, error) {
 // parseBody reads decrypted data: a MIME entity when it starts with a
 // header field, else plain text without a header (some clients encrypt
 // just the text).
-func parseBody(data []byte, maxHeader int) (*entity, error) {
+func (p *headerParser) parseBody(data []byte, maxHeader int) (*entity, error) {
 	if startsWithHeader(data) {
-		return parseEntity(data, maxHeader)
+		return p.parseEntity(data, maxHeader)
 	}
-	return &entity{mediaType: "text/plain", params: map[string]string{}, body: data}, nil
+	return &entity{mediaType: "text/plain", body: data}, nil
 }
 
 func startsWithHeader(data []byte) bool {
@@ -106,12 +131,14 @@ func splitHeader(raw []byte) (hdr, body []byte) {
 	if bytes.HasPrefix(raw, []byte("\n")) {
 		return nil, raw[1:]
 	}
-	end, skip := -1, 0
-	if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
-		end, skip = i+1, 1
+	// The first blank line of either kind; an LF one is looked for only
+	// before a CRLF one, so a CRLF message is not scanned to its end.
+	end, skip, before := -1, 0, raw
+	if i := bytes.Index(raw, []byte("\n\r\n")); i >= 0 {
+		end, skip, before = i+1, 2, raw[:i+1]
 	}
-	if i := bytes.Index(raw, []byte("\n\r\n")); i >= 0 && (end < 0 || i+1 < end) {
-		end, skip = i+1, 2
+	if i := bytes.Index(before, []byte("\n\n")); i >= 0 {
+		end, skip = i+1, 1
 	}
 	if end < 0 {
 		return raw, nil
@@ -119,37 +146,37 @@ func splitHeader(raw []byte) (hdr, body []byte) {
 	return raw[:end], raw[end+skip:]
 }
 
-// cleanHeader keeps header fields and their continuation lines, drops
-// anything else, and ends the block with an empty line for ReadHeader.
-func cleanHeader(hdr []byte) []byte {
-	var out bytes.Buffer
+// cleanHeader appends to out the header fields of hdr that the decoder
+// reads, with their continuation lines, and drops anything else; it ends
+// the block with an empty line for ReadHeader.
+func cleanHeader(out, hdr []byte) []byte {
 	keep := false
-	for _, line := range bytes.SplitAfter(hdr, []byte("\n")) {
+	for len(hdr) > 0 {
+		line := hdr
+		if i := bytes.IndexByte(hdr, '\n'); i >= 0 {
+			line, hdr = hdr[:i], hdr[i+1:]
+		} else {
+			hdr = nil
+		}
 		trimmed := bytes.TrimRight(line, "\r\n")
 		if len(trimmed) == 0 {
 			continue
 		}
-		if trimmed[0] == ' ' || trimmed[0] == '\t' {
-			if keep {
-				out.Write(trimmed)
-				out.WriteString("\r\n")
-			}
-			continue
+		if trimmed[0] != ' ' && trimmed[0] != '\t' {
+			keep = startsWithHeader(trimmed) && isReadField(trimmed[:bytes.IndexByte(trimmed, ':')])
 		}
-		keep = startsWithHeader(trimmed)
 		if keep {
-			out.Write(trimmed)
-			out.WriteString("\r\n")
+			out = append(out, trimmed...)
+			out = append(out, "\r\n"...)
 		}
 	}
-	out.WriteString("\r\n")
-	return out.Bytes()
+	return append(out, "\r\n"...)
 }
 
 // headerText decodes a header value's encoded words; on an unknown charset
 // it keeps the raw value rather than lose it.
-func headerText(h textproto.Header, key string) string {
-	v := strings.TrimSpace(h.Get(key))
+func headerText(h fields, key field) string {
+	v := strings.TrimSpace(h.get(key))
 	if d, err := wordDecoder.DecodeHeader(v); err == nil {
 		v = d
 	}
@@ -158,8 +185,8 @@ func headerText(h textproto.Header, key string) string {
 
 // address reads the first address of a header field; an unparseable value
 // is returned cleaned up, so the team still sees who claimed to send it.
-func address(h textproto.Header, key string) string {
-	v := strings.TrimSpace(h.Get(key))
+func address(h fields, key field) string {
+	v := strings.TrimSpace(h.get(key))
 	if v == "" {
 		return ""
 	}
@@ -171,11 +198,11 @@ func address(h textproto.Header, key string) string {
 }
 
 // addresses reads every address of the given header fields.
-func addresses(h textproto.Header, keys ...string) []string {
+func addresses(h fields, keys ...field) []string {
 	var out []string
 	p := mail.AddressParser{WordDecoder: wordDecoder}
 	for _, k := range keys {
-		for _, v := range h.Values(k) {
+		for _, v := range h.values(k) {
 			list, err := p.ParseList(v)
 			if err != nil {
 				continue
@@ -202,18 +229,26 @@ func isRuneStart(b byte) bool { return b&0xc0 != 0x80 }
 
 // content undoes the transfer encoding, bounded by limit. Unknown
 // encodings are taken as they are: the bytes are still worth showing.
+// Without a transfer encoding to undo it returns the body itself, not a
+// copy: nothing writes to what it returns.
 func (e *entity) content(limit int64) ([]byte, error) {
-	var r io.Reader = bytes.NewReader(e.body)
-	switch strings.ToLower(strings.TrimSpace(e.header.Get("Content-Transfer-Encoding"))) {
+	var r io.Reader
+	size := len(e.body) // decoding never makes a body longer than it is encoded
+	switch strings.ToLower(strings.TrimSpace(e.header.get(fieldTransferEncoding))) {
 	case "base64":
-		r = base64.NewDecoder(base64.StdEncoding, &base64Cleaner{r: r})
+		r = base64.NewDecoder(base64.StdEncoding, &base64Cleaner{r: bytes.NewReader(e.body)})
+		size = size/4*3 + 3
 	case "quoted-printable":
-		r = quotedprintable.NewReader(r)
+		r = quotedprintable.NewReader(bytes.NewReader(e.body))
+	default:
+		if int64(len(e.body)) > limit {
+			return nil, errTooLarge
+		}
+		return e.body, nil
 	}
 	// A read error is truncated base64 or bad quoted-printable: keep what
 	// decoded, which is what mail readers show.
-	// Decoding never makes a body longer than it is encoded.
-	out, _ := readAllSized(io.LimitReader(r, limit+1), int(min(int64(len(e.body)), limit+1)))
+	out, _ := readAllSized(io.LimitReader(r, limit+1), int(min(int64(size), limit+1)))
 	if int64(len(out)) > limit {
 		return nil, errTooLarge
 	}
@@ -222,7 +257,10 @@ func (e *entity) content(limit int64) ([]byte, error) {
 
 // readAllSized is io.ReadAll into one buffer of size+1 bytes, for a reader
 // known to yield at most size: io.ReadAll starts at 512 bytes and grows,
-// a dozen allocations and copies for a 20 KB report.
+// a dozen allocations and copies for a 20 KB report. When size was only
+// a guess and the reader yields more, the buffer doubles, but never past
+// the limit of an io.LimitedReader: a decompression bomb stopped at the
+// limit costs the limit, not twice it.
 func readAllSized(r io.Reader, size int) ([]byte, error) {
 	b := make([]byte, 0, size+1)
 	for {
@@ -234,8 +272,15 @@ func readAllSized(r io.Reader, size int) ([]byte, error) {
 		if err != nil {
 			return b, err
 		}
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)] // more than size after all
+		if len(b) < cap(b) {
+			continue
+		}
+		more := len(b)
+		if lr, ok := r.(*io.LimitedReader); ok && lr.N < int64(more) {
+			more = int(lr.N)
+		}
+		if more > 0 { // else the limit is reached: the next Read says EOF
+			b = append(make([]byte, 0, len(b)+more), b...)
 		}
 	}
 }
@@ -281,11 +326,10 @@ func (e *entity) text(limit int64) (string, error) {
 // such as ISO-2022-JP are always converted.) An unknown charset keeps the
 // bytes, which are made visible when shown.
 func decodeCharset(data []byte, cs string) string {
-	cs = strings.ToLower(strings.TrimSpace(cs))
-	if cs == "" || cs == "utf-8" || cs == "us-ascii" || (isUTF8(data) && hasNonASCII(data)) {
+	if keepsBytes(data, cs) {
 		return string(data)
 	}
-	r, err := charset.Reader(cs, bytes.NewReader(data))
+	r, err := charset.Reader(strings.ToLower(strings.TrimSpace(cs)), bytes.NewReader(data))
 	if err != nil {
 		return string(data)
 	}
@@ -294,6 +338,21 @@ func decodeCharset(data []byte, cs string) string {
 		return string(data)
 	}
 	return string(out)
+}
+
+// keepsBytes reports whether decodeCharset keeps data as it is (see there).
+func keepsBytes(data []byte, cs string) bool {
+	cs = strings.ToLower(strings.TrimSpace(cs))
+	return cs == "" || cs == "utf-8" || cs == "us-ascii" || (isUTF8(data) && hasNonASCII(data))
+}
+
+// tidyCharset is tidyText(decodeCharset(data, cs)), without a copy in
+// between when the charset keeps the bytes as they are.
+func tidyCharset(data []byte, cs string) string {
+	if keepsBytes(data, cs) {
+		return tidyText(data)
+	}
+	return tidyText(decodeCharset(data, cs))
 }
 
 func hasNonASCII(b []byte) bool {
@@ -311,7 +370,7 @@ func isUTF8(b []byte) bool { return utf8.Valid(b) }
 // Content-Type name parameter.
 func (e *entity) filename() string {
 	name := ""
-	if _, params, err := mime.ParseMediaType(e.header.Get("Content-Disposition")); err == nil || err == mime.ErrInvalidMediaParameter {
+	if _, params, err := mime.ParseMediaType(e.header.get(fieldDisposition)); err == nil || err == mime.ErrInvalidMediaParameter {
 		name = params["filename"]
 	}
 	if name == "" {
@@ -325,7 +384,7 @@ func (e *entity) filename() string {
 
 // isAttachment tells a file from body text.
 func (e *entity) isAttachment() bool {
-	disp, _, _ := mime.ParseMediaType(e.header.Get("Content-Disposition"))
+	disp, _, _ := mime.ParseMediaType(e.header.get(fieldDisposition))
 	if strings.EqualFold(disp, "attachment") {
 		return true
 	}
@@ -393,23 +452,24 @@ func trimBreak(b []byte, start, end int) int {
 }
 
 // canonicalCRLF turns bare LF into CRLF: RFC 3156 signatures are made over
-// CRLF lines, and mail handed over by an MTA pipe often has LF only.
+// CRLF lines, and mail handed over by an MTA pipe often has LF only. Text
+// that has no bare LF is returned as it is.
 func canonicalCRLF(b []byte) []byte {
-	if !bytes.Contains(b, []byte("\n")) {
+	bare := bytes.Count(b, []byte("\n")) - bytes.Count(b, []byte("\r\n"))
+	if bare == 0 {
 		return b
 	}
-	var out bytes.Buffer
-	out.Grow(len(b) + len(b)/40)
+	out := make([]byte, 0, len(b)+bare)
 	for len(b) > 0 {
 		i := bytes.IndexByte(b, '\n')
 		if i < 0 {
-			out.Write(b)
+			out = append(out, b...)
 			break
 		}
 		line := bytes.TrimSuffix(b[:i], []byte("\r"))
-		out.Write(line)
-		out.WriteString("\r\n")
+		out = append(out, line...)
+		out = append(out, "\r\n"...)
 		b = b[i+1:]
 	}
-	return out.Bytes()
+	return out
 }

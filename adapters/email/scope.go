@@ -52,12 +52,21 @@ func (w *walker) under(id int, f func() error) error {
 // in scope were made over its ciphertext and cover none of it.
 func (w *walker) decrypted(f func() error) error {
 	for _, id := range w.scope {
-		w.overCipher[id] = true
+		w.markOverCipher(id)
 	}
 	saved := w.scope
 	w.scope = nil
 	defer func() { w.scope = saved }()
 	return f()
+}
+
+// markOverCipher records that signature id was made over data that was
+// then decrypted.
+func (w *walker) markOverCipher(id int) {
+	if w.overCipher == nil {
+		w.overCipher = map[int]bool{}
+	}
+	w.overCipher[id] = true
 }
 
 // addPart adds a part covered by the signatures in scope and by own (the
@@ -67,7 +76,7 @@ func (w *walker) addPart(p bot.ReportPart, own int, decrypted bool) {
 	var covers []int
 	if decrypted {
 		for _, id := range w.scope {
-			w.overCipher[id] = true
+			w.markOverCipher(id)
 		}
 	} else {
 		covers = append(covers, w.scope...)

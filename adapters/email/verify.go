@@ -87,7 +87,7 @@ func (d *Decoder) verifyDetached(signed, sigData []byte) bot.Signature {
 		if err != nil {
 			return bot.Signature{Status: bot.SigBad, Problem: "damaged signature armor"}
 		}
-		if body, err = io.ReadAll(io.LimitReader(block.Body, int64(len(sigData)))); err != nil {
+		if body, err = readAllSized(io.LimitReader(block.Body, int64(len(sigData))), len(sigData)/4*3+3); err != nil {
 			return bot.Signature{Status: bot.SigBad, Problem: "damaged signature armor"}
 		}
 	}
@@ -115,10 +115,10 @@ func issuer(body []byte) string {
 		}
 		if sig, ok := p.(*packet.Signature); ok {
 			if sig.IssuerKeyId != nil {
-				return fmt.Sprintf("%016X", *sig.IssuerKeyId)
+				return keyIDHex(*sig.IssuerKeyId)
 			}
 			if len(sig.IssuerFingerprint) >= 8 {
-				return fmt.Sprintf("%X", sig.IssuerFingerprint[len(sig.IssuerFingerprint)-8:])
+				return upperHex(sig.IssuerFingerprint[len(sig.IssuerFingerprint)-8:])
 			}
 			return ""
 		}
@@ -132,7 +132,7 @@ func (d *Decoder) clearSigned(data []byte) (string, bot.Signature, error) {
 	if block == nil {
 		return "", bot.Signature{}, bot.Reject(bot.RejectBadArmor, "a cleartext-signed block is damaged")
 	}
-	sigBody, err := io.ReadAll(io.LimitReader(block.ArmoredSignature.Body, int64(len(data))))
+	sigBody, err := readAllSized(io.LimitReader(block.ArmoredSignature.Body, int64(len(data))), 1024)
 	if err != nil {
 		return "", bot.Signature{}, bot.Reject(bot.RejectBadArmor, "the signature of a cleartext-signed block is damaged")
 	}

@@ -1,6 +1,7 @@
 package email
 
 import (
+	"bytes"
 	"encoding/base64"
 	"strings"
 
@@ -23,6 +24,7 @@ type walker struct {
 	scope          []int        // the signatures whose content the walk is in
 	covers         [][]int      // for each part, the signatures covering it
 	overCipher     map[int]bool // signatures made over data that was then decrypted
+	hp             headerParser
 }
 
 func (w *walker) count() error {
@@ -64,17 +66,17 @@ func (w *walker) walk(e *entity, depth int, enc bool) error {
 		if err != nil {
 			return w.tooLarge()
 		}
-		inner, err := parseEntity(data, w.d.limits.MaxHeaderBytes)
+		inner, err := w.hp.parseEntity(data, w.d.limits.MaxHeaderBytes)
 		if err != nil {
 			return err
 		}
 		// A forwarded message: its signatures are compared with its own From.
 		saved := w.from
-		w.from = address(inner.header, "From")
+		w.from = address(inner.header, fieldFrom)
 		defer func() { w.from = saved }()
 		return w.walk(inner, depth+1, enc)
 	case mt == "text/rfc822-headers" || (strings.HasPrefix(mt, "text/") && e.params["protected-headers"] != "" &&
-		!e.header.Has("Subject") && !e.isAttachment()):
+		!e.header.has(fieldSubject) && !e.isAttachment()):
 		// The "legacy display" copy of protected headers (the subject,
 		// known already). A text part that carries the protected Subject
 		// itself is the whole payload, not a copy.
@@ -101,7 +103,7 @@ func (w *walker) children(e *entity) ([]*entity, error) {
 	}
 	out := make([]*entity, 0, len(raw))
 	for _, r := range raw {
-		c, err := parseEntity(r, w.d.limits.MaxHeaderBytes)
+		c, err := w.hp.parseEntity(r, w.d.limits.MaxHeaderBytes)
 		if err != nil {
 			return nil, err
 		}
@@ -141,7 +143,7 @@ func (w *walker) pgpMIME(e *entity, depth int, enc bool) error {
 	if err != nil {
 		return err
 	}
-	inner, err := parseBody(op.plain, w.d.limits.MaxHeaderBytes)
+	inner, err := w.hp.parseBody(op.plain, w.d.limits.MaxHeaderBytes)
 	if err != nil {
 		return err
 	}
@@ -166,14 +168,14 @@ func (w *walker) pgpMIME(e *entity, depth int, enc bool) error {
 // is.
 func (w *walker) protectedSubject(e *entity) {
 	if w.rep.From == "" {
-		if from := reporterAddress(e); from != "" {
+		if from := reporterAddress(e, address(e.header, fieldFrom)); from != "" {
 			w.rep.From, w.sender, w.from = from, from, from
 		}
 	}
-	if w.rep.SubjectProtected || !e.header.Has("Subject") {
+	if w.rep.SubjectProtected || !e.header.has(fieldSubject) {
 		return
 	}
-	w.rep.Subject = headerText(e.header, "Subject")
+	w.rep.Subject = headerText(e.header, fieldSubject)
 	w.rep.SubjectProtected = true
 }
 
@@ -187,13 +189,13 @@ func (w *walker) signed(e *entity, depth int, enc bool) error {
 	if len(raw) == 0 {
 		return bot.Reject(bot.RejectMalformedMIME, "multipart/signed without parts (broken MIME structure)")
 	}
-	content, err := parseEntity(raw[0], w.d.limits.MaxHeaderBytes)
+	content, err := w.hp.parseEntity(raw[0], w.d.limits.MaxHeaderBytes)
 	if err != nil {
 		return err
 	}
 	id := -1
 	if len(raw) >= 2 && strings.EqualFold(e.params["protocol"], "application/pgp-signature") {
-		sigPart, err := parseEntity(raw[1], w.d.limits.MaxHeaderBytes)
+		sigPart, err := w.hp.parseEntity(raw[1], w.d.limits.MaxHeaderBytes)
 		if err != nil {
 			return err
 		}
@@ -262,7 +264,7 @@ func (w *walker) open(data []byte) (*opened, error) {
 	if !op.encrypted && op.sig.Status != bot.SigNone && isEncryptedMessage(op.plain) {
 		// Encrypted, then signed: the signature is over the ciphertext
 		// inside. Record it as such, and open what it wraps.
-		w.overCipher[w.register(op.sig)] = true
+		w.markOverCipher(w.register(op.sig))
 		return w.open(op.plain)
 	}
 	return op, nil
@@ -277,8 +279,17 @@ func (w *walker) text(e *entity, enc bool) error {
 		return w.tooLarge()
 	}
 	cs := e.params["charset"]
-	text := decodeCharset(data, cs)
 	fromHTML := e.mediaType == "text/html"
+	if !fromHTML && keepsBytes(data, cs) && !bytes.Contains(data, []byte(armorBegin)) {
+		// Text as it is, with no OpenPGP block to cut out (most reports):
+		// straight to the text, without copying it first. (Converted
+		// text, UTF-16 say, is looked at for blocks once converted.)
+		if t := tidyText(data); t != "" {
+			w.addPart(bot.ReportPart{Kind: bot.PartText, Encrypted: enc, Text: t, Size: len(t)}, -1, false)
+		}
+		return nil
+	}
+	text := decodeCharset(data, cs)
 	if fromHTML {
 		text = htmlToText(text)
 	}
@@ -293,7 +304,7 @@ func (w *walker) text(e *entity, enc bool) error {
 			if err != nil {
 				return err
 			}
-			t := tidyText(decodeCharset(op.plain, cs))
+			t := tidyCharset(op.plain, cs)
 			w.addPart(bot.ReportPart{Kind: bot.PartText, Encrypted: enc || op.encrypted, Text: t, Size: len(op.plain)}, w.register(op.sig), op.encrypted)
 		case armorSigned:
 			if err := w.count(); err != nil {
@@ -321,6 +332,9 @@ func keySource(enc bool) string {
 	return "attached"
 }
 
+// armorBegin starts every armored block splitArmor cuts out.
+const armorBegin = "-----BEGIN PGP "
+
 // segment is a run of text or one armored block.
 type segment struct {
 	kind string // "" for text, else the armor type
@@ -331,7 +345,7 @@ type segment struct {
 // cleartext-signed text, public keys). A block without its end line runs
 // to the end of the text, where decoding it fails as truncated.
 func splitArmor(text string) []segment {
-	if !strings.Contains(text, "-----BEGIN PGP ") {
+	if !strings.Contains(text, armorBegin) {
 		return []segment{{text: text}}
 	}
 	var out []segment
