@@ -164,6 +164,7 @@ func (a *Adapter) refreshIncidentPosts(ctx context.Context, incidentID int64) {
 	if err != nil {
 		return
 	}
+	a.pending.yield(ctx)
 	posts, err := a.store.MattermostButtonPosts(ctx, incidentID)
 	if err != nil || len(posts) == 0 {
 		return

@@ -37,9 +37,9 @@ func TestSlashClaimFromDeclaredPerson(t *testing.T) {
 		t.Errorf("response %q %q", resp.ResponseType, resp.Text)
 	}
 	// The confirmation is posted and the incident's post updated to say
-	// who has it. The bot edits its post as soon as the claim is done, so
-	// the edit may reach the channel before Mattermost posts the answer:
-	// wait for both, in either order.
+	// who has it. The bot edits its post once the answer is posted, or
+	// once its wait is over (answers.go), so on a slow machine the edit
+	// may come first: wait for both, in either order.
 	confirmed := mmserver.IsPosted(w.triage.Id, "You claimed "+inc.Name())
 	edited := func(ev *model.WebSocketEvent) bool {
 		return ev.EventType() == model.WebsocketEventPostEdited && ev.GetBroadcast().ChannelId == w.triage.Id

@@ -274,6 +274,9 @@ func (a *Adapter) onPosted(ctx context.Context, c *connection, ev *model.WebSock
 	if err := decodeJSONString(data["post"], &post); err != nil {
 		return
 	}
+	if post.GetProp(model.PostPropsFromWebhook) == "true" {
+		a.pending.seen(post.ChannelId, post.UserId) // perhaps a command's answer
+	}
 	t, _ := data["channel_type"].(string)
 	a.takePost(ctx, c, &post, model.ChannelType(t))
 }
