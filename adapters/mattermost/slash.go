@@ -111,13 +111,10 @@ func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 		// Ephemeral answers reach only the user, so the reply may show
 		// report content; commandResponse decides what goes public.
+		before := a.before(ctx, line)
 		reply := a.runner.Run(ctx, actor, line, true)
 		done <- a.commandResponse(ctx, c, reply, channelID, line)
-		if !reply.Failed {
-			if id, ok := incidentArg(line); ok {
-				a.refreshIncidentPosts(ctx, id)
-			}
-		}
+		a.refreshIfChanged(ctx, before, reply)
 	})
 	timer := time.NewTimer(a.opts.SlashBudget)
 	defer timer.Stop()
