@@ -91,7 +91,6 @@ func (a *Adapter) onPostChanged(ctx context.Context, c *connection, ev *model.We
 // runInIncidentChannel answers a "!" command in the channel it was typed
 // in, if the channel still passes the privacy rule.
 func (a *Adapter) runInIncidentChannel(ctx context.Context, c *connection, actor bot.Actor, channelID, line string, id int64) {
-	before := a.beforeIncident(ctx, id)
 	reply := a.runner.Run(ctx, actor, line, true)
 	if _, err := a.verifyChannel(ctx, c, channelID, true); err != nil {
 		a.log.Warn("cannot answer a command in an incident channel", "err", err)
@@ -101,5 +100,5 @@ func (a *Adapter) runInIncidentChannel(ctx context.Context, c *connection, actor
 	if err := a.postText(ctx, c, m, channelID, reply.Text, 0, ""); err != nil {
 		a.log.Warn("cannot answer a command in an incident channel", "err", err)
 	}
-	a.refreshIfChanged(ctx, before, reply)
+	a.refreshAfter(ctx, line, id, reply)
 }

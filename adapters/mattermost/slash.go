@@ -111,10 +111,9 @@ func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 		// Ephemeral answers reach only the user, so the reply may show
 		// report content; commandResponse decides what goes public.
-		before := a.before(ctx, line)
 		reply := a.runner.Run(ctx, actor, line, true)
 		done <- a.commandResponse(ctx, c, reply, channelID, line)
-		a.refreshIfChanged(ctx, before, reply)
+		a.refreshAfter(ctx, line, 0, reply)
 	})
 	timer := time.NewTimer(a.opts.SlashBudget)
 	defer timer.Stop()

@@ -313,7 +313,6 @@ func (a *Adapter) takePost(ctx context.Context, c *connection, post *model.Post,
 	channelID := post.ChannelId
 	a.goBackground(func() {
 		// A direct channel reaches only that user: report content may show.
-		before := a.before(ctx, line)
 		reply := a.runner.Run(ctx, actor, line, true)
 		m := bot.OutboxMessage{Text: reply.Text, Confidential: reply.Confidential}
 		if _, err := a.verifyChannel(ctx, c, channelID, reply.Confidential); err != nil {
@@ -325,7 +324,7 @@ func (a *Adapter) takePost(ctx context.Context, c *connection, post *model.Post,
 		if err := a.postText(ctx, c, m, channelID, reply.Text, 0, ""); err != nil {
 			a.log.Warn("cannot answer a direct message", "err", err)
 		}
-		a.refreshIfChanged(ctx, before, reply)
+		a.refreshAfter(ctx, line, 0, reply)
 	})
 	return true
 }
