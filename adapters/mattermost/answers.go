@@ -32,7 +32,8 @@ const (
 
 // answers are the answers in flight.
 type answers struct {
-	// The bounds; zero means answerMax and yieldMax (tests shorten them).
+	// The bounds, read under mu; zero means answerMax and yieldMax (tests
+	// shorten them).
 	answerMax, yieldMax time.Duration
 
 	mu      sync.Mutex
@@ -133,13 +134,12 @@ func (s *answers) state() (live, expired int) {
 // yield waits until no answer is in flight, yieldMax at most.
 func (s *answers) yield(ctx context.Context) {
 	s.mu.Lock()
-	idle := s.idle
-	busy := len(s.live) > 0
+	idle, busy, limit := s.idle, len(s.live) > 0, cmp.Or(s.yieldMax, yieldMax)
 	s.mu.Unlock()
 	if !busy {
 		return
 	}
-	t := time.NewTimer(cmp.Or(s.yieldMax, yieldMax))
+	t := time.NewTimer(limit)
 	defer t.Stop()
 	select {
 	case <-idle:

@@ -221,6 +221,8 @@ func (a *Adapter) serveAction(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "forbidden", http.StatusForbidden)
 		return
 	}
+	// A genuine click: background calls wait for its answer (answers.go).
+	defer a.pending.end(a.pending.begin())
 	channelID, incidentID, nonce, err := a.store.MattermostButtonPost(ctx, req.PostId)
 	if err != nil {
 		log.Error("reading the button post", "err", err)
