@@ -54,7 +54,7 @@ func percentile(d []time.Duration, p float64) time.Duration {
 func BenchmarkSlashCommand(b *testing.B) {
 	for _, tc := range []struct{ name, line string }{
 		{"help", "/sec help"},                 // answered from the registry, ephemeral
-		{"claim", "/sec claim %d"},            // a change: privacy check of the channel, in_channel answer
+		{"claim", "/sec claim %d"},            // held already after the first: no change; privacy check, in_channel answer
 		{"list", "/sec list"},                 // reads the incidents, ephemeral
 		{"unknown", "/sec frobnicate %d now"}, // refused
 		{"mattermost", "/shrug claim %d"},     // Mattermost's own command
