@@ -117,7 +117,7 @@ func (h *handlers) advisory(ctx context.Context, req *Request) (Reply, error) {
 	}
 	name := bot.FormatID(id)
 	if !out.Changed {
-		return ok("%s's advisory already says that.", name), nil
+		return same("%s's advisory already says that.", name), nil
 	}
 	text := fmt.Sprintf("%s's advisory: %s.", name, what)
 	if len(out.Reset) > 0 {
@@ -200,7 +200,7 @@ func (h *handlers) publish(ctx context.Context, req *Request) (Reply, error) {
 		}
 		loc := req.Actor.Location()
 		if !out.Changed {
-			return ok("%s's advisory is already scheduled for %s.", name, bot.FormatTime(out.Record.PublishAt, loc)), nil
+			return same("%s's advisory is already scheduled for %s.", name, bot.FormatTime(out.Record.PublishAt, loc)), nil
 		}
 		return ok("%s's advisory will be published at %s; the incident manager (%s) is reminded 24 h and 1 h before. Missing now: %s.",
 			name, bot.FormatTime(out.Record.PublishAt, loc), orNobody(out.Incident.Manager), missingList(out.Record.Draft, h.svc.PublicationPolicy())), nil

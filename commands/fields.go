@@ -34,9 +34,9 @@ func (h *handlers) cve(ctx context.Context, req *Request) (Reply, error) {
 	}
 	switch {
 	case !out.Changed && remove:
-		return ok("%s does not list %s.", out.Incident.Name(), cve), nil
+		return same("%s does not list %s.", out.Incident.Name(), cve), nil
 	case !out.Changed:
-		return ok("%s already lists %s.", out.Incident.Name(), cve), nil
+		return same("%s already lists %s.", out.Incident.Name(), cve), nil
 	case remove:
 		return ok("Removed %s from %s; CVEs: %s.", cve, out.Incident.Name(), list), nil
 	}
@@ -70,7 +70,7 @@ func (h *handlers) embargo(ctx context.Context, req *Request) (Reply, error) {
 	inc, now, loc := out.Incident, h.now().Now(), req.Actor.Location()
 	if until.IsZero() {
 		if !out.Changed {
-			return ok("%s has no embargo.", inc.Name()), nil
+			return same("%s has no embargo.", inc.Name()), nil
 		}
 		return ok("Cleared the embargo of %s.", inc.Name()), nil
 	}
@@ -106,7 +106,7 @@ func (h *handlers) due(ctx context.Context, req *Request) (Reply, error) {
 		return Reply{}, err
 	}
 	if !out.Changed {
-		return ok("%s already follows the policy for that deadline.", out.Incident.Name()), nil
+		return same("%s already follows the policy for that deadline.", out.Incident.Name()), nil
 	}
 	return ok("Deadline changed for %s: %s.", out.Incident.Name(), dueText(out.Incident, h.now().Now(), req.Actor.Location())), nil
 }
@@ -133,7 +133,7 @@ func (h *handlers) route(ctx context.Context, req *Request) (Reply, error) {
 		return Reply{}, err
 	}
 	if !out.Changed {
-		return ok("%s is already in SIG %s.", out.Incident.Name(), out.Incident.SIG), nil
+		return same("%s is already in SIG %s.", out.Incident.Name(), out.Incident.SIG), nil
 	}
 	who := "nobody (no one is on duty)"
 	if out.Incident.Assignee != "" {

@@ -131,6 +131,12 @@ func TestGolden(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatal("no golden files")
 	}
+	unchanged = 0
+	t.Cleanup(func() {
+		if !t.Failed() && unchanged == 0 {
+			t.Error("no golden command answered Unchanged: that claim went unchecked")
+		}
+	})
 	for _, file := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) {
 			want, err := os.ReadFile(file)
@@ -192,12 +198,33 @@ func play(t *testing.T, script string) string {
 				t.Fatalf("%s: %v", line, err)
 			}
 		case strings.HasPrefix(line, "> "):
+			before := incidents(t, w)
 			reply := w.reg.Run(ctx, act, line[2:], private)
+			if reply.Unchanged {
+				// Adapters skip redrawing the incident on it: it must be true.
+				unchanged++
+				if diff := cmp.Diff(before, incidents(t, w)); diff != "" || reply.Failed {
+					t.Errorf("%s answered Unchanged (failed: %v) but changed the incidents (-before +after):\n%s", line, reply.Failed, diff)
+				}
+			}
 			out.WriteString(render(reply))
 			inReply = true
 		}
 	}
 	return out.String()
+}
+
+// unchanged counts the replies that said Unchanged, and were checked.
+var unchanged int
+
+// incidents returns every incident as stored now.
+func incidents(t *testing.T, w *world) []*bot.Incident {
+	t.Helper()
+	list, err := w.db.ListIncidents(context.Background(), bot.IncidentFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list
 }
 
 func isDirective(line string) bool {

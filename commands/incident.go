@@ -13,7 +13,7 @@ import (
 func (h *handlers) changed(req *Request, out bot.Outcome, did, unchanged string) Reply {
 	inc := out.Incident
 	if !out.Changed {
-		return ok("%s", strings.ReplaceAll(unchanged, "%ID", inc.Name()))
+		return same("%s", strings.ReplaceAll(unchanged, "%ID", inc.Name()))
 	}
 	return ok("%s Next: %s.", strings.ReplaceAll(did, "%ID", inc.Name()), dueText(inc, h.now().Now(), req.Actor.Location()))
 }

@@ -45,6 +45,10 @@ type Reply struct {
 	// Confidential replies show report content: adapters send them only
 	// where Request.Private held.
 	Confidential bool
+	// Unchanged: the command succeeded and changed nothing, so what shows
+	// the incident elsewhere (its post with buttons) need not be redrawn.
+	// Left false whenever a change is possible.
+	Unchanged bool
 }
 
 // Handler runs a command.
@@ -175,6 +179,13 @@ func failed(kind bot.Kind, msg string) Reply {
 
 func ok(format string, args ...any) Reply {
 	return Reply{Text: bot.PlainText(fmt.Sprintf(format, args...))}
+}
+
+// same is ok for a command that changed nothing.
+func same(format string, args ...any) Reply {
+	r := ok(format, args...)
+	r.Unchanged = true
+	return r
 }
 
 // ForIncident makes a line typed in an incident's own channel act on that

@@ -304,7 +304,7 @@ func (h *handlers) snooze(ctx context.Context, req *Request) (Reply, error) {
 	name := out.Incident.Name()
 	switch {
 	case until.IsZero() && !out.Changed:
-		return ok("%s is not snoozed.", name), nil
+		return same("%s is not snoozed.", name), nil
 	case until.IsZero():
 		return ok("Nags about %s resume.", name), nil
 	}

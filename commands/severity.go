@@ -58,7 +58,7 @@ func (h *handlers) severity(ctx context.Context, req *Request) (Reply, error) {
 		return Reply{}, err
 	}
 	if !out.Changed {
-		return ok("%s already has severity %s.", out.Incident.Name(), c.Level), nil
+		return same("%s already has severity %s.", out.Incident.Name(), c.Level), nil
 	}
 	what := fmt.Sprintf("%%ID: severity %s → %s", out.Before.Severity, c.Level)
 	if c.Vector != "" {

@@ -110,7 +110,9 @@ func TestFakeNewIncidentPostAndPings(t *testing.T) {
 	inc := w.c.open(t, "Heap overflow @channel")
 	w.c.waitDelivered(t, bot.MessageNewIncident, nil)
 	posts := w.f.postsIn(w.triage)
-	if len(posts) != 1 {
+	// The outbox may have delivered bob's ping in the channel (checked
+	// below) already.
+	if len(posts) != 1 && (len(posts) != 2 || !strings.HasPrefix(posts[1].Message, "@bob ")) {
 		t.Fatalf("%d posts in triage", len(posts))
 	}
 	p := posts[0]

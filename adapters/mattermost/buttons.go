@@ -164,6 +164,7 @@ func (a *Adapter) refreshIncidentPosts(ctx context.Context, incidentID int64) {
 	if err != nil {
 		return
 	}
+	a.pending.yield(ctx)
 	posts, err := a.store.MattermostButtonPosts(ctx, incidentID)
 	if err != nil || len(posts) == 0 {
 		return
@@ -220,6 +221,8 @@ func (a *Adapter) serveAction(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "forbidden", http.StatusForbidden)
 		return
 	}
+	// A genuine click: background calls wait for its answer (answers.go).
+	defer a.pending.end(a.pending.begin())
 	channelID, incidentID, nonce, err := a.store.MattermostButtonPost(ctx, req.PostId)
 	if err != nil {
 		log.Error("reading the button post", "err", err)

@@ -23,6 +23,7 @@ func (a *Adapter) Deliver(ctx context.Context, m bot.OutboxMessage) error {
 	if err != nil {
 		return err
 	}
+	a.pending.yield(ctx)
 	return forOutbox(a.deliver(ctx, c, m))
 }
 

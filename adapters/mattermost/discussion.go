@@ -100,7 +100,5 @@ func (a *Adapter) runInIncidentChannel(ctx context.Context, c *connection, actor
 	if err := a.postText(ctx, c, m, channelID, reply.Text, 0, ""); err != nil {
 		a.log.Warn("cannot answer a command in an incident channel", "err", err)
 	}
-	if !reply.Failed {
-		a.refreshIncidentPosts(ctx, id)
-	}
+	a.refreshAfter(ctx, line, id, reply)
 }

@@ -64,6 +64,14 @@ func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "forbidden", http.StatusForbidden)
 		return
 	}
+	// Background calls to Mattermost wait for this answer (answers.go).
+	an := a.pending.begin()
+	posting := false
+	defer func() {
+		if !posting {
+			a.pending.end(an)
+		}
+	}()
 	f := r.PostForm
 	userID, channelID, responseURL := f.Get("user_id"), f.Get("channel_id"), f.Get("response_url")
 	line := strings.TrimSpace(f.Get("text"))
@@ -105,17 +113,18 @@ func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 		// report content; commandResponse decides what goes public.
 		reply := a.runner.Run(ctx, actor, line, true)
 		done <- a.commandResponse(ctx, c, reply, channelID, line)
-		if !reply.Failed {
-			if id, ok := incidentArg(line); ok {
-				a.refreshIncidentPosts(ctx, id)
-			}
-		}
+		a.refreshAfter(ctx, line, 0, reply)
 	})
 	timer := time.NewTimer(a.opts.SlashBudget)
 	defer timer.Stop()
 	select {
 	case resp := <-done:
 		writeCommand(w, resp)
+		if resp.ResponseType == model.CommandResponseTypeInChannel {
+			// In flight until Mattermost has posted it.
+			a.pending.posting(an, channelID, userID, 1+len(resp.ExtraResponses))
+			posting = true
+		}
 	case <-timer.C:
 		if !a.validResponseURL(responseURL) {
 			a.log.Warn("slash command is slow and its response_url is not this server's; the answer will be lost", "response_url_host", hostOf(responseURL))

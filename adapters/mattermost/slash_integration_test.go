@@ -37,9 +37,9 @@ func TestSlashClaimFromDeclaredPerson(t *testing.T) {
 		t.Errorf("response %q %q", resp.ResponseType, resp.Text)
 	}
 	// The confirmation is posted and the incident's post updated to say
-	// who has it. The bot edits its post as soon as the claim is done, so
-	// the edit may reach the channel before Mattermost posts the answer:
-	// wait for both, in either order.
+	// who has it. The bot edits its post once the answer is posted, or
+	// once its wait is over (answers.go), so on a slow machine the edit
+	// may come first: wait for both, in either order.
 	confirmed := mmserver.IsPosted(w.triage.Id, "You claimed "+inc.Name())
 	edited := func(ev *model.WebSocketEvent) bool {
 		return ev.EventType() == model.WebsocketEventPostEdited && ev.GetBroadcast().ChannelId == w.triage.Id
@@ -141,4 +141,43 @@ func TestDirectMessageCommand(t *testing.T) {
 		t.Fatalf("after the DM: %+v", got)
 	}
 	_ = time.Second
+}
+
+// TestSlashRefreshesOnlyWhatChanged: the incident's post is updated after
+// a command that changed the incident, not after one that changed nothing
+// (refresh.go).
+func TestSlashRefreshesOnlyWhatChanged(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	inc := w.c.open(t, "Heap overflow in the SIP parser")
+	w.c.waitDelivered(t, bot.MessageNewIncident, nil)
+	alice := w.client(t, "alice")
+	ws := w.s.WebSocket(t, alice.AuthToken)
+	edited := func(ev *model.WebSocketEvent) bool {
+		return ev.EventType() == model.WebsocketEventPostEdited && ev.GetBroadcast().ChannelId == w.triage.Id
+	}
+	run := func(line string) {
+		t.Helper()
+		if _, _, err := alice.ExecuteCommand(ctxT(t), w.triage.Id, fmt.Sprintf(line, inc.ID)); err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+	}
+	status := func(ev *model.WebSocketEvent) string {
+		atts := mmserver.PostOf(t, ev).Attachments()
+		if len(atts) == 0 {
+			t.Fatal("the incident's post lost its attachment")
+		}
+		return atts[0].Text
+	}
+	run("/sec claim %d")
+	if s := status(ws.WaitFor(t, waitLong, edited)); !strings.Contains(s, "(claimed)") {
+		t.Fatalf("after the claim: %q", s)
+	}
+	// Nothing changes: no update.
+	run("/sec claim %d")
+	run("/sec show %d")
+	// A change: the next update is its own.
+	run("/sec unclaim %d")
+	if s := status(ws.WaitFor(t, waitLong, edited)); strings.Contains(s, "(claimed)") {
+		t.Fatalf("the post was updated after a command that changed nothing: %q", s)
+	}
 }

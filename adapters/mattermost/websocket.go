@@ -274,6 +274,9 @@ func (a *Adapter) onPosted(ctx context.Context, c *connection, ev *model.WebSock
 	if err := decodeJSONString(data["post"], &post); err != nil {
 		return
 	}
+	if post.GetProp(model.PostPropsFromWebhook) == "true" {
+		a.pending.seen(post.ChannelId, post.UserId) // perhaps a command's answer
+	}
 	t, _ := data["channel_type"].(string)
 	a.takePost(ctx, c, &post, model.ChannelType(t))
 }
@@ -321,11 +324,7 @@ func (a *Adapter) takePost(ctx context.Context, c *connection, post *model.Post,
 		if err := a.postText(ctx, c, m, channelID, reply.Text, 0, ""); err != nil {
 			a.log.Warn("cannot answer a direct message", "err", err)
 		}
-		if !reply.Failed {
-			if id, ok := incidentArg(line); ok {
-				a.refreshIncidentPosts(ctx, id)
-			}
-		}
+		a.refreshAfter(ctx, line, 0, reply)
 	})
 	return true
 }
