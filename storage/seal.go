@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -162,17 +163,37 @@ type cell struct {
 	row           int64 // the row's id
 }
 
-func (c cell) associated() []byte {
-	return []byte(fmt.Sprintf("sectriage/%s.%s/%d", c.table, c.column, c.row))
+// appendAssociated appends the cell's associated data to b:
+// "sectriage/table.column/row". Every sealed value is written or read
+// with it, so it is appended into spare room of a buffer the caller
+// allocates anyway, not formatted afresh.
+func (c cell) appendAssociated(b []byte) []byte {
+	b = append(b, "sectriage/"...)
+	b = append(b, c.table...)
+	b = append(b, '.')
+	b = append(b, c.column...)
+	b = append(b, '/')
+	return strconv.AppendInt(b, c.row, 10)
+}
+
+// associatedSize bounds the length of appendAssociated's output.
+func (c cell) associatedSize() int {
+	return len("sectriage/./") + len(c.table) + len(c.column) + 20
 }
 
 func (c cell) String() string { return fmt.Sprintf("%s.%s of row %d", c.table, c.column, c.row) }
 
+// seal returns the version byte, a random nonce and the ciphertext, in one
+// allocation: the associated data is written past the end of the result,
+// in the same buffer (the AEAD reads it and writes only the ciphertext).
 func (s *sealer) seal(c cell, plain []byte) []byte {
-	out := make([]byte, 1+s.aead.NonceSize(), 1+s.aead.NonceSize()+len(plain)+s.aead.Overhead())
-	out[0] = sealVersion
-	rand.Read(out[1:]) // never fails (crypto/rand)
-	return s.aead.Seal(out, out[1:], plain, c.associated())
+	n := 1 + s.aead.NonceSize() + len(plain) + s.aead.Overhead()
+	buf := make([]byte, n, n+c.associatedSize())
+	ad := c.appendAssociated(buf[n:n])
+	buf[0] = sealVersion
+	nonce := buf[1 : 1+s.aead.NonceSize()]
+	rand.Read(nonce) // never fails (crypto/rand)
+	return s.aead.Seal(buf[:len(buf)-len(plain)-s.aead.Overhead()], nonce, plain, ad)
 }
 
 func (s *sealer) open(c cell, sealed []byte) ([]byte, error) {
@@ -180,7 +201,11 @@ func (s *sealer) open(c cell, sealed []byte) ([]byte, error) {
 	if len(sealed) < 1+n+s.aead.Overhead() || sealed[0] != sealVersion {
 		return nil, fmt.Errorf("storage: %s holds a value that is not sealed", c)
 	}
-	plain, err := s.aead.Open(nil, sealed[1:1+n], sealed[1+n:], c.associated())
+	// As in seal: the plaintext and, past its end, the associated data.
+	size := len(sealed) - 1 - n - s.aead.Overhead()
+	buf := make([]byte, size, size+c.associatedSize())
+	ad := c.appendAssociated(buf[size:size])
+	plain, err := s.aead.Open(buf[:0], sealed[1:1+n], sealed[1+n:], ad)
 	if err != nil {
 		return nil, fmt.Errorf("storage: %s does not open with the data key (tampered, or moved from elsewhere)", c)
 	}
