@@ -22,7 +22,7 @@ import (
 // database file adds two more (WAL, then database) once per ~1000 pages,
 // tens of messages, and restarting the WAL one for its header.
 func (db *DB) InReportTx(ctx context.Context, fn func(bot.ReportTx) error) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(tx *wtx) error {
 		return fn(&reportTx{db: db, tx: tx})
 	})
 }
@@ -32,7 +32,7 @@ func (db *DB) InReportTx(ctx context.Context, fn func(bot.ReportTx) error) error
 // write connection is taken until it ends.
 type reportTx struct {
 	db *DB
-	tx *sql.Tx
+	tx *wtx
 }
 
 func (t *reportTx) KeepReport(ctx context.Context, r bot.KeptReport) (int64, bool, error) {
@@ -45,7 +45,7 @@ func (t *reportTx) KeepReport(ctx context.Context, r bot.KeptReport) (int64, boo
 
 func (t *reportTx) SameMessageID(ctx context.Context, id int64) (int64, error) {
 	var first sql.NullInt64
-	err := t.db.stmts.queryRow(ctx, t.tx, qSameMessageID, id).Scan(&first)
+	err := t.tx.queryRow(ctx, qSameMessageID, id).Scan(&first)
 	return first.Int64, err
 }
 
@@ -70,7 +70,7 @@ func (t *reportTx) AddFollowUp(ctx context.Context, f bot.FollowUp, build func(*
 }
 
 func (t *reportTx) UpdateIncident(ctx context.Context, id int64, fn func(*bot.Incident) (bot.Change, error)) (*bot.Incident, error) {
-	return t.db.updateIncidentTx(ctx, t.tx, id, func(_ *sql.Tx, inc *bot.Incident) (bot.Change, error) { return fn(inc) })
+	return t.db.updateIncidentTx(ctx, t.tx, id, func(_ *wtx, inc *bot.Incident) (bot.Change, error) { return fn(inc) })
 }
 
 func (t *reportTx) AddStatusToken(ctx context.Context, hash string, incidentID int64, at time.Time) error {

@@ -265,15 +265,6 @@ func (db *DB) openString(c cell, stored []byte) (string, error) {
 	return string(b), err
 }
 
-// nextID is the id the next row of table gets, so that its sealed values
-// can name their row before it exists. Only inside a write transaction:
-// BEGIN IMMEDIATE holds the database's write lock, so nobody else takes it.
-// The first call in a transaction reads every id-numbered table's highest
-// id in one query; later ones count on from there (see rowIDs).
-func (db *DB) nextID(ctx context.Context, tx *sql.Tx, table string) (int64, error) {
-	return db.ids.next(ctx, tx, table, db.stmts)
-}
-
 // keyValue returns what to store for, or compare with, a Keyed column.
 func (db *DB) keyValue(table, column, v string) (string, error) {
 	if db.sealer != nil {
@@ -347,7 +338,7 @@ func (db *DB) Unlock(ctx context.Context, key TeamKey) error {
 func (db *DB) seal(ctx context.Context, key TeamKey) error {
 	migrated, other := 0, false
 	var s *sealer
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx *wtx) error {
 		if found, err := hasDataKey(ctx, tx); err != nil || found {
 			other = found
 			return err
@@ -366,7 +357,7 @@ func (db *DB) seal(ctx context.Context, key TeamKey) error {
 			wrapped, key.Fingerprint(), time.Now().UnixMilli()); err != nil {
 			return err
 		}
-		migrated, err = sealExisting(ctx, tx, s)
+		migrated, err = sealExisting(ctx, tx.Tx, s)
 		return err
 	})
 	if err != nil {

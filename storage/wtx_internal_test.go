@@ -1,0 +1,98 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"testing"
+)
+
+// TestStatementsAfterTheTransactionEnded: the hot statements run on the
+// connection directly (wtx), so once database/sql has rolled the
+// transaction back (its context ended) they must refuse to run rather
+// than write outside it, whatever context the statement itself was given.
+func TestStatementsAfterTheTransactionEnded(t *testing.T) {
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "tx.db"), quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	insert := func(ctx context.Context, tx *wtx, id int64) error {
+		_, err := tx.exec(ctx, qInsertReport, id, int64(1), "pipe", nil, "hash"+string(rune('0'+id)), []byte("raw"), false)
+		return err
+	}
+	for _, stmtCtx := range []string{"its own", "the transaction's"} {
+		t.Run(stmtCtx, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			err := db.inTx(ctx, func(tx *wtx) error {
+				if err := insert(ctx, tx, 1); err != nil {
+					return err
+				}
+				cancel()
+				// The transaction is rolled back (or about to be): this
+				// insert must not happen, in it or on its own.
+				sctx := context.Background()
+				if stmtCtx == "the transaction's" {
+					sctx = ctx
+				}
+				if err := insert(sctx, tx, 2); err == nil {
+					t.Error("a statement ran after the transaction's context ended")
+				} else if !errors.Is(err, context.Canceled) {
+					t.Errorf("error %v, want one wrapping context.Canceled", err)
+				}
+				return nil
+			})
+			if err == nil {
+				t.Error("the transaction committed after its context ended")
+			}
+			var n int
+			if err := db.read.QueryRow(`SELECT COUNT(*) FROM reports`).Scan(&n); err != nil || n != 0 {
+				t.Fatalf("%d reports stored (%v), want none", n, err)
+			}
+		})
+	}
+	// And the same statements commit in a live transaction.
+	if err := db.inTx(context.Background(), func(tx *wtx) error { return insert(context.Background(), tx, 3) }); err != nil {
+		t.Fatal(err)
+	}
+	var raw []byte
+	if err := db.inTx(context.Background(), func(tx *wtx) error {
+		var id int64
+		return tx.queryRow(context.Background(), qReportByHash, "hash3").Scan(&id)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.inTx(context.Background(), func(tx *wtx) error {
+		return tx.queryRow(context.Background(), qReportByHash, "nothing").Scan(&raw)
+	}); !errors.Is(err, sql.ErrNoRows) {
+		t.Fatalf("no row: %v, want sql.ErrNoRows", err)
+	}
+}
+
+// TestCloseAfterACancelledTransaction: database/sql closes the write
+// connection after rolling back a transaction whose context ended; the
+// statements prepared on it are finalized with it, never after (the
+// driver frees a closed connection's state: finalizing then crashed).
+func TestCloseAfterACancelledTransaction(t *testing.T) {
+	for i := range 10 {
+		db, err := Open(context.Background(), filepath.Join(t.TempDir(), "tx.db"), quiet())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		err = db.inTx(ctx, func(tx *wtx) error {
+			if _, err := tx.nextID(ctx, "reports"); err != nil { // prepares qMaxIDs
+				return err
+			}
+			cancel()
+			return ctx.Err()
+		})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("round %d: %v", i, err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatalf("round %d: closing: %v", i, err)
+		}
+	}
+}
