@@ -28,6 +28,8 @@ func (db *DB) KeepReport(ctx context.Context, r bot.KeptReport) (id int64, dupli
 }
 
 // keepReport is KeepReport inside tx; mid is the Message-ID as stored.
+// In a report transaction the report is stored finished (see
+// wtx.keptFinished).
 func (db *DB) keepReport(ctx context.Context, tx *wtx, r bot.KeptReport, mid any) (id int64, duplicate bool, err error) {
 	err = tx.queryRow(ctx, qReportByHash, r.Hash).Scan(&id)
 	if err == nil {
@@ -43,8 +45,26 @@ func (db *DB) keepReport(ctx context.Context, tx *wtx, r bot.KeptReport, mid any
 	if err != nil {
 		return 0, false, err
 	}
-	_, err = tx.exec(ctx, qInsertReport, id, r.ReceivedAt.UnixMilli(), r.Source, mid, r.Hash, raw, r.Sealed)
+	var finished any
+	if tx.reportOutcome {
+		if err := tx.unfinishKept(ctx); err != nil { // a second report in one transaction
+			return 0, false, err
+		}
+		finished, tx.keptFinished = r.ReceivedAt.UnixMilli(), id
+	}
+	_, err = tx.exec(ctx, qInsertReport, id, r.ReceivedAt.UnixMilli(), r.Source, mid, r.Hash, raw, r.Sealed, finished)
 	return id, false, err
+}
+
+// finishReportRow marks report id finished at at, unless tx stored it
+// finished already.
+func (db *DB) finishReportRow(ctx context.Context, tx *wtx, id int64, at time.Time) error {
+	if tx.keptFinished == id {
+		tx.keptFinished = 0 // and so it stays
+		return nil
+	}
+	_, err := tx.exec(ctx, qFinishReport, at.UnixMilli(), id)
+	return err
 }
 
 // reportMessageID is what KeepReport stores for a Message-ID.
@@ -123,8 +143,7 @@ func (db *DB) finishReport(ctx context.Context, tx *wtx, id int64, msgs []bot.Ou
 			return err
 		}
 	}
-	_, err := tx.exec(ctx, qFinishReport, at.UnixMilli(), id)
-	return err
+	return db.finishReportRow(ctx, tx, id, at)
 }
 
 // QuarantineMessage implements bot.IntakeStore.
@@ -151,7 +170,7 @@ func (db *DB) quarantineMessage(ctx context.Context, tx *wtx, q *bot.Quarantined
 	case err == nil && !released.Valid:
 		// The entry exists (a re-delivery); make sure its report counts as finished.
 		if q.ReportID != 0 {
-			_, err = tx.exec(ctx, qFinishReport, q.ReceivedAt.UnixMilli(), q.ReportID)
+			err = db.finishReportRow(ctx, tx, q.ReportID, q.ReceivedAt)
 		}
 		return id, false, err
 	case err == nil:
@@ -189,7 +208,7 @@ func (db *DB) quarantineMessage(ctx context.Context, tx *wtx, q *bot.Quarantined
 		}
 	}
 	if q.ReportID != 0 {
-		_, err = tx.exec(ctx, qFinishReport, q.ReceivedAt.UnixMilli(), q.ReportID)
+		err = db.finishReportRow(ctx, tx, q.ReportID, q.ReceivedAt)
 	}
 	return id, true, err
 }

@@ -23,7 +23,11 @@ import (
 // tens of messages, and restarting the WAL one for its header.
 func (db *DB) InReportTx(ctx context.Context, fn func(bot.ReportTx) error) error {
 	return db.inTx(ctx, func(tx *wtx) error {
-		return fn(&reportTx{db: db, tx: tx})
+		tx.reportOutcome = true
+		if err := fn(&reportTx{db: db, tx: tx}); err != nil {
+			return err
+		}
+		return tx.unfinishKept(ctx)
 	})
 }
 

@@ -27,7 +27,7 @@ import (
 // follow-up, or noting a claim on one), queueing the acknowledgement with
 // its status link, marking it finished.
 var hotQueries = []string{
-	qReportByHash, qInsertReport, qSameMessageID, qFinishReport,
+	qReportByHash, qInsertReport, qSameMessageID, qFinishReport, qUnfinishReport,
 	qInsertIncident, qInsertEvent, qInsertOutbox,
 	qMaxIDs,
 	qQuarantineByKey, qInsertQuarantine, qRequarantine,
@@ -37,12 +37,13 @@ var hotQueries = []string{
 
 const (
 	qReportByHash  = `SELECT id FROM reports WHERE sha256 = ?`
-	qInsertReport  = `INSERT INTO reports(id, received_at, source, message_id, sha256, raw, sealed) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	qInsertReport  = `INSERT INTO reports(id, received_at, source, message_id, sha256, raw, sealed, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 	qSameMessageID = `SELECT MIN(o.id) FROM reports r JOIN reports o
 		ON o.message_id = r.message_id AND o.id < r.id WHERE r.id = ? AND r.message_id IS NOT NULL`
-	qFinishReport = `UPDATE reports SET finished_at = ? WHERE id = ? AND finished_at IS NULL`
-	qInsertEvent  = `INSERT INTO events(id, incident_id, at, actor, platform, kind, details) VALUES (?, ?, ?, ?, ?, ?, ?)`
-	qInsertOutbox = `INSERT INTO outbox(id, created_at, platform, channel, person, address, kind, incident_id, body,
+	qFinishReport   = `UPDATE reports SET finished_at = ? WHERE id = ? AND finished_at IS NULL`
+	qUnfinishReport = `UPDATE reports SET finished_at = NULL WHERE id = ?`
+	qInsertEvent    = `INSERT INTO events(id, incident_id, at, actor, platform, kind, details) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	qInsertOutbox   = `INSERT INTO outbox(id, created_at, platform, channel, person, address, kind, incident_id, body,
 		confidential, dedupe_key, next_attempt_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT DO NOTHING`
 	qQuarantineByKey  = `SELECT id, released_at FROM quarantine WHERE dedupe_key = ? OR (report_id IS NOT NULL AND report_id = ?)`

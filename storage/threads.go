@@ -87,7 +87,7 @@ func (db *DB) addFollowUp(ctx context.Context, tx *wtx, f bot.FollowUp, build fu
 	if err := db.applyChange(ctx, tx, f.IncidentID, build(inc)); err != nil {
 		return false, err
 	}
-	_, err = tx.exec(ctx, qFinishReport, f.ReceivedAt.UnixMilli(), f.ReportID)
+	err = db.finishReportRow(ctx, tx, f.ReportID, f.ReceivedAt)
 	return err == nil, err
 }
 

@@ -26,6 +26,29 @@ type wtx struct {
 	lastID  [len(idTables)]int64
 	idsRead bool
 	args    []driver.NamedValue // reused by every statement
+
+	// reportOutcome: this is a report transaction (InReportTx), which
+	// takes the report it stores to its outcome, so keepReport stores it
+	// finished (at its arrival), and keptFinished is its id until the
+	// outcome says so (finishReportRow); one left without an outcome is
+	// made unfinished before commit (unfinishKept). Storing it unfinished
+	// and updating it rewrote the whole row, raw message and overflow
+	// pages included, and dirtied reports_unfinished: five of a message's
+	// twenty-five WAL frames.
+	reportOutcome bool
+	keptFinished  int64
+}
+
+// unfinishKept makes the report tx stored finished unfinished, if its
+// outcome was not written.
+func (tx *wtx) unfinishKept(ctx context.Context) error {
+	if tx.keptFinished == 0 {
+		return nil
+	}
+	id := tx.keptFinished
+	tx.keptFinished = 0
+	_, err := tx.exec(ctx, qUnfinishReport, id)
+	return err
 }
 
 // inTx runs fn in a write transaction (BEGIN IMMEDIATE).

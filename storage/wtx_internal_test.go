@@ -19,7 +19,7 @@ func TestStatementsAfterTheTransactionEnded(t *testing.T) {
 	}
 	defer db.Close()
 	insert := func(ctx context.Context, tx *wtx, id int64) error {
-		_, err := tx.exec(ctx, qInsertReport, id, int64(1), "pipe", nil, "hash"+string(rune('0'+id)), []byte("raw"), false)
+		_, err := tx.exec(ctx, qInsertReport, id, int64(1), "pipe", nil, "hash"+string(rune('0'+id)), []byte("raw"), false, nil)
 		return err
 	}
 	for _, stmtCtx := range []string{"its own", "the transaction's"} {
