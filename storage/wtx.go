@@ -113,7 +113,7 @@ func (tx *wtx) exec(ctx context.Context, query string, args ...any) (sql.Result,
 		if err != nil {
 			return err
 		}
-		res, err = st.ExecContext(ctx, named)
+		res, err = st.ExecContext(context.WithoutCancel(ctx), named)
 		return err
 	})
 	if err != nil {
@@ -142,7 +142,7 @@ func (tx *wtx) queryRow(ctx context.Context, query string, args ...any) row {
 		if err != nil {
 			return err
 		}
-		rows, err := st.QueryContext(ctx, named)
+		rows, err := st.QueryContext(context.WithoutCancel(ctx), named)
 		if err != nil {
 			return err
 		}
@@ -176,7 +176,10 @@ func (tx *wtx) prepared(ctx context.Context, dc any, query string) driverStmt {
 }
 
 // live reports whether the transaction is still open, for a statement run
-// with ctx. It is called holding the connection (in Raw): database/sql
+// with ctx. The statement itself then runs without ctx's cancellation:
+// the driver would start a goroutine for every statement to interrupt it,
+// and the hot statements are point reads and writes inside a transaction
+// that holds the write lock already, with nothing to wait for. It is called holding the connection (in Raw): database/sql
 // rolls back only after the transaction's context is done, and needs the
 // connection to do it, so if neither context is done now, the statement
 // runs inside the transaction.
