@@ -22,7 +22,7 @@ func (db *DB) enqueue(ctx context.Context, tx *wtx, m bot.OutboxMessage) error {
 	if err != nil {
 		return err
 	}
-	body, err := db.sealString(cell{"outbox", "body", id}, string(text))
+	body, err := db.sealText(cell{"outbox", "body", id}, text)
 	if err != nil {
 		return err
 	}

@@ -249,6 +249,14 @@ func (db *DB) sealString(c cell, plain string) (any, error) {
 	return db.sealValue(c, []byte(plain))
 }
 
+// sealText is sealString for text at hand as bytes.
+func (db *DB) sealText(c cell, plain []byte) (any, error) {
+	if db.sealer == nil && !db.keyed {
+		return string(plain), nil
+	}
+	return db.sealValue(c, plain)
+}
+
 // openValue returns the plaintext of a Sealed cell's stored value.
 func (db *DB) openValue(c cell, stored []byte) ([]byte, error) {
 	if db.sealer != nil {

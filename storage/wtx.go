@@ -26,6 +26,9 @@ type wtx struct {
 	lastID  [len(idTables)]int64
 	idsRead bool
 	args    []driver.NamedValue // reused by every statement
+	// quiet is context.WithoutCancel(of), made once for the context every
+	// statement of a transaction is usually given.
+	of, quiet context.Context
 
 	// reportOutcome: this is a report transaction (InReportTx), which
 	// takes the report it stores to its outcome, so keepReport stores it
@@ -113,7 +116,7 @@ func (tx *wtx) exec(ctx context.Context, query string, args ...any) (sql.Result,
 		if err != nil {
 			return err
 		}
-		res, err = st.ExecContext(context.WithoutCancel(ctx), named)
+		res, err = st.ExecContext(tx.uncancelled(ctx), named)
 		return err
 	})
 	if err != nil {
@@ -142,7 +145,7 @@ func (tx *wtx) queryRow(ctx context.Context, query string, args ...any) row {
 		if err != nil {
 			return err
 		}
-		rows, err := st.QueryContext(context.WithoutCancel(ctx), named)
+		rows, err := st.QueryContext(tx.uncancelled(ctx), named)
 		if err != nil {
 			return err
 		}
@@ -188,6 +191,14 @@ func (tx *wtx) live(ctx context.Context) error {
 		return fmt.Errorf("%w: %w", sql.ErrTxDone, err)
 	}
 	return ctx.Err()
+}
+
+// uncancelled is ctx without its cancellation (see live).
+func (tx *wtx) uncancelled(ctx context.Context) context.Context {
+	if ctx != tx.of {
+		tx.of, tx.quiet = ctx, context.WithoutCancel(ctx)
+	}
+	return tx.quiet
 }
 
 // named converts args as database/sql would, into a buffer reused by
