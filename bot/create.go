@@ -2,7 +2,7 @@ package bot
 
 import (
 	"context"
-	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -86,7 +86,7 @@ func (s *Service) openIncident(ctx context.Context, w incidentCreator, a Actor, 
 		ch.Events = append(ch.Events, s.event(a, EventCreated, detail))
 		if assignee != "" || manager != "" {
 			ch.Events = append(ch.Events, s.event(SystemActor(), EventAssigned,
-				fmt.Sprintf("assignee %s (on duty for SIG %s), manager %s", orNobody(assignee), sig.Name, orNobody(manager))))
+				"assignee "+orNobody(assignee)+" (on duty for SIG "+sig.Name+"), manager "+orNobody(manager)))
 		}
 		post := Announcement(inc, st.location())
 		for _, p := range st.Platforms {
@@ -103,9 +103,10 @@ func (s *Service) openIncident(ctx context.Context, w incidentCreator, a Actor, 
 				continue
 			}
 			var ping Text
-			ping.Mention(who.name).Plain(fmt.Sprintf(" you are the %s of new incident ", who.role))
+			ping.Mention(who.name).Plain(" you are the " + who.role + " of new incident ")
 			ping.Append(summaryLine(inc))
-			ping.Plain(fmt.Sprintf(". Acknowledge by %s: claim %d or ack %d.", FormatTime(inc.Due, st.location()), inc.ID, inc.ID))
+			id := strconv.FormatInt(inc.ID, 10)
+			ping.Plain(". Acknowledge by " + FormatTime(inc.Due, st.location()) + ": claim " + id + " or ack " + id + ".")
 			for _, m := range s.pings(st, inc, who.name, MessagePing, "", ping) {
 				m.Confidential = true
 				ch.Outbox = append(ch.Outbox, m)
@@ -123,9 +124,10 @@ func Announcement(inc *Incident, loc *time.Location) Text {
 	t.Plain("New incident ")
 	t.Append(summaryLine(inc))
 	t.Line()
-	t.Plain(fmt.Sprintf("Assignee: %s · Manager: %s", orNobody(inc.Assignee), orNobody(inc.Manager)))
+	// Concatenated, not formatted: intake posts one for every report.
+	t.Plain("Assignee: " + orNobody(inc.Assignee) + " · Manager: " + orNobody(inc.Manager))
 	if !inc.Due.IsZero() {
-		t.Plain(fmt.Sprintf(" · %s due %s", inc.DueKind, FormatTime(inc.Due, loc)))
+		t.Plain(" · " + string(inc.DueKind) + " due " + FormatTime(inc.Due, loc))
 	}
 	t.Line()
 	if inc.Reporter != "" {
@@ -138,7 +140,8 @@ func Announcement(inc *Incident, loc *time.Location) Text {
 	if !inc.Encrypted {
 		t.Plain("This report arrived UNENCRYPTED.").Line()
 	}
-	t.Plain(fmt.Sprintf("Commands: claim %d · ack %d · show %d", inc.ID, inc.ID, inc.ID))
+	id := strconv.FormatInt(inc.ID, 10)
+	t.Plain("Commands: claim " + id + " · ack " + id + " · show " + id)
 	return t
 }
 
