@@ -36,8 +36,8 @@ type wtx struct {
 	// outcome says so (finishReportRow); one left without an outcome is
 	// made unfinished before commit (unfinishKept). Storing it unfinished
 	// and updating it rewrote the whole row, raw message and overflow
-	// pages included, and dirtied reports_unfinished: five of a message's
-	// twenty-five WAL frames.
+	// chain included (freeing and taking pages: two freelist frames), and
+	// dirtied reports_unfinished: three of a message's 24 WAL frames.
 	reportOutcome bool
 	keptFinished  int64
 }
