@@ -65,8 +65,11 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *wtx) error) error {
 	if err != nil {
 		return diskFull(err)
 	}
+	// Also when fn panics (and someone recovers): the connection must go
+	// back without the transaction, and Conn.Close waits for it to end.
+	// After Commit it does nothing.
+	defer tx.Rollback()
 	if err := fn(&wtx{Tx: tx, conn: conn, stmts: db.stmts, begun: ctx}); err != nil {
-		tx.Rollback()
 		return diskFull(err)
 	}
 	return diskFull(tx.Commit())

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // TestStatementsAfterTheTransactionEnded: the hot statements run on the
@@ -94,5 +95,60 @@ func TestCloseAfterACancelledTransaction(t *testing.T) {
 		if err := db.Close(); err != nil {
 			t.Fatalf("round %d: closing: %v", i, err)
 		}
+	}
+}
+
+// TestPanicInATransaction: a transaction whose function panics is rolled
+// back and its connection returned, so the next one runs (a recovered
+// panic must not leave the single write connection taken for ever).
+func TestPanicInATransaction(t *testing.T) {
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "tx.db"), quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Closed only if the test gets through: Close would wait for ever on
+	// a connection left taken.
+	ctx := context.Background()
+	done := make(chan error, 1)
+	go func() {
+		func() {
+			defer func() { recover() }()
+			db.inTx(ctx, func(tx *wtx) error {
+				if _, err := tx.exec(ctx, qInsertReport, int64(1), int64(1), "pipe", nil, "h1", []byte("raw"), false, nil); err != nil {
+					t.Error(err)
+				}
+				panic("a bug")
+			})
+		}()
+		done <- db.inTx(ctx, func(tx *wtx) error {
+			_, err := tx.exec(ctx, qInsertReport, int64(2), int64(1), "pipe", nil, "h2", []byte("raw"), false, nil)
+			return err
+		})
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the write connection stayed taken after a panic")
+	}
+	var ids []int64
+	rows, err := db.read.Query(`SELECT id FROM reports ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	if len(ids) != 1 || ids[0] != 2 {
+		t.Errorf("reports %v, want only 2 (the panicking transaction's rolled back)", ids)
+	}
+	rows.Close()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
