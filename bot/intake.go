@@ -581,28 +581,20 @@ func (in *Intake) shouldAcknowledge(inc *Incident, rep *Report) bool {
 // acknowledgement is the mail a reporter gets: the incident id and nothing
 // of the report, since it may have to go unencrypted.
 func acknowledgement(inc *Incident, statusLink string) Text {
-	// Written whole and added once: Text merges adjacent plain text, and
-	// merging it line by line copied it a dozen times for every report.
-	var b strings.Builder
-	b.Grow(768)
-	b.WriteString("Hello,\n\n")
-	b.WriteString("thank you for your report. We received it and track it as ")
-	b.WriteString(inc.Name())
-	b.WriteString(".\n")
-	b.WriteString("To add anything, reply to this mail: the reply address is your report's own.\n\n")
+	var t Text
+	t.Plain("Hello,").Line().Line()
+	t.Plain(fmt.Sprintf("thank you for your report. We received it and track it as %s.", inc.Name())).Line()
+	t.Plain("To add anything, reply to this mail: the reply address is your report's own.").Line().Line()
 	if statusLink != "" {
-		b.WriteString("You can follow its state and add information (encrypted in your browser) at this private link;\n")
-		b.WriteString("keep it to yourself, anyone who has it can see the state and add to the report:\n")
-		b.WriteString(statusLink)
-		b.WriteString("\n\n")
+		t.Plain("You can follow its state and add information (encrypted in your browser) at this private link;").Line()
+		t.Plain("keep it to yourself, anyone who has it can see the state and add to the report:").Line()
+		t.Plain(statusLink).Line().Line()
 	}
 	// Credits in the advisory need the reporter's consent and the name
 	// they choose (the team records it with advisory <id> credit).
-	b.WriteString("When we publish an advisory about it, we would like to credit you. Reply with the name to\n")
-	b.WriteString("credit (and an organisation, if you like), or with \"no credit\": we credit nobody without consent.\n\n")
-	b.WriteString("The security team")
-	var t Text
-	t.Plain(b.String())
+	t.Plain("When we publish an advisory about it, we would like to credit you. Reply with the name to").Line()
+	t.Plain("credit (and an organisation, if you like), or with \"no credit\": we credit nobody without consent.").Line().Line()
+	t.Plain("The security team")
 	return t
 }
 
