@@ -78,7 +78,7 @@ func (s *Service) openIncident(ctx context.Context, w incidentCreator, a Actor, 
 	st.Policy(sig.Name).Apply(inc)
 	inc.SweepAt = now
 	return w.CreateIncident(ctx, inc, func(inc *Incident) Change {
-		var ch Change
+		ch := Change{Events: make([]Event, 0, 2), Outbox: make([]OutboxMessage, 0, len(st.Platforms)+2)}
 		detail := "opened in SIG " + sig.Name
 		if n.Detail != "" {
 			detail += "; " + n.Detail
@@ -123,25 +123,45 @@ func Announcement(inc *Incident, loc *time.Location) Text {
 	var t Text
 	t.Plain("New incident ")
 	t.Append(summaryLine(inc))
-	t.Line()
-	// Concatenated, not formatted: intake posts one for every report.
-	t.Plain("Assignee: " + orNobody(inc.Assignee) + " · Manager: " + orNobody(inc.Manager))
+	// The plain text between the untrusted parts is written as one run
+	// each (Text merges adjacent plain text by copying it): intake posts
+	// one for every report.
+	var b strings.Builder
+	b.Grow(256)
+	b.WriteString("\nAssignee: ")
+	b.WriteString(orNobody(inc.Assignee))
+	b.WriteString(" · Manager: ")
+	b.WriteString(orNobody(inc.Manager))
 	if !inc.Due.IsZero() {
-		t.Plain(" · " + string(inc.DueKind) + " due " + FormatTime(inc.Due, loc))
+		b.WriteString(" · ")
+		b.WriteString(string(inc.DueKind))
+		b.WriteString(" due ")
+		b.WriteString(FormatTime(inc.Due, loc))
 	}
-	t.Line()
+	b.WriteString("\n")
 	if inc.Reporter != "" {
-		t.Plain("Reporter: ").Untrusted(inc.Reporter)
+		b.WriteString("Reporter: ")
+		t.Plain(b.String())
+		t.Untrusted(inc.Reporter)
+		b.Reset()
 		if inc.ReporterKey != "" {
-			t.Plain(" (key " + inc.ReporterKey + ")")
+			b.WriteString(" (key ")
+			b.WriteString(inc.ReporterKey)
+			b.WriteString(")")
 		}
-		t.Line()
+		b.WriteString("\n")
 	}
 	if !inc.Encrypted {
-		t.Plain("This report arrived UNENCRYPTED.").Line()
+		b.WriteString("This report arrived UNENCRYPTED.\n")
 	}
 	id := strconv.FormatInt(inc.ID, 10)
-	t.Plain("Commands: claim " + id + " · ack " + id + " · show " + id)
+	b.WriteString("Commands: claim ")
+	b.WriteString(id)
+	b.WriteString(" · ack ")
+	b.WriteString(id)
+	b.WriteString(" · show ")
+	b.WriteString(id)
+	t.Plain(b.String())
 	return t
 }
 
