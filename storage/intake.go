@@ -31,16 +31,17 @@ func (db *DB) KeepReport(ctx context.Context, r bot.KeptReport) (id int64, dupli
 // In a report transaction the report is stored finished (see
 // wtx.keptFinished).
 func (db *DB) keepReport(ctx context.Context, tx *wtx, r bot.KeptReport, mid any) (id int64, duplicate bool, err error) {
-	err = tx.queryRow(ctx, qReportByHash, r.Hash).Scan(&id)
-	if err == nil {
-		return id, true, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
+	var found, sameMessageID sql.NullInt64
+	if err := tx.queryRow(ctx, qReportByHash, r.Hash, mid).Scan(&found, &sameMessageID); err != nil {
 		return 0, false, err
+	}
+	if found.Valid {
+		return found.Int64, true, nil
 	}
 	if id, err = tx.nextID(ctx, "reports"); err != nil {
 		return 0, false, err
 	}
+	tx.kept, tx.keptSameMessageID = id, sameMessageID.Int64
 	raw, err := db.sealValue(cell{"reports", "raw", id}, r.Raw)
 	if err != nil {
 		return 0, false, err

@@ -56,6 +56,9 @@ func (t *reportTx) KeepReport(ctx context.Context, r bot.KeptReport) (int64, boo
 }
 
 func (t *reportTx) SameMessageID(ctx context.Context, id int64) (int64, error) {
+	if id == t.tx.kept { // looked up as it was stored
+		return t.tx.keptSameMessageID, nil
+	}
 	var first sql.NullInt64
 	err := t.tx.queryRow(ctx, qSameMessageID, id).Scan(&first)
 	return first.Int64, err

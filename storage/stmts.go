@@ -36,7 +36,10 @@ var hotQueries = []string{
 }
 
 const (
-	qReportByHash  = `SELECT id FROM reports WHERE sha256 = ?`
+	// qReportByHash finds a report by its hash and, for one about to be
+	// stored, the first stored under its Message-ID (SameMessageID's
+	// answer for it: every stored id is lower than the next one).
+	qReportByHash  = `SELECT (SELECT id FROM reports WHERE sha256 = ?), (SELECT MIN(id) FROM reports WHERE message_id = ?)`
 	qInsertReport  = `INSERT INTO reports(id, received_at, source, message_id, sha256, raw, sealed, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 	qSameMessageID = `SELECT MIN(o.id) FROM reports r JOIN reports o
 		ON o.message_id = r.message_id AND o.id < r.id WHERE r.id = ? AND r.message_id IS NOT NULL`

@@ -40,6 +40,10 @@ type wtx struct {
 	// dirtied reports_unfinished: three of a message's 24 WAL frames.
 	reportOutcome bool
 	keptFinished  int64
+	// kept is the report keepReport stored last in tx, and
+	// keptSameMessageID the first report stored before it under its
+	// Message-ID (0: none), read with its hash (qReportByHash).
+	kept, keptSameMessageID int64
 }
 
 // unfinishKept makes the report tx stored finished unfinished, if its

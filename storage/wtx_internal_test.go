@@ -57,15 +57,15 @@ func TestStatementsAfterTheTransactionEnded(t *testing.T) {
 	if err := db.inTx(context.Background(), func(tx *wtx) error { return insert(context.Background(), tx, 3) }); err != nil {
 		t.Fatal(err)
 	}
-	var raw []byte
+	var id, same sql.NullInt64
 	if err := db.inTx(context.Background(), func(tx *wtx) error {
-		var id int64
-		return tx.queryRow(context.Background(), qReportByHash, "hash3").Scan(&id)
-	}); err != nil {
-		t.Fatal(err)
+		return tx.queryRow(context.Background(), qReportByHash, "hash3", nil).Scan(&id, &same)
+	}); err != nil || id.Int64 != 3 || same.Valid {
+		t.Fatalf("report by hash: %v %v (%v), want 3 and none", id, same, err)
 	}
+	var incident int64
 	if err := db.inTx(context.Background(), func(tx *wtx) error {
-		return tx.queryRow(context.Background(), qReportByHash, "nothing").Scan(&raw)
+		return tx.queryRow(context.Background(), qFollowUpOf, int64(3)).Scan(&incident)
 	}); !errors.Is(err, sql.ErrNoRows) {
 		t.Fatalf("no row: %v, want sql.ErrNoRows", err)
 	}
