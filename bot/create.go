@@ -2,7 +2,7 @@ package bot
 
 import (
 	"context"
-	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -78,7 +78,7 @@ func (s *Service) openIncident(ctx context.Context, w incidentCreator, a Actor, 
 	st.Policy(sig.Name).Apply(inc)
 	inc.SweepAt = now
 	return w.CreateIncident(ctx, inc, func(inc *Incident) Change {
-		var ch Change
+		ch := Change{Events: make([]Event, 0, 2), Outbox: make([]OutboxMessage, 0, len(st.Platforms)+2)}
 		detail := "opened in SIG " + sig.Name
 		if n.Detail != "" {
 			detail += "; " + n.Detail
@@ -86,7 +86,7 @@ func (s *Service) openIncident(ctx context.Context, w incidentCreator, a Actor, 
 		ch.Events = append(ch.Events, s.event(a, EventCreated, detail))
 		if assignee != "" || manager != "" {
 			ch.Events = append(ch.Events, s.event(SystemActor(), EventAssigned,
-				fmt.Sprintf("assignee %s (on duty for SIG %s), manager %s", orNobody(assignee), sig.Name, orNobody(manager))))
+				"assignee "+orNobody(assignee)+" (on duty for SIG "+sig.Name+"), manager "+orNobody(manager)))
 		}
 		post := Announcement(inc, st.location())
 		for _, p := range st.Platforms {
@@ -103,9 +103,10 @@ func (s *Service) openIncident(ctx context.Context, w incidentCreator, a Actor, 
 				continue
 			}
 			var ping Text
-			ping.Mention(who.name).Plain(fmt.Sprintf(" you are the %s of new incident ", who.role))
+			ping.Mention(who.name).Plain(" you are the " + who.role + " of new incident ")
 			ping.Append(summaryLine(inc))
-			ping.Plain(fmt.Sprintf(". Acknowledge by %s: claim %d or ack %d.", FormatTime(inc.Due, st.location()), inc.ID, inc.ID))
+			id := strconv.FormatInt(inc.ID, 10)
+			ping.Plain(". Acknowledge by " + FormatTime(inc.Due, st.location()) + ": claim " + id + " or ack " + id + ".")
 			for _, m := range s.pings(st, inc, who.name, MessagePing, "", ping) {
 				m.Confidential = true
 				ch.Outbox = append(ch.Outbox, m)
@@ -122,23 +123,45 @@ func Announcement(inc *Incident, loc *time.Location) Text {
 	var t Text
 	t.Plain("New incident ")
 	t.Append(summaryLine(inc))
-	t.Line()
-	t.Plain(fmt.Sprintf("Assignee: %s · Manager: %s", orNobody(inc.Assignee), orNobody(inc.Manager)))
+	// The plain text between the untrusted parts is written as one run
+	// each (Text merges adjacent plain text by copying it): intake posts
+	// one for every report.
+	var b strings.Builder
+	b.Grow(256)
+	b.WriteString("\nAssignee: ")
+	b.WriteString(orNobody(inc.Assignee))
+	b.WriteString(" · Manager: ")
+	b.WriteString(orNobody(inc.Manager))
 	if !inc.Due.IsZero() {
-		t.Plain(fmt.Sprintf(" · %s due %s", inc.DueKind, FormatTime(inc.Due, loc)))
+		b.WriteString(" · ")
+		b.WriteString(string(inc.DueKind))
+		b.WriteString(" due ")
+		b.WriteString(FormatTime(inc.Due, loc))
 	}
-	t.Line()
+	b.WriteString("\n")
 	if inc.Reporter != "" {
-		t.Plain("Reporter: ").Untrusted(inc.Reporter)
+		b.WriteString("Reporter: ")
+		t.Plain(b.String())
+		t.Untrusted(inc.Reporter)
+		b.Reset()
 		if inc.ReporterKey != "" {
-			t.Plain(" (key " + inc.ReporterKey + ")")
+			b.WriteString(" (key ")
+			b.WriteString(inc.ReporterKey)
+			b.WriteString(")")
 		}
-		t.Line()
+		b.WriteString("\n")
 	}
 	if !inc.Encrypted {
-		t.Plain("This report arrived UNENCRYPTED.").Line()
+		b.WriteString("This report arrived UNENCRYPTED.\n")
 	}
-	t.Plain(fmt.Sprintf("Commands: claim %d · ack %d · show %d", inc.ID, inc.ID, inc.ID))
+	id := strconv.FormatInt(inc.ID, 10)
+	b.WriteString("Commands: claim ")
+	b.WriteString(id)
+	b.WriteString(" · ack ")
+	b.WriteString(id)
+	b.WriteString(" · show ")
+	b.WriteString(id)
+	t.Plain(b.String())
 	return t
 }
 

@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 )
@@ -28,7 +27,7 @@ func ParseIncidentID(s string) (int64, error) {
 }
 
 // FormatID is the incident's name everywhere: SEC-42.
-func FormatID(id int64) string { return fmt.Sprintf("SEC-%d", id) }
+func FormatID(id int64) string { return "SEC-" + strconv.FormatInt(id, 10) }
 
 // ParseQuarantineID accepts a quarantine reference: "Q-7" (any case) or "7".
 func ParseQuarantineID(s string) (int64, error) {

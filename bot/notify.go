@@ -96,7 +96,9 @@ func (s *Service) notBefore(p *Person, inc *Incident) time.Time {
 // summaryLine is the one-line description of an incident used in posts.
 func summaryLine(inc *Incident) Text {
 	var t Text
-	t.Plain(fmt.Sprintf("%s [%s, %s, SIG %s] ", inc.Name(), inc.Severity, inc.State, inc.SIG))
+	// Concatenated, not formatted: every new incident's posts and pings
+	// carry it (intake's hot path).
+	t.Plain(inc.Name() + " [" + string(inc.Severity) + ", " + string(inc.State) + ", SIG " + inc.SIG + "] ")
 	t.Untrusted(inc.Title)
 	return t
 }

@@ -82,7 +82,7 @@ func (db *DB) AdvisoryRecord(ctx context.Context, id int64) (*bot.AdvisoryRecord
 // advisory change in one transaction.
 func (db *DB) UpdateAdvisory(ctx context.Context, id int64, fn func(*bot.Incident, *bot.AdvisoryRecord) (bot.Change, error)) (*bot.Incident, *bot.AdvisoryRecord, error) {
 	var rec *bot.AdvisoryRecord
-	inc, err := db.updateIncident(ctx, id, func(tx *sql.Tx, inc *bot.Incident) (bot.Change, error) {
+	inc, err := db.updateIncident(ctx, id, func(tx *wtx, inc *bot.Incident) (bot.Change, error) {
 		var err error
 		rec, err = db.scanAdvisory(tx.QueryRowContext(ctx, `SELECT incident_id, `+advisoryColumns+` FROM advisories WHERE incident_id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -98,7 +98,7 @@ func (db *DB) UpdateAdvisory(ctx context.Context, id int64, fn func(*bot.Inciden
 		if !rec.Stored {
 			return ch, nil
 		}
-		return ch, db.writeAdvisory(ctx, tx, id, rec, inc.Updated)
+		return ch, db.writeAdvisory(ctx, tx.Tx, id, rec, inc.Updated)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -179,7 +179,7 @@ func (db *DB) DueAdvisories(ctx context.Context, now time.Time) ([]int64, error)
 
 // MarkAnnounced implements bot.AdvisoryStore.
 func (db *DB) MarkAnnounced(ctx context.Context, id int64, address string) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(tx *wtx) error {
 		var announced string
 		err := tx.QueryRowContext(ctx, `SELECT announced FROM advisories WHERE incident_id = ?`, id).Scan(&announced)
 		if errors.Is(err, sql.ErrNoRows) {

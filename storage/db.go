@@ -39,9 +39,8 @@ type DB struct {
 	// keyed: the database holds a data key, so its confidential values
 	// are sealed and none may be written or read without it.
 	keyed bool
-	// stmts are the write connection's prepared statements (stmts.go).
+	// stmts says which queries the write connection keeps prepared (stmts.go).
 	stmts *stmts
-	ids   rowIDs
 }
 
 var (
@@ -71,18 +70,18 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 	if err := privateFiles(path); err != nil {
 		return nil, err
 	}
-	write, err := sql.Open("sqlite", dsn("immediate"))
+	stmts := newStmts(hotQueries, log)
+	write, err := openWrite(dsn("immediate"), stmts)
 	if err != nil {
 		return nil, fmt.Errorf("storage: opening %s: %w", path, err)
 	}
-	write.SetMaxOpenConns(1)
 	read, err := sql.Open("sqlite", dsn("deferred"))
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("storage: opening %s: %w", path, err)
 	}
 	read.SetMaxOpenConns(4)
-	db := &DB{write: write, read: read, path: path, log: log, stmts: &stmts{}}
+	db := &DB{write: write, read: read, path: path, log: log, stmts: stmts}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, diskFull(err)
@@ -91,13 +90,12 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 		db.Close()
 		return nil, diskFull(fmt.Errorf("storage: %s: %w", path, err))
 	}
-	db.stmts = prepareStmts(ctx, db.write, hotQueries, log)
 	return db, nil
 }
 
 // Close closes both pools.
 func (db *DB) Close() error {
-	return errors.Join(db.stmts.close(), db.read.Close(), db.write.Close())
+	return errors.Join(db.read.Close(), db.write.Close())
 }
 
 // Path is the database file.
@@ -184,7 +182,7 @@ func (db *DB) migrate(ctx context.Context) error {
 		if applied[m.version] {
 			continue
 		}
-		err := db.inTx(ctx, func(tx *sql.Tx) error {
+		err := db.inTx(ctx, func(tx *wtx) error {
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 				return err
 			}
@@ -205,19 +203,6 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 	var v int
 	err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
 	return v, err
-}
-
-// inTx runs fn in a write transaction (BEGIN IMMEDIATE).
-func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return diskFull(err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return diskFull(err)
-	}
-	return diskFull(tx.Commit())
 }
 
 // diskFull gives an error of SQLite's for a full disk a message the user

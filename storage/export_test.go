@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"sort"
 	"strings"
@@ -22,14 +21,14 @@ func (db *DB) ExecForTest(ctx context.Context, q string) error {
 // 100,000 incidents one commit at a time would measure fsync, not the
 // query under test.
 func (db *DB) BulkCreateForBench(ctx context.Context, incs []*bot.Incident) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(tx *wtx) error {
 		n := len(strings.Split(incidentColumns, ","))
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO incidents(`+incidentColumns+`) VALUES (`+placeholders(n)+`)`)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
-		next, err := db.nextID(ctx, tx, "incidents")
+		next, err := tx.nextID(ctx, "incidents")
 		if err != nil {
 			return err
 		}

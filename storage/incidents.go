@@ -102,7 +102,7 @@ func (db *DB) incidentValues(inc *bot.Incident) ([]any, error) {
 // CreateIncident implements bot.IncidentStore.
 func (db *DB) CreateIncident(ctx context.Context, inc *bot.Incident, build func(*bot.Incident) bot.Change) (*bot.Incident, error) {
 	created := inc.Clone()
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx *wtx) error {
 		return db.createIncident(ctx, tx, created, build)
 	})
 	if err != nil {
@@ -112,16 +112,16 @@ func (db *DB) CreateIncident(ctx context.Context, inc *bot.Incident, build func(
 }
 
 // createIncident is CreateIncident inside tx; it sets inc.ID.
-func (db *DB) createIncident(ctx context.Context, tx *sql.Tx, inc *bot.Incident, build func(*bot.Incident) bot.Change) error {
+func (db *DB) createIncident(ctx context.Context, tx *wtx, inc *bot.Incident, build func(*bot.Incident) bot.Change) error {
 	var err error
-	if inc.ID, err = db.nextID(ctx, tx, "incidents"); err != nil {
+	if inc.ID, err = tx.nextID(ctx, "incidents"); err != nil {
 		return err
 	}
 	vals, err := db.incidentValues(inc)
 	if err != nil {
 		return err
 	}
-	if _, err := db.stmts.exec(ctx, tx, qInsertIncident, append([]any{inc.ID}, vals...)...); err != nil {
+	if _, err := tx.exec(ctx, qInsertIncident, append([]any{inc.ID}, vals...)...); err != nil {
 		return err
 	}
 	return db.applyChange(ctx, tx, inc.ID, build(inc))
@@ -131,14 +131,14 @@ func (db *DB) createIncident(ctx context.Context, tx *sql.Tx, inc *bot.Incident,
 // BEGIN IMMEDIATE, so the read below already holds the write lock: two
 // concurrent updates of one incident cannot both read the old state.
 func (db *DB) UpdateIncident(ctx context.Context, id int64, fn func(*bot.Incident) (bot.Change, error)) (*bot.Incident, error) {
-	return db.updateIncident(ctx, id, func(_ *sql.Tx, inc *bot.Incident) (bot.Change, error) { return fn(inc) })
+	return db.updateIncident(ctx, id, func(_ *wtx, inc *bot.Incident) (bot.Change, error) { return fn(inc) })
 }
 
 // updateIncident is UpdateIncident with the transaction handed to fn, for
 // what is stored beside the incident (its advisory).
-func (db *DB) updateIncident(ctx context.Context, id int64, fn func(*sql.Tx, *bot.Incident) (bot.Change, error)) (*bot.Incident, error) {
+func (db *DB) updateIncident(ctx context.Context, id int64, fn func(*wtx, *bot.Incident) (bot.Change, error)) (*bot.Incident, error) {
 	var updated *bot.Incident
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx *wtx) error {
 		var err error
 		updated, err = db.updateIncidentTx(ctx, tx, id, fn)
 		return err
@@ -150,8 +150,8 @@ func (db *DB) updateIncident(ctx context.Context, id int64, fn func(*sql.Tx, *bo
 }
 
 // updateIncidentTx is updateIncident inside tx.
-func (db *DB) updateIncidentTx(ctx context.Context, tx *sql.Tx, id int64, fn func(*sql.Tx, *bot.Incident) (bot.Change, error)) (*bot.Incident, error) {
-	inc, err := db.scanIncident(db.stmts.queryRow(ctx, tx, qIncidentByID, id))
+func (db *DB) updateIncidentTx(ctx context.Context, tx *wtx, id int64, fn func(*wtx, *bot.Incident) (bot.Change, error)) (*bot.Incident, error) {
+	inc, err := db.scanIncident(tx.queryRow(ctx, qIncidentByID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(id)
 	}
@@ -166,7 +166,7 @@ func (db *DB) updateIncidentTx(ctx context.Context, tx *sql.Tx, id int64, fn fun
 	if err != nil {
 		return nil, err
 	}
-	if _, err := db.stmts.exec(ctx, tx, qUpdateIncident, append(vals, id)...); err != nil {
+	if _, err := tx.exec(ctx, qUpdateIncident, append(vals, id)...); err != nil {
 		return nil, err
 	}
 	if err := db.applyChange(ctx, tx, id, change); err != nil {
@@ -180,9 +180,9 @@ func notFound(id int64) error {
 }
 
 // applyChange appends events and queues messages inside tx.
-func (db *DB) applyChange(ctx context.Context, tx *sql.Tx, incidentID int64, ch bot.Change) error {
+func (db *DB) applyChange(ctx context.Context, tx *wtx, incidentID int64, ch bot.Change) error {
 	for _, ev := range ch.Events {
-		id, err := db.nextID(ctx, tx, "events")
+		id, err := tx.nextID(ctx, "events")
 		if err != nil {
 			return err
 		}
@@ -190,7 +190,7 @@ func (db *DB) applyChange(ctx context.Context, tx *sql.Tx, incidentID int64, ch 
 		if err != nil {
 			return err
 		}
-		if _, err := db.stmts.exec(ctx, tx, qInsertEvent, id, incidentID, ev.At.UnixMilli(), ev.Actor, ev.Platform, ev.Kind, details); err != nil {
+		if _, err := tx.exec(ctx, qInsertEvent, id, incidentID, ev.At.UnixMilli(), ev.Actor, ev.Platform, ev.Kind, details); err != nil {
 			return fmt.Errorf("appending event: %w", err)
 		}
 	}

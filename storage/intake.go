@@ -20,7 +20,7 @@ func (db *DB) KeepReport(ctx context.Context, r bot.KeptReport) (id int64, dupli
 	if err != nil {
 		return 0, false, err
 	}
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx *wtx) error {
 		id, duplicate, err = db.keepReport(ctx, tx, r, mid)
 		return err
 	})
@@ -28,23 +28,44 @@ func (db *DB) KeepReport(ctx context.Context, r bot.KeptReport) (id int64, dupli
 }
 
 // keepReport is KeepReport inside tx; mid is the Message-ID as stored.
-func (db *DB) keepReport(ctx context.Context, tx *sql.Tx, r bot.KeptReport, mid any) (id int64, duplicate bool, err error) {
-	err = db.stmts.queryRow(ctx, tx, qReportByHash, r.Hash).Scan(&id)
-	if err == nil {
-		return id, true, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
+// In a report transaction the report is stored finished (see
+// wtx.keptFinished).
+func (db *DB) keepReport(ctx context.Context, tx *wtx, r bot.KeptReport, mid any) (id int64, duplicate bool, err error) {
+	var found, sameMessageID sql.NullInt64
+	if err := tx.queryRow(ctx, qReportByHash, r.Hash, mid).Scan(&found, &sameMessageID); err != nil {
 		return 0, false, err
 	}
-	if id, err = db.nextID(ctx, tx, "reports"); err != nil {
+	if found.Valid {
+		return found.Int64, true, nil
+	}
+	if id, err = tx.nextID(ctx, "reports"); err != nil {
 		return 0, false, err
 	}
+	tx.kept, tx.keptSameMessageID = id, sameMessageID.Int64
 	raw, err := db.sealValue(cell{"reports", "raw", id}, r.Raw)
 	if err != nil {
 		return 0, false, err
 	}
-	_, err = db.stmts.exec(ctx, tx, qInsertReport, id, r.ReceivedAt.UnixMilli(), r.Source, mid, r.Hash, raw, r.Sealed)
+	var finished any
+	if tx.reportOutcome {
+		if err := tx.unfinishKept(ctx); err != nil { // a second report in one transaction
+			return 0, false, err
+		}
+		finished, tx.keptFinished = r.ReceivedAt.UnixMilli(), id
+	}
+	_, err = tx.exec(ctx, qInsertReport, id, r.ReceivedAt.UnixMilli(), r.Source, mid, r.Hash, raw, r.Sealed, finished)
 	return id, false, err
+}
+
+// finishReportRow marks report id finished at at, unless tx stored it
+// finished already.
+func (db *DB) finishReportRow(ctx context.Context, tx *wtx, id int64, at time.Time) error {
+	if tx.keptFinished == id {
+		tx.keptFinished = 0 // and so it stays
+		return nil
+	}
+	_, err := tx.exec(ctx, qFinishReport, at.UnixMilli(), id)
+	return err
 }
 
 // reportMessageID is what KeepReport stores for a Message-ID.
@@ -112,31 +133,30 @@ func (db *DB) ReportOutcome(ctx context.Context, id int64) (bot.ReportOutcome, e
 
 // FinishReport implements bot.IntakeStore.
 func (db *DB) FinishReport(ctx context.Context, id int64, msgs []bot.OutboxMessage, at time.Time) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(tx *wtx) error {
 		return db.finishReport(ctx, tx, id, msgs, at)
 	})
 }
 
-func (db *DB) finishReport(ctx context.Context, tx *sql.Tx, id int64, msgs []bot.OutboxMessage, at time.Time) error {
+func (db *DB) finishReport(ctx context.Context, tx *wtx, id int64, msgs []bot.OutboxMessage, at time.Time) error {
 	for _, m := range msgs {
 		if err := db.enqueue(ctx, tx, m); err != nil {
 			return err
 		}
 	}
-	_, err := db.stmts.exec(ctx, tx, qFinishReport, at.UnixMilli(), id)
-	return err
+	return db.finishReportRow(ctx, tx, id, at)
 }
 
 // QuarantineMessage implements bot.IntakeStore.
 func (db *DB) QuarantineMessage(ctx context.Context, q *bot.Quarantined, build func(*bot.Quarantined) []bot.OutboxMessage) (id int64, created bool, err error) {
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx *wtx) error {
 		id, created, err = db.quarantineMessage(ctx, tx, q, build)
 		return err
 	})
 	return id, created, err
 }
 
-func (db *DB) quarantineMessage(ctx context.Context, tx *sql.Tx, q *bot.Quarantined, build func(*bot.Quarantined) []bot.OutboxMessage) (id int64, created bool, err error) {
+func (db *DB) quarantineMessage(ctx context.Context, tx *wtx, q *bot.Quarantined, build func(*bot.Quarantined) []bot.OutboxMessage) (id int64, created bool, err error) {
 	var report any
 	if q.ReportID != 0 {
 		report = q.ReportID
@@ -146,12 +166,12 @@ func (db *DB) quarantineMessage(ctx context.Context, tx *sql.Tx, q *bot.Quaranti
 		return 0, false, err
 	}
 	var released sql.NullInt64
-	err = db.stmts.queryRow(ctx, tx, qQuarantineByKey, dedupe, report).Scan(&id, &released)
+	err = tx.queryRow(ctx, qQuarantineByKey, dedupe, report).Scan(&id, &released)
 	switch {
 	case err == nil && !released.Valid:
 		// The entry exists (a re-delivery); make sure its report counts as finished.
 		if q.ReportID != 0 {
-			_, err = db.stmts.exec(ctx, tx, qFinishReport, q.ReceivedAt.UnixMilli(), q.ReportID)
+			err = db.finishReportRow(ctx, tx, q.ReportID, q.ReceivedAt)
 		}
 		return id, false, err
 	case err == nil:
@@ -161,13 +181,13 @@ func (db *DB) quarantineMessage(ctx context.Context, tx *sql.Tx, q *bot.Quaranti
 		if err != nil {
 			return 0, false, err
 		}
-		if _, err := db.stmts.exec(ctx, tx, qRequarantine, q.Reason, detail, id); err != nil {
+		if _, err := tx.exec(ctx, qRequarantine, q.Reason, detail, id); err != nil {
 			return 0, false, err
 		}
 	case !errors.Is(err, sql.ErrNoRows):
 		return 0, false, err
 	default:
-		if id, err = db.nextID(ctx, tx, "quarantine"); err != nil {
+		if id, err = tx.nextID(ctx, "quarantine"); err != nil {
 			return 0, false, err
 		}
 		var sealed [3]any
@@ -176,7 +196,7 @@ func (db *DB) quarantineMessage(ctx context.Context, tx *sql.Tx, q *bot.Quaranti
 				return 0, false, err
 			}
 		}
-		if _, err := db.stmts.exec(ctx, tx, qInsertQuarantine,
+		if _, err := tx.exec(ctx, qInsertQuarantine,
 			id, q.ReceivedAt.UnixMilli(), q.Source, report, dedupe, sealed[0], sealed[1], q.Size, q.Reason, sealed[2]); err != nil {
 			return 0, false, err
 		}
@@ -189,7 +209,7 @@ func (db *DB) quarantineMessage(ctx context.Context, tx *sql.Tx, q *bot.Quaranti
 		}
 	}
 	if q.ReportID != 0 {
-		_, err = db.stmts.exec(ctx, tx, qFinishReport, q.ReceivedAt.UnixMilli(), q.ReportID)
+		err = db.finishReportRow(ctx, tx, q.ReportID, q.ReceivedAt)
 	}
 	return id, true, err
 }

@@ -35,7 +35,7 @@ func (db *DB) MattermostUserPins(ctx context.Context) (map[string]string, error)
 func (db *DB) PinMattermostUser(ctx context.Context, username, userID string, at time.Time) (string, error) {
 	username = strings.ToLower(username)
 	var pinned string
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx *wtx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO mattermost_users(username, user_id, pinned_at) VALUES (?, ?, ?)
 			ON CONFLICT (username) DO NOTHING`, username, userID, at.UnixMilli()); err != nil {
 			return err

@@ -32,11 +32,11 @@ func OpenMemory(ctx context.Context, log *slog.Logger) (*DB, error) {
 		q.Set("_txlock", txlock)
 		return "file:" + name + "?" + q.Encode()
 	}
-	write, err := sql.Open("sqlite", dsn("immediate"))
+	stmts := newStmts(hotQueries, log)
+	write, err := openWrite(dsn("immediate"), stmts)
 	if err != nil {
 		return nil, fmt.Errorf("storage: opening %s in memory: %w", name, err)
 	}
-	write.SetMaxOpenConns(1)
 	// The database lives as long as a connection holds it: keep the
 	// writer's open for the life of the DB.
 	write.SetConnMaxLifetime(0)
@@ -47,11 +47,10 @@ func OpenMemory(ctx context.Context, log *slog.Logger) (*DB, error) {
 		return nil, fmt.Errorf("storage: opening %s in memory: %w", name, err)
 	}
 	read.SetMaxOpenConns(4)
-	db := &DB{write: write, read: read, path: "memory:" + name, log: log, stmts: &stmts{}}
+	db := &DB{write: write, read: read, path: "memory:" + name, log: log, stmts: stmts}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
-	db.stmts = prepareStmts(ctx, db.write, hotQueries, log)
 	return db, nil
 }

@@ -67,7 +67,7 @@ func (db *DB) MarkSwept(ctx context.Context, marks []bot.SweepMark) error {
 	if len(marks) == 0 {
 		return nil
 	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(tx *wtx) error {
 		stmt, err := tx.PrepareContext(ctx, `UPDATE incidents SET next_action_at = ?
 			WHERE id = ? AND next_action_at IS ? AND state = ? AND sig = ? AND severity = ? AND assignee = ?
 			AND manager = ? AND claimed = ? AND due_at IS ? AND due_kind = ? AND embargo_at IS ? AND snoozed_until IS ?`)
@@ -120,7 +120,7 @@ func (db *DB) NagHistory(ctx context.Context, q bot.NagQuery) (bot.NagHistory, e
 // (another sweep got there first) is skipped with its messages.
 func (db *DB) RecordNags(ctx context.Context, records []bot.NagRecord) (int, error) {
 	n := 0
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx *wtx) error {
 		n = 0
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO nags(subject, topic, period_at, person, step, incident_id, sent_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)

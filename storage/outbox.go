@@ -13,16 +13,16 @@ import (
 
 // enqueue inserts a message; a message whose dedupe key was used before is
 // dropped silently: that ping was already sent or queued.
-func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, m bot.OutboxMessage) error {
+func (db *DB) enqueue(ctx context.Context, tx *wtx, m bot.OutboxMessage) error {
 	text, err := json.Marshal(m.Text)
 	if err != nil {
 		return err
 	}
-	id, err := db.nextID(ctx, tx, "outbox")
+	id, err := tx.nextID(ctx, "outbox")
 	if err != nil {
 		return err
 	}
-	body, err := db.sealString(cell{"outbox", "body", id}, string(text))
+	body, err := db.sealText(cell{"outbox", "body", id}, text)
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, m bot.OutboxMessage) erro
 	if m.DedupeKey != "" {
 		dedupe = m.DedupeKey
 	}
-	_, err = db.stmts.exec(ctx, tx, qInsertOutbox, id, created.UnixMilli(), m.Dest.Platform, m.Dest.Channel, m.Dest.Person, address, m.Kind, incident,
+	_, err = tx.exec(ctx, qInsertOutbox, id, created.UnixMilli(), m.Dest.Platform, m.Dest.Channel, m.Dest.Person, address, m.Kind, incident,
 		body, m.Confidential, dedupe, next.UnixMilli(), lastError)
 	if err != nil {
 		return fmt.Errorf("queueing message: %w", err)
@@ -60,7 +60,7 @@ func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, m bot.OutboxMessage) erro
 // Enqueue queues messages outside an incident update (sweeps, intake
 // notices) in one transaction.
 func (db *DB) Enqueue(ctx context.Context, msgs []bot.OutboxMessage) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(tx *wtx) error {
 		for _, m := range msgs {
 			if err := db.enqueue(ctx, tx, m); err != nil {
 				return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/sectriage/sectriage/bot"
 )
@@ -124,5 +125,59 @@ func TestRowIDsAcrossProcesses(t *testing.T) {
 		if events, err := dbA.Events(ctx, res.IncidentID); err != nil || len(events) == 0 {
 			t.Fatalf("incident %d events %v %v", res.IncidentID, events, err)
 		}
+	}
+}
+
+// TestReportTxFinishesOnlyWhatReachedItsOutcome: a report transaction
+// stores its report finished, trusting the outcome to be written in it;
+// a report kept without one (or a second report, left alone) must be
+// stored unfinished all the same, for Resume to take it up.
+func TestReportTxFinishesOnlyWhatReachedItsOutcome(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openDB(t)
+	kept := func(n int) bot.KeptReport {
+		return bot.KeptReport{ReceivedAt: t0, Source: bot.SourcePipe, Hash: fmt.Sprintf("hash-%d", n), Raw: []byte("raw")}
+	}
+	var ids [3]int64
+	if err := db.InReportTx(ctx, func(tx bot.ReportTx) error {
+		var err error
+		for i := range ids {
+			if ids[i], _, err = tx.KeepReport(ctx, kept(i)); err != nil {
+				return err
+			}
+			if i == 1 { // only the second one reaches its outcome
+				if err := tx.FinishReport(ctx, ids[i], nil, t0); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []bool{false, true, false} {
+		out, err := db.ReportOutcome(ctx, ids[i])
+		if err != nil || out.Finished != want {
+			t.Errorf("report %d: finished %v (%v), want %v", ids[i], out.Finished, err, want)
+		}
+	}
+	unfinished, err := db.UnfinishedReports(ctx, t0.Add(time.Hour), 10)
+	if err != nil || len(unfinished) != 2 || unfinished[0] != ids[0] || unfinished[1] != ids[2] {
+		t.Errorf("unfinished %v (%v), want %d and %d", unfinished, err, ids[0], ids[2])
+	}
+	// Quarantine and follow-up finish it in the transaction as well.
+	in, db2, _ := newIntake(t, bot.IntakeOptions{Acknowledge: true})
+	for _, raw := range []string{"Subject: XSS\nthe login form\nMessage-ID: <1@x>", "REJECT wrong-key\nMessage-ID: <2@x>",
+		"Subject: Re: XSS\nmore\nReferences: <1@x>\nMessage-ID: <3@x>"} {
+		res, err := in.Receive(ctx, bot.Submission{Source: bot.SourcePipe, Raw: []byte(raw)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out, err := db2.ReportOutcome(ctx, res.ReportID); err != nil || !out.Finished {
+			t.Errorf("%+v: outcome %+v (%v), want finished", res, out, err)
+		}
+	}
+	if ids, err := db2.UnfinishedReports(ctx, t0.Add(time.Hour), 10); err != nil || len(ids) != 0 {
+		t.Errorf("unfinished after intake: %v (%v)", ids, err)
 	}
 }

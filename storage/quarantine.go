@@ -86,7 +86,7 @@ func (db *DB) QuarantineEntry(ctx context.Context, id int64) (*bot.Quarantined, 
 
 // ReleaseQuarantine implements bot.QuarantineStore.
 func (db *DB) ReleaseQuarantine(ctx context.Context, id int64, by string, at time.Time) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(tx *wtx) error {
 		var report sql.NullInt64
 		err := tx.QueryRowContext(ctx, `UPDATE quarantine SET released_at = ?, released_by = ?
 			WHERE id = ? AND released_at IS NULL AND dropped_at IS NULL RETURNING report_id`, at.UnixMilli(), by, id).Scan(&report)
@@ -129,7 +129,7 @@ func (db *DB) DropQuarantine(ctx context.Context, id int64, by, reason string, a
 // refers to: a dropped entry was never released).
 func (db *DB) PurgeQuarantine(ctx context.Context, cutoff time.Time) (int, error) {
 	var n int
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx *wtx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT id, report_id FROM quarantine WHERE dropped_at IS NOT NULL AND dropped_at < ?`, cutoff.UnixMilli())
 		if err != nil {
 			return err

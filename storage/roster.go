@@ -72,7 +72,7 @@ func loadRoster(ctx context.Context, q querier, since time.Time) (*bot.RosterSta
 
 // ChangeRoster implements bot.RosterStore.
 func (db *DB) ChangeRoster(ctx context.Context, since time.Time, fn func(rs *bot.RosterState) (bot.RosterChange, error)) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(tx *wtx) error {
 		rs, err := loadRoster(ctx, tx, since)
 		if err != nil {
 			return err
@@ -98,7 +98,7 @@ func (db *DB) ChangeRoster(ctx context.Context, since time.Time, fn func(rs *bot
 			}
 		}
 		for _, h := range ch.Handovers {
-			if err := saveHandover(ctx, tx, h); err != nil {
+			if err := saveHandover(ctx, tx.Tx, h); err != nil {
 				return err
 			}
 		}

@@ -54,7 +54,7 @@ func (db *DB) rewrap(ctx context.Context, key TeamKey, from string, dataKey []by
 	}
 	var resealed, kept int
 	rewrapped := false
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE data_keys SET wrapped = ?, team_key = ? WHERE id = 1 AND team_key = ?`,
 			wrapped, key.Fingerprint(), from)
 		if err != nil {
@@ -64,7 +64,7 @@ func (db *DB) rewrap(ctx context.Context, key TeamKey, from string, dataKey []by
 			return err
 		}
 		rewrapped = true
-		resealed, kept, err = resealReports(ctx, tx, key, s)
+		resealed, kept, err = resealReports(ctx, tx.Tx, key, s)
 		return err
 	})
 	if err != nil {

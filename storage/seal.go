@@ -12,6 +12,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
+	"strconv"
+	"sync"
 	"time"
 )
 
@@ -129,6 +132,9 @@ const dataKeySize = 32
 type sealer struct {
 	aead cipher.AEAD
 	mac  []byte // HMAC key for Keyed columns
+	// macs are HMACs keyed with mac, reset and reused: keying one hashes
+	// the key twice, for every Message-ID intake stores or looks up.
+	macs sync.Pool
 }
 
 func newSealer(dataKey []byte) (*sealer, error) {
@@ -151,7 +157,9 @@ func newSealer(dataKey []byte) (*sealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &sealer{aead: aead, mac: macKey}, nil
+	s := &sealer{aead: aead, mac: macKey}
+	s.macs.New = func() any { return hmac.New(sha256.New, s.mac) }
+	return s, nil
 }
 
 // cell is where a sealed value lives. It is the value's associated data:
@@ -162,17 +170,37 @@ type cell struct {
 	row           int64 // the row's id
 }
 
-func (c cell) associated() []byte {
-	return []byte(fmt.Sprintf("sectriage/%s.%s/%d", c.table, c.column, c.row))
+// appendAssociated appends the cell's associated data to b:
+// "sectriage/table.column/row". Every sealed value is written or read
+// with it, so it is appended into spare room of a buffer the caller
+// allocates anyway, not formatted afresh.
+func (c cell) appendAssociated(b []byte) []byte {
+	b = append(b, "sectriage/"...)
+	b = append(b, c.table...)
+	b = append(b, '.')
+	b = append(b, c.column...)
+	b = append(b, '/')
+	return strconv.AppendInt(b, c.row, 10)
+}
+
+// associatedSize bounds the length of appendAssociated's output.
+func (c cell) associatedSize() int {
+	return len("sectriage/./") + len(c.table) + len(c.column) + 20
 }
 
 func (c cell) String() string { return fmt.Sprintf("%s.%s of row %d", c.table, c.column, c.row) }
 
+// seal returns the version byte, a random nonce and the ciphertext, in one
+// allocation: the associated data is written past the end of the result,
+// in the same buffer (the AEAD reads it and writes only the ciphertext).
 func (s *sealer) seal(c cell, plain []byte) []byte {
-	out := make([]byte, 1+s.aead.NonceSize(), 1+s.aead.NonceSize()+len(plain)+s.aead.Overhead())
-	out[0] = sealVersion
-	rand.Read(out[1:]) // never fails (crypto/rand)
-	return s.aead.Seal(out, out[1:], plain, c.associated())
+	n := 1 + s.aead.NonceSize() + len(plain) + s.aead.Overhead()
+	buf := make([]byte, n, n+c.associatedSize())
+	ad := c.appendAssociated(buf[n:n])
+	buf[0] = sealVersion
+	nonce := buf[1 : 1+s.aead.NonceSize()]
+	rand.Read(nonce) // never fails (crypto/rand)
+	return s.aead.Seal(buf[:len(buf)-len(plain)-s.aead.Overhead()], nonce, plain, ad)
 }
 
 func (s *sealer) open(c cell, sealed []byte) ([]byte, error) {
@@ -180,7 +208,11 @@ func (s *sealer) open(c cell, sealed []byte) ([]byte, error) {
 	if len(sealed) < 1+n+s.aead.Overhead() || sealed[0] != sealVersion {
 		return nil, fmt.Errorf("storage: %s holds a value that is not sealed", c)
 	}
-	plain, err := s.aead.Open(nil, sealed[1:1+n], sealed[1+n:], c.associated())
+	// As in seal: the plaintext and, past its end, the associated data.
+	size := len(sealed) - 1 - n - s.aead.Overhead()
+	buf := make([]byte, size, size+c.associatedSize())
+	ad := c.appendAssociated(buf[size:size])
+	plain, err := s.aead.Open(buf[:0], sealed[1:1+n], sealed[1+n:], ad)
 	if err != nil {
 		return nil, fmt.Errorf("storage: %s does not open with the data key (tampered, or moved from elsewhere)", c)
 	}
@@ -189,11 +221,14 @@ func (s *sealer) open(c cell, sealed []byte) ([]byte, error) {
 
 // keyed is not bound to a row: equal values must match across rows.
 func (s *sealer) keyed(table, column, v string) string {
-	m := hmac.New(sha256.New, s.mac)
-	m.Write([]byte("sectriage/" + table + "." + column))
-	m.Write([]byte{0})
-	m.Write([]byte(v))
-	return hex.EncodeToString(m.Sum(nil))
+	m := s.macs.Get().(hash.Hash)
+	defer s.macs.Put(m)
+	m.Reset()
+	in := make([]byte, 0, len("sectriage/.")+len(table)+len(column)+1+len(v))
+	in = append(append(append(append(append(in, "sectriage/"...), table...), '.'), column...), 0)
+	m.Write(append(in, v...))
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(m.Sum(sum[:0]))
 }
 
 // The methods below are the only way confidential values enter or leave
@@ -224,6 +259,14 @@ func (db *DB) sealString(c cell, plain string) (any, error) {
 	return db.sealValue(c, []byte(plain))
 }
 
+// sealText is sealString for text at hand as bytes.
+func (db *DB) sealText(c cell, plain []byte) (any, error) {
+	if db.sealer == nil && !db.keyed {
+		return string(plain), nil
+	}
+	return db.sealValue(c, plain)
+}
+
 // openValue returns the plaintext of a Sealed cell's stored value.
 func (db *DB) openValue(c cell, stored []byte) ([]byte, error) {
 	if db.sealer != nil {
@@ -238,15 +281,6 @@ func (db *DB) openValue(c cell, stored []byte) ([]byte, error) {
 func (db *DB) openString(c cell, stored []byte) (string, error) {
 	b, err := db.openValue(c, stored)
 	return string(b), err
-}
-
-// nextID is the id the next row of table gets, so that its sealed values
-// can name their row before it exists. Only inside a write transaction:
-// BEGIN IMMEDIATE holds the database's write lock, so nobody else takes it.
-// The first call in a transaction reads every id-numbered table's highest
-// id in one query; later ones count on from there (see rowIDs).
-func (db *DB) nextID(ctx context.Context, tx *sql.Tx, table string) (int64, error) {
-	return db.ids.next(ctx, tx, table, db.stmts)
 }
 
 // keyValue returns what to store for, or compare with, a Keyed column.
@@ -322,7 +356,7 @@ func (db *DB) Unlock(ctx context.Context, key TeamKey) error {
 func (db *DB) seal(ctx context.Context, key TeamKey) error {
 	migrated, other := 0, false
 	var s *sealer
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := db.inTx(ctx, func(tx *wtx) error {
 		if found, err := hasDataKey(ctx, tx); err != nil || found {
 			other = found
 			return err
@@ -341,7 +375,7 @@ func (db *DB) seal(ctx context.Context, key TeamKey) error {
 			wrapped, key.Fingerprint(), time.Now().UnixMilli()); err != nil {
 			return err
 		}
-		migrated, err = sealExisting(ctx, tx, s)
+		migrated, err = sealExisting(ctx, tx.Tx, s)
 		return err
 	})
 	if err != nil {

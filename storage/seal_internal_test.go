@@ -3,6 +3,8 @@ package storage
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"errors"
@@ -585,4 +587,35 @@ func TestConcurrentFirstUnlockMakesOneKey(t *testing.T) {
 			t.Fatalf("handle %d reads %d messages, %v; want all %d", i, len(msgs), err, len(dbs))
 		}
 	}
+}
+
+// TestKeyedValuesAreStable: a Keyed column holds HMAC-SHA256(mac key,
+// "sectriage/table.column" NUL value) in hex; databases sealed by any
+// version are looked up by it, so its input must never change (the
+// sealer reuses its HMACs, concurrently).
+func TestKeyedValuesAreStable(t *testing.T) {
+	s, err := newSealer(bytes.Repeat([]byte{7}, dataKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := func(v string) string {
+		m := hmac.New(sha256.New, s.mac)
+		m.Write([]byte("sectriage/reports.message_id\x00" + v))
+		return hex.EncodeToString(m.Sum(nil))
+	}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 50 {
+				v := fmt.Sprintf("<%d-%d@example.net>", i, j)
+				if got := s.keyed("reports", "message_id", v); got != want(v) {
+					t.Errorf("keyed(%q) = %s, want %s", v, got, want(v))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

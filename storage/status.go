@@ -13,14 +13,14 @@ var _ bot.StatusStore = (*DB)(nil)
 
 // AddStatusToken implements bot.StatusStore.
 func (db *DB) AddStatusToken(ctx context.Context, hash string, incidentID int64, at time.Time) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(tx *wtx) error {
 		return db.addStatusToken(ctx, tx, hash, incidentID, at)
 	})
 }
 
 // addStatusToken is AddStatusToken inside tx.
-func (db *DB) addStatusToken(ctx context.Context, tx *sql.Tx, hash string, incidentID int64, at time.Time) error {
-	_, err := db.stmts.exec(ctx, tx, qInsertStatusToken, hash, incidentID, at.UnixMilli())
+func (db *DB) addStatusToken(ctx context.Context, tx *wtx, hash string, incidentID int64, at time.Time) error {
+	_, err := tx.exec(ctx, qInsertStatusToken, hash, incidentID, at.UnixMilli())
 	return err
 }
 

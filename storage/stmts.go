@@ -3,28 +3,31 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
+
+	"modernc.org/sqlite"
 )
 
 // modernc.org/sqlite parses every query handed to ExecContext or
 // QueryContext afresh (conn.exec prepares, runs and finalizes), which was
 // about a quarter of intake's CPU. The statements of the intake path are
-// prepared once instead: database/sql keeps a *sql.Stmt prepared on each
-// connection it has run on, and Tx.StmtContext reuses the write
-// connection's. They are prepared in Open, because preparing needs a
-// connection, and the only write connection is taken while a transaction
-// runs (asking for another would wait for ever).
+// prepared once per connection instead, as the driver's own statements,
+// and run inside a write transaction through its *sql.Conn (see wtx):
+// database/sql's *sql.Stmt would be wrapped anew for every statement of
+// every transaction (Tx.StmtContext), with a dependency-map entry and a
+// close at commit, a fifth of intake's allocations.
 
 // hotQueries are the statements intake runs for every message: storing it,
 // opening its incident with its events and notices (or joining one as a
 // follow-up, or noting a claim on one), queueing the acknowledgement with
 // its status link, marking it finished.
 var hotQueries = []string{
-	qReportByHash, qInsertReport, qSameMessageID, qFinishReport,
+	qReportByHash, qInsertReport, qSameMessageID, qFinishReport, qUnfinishReport,
 	qInsertIncident, qInsertEvent, qInsertOutbox,
 	qMaxIDs,
 	qQuarantineByKey, qInsertQuarantine, qRequarantine,
@@ -33,13 +36,17 @@ var hotQueries = []string{
 }
 
 const (
-	qReportByHash  = `SELECT id FROM reports WHERE sha256 = ?`
-	qInsertReport  = `INSERT INTO reports(id, received_at, source, message_id, sha256, raw, sealed) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	// qReportByHash finds a report by its hash and, for one about to be
+	// stored, the first stored under its Message-ID (SameMessageID's
+	// answer for it: every stored id is lower than the next one).
+	qReportByHash  = `SELECT (SELECT id FROM reports WHERE sha256 = ?), (SELECT MIN(id) FROM reports WHERE message_id = ?)`
+	qInsertReport  = `INSERT INTO reports(id, received_at, source, message_id, sha256, raw, sealed, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 	qSameMessageID = `SELECT MIN(o.id) FROM reports r JOIN reports o
 		ON o.message_id = r.message_id AND o.id < r.id WHERE r.id = ? AND r.message_id IS NOT NULL`
-	qFinishReport = `UPDATE reports SET finished_at = ? WHERE id = ? AND finished_at IS NULL`
-	qInsertEvent  = `INSERT INTO events(id, incident_id, at, actor, platform, kind, details) VALUES (?, ?, ?, ?, ?, ?, ?)`
-	qInsertOutbox = `INSERT INTO outbox(id, created_at, platform, channel, person, address, kind, incident_id, body,
+	qFinishReport   = `UPDATE reports SET finished_at = ? WHERE id = ? AND finished_at IS NULL`
+	qUnfinishReport = `UPDATE reports SET finished_at = NULL WHERE id = ?`
+	qInsertEvent    = `INSERT INTO events(id, incident_id, at, actor, platform, kind, details) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	qInsertOutbox   = `INSERT INTO outbox(id, created_at, platform, channel, person, address, kind, incident_id, body,
 		confidential, dedupe_key, next_attempt_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT DO NOTHING`
 	qQuarantineByKey  = `SELECT id, released_at FROM quarantine WHERE dedupe_key = ? OR (report_id IS NOT NULL AND report_id = ?)`
@@ -66,7 +73,7 @@ var (
 
 // idTables are the tables whose rows are numbered by nextID, never by
 // SQLite: every INSERT into them names the id nextID gave.
-var idTables = []string{"reports", "incidents", "events", "outbox", "quarantine"}
+var idTables = [...]string{"reports", "incidents", "events", "outbox", "quarantine"}
 
 // qMaxIDs reads the highest id of every table in idTables.
 var qMaxIDs = func() string {
@@ -77,99 +84,121 @@ var qMaxIDs = func() string {
 	return `SELECT ` + strings.Join(cols, ", ")
 }()
 
-// rowIDs hands out the ids of new rows within one write transaction: the
-// write connection runs one transaction at a time under the write lock,
-// so after reading each table's highest id once, counting on is exact
-// (1 query per message instead of one per row). The counts are kept for
-// the *sql.Tx that read them only; the next transaction reads afresh.
-// Holding the pointer keeps that Tx alive, so a later one cannot reuse
-// its address.
-type rowIDs struct {
-	mu   sync.Mutex
-	tx   *sql.Tx
-	last map[string]int64
+// driverStmt is a statement prepared by the driver.
+type driverStmt interface {
+	driver.Stmt
+	driver.StmtExecContext
+	driver.StmtQueryContext
 }
 
-func (r *rowIDs) next(ctx context.Context, tx *sql.Tx, table string, s *stmts) (int64, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.tx != tx {
-		r.tx = nil
-		max := make([]int64, len(idTables))
-		dest := make([]any, len(idTables))
-		for i := range max {
-			dest[i] = &max[i]
-		}
-		if err := s.queryRow(ctx, tx, qMaxIDs).Scan(dest...); err != nil {
-			return 0, err
-		}
-		if r.last == nil {
-			r.last = make(map[string]int64, len(idTables))
-		}
-		for i, t := range idTables {
-			r.last[t] = max[i]
-		}
-		r.tx = tx
-	}
-	last, ok := r.last[table]
-	if !ok {
-		return 0, fmt.Errorf("storage: table %s is not numbered by nextID", table)
-	}
-	r.last[table] = last + 1
-	return last + 1, nil
-}
-
-// stmts are the write connection's prepared statements, by query text.
-// The map is filled in Open and only read afterwards.
+// stmts says which queries are hot: each write connection (writeConn)
+// prepares those the first time it runs them and keeps them for its life.
 type stmts struct {
-	byQuery map[string]*sql.Stmt
-	// unprepared counts statements run in a transaction that are not in
-	// byQuery (prepared, run and finalized on the spot); tests read it to
-	// keep the intake path on prepared statements.
+	hot map[string]bool
+	log *slog.Logger
+	// unprepared counts statements run in a write transaction that are
+	// not hot queries (prepared, run and finalized on the spot); tests read
+	// it to keep the intake path on prepared statements.
 	unprepared atomic.Int64
 }
 
-// prepareStmts prepares queries on db. One that does not prepare (a
-// schema this binary does not expect) is left out and logged: it runs
-// unprepared and fails where it is used, as it would have without the
-// cache, instead of refusing to open the database.
-func prepareStmts(ctx context.Context, db *sql.DB, queries []string, log *slog.Logger) *stmts {
-	s := &stmts{byQuery: make(map[string]*sql.Stmt, len(queries))}
+func newStmts(queries []string, log *slog.Logger) *stmts {
+	s := &stmts{hot: make(map[string]bool, len(queries)), log: log}
 	for _, q := range queries {
-		st, err := db.PrepareContext(ctx, q)
-		if err != nil {
-			log.Warn("a statement does not prepare on this database", "query", q, "err", err)
-			continue
-		}
-		s.byQuery[q] = st
+		s.hot[q] = true
 	}
 	return s
 }
 
-func (s *stmts) close() error {
-	var first error
-	for _, st := range s.byQuery {
-		if err := st.Close(); err != nil && first == nil {
-			first = err
+// openWrite opens the pool of the write connection (one), made of
+// writeConns.
+func openWrite(dsn string, s *stmts) (*sql.DB, error) {
+	c, err := sqlite.NewConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	db := sql.OpenDB(writeConnector{Connector: c, stmts: s})
+	db.SetMaxOpenConns(1)
+	return db, nil
+}
+
+// writeConnector makes modernc.org/sqlite's connections writeConns.
+type writeConnector struct {
+	driver.Connector
+	stmts *stmts
+}
+
+func (c writeConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	dc, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sc, ok := dc.(sqliteConn)
+	if !ok {
+		dc.Close()
+		return nil, fmt.Errorf("storage: the SQLite driver's connection (%T) lacks a method database/sql uses", dc)
+	}
+	return &writeConn{sqliteConn: sc, stmts: c.stmts}, nil
+}
+
+// sqliteConn is what database/sql uses of a modernc.org/sqlite
+// connection; writeConn passes it all on.
+type sqliteConn interface {
+	driver.Conn
+	driver.ConnBeginTx
+	driver.ConnPrepareContext
+	driver.ExecerContext
+	driver.QueryerContext
+	driver.Pinger
+	driver.SessionResetter
+	driver.Validator
+}
+
+// writeConn is the write connection with the hot queries' statements,
+// prepared by the driver and kept until database/sql closes it (which it
+// also does after rolling back a transaction whose context ended): their
+// lifetime is the connection's, whichever way it ends.
+type writeConn struct {
+	sqliteConn
+	stmts   *stmts
+	byQuery map[string]driverStmt // nil for a query that did not prepare
+}
+
+// prepared returns query's statement, or nil if query is not a hot one or
+// does not prepare: then it runs unprepared, through database/sql, and
+// fails where it is used, as it would have without the cache (one that
+// does not prepare is logged once: a schema this binary does not expect).
+// database/sql hands the connection to one user at a time (Conn.Raw).
+func (c *writeConn) prepared(ctx context.Context, query string) driverStmt {
+	if !c.stmts.hot[query] {
+		return nil
+	}
+	if st, ok := c.byQuery[query]; ok {
+		return st
+	}
+	if c.byQuery == nil {
+		c.byQuery = make(map[string]driverStmt, len(c.stmts.hot))
+	}
+	var st driverStmt
+	ds, err := c.PrepareContext(ctx, query)
+	if err != nil {
+		c.stmts.log.Warn("a statement does not prepare on this database", "query", query, "err", err)
+	} else if st, _ = ds.(driverStmt); st == nil {
+		ds.Close()
+	}
+	c.byQuery[query] = st
+	return st
+}
+
+// Close finalizes the statements before the connection: the driver frees
+// a closed connection's state, so they could not be finalized after.
+func (c *writeConn) Close() error {
+	var errs []error
+	for _, st := range c.byQuery {
+		if st != nil {
+			errs = append(errs, st.Close())
 		}
 	}
-	return first
-}
-
-// exec runs query in tx, with its prepared statement if it has one.
-func (s *stmts) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
-	if st := s.byQuery[query]; st != nil {
-		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
-	}
-	s.unprepared.Add(1)
-	return tx.ExecContext(ctx, query, args...)
-}
-
-// queryRow is exec for a query returning one row.
-func (s *stmts) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
-	if st := s.byQuery[query]; st != nil {
-		return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
-	}
-	s.unprepared.Add(1)
-	return tx.QueryRowContext(ctx, query, args...)
+	c.byQuery = nil
+	return errors.Join(append(errs, c.sqliteConn.Close())...)
 }

@@ -57,7 +57,7 @@ func (db *DB) IncidentByMessageID(ctx context.Context, messageID string) (int64,
 
 // AddFollowUp implements bot.ThreadStore.
 func (db *DB) AddFollowUp(ctx context.Context, f bot.FollowUp, build func(*bot.Incident) bot.Change) (created bool, err error) {
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx *wtx) error {
 		created, err = db.addFollowUp(ctx, tx, f, build)
 		return err
 	})
@@ -65,29 +65,29 @@ func (db *DB) AddFollowUp(ctx context.Context, f bot.FollowUp, build func(*bot.I
 }
 
 // addFollowUp is AddFollowUp inside tx.
-func (db *DB) addFollowUp(ctx context.Context, tx *sql.Tx, f bot.FollowUp, build func(*bot.Incident) bot.Change) (created bool, err error) {
+func (db *DB) addFollowUp(ctx context.Context, tx *wtx, f bot.FollowUp, build func(*bot.Incident) bot.Change) (created bool, err error) {
 	var existing int64
-	err = db.stmts.queryRow(ctx, tx, qFollowUpOf, f.ReportID).Scan(&existing)
+	err = tx.queryRow(ctx, qFollowUpOf, f.ReportID).Scan(&existing)
 	if err == nil {
 		return false, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return false, err
 	}
-	inc, err := db.scanIncident(db.stmts.queryRow(ctx, tx, qIncidentByID, f.IncidentID))
+	inc, err := db.scanIncident(tx.queryRow(ctx, qIncidentByID, f.IncidentID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, notFound(f.IncidentID)
 	}
 	if err != nil {
 		return false, err
 	}
-	if _, err := db.stmts.exec(ctx, tx, qInsertFollowUp, f.ReportID, f.IncidentID, f.MatchedBy, f.ReceivedAt.UnixMilli()); err != nil {
+	if _, err := tx.exec(ctx, qInsertFollowUp, f.ReportID, f.IncidentID, f.MatchedBy, f.ReceivedAt.UnixMilli()); err != nil {
 		return false, err
 	}
 	if err := db.applyChange(ctx, tx, f.IncidentID, build(inc)); err != nil {
 		return false, err
 	}
-	_, err = db.stmts.exec(ctx, tx, qFinishReport, f.ReceivedAt.UnixMilli(), f.ReportID)
+	err = db.finishReportRow(ctx, tx, f.ReportID, f.ReceivedAt)
 	return err == nil, err
 }
 

@@ -1,0 +1,318 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"io"
+)
+
+// wtx is one write transaction: a *sql.Tx (BEGIN IMMEDIATE) for any
+// statement, begun on a *sql.Conn held for it, through which the hot
+// queries run on the driver's prepared statements (stmts) inside the same
+// transaction. It numbers new rows as well (nextID).
+type wtx struct {
+	*sql.Tx
+	conn  *sql.Conn
+	stmts *stmts
+	// begun is the context the transaction was begun with: once it is
+	// done, database/sql rolls the transaction back, and a statement run
+	// on the connection directly after that would run outside it (and
+	// commit on its own). So every one checks it first (see live), as
+	// database/sql's own Tx does.
+	begun context.Context
+	// lastID is each of idTables' highest id, read on the first nextID.
+	lastID  [len(idTables)]int64
+	idsRead bool
+	args    []driver.NamedValue // reused by every statement
+	// quiet is context.WithoutCancel(of), made once for the context every
+	// statement of a transaction is usually given.
+	of, quiet context.Context
+
+	// reportOutcome: this is a report transaction (InReportTx), which
+	// takes the report it stores to its outcome, so keepReport stores it
+	// finished (at its arrival), and keptFinished is its id until the
+	// outcome says so (finishReportRow); one left without an outcome is
+	// made unfinished before commit (unfinishKept). Storing it unfinished
+	// and updating it rewrote the whole row, raw message and overflow
+	// chain included (freeing and taking pages: two freelist frames), and
+	// dirtied reports_unfinished: three of a message's 24 WAL frames.
+	reportOutcome bool
+	keptFinished  int64
+	// kept is the report keepReport stored last in tx, and
+	// keptSameMessageID the first report stored before it under its
+	// Message-ID (0: none), read with its hash (qReportByHash).
+	kept, keptSameMessageID int64
+}
+
+// unfinishKept makes the report tx stored finished unfinished, if its
+// outcome was not written.
+func (tx *wtx) unfinishKept(ctx context.Context) error {
+	if tx.keptFinished == 0 {
+		return nil
+	}
+	id := tx.keptFinished
+	tx.keptFinished = 0
+	_, err := tx.exec(ctx, qUnfinishReport, id)
+	return err
+}
+
+// inTx runs fn in a write transaction (BEGIN IMMEDIATE).
+func (db *DB) inTx(ctx context.Context, fn func(tx *wtx) error) error {
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return diskFull(err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return diskFull(err)
+	}
+	// Also when fn panics (and someone recovers): the connection must go
+	// back without the transaction, and Conn.Close waits for it to end.
+	// After Commit it does nothing.
+	defer tx.Rollback()
+	if err := fn(&wtx{Tx: tx, conn: conn, stmts: db.stmts, begun: ctx}); err != nil {
+		return diskFull(err)
+	}
+	return diskFull(tx.Commit())
+}
+
+// nextID is the id the next row of table gets, so that its sealed values
+// can name their row before it exists. BEGIN IMMEDIATE holds the
+// database's write lock, so nobody else numbers rows while tx runs: the
+// first call reads every id-numbered table's highest id in one query, and
+// later ones count on from there. The next transaction reads afresh (another
+// process may have written in between).
+func (tx *wtx) nextID(ctx context.Context, table string) (int64, error) {
+	i := 0
+	for i < len(idTables) && idTables[i] != table {
+		i++
+	}
+	if i == len(idTables) {
+		return 0, fmt.Errorf("storage: table %s is not numbered by nextID", table)
+	}
+	if !tx.idsRead {
+		var dest [len(idTables)]any
+		for j := range dest {
+			dest[j] = &tx.lastID[j]
+		}
+		if err := tx.queryRow(ctx, qMaxIDs).Scan(dest[:]...); err != nil {
+			return 0, err
+		}
+		tx.idsRead = true
+	}
+	tx.lastID[i]++
+	return tx.lastID[i], nil
+}
+
+// exec runs query in tx, on its prepared statement if it is a hot one.
+func (tx *wtx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	var res driver.Result
+	prepared := false
+	err := tx.conn.Raw(func(dc any) error {
+		st := tx.prepared(ctx, dc, query)
+		if prepared = st != nil; !prepared {
+			return nil
+		}
+		if err := tx.live(ctx); err != nil {
+			return err
+		}
+		named, err := tx.named(args)
+		if err != nil {
+			return err
+		}
+		res, err = st.ExecContext(tx.uncancelled(ctx), named)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !prepared {
+		tx.stmts.unprepared.Add(1)
+		return tx.Tx.ExecContext(ctx, query, args...)
+	}
+	return res, nil
+}
+
+// queryRow is exec for a query returning one row.
+func (tx *wtx) queryRow(ctx context.Context, query string, args ...any) row {
+	var r row
+	prepared := false
+	err := tx.conn.Raw(func(dc any) error {
+		st := tx.prepared(ctx, dc, query)
+		if prepared = st != nil; !prepared {
+			return nil
+		}
+		if err := tx.live(ctx); err != nil {
+			return err
+		}
+		named, err := tx.named(args)
+		if err != nil {
+			return err
+		}
+		rows, err := st.QueryContext(tx.uncancelled(ctx), named)
+		if err != nil {
+			return err
+		}
+		r.vals = make([]driver.Value, len(rows.Columns()))
+		err = rows.Next(r.vals)
+		if err == io.EOF {
+			r.vals, r.err, err = nil, sql.ErrNoRows, nil
+		}
+		if cerr := rows.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	})
+	switch {
+	case err != nil:
+		return row{err: err}
+	case !prepared:
+		tx.stmts.unprepared.Add(1)
+		return row{fallback: tx.Tx.QueryRowContext(ctx, query, args...)}
+	}
+	return r
+}
+
+// prepared is query's statement on the write connection dc (nil: run it
+// unprepared).
+func (tx *wtx) prepared(ctx context.Context, dc any, query string) driverStmt {
+	if wc, ok := dc.(*writeConn); ok {
+		return wc.prepared(ctx, query)
+	}
+	return nil
+}
+
+// live reports whether the transaction is still open, for a statement run
+// with ctx. The statement itself then runs without ctx's cancellation:
+// the driver would start a goroutine for every statement to interrupt it,
+// and the hot statements are point reads and writes inside a transaction
+// that holds the write lock already, with nothing to wait for. It is called holding the connection (in Raw): database/sql
+// rolls back only after the transaction's context is done, and needs the
+// connection to do it, so if neither context is done now, the statement
+// runs inside the transaction.
+func (tx *wtx) live(ctx context.Context) error {
+	if err := tx.begun.Err(); err != nil {
+		return fmt.Errorf("%w: %w", sql.ErrTxDone, err)
+	}
+	return ctx.Err()
+}
+
+// uncancelled is ctx without its cancellation (see live).
+func (tx *wtx) uncancelled(ctx context.Context) context.Context {
+	if ctx != tx.of {
+		tx.of, tx.quiet = ctx, context.WithoutCancel(ctx)
+	}
+	return tx.quiet
+}
+
+// named converts args as database/sql would, into a buffer reused by
+// every statement of tx (the driver is done with it when the statement
+// returns).
+func (tx *wtx) named(args []any) ([]driver.NamedValue, error) {
+	if tx.args == nil {
+		tx.args = make([]driver.NamedValue, 0, 32) // the widest hot statement: incidents'
+	}
+	tx.args = tx.args[:0]
+	for i, a := range args {
+		switch a.(type) {
+		case nil, int64, float64, bool, []byte, string:
+		default:
+			v, err := driver.DefaultParameterConverter.ConvertValue(a)
+			if err != nil {
+				return nil, fmt.Errorf("sql: converting argument $%d type: %w", i+1, err)
+			}
+			a = v
+		}
+		tx.args = append(tx.args, driver.NamedValue{Ordinal: i + 1, Value: a})
+	}
+	return tx.args, nil
+}
+
+// row is the one row of wtx.queryRow, or its error (sql.ErrNoRows when
+// there was none). Scan converts the driver's values into the kinds of
+// destination storage reads, as database/sql's Row.Scan would.
+type row struct {
+	vals     []driver.Value
+	err      error
+	fallback *sql.Row // the query ran through database/sql
+}
+
+func (r row) Scan(dest ...any) error {
+	if r.fallback != nil {
+		return r.fallback.Scan(dest...)
+	}
+	if r.err != nil {
+		return r.err
+	}
+	if len(dest) != len(r.vals) {
+		return fmt.Errorf("sql: expected %d destination arguments in Scan, not %d", len(r.vals), len(dest))
+	}
+	for i, d := range dest {
+		if err := assign(d, r.vals[i]); err != nil {
+			return fmt.Errorf("sql: Scan error on column index %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// assign stores the driver's value v (int64, float64, bool, []byte,
+// string or nil: modernc.org/sqlite's blobs are fresh copies) into dest.
+func assign(dest any, v driver.Value) error {
+	switch d := dest.(type) {
+	case *int64:
+		if x, ok := v.(int64); ok {
+			*d = x
+			return nil
+		}
+	case *int:
+		if x, ok := v.(int64); ok {
+			*d = int(x)
+			return nil
+		}
+	case *float64:
+		switch x := v.(type) {
+		case float64:
+			*d = x
+			return nil
+		case int64:
+			*d = float64(x)
+			return nil
+		}
+	case *bool:
+		switch x := v.(type) {
+		case int64:
+			*d = x != 0
+			return nil
+		case bool:
+			*d = x
+			return nil
+		}
+	case *string:
+		switch x := v.(type) {
+		case string:
+			*d = x
+			return nil
+		case []byte:
+			*d = string(x)
+			return nil
+		}
+	case *[]byte:
+		switch x := v.(type) {
+		case []byte:
+			*d = x
+			return nil
+		case string:
+			*d = []byte(x)
+			return nil
+		case nil:
+			*d = nil
+			return nil
+		}
+	case sql.Scanner:
+		return d.Scan(v)
+	}
+	return fmt.Errorf("storage: cannot store %T into %T", v, dest)
+}
