@@ -44,6 +44,7 @@ type Decoder struct {
 	// knownKeys indexes known, when first needed.
 	knownKeys func() map[string]knownKey
 	memo      topMemo
+	parts     partMemo
 	log       *slog.Logger
 }
 

@@ -49,17 +49,33 @@ type headerParser struct {
 // since mail in the wild has them and dropping one loses nothing the
 // decoder relies on; so are the fields the decoder never reads.
 func (p *headerParser) parseEntity(raw []byte, maxHeader int) (*entity, error) {
+	return p.parseEntityMemo(raw, maxHeader, nil)
+}
+
+// parseEntityMemo is parseEntity taking the header from memo when it is
+// there, and leaving it there. Only an entity from outside any encryption
+// may be parsed with a memo (see partMemo).
+func (p *headerParser) parseEntityMemo(raw []byte, maxHeader int, memo *partMemo) (*entity, error) {
 	hdr, body := splitHeader(raw)
-	return p.parse(hdr, body, maxHeader)
+	return p.parseMemo(hdr, body, maxHeader, memo)
 }
 
 // parse is parseEntity of an entity already split into header and body.
 func (p *headerParser) parse(hdr, body []byte, maxHeader int) (*entity, error) {
+	return p.parseMemo(hdr, body, maxHeader, nil)
+}
+
+func (p *headerParser) parseMemo(hdr, body []byte, maxHeader int, memo *partMemo) (*entity, error) {
 	if len(hdr) > maxHeader {
 		return nil, bot.Reject(bot.RejectHeaderTooLarge, "a MIME header is larger than %d bytes", maxHeader)
 	}
 	// Field lines are kept or dropped whole; only a bare LF grows one.
 	p.clean = cleanHeader(slices.Grow(p.clean[:0], len(hdr)+len(hdr)/32+2), hdr)
+	// What follows is a function of the cleaned header alone.
+	if e, ok := memo.get(p.clean); ok {
+		e.body = body
+		return &e, nil
+	}
 	p.rd.Reset(p.clean)
 	if p.br == nil {
 		// A line longer than the buffer is read in pieces, at the cost
@@ -82,6 +98,7 @@ func (p *headerParser) parse(hdr, body []byte, maxHeader int) (*entity, error) {
 			return nil, bot.Reject(bot.RejectMalformedMIME, "unparseable multipart Content-Type")
 		}
 	}
+	memo.put(p.clean, e)
 	return e, nil
 }
 

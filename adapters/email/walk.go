@@ -51,7 +51,7 @@ func (w *walker) walk(e *entity, depth int, enc bool) error {
 	case mt == "multipart/alternative":
 		return w.alternative(e, depth, enc)
 	case strings.HasPrefix(mt, "multipart/"):
-		children, err := w.children(e)
+		children, err := w.children(e, enc)
 		if err != nil {
 			return err
 		}
@@ -66,7 +66,7 @@ func (w *walker) walk(e *entity, depth int, enc bool) error {
 		if err != nil {
 			return w.tooLarge()
 		}
-		inner, err := w.hp.parseEntity(data, w.d.limits.MaxHeaderBytes)
+		inner, err := w.part(data, enc)
 		if err != nil {
 			return err
 		}
@@ -95,15 +95,24 @@ func (w *walker) tooLarge() error {
 	return bot.Reject(bot.RejectTooLarge, "a part is larger than %d bytes ([intake] max_message_size)", w.d.limits.MaxMessageBytes)
 }
 
-// children parses the parts of a multipart entity.
-func (w *walker) children(e *entity) ([]*entity, error) {
+// part parses an entity; enc says whether it arrived inside encryption.
+func (w *walker) part(raw []byte, enc bool) (*entity, error) {
+	if enc {
+		return w.hp.parseEntity(raw, w.d.limits.MaxHeaderBytes)
+	}
+	return w.hp.parseEntityMemo(raw, w.d.limits.MaxHeaderBytes, &w.d.parts)
+}
+
+// children parses the parts of a multipart entity; enc says whether it
+// arrived inside encryption.
+func (w *walker) children(e *entity, enc bool) ([]*entity, error) {
 	raw, err := splitMultipart(e.body, e.params["boundary"], w.d.limits.MaxParts)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]*entity, 0, len(raw))
 	for _, r := range raw {
-		c, err := w.hp.parseEntity(r, w.d.limits.MaxHeaderBytes)
+		c, err := w.part(r, enc)
 		if err != nil {
 			return nil, err
 		}
@@ -118,7 +127,7 @@ func (w *walker) pgpMIME(e *entity, depth int, enc bool) error {
 	if p := strings.ToLower(e.params["protocol"]); p != "application/pgp-encrypted" {
 		return bot.Reject(bot.RejectMalformedMIME, "multipart/encrypted with protocol %q: only OpenPGP (RFC 3156) is supported", truncate(p, 60))
 	}
-	children, err := w.children(e)
+	children, err := w.children(e, enc)
 	if err != nil {
 		return err
 	}
@@ -189,13 +198,13 @@ func (w *walker) signed(e *entity, depth int, enc bool) error {
 	if len(raw) == 0 {
 		return bot.Reject(bot.RejectMalformedMIME, "multipart/signed without parts (broken MIME structure)")
 	}
-	content, err := w.hp.parseEntity(raw[0], w.d.limits.MaxHeaderBytes)
+	content, err := w.part(raw[0], enc)
 	if err != nil {
 		return err
 	}
 	id := -1
 	if len(raw) >= 2 && strings.EqualFold(e.params["protocol"], "application/pgp-signature") {
-		sigPart, err := w.hp.parseEntity(raw[1], w.d.limits.MaxHeaderBytes)
+		sigPart, err := w.part(raw[1], enc)
 		if err != nil {
 			return err
 		}
@@ -217,7 +226,7 @@ func (w *walker) signed(e *entity, depth int, enc bool) error {
 // alternative reads the plain-text version when there is one, else the
 // richest structure, else HTML converted to text.
 func (w *walker) alternative(e *entity, depth int, enc bool) error {
-	children, err := w.children(e)
+	children, err := w.children(e, enc)
 	if err != nil || len(children) == 0 {
 		if err == nil {
 			err = bot.Reject(bot.RejectMalformedMIME, "multipart/alternative without parts")
