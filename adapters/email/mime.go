@@ -56,25 +56,40 @@ func (p *headerParser) parseEntity(raw []byte, maxHeader int) (*entity, error) {
 // there, and leaving it there. Only an entity from outside any encryption
 // may be parsed with a memo (see partMemo).
 func (p *headerParser) parseEntityMemo(raw []byte, maxHeader int, memo *partMemo) (*entity, error) {
+	e := new(entity)
+	if err := p.parseEntityInto(e, raw, maxHeader, memo); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// parseEntityInto is parseEntityMemo into e (the parts of a multipart
+// entity are parsed into one slice).
+func (p *headerParser) parseEntityInto(e *entity, raw []byte, maxHeader int, memo *partMemo) error {
 	hdr, body := splitHeader(raw)
-	return p.parseMemo(hdr, body, maxHeader, memo)
+	return p.parseInto(e, hdr, body, maxHeader, memo)
 }
 
 // parse is parseEntity of an entity already split into header and body.
 func (p *headerParser) parse(hdr, body []byte, maxHeader int) (*entity, error) {
-	return p.parseMemo(hdr, body, maxHeader, nil)
+	e := new(entity)
+	if err := p.parseInto(e, hdr, body, maxHeader, nil); err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
-func (p *headerParser) parseMemo(hdr, body []byte, maxHeader int, memo *partMemo) (*entity, error) {
+func (p *headerParser) parseInto(e *entity, hdr, body []byte, maxHeader int, memo *partMemo) error {
 	if len(hdr) > maxHeader {
-		return nil, bot.Reject(bot.RejectHeaderTooLarge, "a MIME header is larger than %d bytes", maxHeader)
+		return bot.Reject(bot.RejectHeaderTooLarge, "a MIME header is larger than %d bytes", maxHeader)
 	}
 	// Field lines are kept or dropped whole; only a bare LF grows one.
 	p.clean = cleanHeader(slices.Grow(p.clean[:0], len(hdr)+len(hdr)/32+2), hdr)
 	// What follows is a function of the cleaned header alone.
-	if e, ok := memo.get(p.clean); ok {
+	if m, ok := memo.get(p.clean); ok {
+		*e = m
 		e.body = body
-		return &e, nil
+		return nil
 	}
 	p.rd.Reset(p.clean)
 	if p.br == nil {
@@ -86,20 +101,20 @@ func (p *headerParser) parseMemo(hdr, body []byte, maxHeader int, memo *partMemo
 	}
 	h, err := textproto.ReadHeader(p.br)
 	if err != nil && err != io.EOF {
-		return nil, bot.Reject(bot.RejectMalformedMIME, "unreadable MIME header")
+		return bot.Reject(bot.RejectMalformedMIME, "unreadable MIME header")
 	}
-	e := &entity{header: fields{h}, body: body, mediaType: "text/plain"}
+	*e = entity{header: fields{h}, body: body, mediaType: "text/plain"}
 	if ct := e.header.get(fieldContentType); ct != "" {
 		mt, params, err := mime.ParseMediaType(ct)
 		if err == nil || err == mime.ErrInvalidMediaParameter {
 			e.mediaType = strings.ToLower(mt)
 			e.params = params
 		} else if strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "multipart/") {
-			return nil, bot.Reject(bot.RejectMalformedMIME, "unparseable multipart Content-Type")
+			return bot.Reject(bot.RejectMalformedMIME, "unparseable multipart Content-Type")
 		}
 	}
 	memo.put(p.clean, e)
-	return e, nil
+	return nil
 }
 
 // parseBody reads decrypted data: a MIME entity when it starts with a
@@ -265,23 +280,26 @@ func (e *entity) content(limit int64) ([]byte, error) {
 	}
 	// A read error is truncated base64 or bad quoted-printable: keep what
 	// decoded, which is what mail readers show.
-	out, _ := readAllSized(io.LimitReader(r, limit+1), int(min(int64(size), limit+1)))
+	out, _ := readAllSized(r, limit+1, int(min(int64(size), limit+1)))
 	if int64(len(out)) > limit {
 		return nil, errTooLarge
 	}
 	return out, nil
 }
 
-// readAllSized is io.ReadAll into one buffer of size+1 bytes, for a reader
-// known to yield at most size: io.ReadAll starts at 512 bytes and grows,
-// a dozen allocations and copies for a 20 KB report. When size was only
-// a guess and the reader yields more, the buffer doubles, but never past
-// the limit of an io.LimitedReader: a decompression bomb stopped at the
-// limit costs the limit, not twice it.
-func readAllSized(r io.Reader, size int) ([]byte, error) {
+// readAllSized is io.ReadAll of at most limit bytes of r into one buffer
+// of size+1 bytes, for a reader known to yield at most size: io.ReadAll
+// starts at 512 bytes and grows, a dozen allocations and copies for a
+// 20 KB report. When size was only a guess and the reader yields more,
+// the buffer doubles, but never past the limit: a decompression bomb
+// stopped at the limit costs the limit, not twice it. (The limit is
+// applied here, not by the caller's io.LimitReader, which would be one
+// more allocation per call.)
+func readAllSized(r io.Reader, limit int64, size int) ([]byte, error) {
+	lr := io.LimitedReader{R: r, N: limit}
 	b := make([]byte, 0, size+1)
 	for {
-		n, err := r.Read(b[len(b):cap(b)])
+		n, err := lr.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
 		if err == io.EOF {
 			return b, nil
@@ -292,10 +310,7 @@ func readAllSized(r io.Reader, size int) ([]byte, error) {
 		if len(b) < cap(b) {
 			continue
 		}
-		more := len(b)
-		if lr, ok := r.(*io.LimitedReader); ok && lr.N < int64(more) {
-			more = int(lr.N)
-		}
+		more := int(min(int64(len(b)), lr.N))
 		if more > 0 { // else the limit is reached: the next Read says EOF
 			b = append(make([]byte, 0, len(b)+more), b...)
 		}

@@ -55,8 +55,8 @@ func (w *walker) walk(e *entity, depth int, enc bool) error {
 		if err != nil {
 			return err
 		}
-		for _, c := range children {
-			if err := w.walk(c, depth+1, enc); err != nil {
+		for i := range children {
+			if err := w.walk(&children[i], depth+1, enc); err != nil {
 				return err
 			}
 		}
@@ -97,26 +97,30 @@ func (w *walker) tooLarge() error {
 
 // part parses an entity; enc says whether it arrived inside encryption.
 func (w *walker) part(raw []byte, enc bool) (*entity, error) {
+	return w.hp.parseEntityMemo(raw, w.d.limits.MaxHeaderBytes, w.memo(enc))
+}
+
+// memo is the decoder's memo of part headers for an entity outside any
+// encryption, and none for one inside (see partMemo).
+func (w *walker) memo(enc bool) *partMemo {
 	if enc {
-		return w.hp.parseEntity(raw, w.d.limits.MaxHeaderBytes)
+		return nil
 	}
-	return w.hp.parseEntityMemo(raw, w.d.limits.MaxHeaderBytes, &w.d.parts)
+	return &w.d.parts
 }
 
 // children parses the parts of a multipart entity; enc says whether it
 // arrived inside encryption.
-func (w *walker) children(e *entity, enc bool) ([]*entity, error) {
+func (w *walker) children(e *entity, enc bool) ([]entity, error) {
 	raw, err := splitMultipart(e.body, e.params["boundary"], w.d.limits.MaxParts)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*entity, 0, len(raw))
-	for _, r := range raw {
-		c, err := w.part(r, enc)
-		if err != nil {
+	out := make([]entity, len(raw))
+	for i, r := range raw {
+		if err := w.hp.parseEntityInto(&out[i], r, w.d.limits.MaxHeaderBytes, w.memo(enc)); err != nil {
 			return nil, err
 		}
-		out = append(out, c)
 	}
 	return out, nil
 }
@@ -132,7 +136,8 @@ func (w *walker) pgpMIME(e *entity, depth int, enc bool) error {
 		return err
 	}
 	var payload []byte
-	for _, c := range children {
+	for i := range children {
+		c := &children[i]
 		if c.mediaType == "application/pgp-encrypted" {
 			continue // "Version: 1"
 		}
@@ -233,23 +238,23 @@ func (w *walker) alternative(e *entity, depth int, enc bool) error {
 		}
 		return err
 	}
-	pick := children[len(children)-1]
+	pick := &children[len(children)-1]
 	for _, want := range []func(*entity) bool{
 		func(c *entity) bool { return c.mediaType == "text/plain" },
 		func(c *entity) bool { return strings.HasPrefix(c.mediaType, "multipart/") },
 		func(c *entity) bool { return c.mediaType == "text/html" },
 	} {
 		if i := indexFunc(children, want); i >= 0 {
-			pick = children[i]
+			pick = &children[i]
 			break
 		}
 	}
 	return w.walk(pick, depth+1, enc)
 }
 
-func indexFunc(list []*entity, f func(*entity) bool) int {
-	for i, e := range list {
-		if f(e) {
+func indexFunc(list []entity, f func(*entity) bool) int {
+	for i := range list {
+		if f(&list[i]) {
 			return i
 		}
 	}
