@@ -70,15 +70,8 @@ func (p *headerParser) parseEntityInto(e *entity, raw []byte, maxHeader int, mem
 	return p.parseInto(e, hdr, body, maxHeader, memo)
 }
 
-// parse is parseEntity of an entity already split into header and body.
-func (p *headerParser) parse(hdr, body []byte, maxHeader int) (*entity, error) {
-	e := new(entity)
-	if err := p.parseInto(e, hdr, body, maxHeader, nil); err != nil {
-		return nil, err
-	}
-	return e, nil
-}
-
+// parseInto is parseEntityInto of an entity already split into header
+// and body. On an error, e is left undefined.
 func (p *headerParser) parseInto(e *entity, hdr, body []byte, maxHeader int, memo *partMemo) error {
 	if len(hdr) > maxHeader {
 		return bot.Reject(bot.RejectHeaderTooLarge, "a MIME header is larger than %d bytes", maxHeader)
@@ -434,8 +427,8 @@ func splitMultipart(body []byte, boundary string, maxParts int) ([][]byte, error
 	if boundary == "" || len(boundary) > 200 {
 		return nil, bot.Reject(bot.RejectMalformedMIME, "a multipart entity has no valid boundary")
 	}
-	delim := []byte("--" + boundary)
-	var parts [][]byte
+	// Most multiparts have two to four parts: one allocation for them.
+	parts := make([][]byte, 0, 4)
 	inPart, start := false, 0
 	for pos := 0; pos < len(body); {
 		next := len(body)
@@ -444,8 +437,8 @@ func splitMultipart(body []byte, boundary string, maxParts int) ([][]byte, error
 			line, next = line[:i], pos+i+1
 		}
 		line = bytes.TrimRight(line, "\r")
-		if bytes.HasPrefix(line, delim) {
-			rest := line[len(delim):]
+		if isDelimiter(line, boundary) {
+			rest := line[2+len(boundary):]
 			closing := bytes.HasPrefix(rest, []byte("--"))
 			if closing {
 				rest = rest[2:]
@@ -469,6 +462,12 @@ func splitMultipart(body []byte, boundary string, maxParts int) ([][]byte, error
 		parts = append(parts, body[start:])
 	}
 	return parts, nil
+}
+
+// isDelimiter reports whether line starts with "--" and boundary (no
+// copy of either is made).
+func isDelimiter(line []byte, boundary string) bool {
+	return len(line) >= 2+len(boundary) && line[0] == '-' && line[1] == '-' && string(line[2:2+len(boundary)]) == boundary
 }
 
 // trimBreak returns end moved back over the line break that belongs to the
