@@ -45,6 +45,7 @@ type Decoder struct {
 	knownKeys func() map[string]knownKey
 	memo      topMemo
 	parts     partMemo
+	parsers   sync.Pool // of *headerParser, scrubbed, for walkers
 	log       *slog.Logger
 }
 
@@ -159,7 +160,15 @@ func (d *Decoder) Decode(raw []byte) (rep *bot.Report, err error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &walker{d: d, rep: &bot.Report{}, keyOps: d.limits.MaxRecipients, sender: from, from: from}
+	hp, _ := d.parsers.Get().(*headerParser)
+	if hp == nil {
+		hp = new(headerParser)
+	}
+	defer func() {
+		hp.scrub()
+		d.parsers.Put(hp)
+	}()
+	w := &walker{d: d, rep: &bot.Report{}, keyOps: d.limits.MaxRecipients, sender: from, from: from, hp: hp}
 	w.rep.MessageID = messageID(top.header.get(fieldMessageID))
 	w.rep.From = reporterAddress(&top, w.sender)
 	w.rep.Subject = headerText(top.header, fieldSubject)

@@ -34,14 +34,37 @@ type entity struct {
 var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
 
 // headerParser reads entity headers, reusing its buffers from one header
-// to the next (ReadHeader copies out what it keeps). A walker has its own,
-// for one message: the headers it reads may have been encrypted. Only
-// top-level headers, outside any encryption, go through the decoder's
-// (see topMemo).
+// to the next (ReadHeader copies out what it keeps). A walker takes one
+// from the decoder's pool for its message and scrubs it before it goes
+// back: the headers it read may have been encrypted. Only top-level
+// headers, outside any encryption, go through the decoder's own (see
+// topMemo).
 type headerParser struct {
 	clean []byte
 	rd    bytes.Reader
 	br    *bufio.Reader
+}
+
+// headerBufSize is the size of a headerParser's read buffer. A line
+// longer than it is read in pieces, at the cost of a copy; header lines
+// are short.
+const headerBufSize = 1024
+
+// zeros overwrite a parser's read buffer (see scrub).
+var zeros [headerBufSize]byte
+
+// scrub overwrites everything p has read: its cleaned header and its read
+// buffer (filled with zeros by reading them).
+func (p *headerParser) scrub() {
+	clear(p.clean[:cap(p.clean)])
+	p.clean = p.clean[:0]
+	if p.br != nil {
+		p.rd.Reset(zeros[:])
+		p.br.Reset(&p.rd)
+		p.br.Peek(headerBufSize)
+		p.br.Reset(&p.rd)
+	}
+	p.rd.Reset(nil)
 }
 
 // parseEntity reads an entity's header and finds its body. A header that is
@@ -86,9 +109,7 @@ func (p *headerParser) parseInto(e *entity, hdr, body []byte, maxHeader int, mem
 	}
 	p.rd.Reset(p.clean)
 	if p.br == nil {
-		// A line longer than the buffer is read in pieces, at the cost
-		// of a copy; header lines are short.
-		p.br = bufio.NewReaderSize(&p.rd, 1024)
+		p.br = bufio.NewReaderSize(&p.rd, headerBufSize)
 	} else {
 		p.br.Reset(&p.rd)
 	}

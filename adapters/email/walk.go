@@ -21,10 +21,10 @@ type walker struct {
 	sender         string // the From address of the mail, for comparing with signers (see scope.go)
 	from           string // the From address of the message being walked (a forwarded one's own)
 	sigs           []bot.Signature
-	scope          []int        // the signatures whose content the walk is in
-	covers         [][]int      // for each part, the signatures covering it
-	overCipher     map[int]bool // signatures made over data that was then decrypted
-	hp             headerParser
+	scope          []int         // the signatures whose content the walk is in
+	covers         [][]int       // for each part, the signatures covering it
+	overCipher     map[int]bool  // signatures made over data that was then decrypted
+	hp             *headerParser // from the decoder's pool
 }
 
 func (w *walker) count() error {
