@@ -44,6 +44,8 @@ type Decoder struct {
 	// knownKeys indexes known, when first needed.
 	knownKeys func() map[string]knownKey
 	memo      topMemo
+	parts     partMemo
+	parsers   sync.Pool // of *headerParser, scrubbed, for walkers
 	log       *slog.Logger
 }
 
@@ -88,7 +90,7 @@ func (d *Decoder) Envelope(raw []byte) (env bot.Envelope) {
 		return env
 	}
 	env.MessageID = messageID(e.header.get(fieldMessageID))
-	env.Sender = reporterAddress(e, from)
+	env.Sender = reporterAddress(&e, from)
 	// Only a PGP/MIME message is encrypted end to end as received. Anything
 	// else (inline PGP with text around it, an encrypted attachment beside
 	// a plaintext body, plaintext) may hold plaintext and is sealed.
@@ -158,17 +160,25 @@ func (d *Decoder) Decode(raw []byte) (rep *bot.Report, err error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &walker{d: d, rep: &bot.Report{}, keyOps: d.limits.MaxRecipients, sender: from, from: from}
+	hp, _ := d.parsers.Get().(*headerParser)
+	if hp == nil {
+		hp = new(headerParser)
+	}
+	defer func() {
+		hp.scrub()
+		d.parsers.Put(hp)
+	}()
+	w := &walker{d: d, rep: &bot.Report{}, keyOps: d.limits.MaxRecipients, sender: from, from: from, hp: hp}
 	w.rep.MessageID = messageID(top.header.get(fieldMessageID))
-	w.rep.From = reporterAddress(top, w.sender)
+	w.rep.From = reporterAddress(&top, w.sender)
 	w.rep.Subject = headerText(top.header, fieldSubject)
 	w.rep.Recipients = addresses(top.header, fieldTo, fieldCc, fieldDeliveredTo, fieldOriginalTo)
 	w.rep.References = references(top.header.get(fieldInReplyTo) + " " + top.header.get(fieldReferences))
-	w.rep.AutoSubmitted = autoSubmitted(top)
+	w.rep.AutoSubmitted = autoSubmitted(&top)
 	if ac := top.header.get(fieldAutocrypt); ac != "" {
 		w.autocrypt(ac)
 	}
-	if err := w.walk(top, 0, false); err != nil {
+	if err := w.walk(&top, 0, false); err != nil {
 		return nil, err
 	}
 	w.settleSignatures()

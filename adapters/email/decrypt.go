@@ -167,7 +167,7 @@ func (d *Decoder) open(data []byte, budget int64, keyOps *int) (*opened, error) 
 		// The armor's checksum and end line are checked at the end of the
 		// body: read all of it before parsing any packet. Being base64,
 		// it decodes to at most three quarters of its length.
-		if raw, err = readAllSized(io.LimitReader(block.Body, int64(len(data))), len(data)/4*3+3); err != nil {
+		if raw, err = readAllSized(block.Body, int64(len(data)), len(data)/4*3+3); err != nil {
 			return nil, bot.Reject(bot.RejectBadArmor, "the ASCII armor of an OpenPGP message is truncated or corrupted (%s)", pgpError(err))
 		}
 	}
@@ -201,7 +201,7 @@ func (d *Decoder) open(data []byte, budget int64, keyOps *int) (*opened, error) 
 	// framing around the data adds to the count.
 	spy := &capSpy{r: md.LiteralData.Body}
 	md.LiteralData.Body = spy
-	plain, err := readAllSized(io.LimitReader(md.UnverifiedBody, limit+1), int(min(plainSizeHint(len(raw)), limit)))
+	plain, err := readAllSized(md.UnverifiedBody, limit+1, int(min(plainSizeHint(len(raw)), limit)))
 	if n := int64(len(plain)); n > limit {
 		return nil, bot.Reject(bot.RejectDecryptedTooLarge, "the decrypted message is larger than %d bytes ([intake] max_decrypted_size)", limit)
 	}

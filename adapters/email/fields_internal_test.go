@@ -3,6 +3,7 @@ package email
 import (
 	"bytes"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -101,5 +102,31 @@ func TestSplitHeaderMatchesSpec(t *testing.T) {
 		if !bytes.Equal(h1, h2) || !bytes.Equal(b1, b2) || (h1 == nil) != (h2 == nil) || (b1 == nil) != (b2 == nil) {
 			t.Fatalf("splitHeader(%q) = %q, %q; want %q, %q", b, h1, b1, h2, b2)
 		}
+	}
+}
+
+// TestHeaderParserScrub checks that a scrubbed parser holds nothing of
+// the headers it read, in its cleaned copy or in its read buffer: a
+// walker's parser goes back to a pool after reading decrypted headers.
+func TestHeaderParserScrub(t *testing.T) {
+	var p headerParser
+	raw := "Subject: secret-marker " + strings.Repeat("x", 2000) + "\r\nFrom: a@example.org\r\n\r\nbody\r\n"
+	if _, err := p.parseEntity([]byte(raw), 1<<16); err != nil {
+		t.Fatal(err)
+	}
+	buf := reflect.ValueOf(p.br).Elem().FieldByName("buf").Bytes()
+	if len(buf) != headerBufSize || !bytes.Contains(buf, []byte("secret")) && !bytes.Contains(p.clean, []byte("secret")) {
+		t.Fatalf("the test reads the wrong buffer (%d bytes)", len(buf))
+	}
+	p.scrub()
+	for name, b := range map[string][]byte{"clean": p.clean[:cap(p.clean)], "read buffer": buf} {
+		if bytes.ContainsFunc(b, func(r rune) bool { return r != 0 }) {
+			t.Errorf("%s not scrubbed: %q", name, b)
+		}
+	}
+	// And it still parses.
+	e, err := p.parseEntity([]byte("To: b@example.org\r\n\r\n"), 1<<16)
+	if err != nil || e.header.get(fieldTo) != "b@example.org" || e.header.has(fieldSubject) {
+		t.Fatalf("%v %v", err, e)
 	}
 }

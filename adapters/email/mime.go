@@ -34,14 +34,37 @@ type entity struct {
 var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
 
 // headerParser reads entity headers, reusing its buffers from one header
-// to the next (ReadHeader copies out what it keeps). A walker has its own,
-// for one message: the headers it reads may have been encrypted. Only
-// top-level headers, outside any encryption, go through the decoder's
-// (see topMemo).
+// to the next (ReadHeader copies out what it keeps). A walker takes one
+// from the decoder's pool for its message and scrubs it before it goes
+// back: the headers it read may have been encrypted. Only top-level
+// headers, outside any encryption, go through the decoder's own (see
+// topMemo).
 type headerParser struct {
 	clean []byte
 	rd    bytes.Reader
 	br    *bufio.Reader
+}
+
+// headerBufSize is the size of a headerParser's read buffer. A line
+// longer than it is read in pieces, at the cost of a copy; header lines
+// are short.
+const headerBufSize = 1024
+
+// zeros overwrite a parser's read buffer (see scrub).
+var zeros [headerBufSize]byte
+
+// scrub overwrites everything p has read: its cleaned header and its read
+// buffer (filled with zeros by reading them).
+func (p *headerParser) scrub() {
+	clear(p.clean[:cap(p.clean)])
+	p.clean = p.clean[:0]
+	if p.br != nil {
+		p.rd.Reset(zeros[:])
+		p.br.Reset(&p.rd)
+		p.br.Peek(headerBufSize)
+		p.br.Reset(&p.rd)
+	}
+	p.rd.Reset(nil)
 }
 
 // parseEntity reads an entity's header and finds its body. A header that is
@@ -49,40 +72,63 @@ type headerParser struct {
 // since mail in the wild has them and dropping one loses nothing the
 // decoder relies on; so are the fields the decoder never reads.
 func (p *headerParser) parseEntity(raw []byte, maxHeader int) (*entity, error) {
-	hdr, body := splitHeader(raw)
-	return p.parse(hdr, body, maxHeader)
+	return p.parseEntityMemo(raw, maxHeader, nil)
 }
 
-// parse is parseEntity of an entity already split into header and body.
-func (p *headerParser) parse(hdr, body []byte, maxHeader int) (*entity, error) {
+// parseEntityMemo is parseEntity taking the header from memo when it is
+// there, and leaving it there. Only an entity from outside any encryption
+// may be parsed with a memo (see partMemo).
+func (p *headerParser) parseEntityMemo(raw []byte, maxHeader int, memo *partMemo) (*entity, error) {
+	e := new(entity)
+	if err := p.parseEntityInto(e, raw, maxHeader, memo); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// parseEntityInto is parseEntityMemo into e (the parts of a multipart
+// entity are parsed into one slice).
+func (p *headerParser) parseEntityInto(e *entity, raw []byte, maxHeader int, memo *partMemo) error {
+	hdr, body := splitHeader(raw)
+	return p.parseInto(e, hdr, body, maxHeader, memo)
+}
+
+// parseInto is parseEntityInto of an entity already split into header
+// and body. On an error, e is left undefined.
+func (p *headerParser) parseInto(e *entity, hdr, body []byte, maxHeader int, memo *partMemo) error {
 	if len(hdr) > maxHeader {
-		return nil, bot.Reject(bot.RejectHeaderTooLarge, "a MIME header is larger than %d bytes", maxHeader)
+		return bot.Reject(bot.RejectHeaderTooLarge, "a MIME header is larger than %d bytes", maxHeader)
 	}
 	// Field lines are kept or dropped whole; only a bare LF grows one.
 	p.clean = cleanHeader(slices.Grow(p.clean[:0], len(hdr)+len(hdr)/32+2), hdr)
+	// What follows is a function of the cleaned header alone.
+	if m, ok := memo.get(p.clean); ok {
+		*e = m
+		e.body = body
+		return nil
+	}
 	p.rd.Reset(p.clean)
 	if p.br == nil {
-		// A line longer than the buffer is read in pieces, at the cost
-		// of a copy; header lines are short.
-		p.br = bufio.NewReaderSize(&p.rd, 1024)
+		p.br = bufio.NewReaderSize(&p.rd, headerBufSize)
 	} else {
 		p.br.Reset(&p.rd)
 	}
 	h, err := textproto.ReadHeader(p.br)
 	if err != nil && err != io.EOF {
-		return nil, bot.Reject(bot.RejectMalformedMIME, "unreadable MIME header")
+		return bot.Reject(bot.RejectMalformedMIME, "unreadable MIME header")
 	}
-	e := &entity{header: fields{h}, body: body, mediaType: "text/plain"}
+	*e = entity{header: fields{h}, body: body, mediaType: "text/plain"}
 	if ct := e.header.get(fieldContentType); ct != "" {
 		mt, params, err := mime.ParseMediaType(ct)
 		if err == nil || err == mime.ErrInvalidMediaParameter {
 			e.mediaType = strings.ToLower(mt)
 			e.params = params
 		} else if strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "multipart/") {
-			return nil, bot.Reject(bot.RejectMalformedMIME, "unparseable multipart Content-Type")
+			return bot.Reject(bot.RejectMalformedMIME, "unparseable multipart Content-Type")
 		}
 	}
-	return e, nil
+	memo.put(p.clean, e)
+	return nil
 }
 
 // parseBody reads decrypted data: a MIME entity when it starts with a
@@ -248,23 +294,26 @@ func (e *entity) content(limit int64) ([]byte, error) {
 	}
 	// A read error is truncated base64 or bad quoted-printable: keep what
 	// decoded, which is what mail readers show.
-	out, _ := readAllSized(io.LimitReader(r, limit+1), int(min(int64(size), limit+1)))
+	out, _ := readAllSized(r, limit+1, int(min(int64(size), limit+1)))
 	if int64(len(out)) > limit {
 		return nil, errTooLarge
 	}
 	return out, nil
 }
 
-// readAllSized is io.ReadAll into one buffer of size+1 bytes, for a reader
-// known to yield at most size: io.ReadAll starts at 512 bytes and grows,
-// a dozen allocations and copies for a 20 KB report. When size was only
-// a guess and the reader yields more, the buffer doubles, but never past
-// the limit of an io.LimitedReader: a decompression bomb stopped at the
-// limit costs the limit, not twice it.
-func readAllSized(r io.Reader, size int) ([]byte, error) {
+// readAllSized is io.ReadAll of at most limit bytes of r into one buffer
+// of size+1 bytes, for a reader known to yield at most size: io.ReadAll
+// starts at 512 bytes and grows, a dozen allocations and copies for a
+// 20 KB report. When size was only a guess and the reader yields more,
+// the buffer doubles, but never past the limit: a decompression bomb
+// stopped at the limit costs the limit, not twice it. (The limit is
+// applied here, not by the caller's io.LimitReader, which would be one
+// more allocation per call.)
+func readAllSized(r io.Reader, limit int64, size int) ([]byte, error) {
+	lr := io.LimitedReader{R: r, N: limit}
 	b := make([]byte, 0, size+1)
 	for {
-		n, err := r.Read(b[len(b):cap(b)])
+		n, err := lr.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
 		if err == io.EOF {
 			return b, nil
@@ -275,10 +324,7 @@ func readAllSized(r io.Reader, size int) ([]byte, error) {
 		if len(b) < cap(b) {
 			continue
 		}
-		more := len(b)
-		if lr, ok := r.(*io.LimitedReader); ok && lr.N < int64(more) {
-			more = int(lr.N)
-		}
+		more := int(min(int64(len(b)), lr.N))
 		if more > 0 { // else the limit is reached: the next Read says EOF
 			b = append(make([]byte, 0, len(b)+more), b...)
 		}
@@ -402,8 +448,8 @@ func splitMultipart(body []byte, boundary string, maxParts int) ([][]byte, error
 	if boundary == "" || len(boundary) > 200 {
 		return nil, bot.Reject(bot.RejectMalformedMIME, "a multipart entity has no valid boundary")
 	}
-	delim := []byte("--" + boundary)
-	var parts [][]byte
+	// Most multiparts have two to four parts: one allocation for them.
+	parts := make([][]byte, 0, 4)
 	inPart, start := false, 0
 	for pos := 0; pos < len(body); {
 		next := len(body)
@@ -412,8 +458,8 @@ func splitMultipart(body []byte, boundary string, maxParts int) ([][]byte, error
 			line, next = line[:i], pos+i+1
 		}
 		line = bytes.TrimRight(line, "\r")
-		if bytes.HasPrefix(line, delim) {
-			rest := line[len(delim):]
+		if isDelimiter(line, boundary) {
+			rest := line[2+len(boundary):]
 			closing := bytes.HasPrefix(rest, []byte("--"))
 			if closing {
 				rest = rest[2:]
@@ -437,6 +483,12 @@ func splitMultipart(body []byte, boundary string, maxParts int) ([][]byte, error
 		parts = append(parts, body[start:])
 	}
 	return parts, nil
+}
+
+// isDelimiter reports whether line starts with "--" and boundary (no
+// copy of either is made).
+func isDelimiter(line []byte, boundary string) bool {
+	return len(line) >= 2+len(boundary) && line[0] == '-' && line[1] == '-' && string(line[2:2+len(boundary)]) == boundary
 }
 
 // trimBreak returns end moved back over the line break that belongs to the

@@ -22,20 +22,21 @@ type topMemo struct {
 
 // top parses the top-level header of raw, or takes it from the memo. from
 // is the address of its From field. The entity's header and parameters
-// are shared with the memo: nothing writes to them.
-func (d *Decoder) top(raw []byte) (e *entity, from string, err error) {
+// are shared with the memo: nothing writes to them. (It is returned by
+// value: the caller's copy need not be allocated.)
+func (d *Decoder) top(raw []byte) (e entity, from string, err error) {
 	hdr, body := splitHeader(raw)
 	m := &d.memo
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !m.ok || !bytes.Equal(m.hdr, hdr) {
-		parsed, err := m.p.parse(hdr, nil, d.limits.MaxHeaderBytes)
-		if err != nil {
-			return nil, "", err
+		m.ok = false
+		if err := m.p.parseInto(&m.top, hdr, nil, d.limits.MaxHeaderBytes, nil); err != nil {
+			return entity{}, "", err
 		}
-		m.ok, m.hdr, m.top, m.from = true, append(m.hdr[:0], hdr...), *parsed, address(parsed.header, fieldFrom)
+		m.ok, m.hdr, m.from = true, append(m.hdr[:0], hdr...), address(m.top.header, fieldFrom)
 	}
 	top := m.top
 	top.body = body
-	return &top, m.from, nil
+	return top, m.from, nil
 }

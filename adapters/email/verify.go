@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -87,7 +86,7 @@ func (d *Decoder) verifyDetached(signed, sigData []byte) bot.Signature {
 		if err != nil {
 			return bot.Signature{Status: bot.SigBad, Problem: "damaged signature armor"}
 		}
-		if body, err = readAllSized(io.LimitReader(block.Body, int64(len(sigData))), len(sigData)/4*3+3); err != nil {
+		if body, err = readAllSized(block.Body, int64(len(sigData)), len(sigData)/4*3+3); err != nil {
 			return bot.Signature{Status: bot.SigBad, Problem: "damaged signature armor"}
 		}
 	}
@@ -132,7 +131,7 @@ func (d *Decoder) clearSigned(data []byte) (string, bot.Signature, error) {
 	if block == nil {
 		return "", bot.Signature{}, bot.Reject(bot.RejectBadArmor, "a cleartext-signed block is damaged")
 	}
-	sigBody, err := readAllSized(io.LimitReader(block.ArmoredSignature.Body, int64(len(data))), 1024)
+	sigBody, err := readAllSized(block.ArmoredSignature.Body, int64(len(data)), 1024)
 	if err != nil {
 		return "", bot.Signature{}, bot.Reject(bot.RejectBadArmor, "the signature of a cleartext-signed block is damaged")
 	}

@@ -21,10 +21,10 @@ type walker struct {
 	sender         string // the From address of the mail, for comparing with signers (see scope.go)
 	from           string // the From address of the message being walked (a forwarded one's own)
 	sigs           []bot.Signature
-	scope          []int        // the signatures whose content the walk is in
-	covers         [][]int      // for each part, the signatures covering it
-	overCipher     map[int]bool // signatures made over data that was then decrypted
-	hp             headerParser
+	scope          []int         // the signatures whose content the walk is in
+	covers         [][]int       // for each part, the signatures covering it
+	overCipher     map[int]bool  // signatures made over data that was then decrypted
+	hp             *headerParser // from the decoder's pool
 }
 
 func (w *walker) count() error {
@@ -51,12 +51,12 @@ func (w *walker) walk(e *entity, depth int, enc bool) error {
 	case mt == "multipart/alternative":
 		return w.alternative(e, depth, enc)
 	case strings.HasPrefix(mt, "multipart/"):
-		children, err := w.children(e)
+		children, err := w.children(e, enc)
 		if err != nil {
 			return err
 		}
-		for _, c := range children {
-			if err := w.walk(c, depth+1, enc); err != nil {
+		for i := range children {
+			if err := w.walk(&children[i], depth+1, enc); err != nil {
 				return err
 			}
 		}
@@ -66,7 +66,7 @@ func (w *walker) walk(e *entity, depth int, enc bool) error {
 		if err != nil {
 			return w.tooLarge()
 		}
-		inner, err := w.hp.parseEntity(data, w.d.limits.MaxHeaderBytes)
+		inner, err := w.part(data, enc)
 		if err != nil {
 			return err
 		}
@@ -95,19 +95,32 @@ func (w *walker) tooLarge() error {
 	return bot.Reject(bot.RejectTooLarge, "a part is larger than %d bytes ([intake] max_message_size)", w.d.limits.MaxMessageBytes)
 }
 
-// children parses the parts of a multipart entity.
-func (w *walker) children(e *entity) ([]*entity, error) {
+// part parses an entity; enc says whether it arrived inside encryption.
+func (w *walker) part(raw []byte, enc bool) (*entity, error) {
+	return w.hp.parseEntityMemo(raw, w.d.limits.MaxHeaderBytes, w.memo(enc))
+}
+
+// memo is the decoder's memo of part headers for an entity outside any
+// encryption, and none for one inside (see partMemo).
+func (w *walker) memo(enc bool) *partMemo {
+	if enc {
+		return nil
+	}
+	return &w.d.parts
+}
+
+// children parses the parts of a multipart entity; enc says whether it
+// arrived inside encryption.
+func (w *walker) children(e *entity, enc bool) ([]entity, error) {
 	raw, err := splitMultipart(e.body, e.params["boundary"], w.d.limits.MaxParts)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*entity, 0, len(raw))
-	for _, r := range raw {
-		c, err := w.hp.parseEntity(r, w.d.limits.MaxHeaderBytes)
-		if err != nil {
+	out := make([]entity, len(raw))
+	for i, r := range raw {
+		if err := w.hp.parseEntityInto(&out[i], r, w.d.limits.MaxHeaderBytes, w.memo(enc)); err != nil {
 			return nil, err
 		}
-		out = append(out, c)
 	}
 	return out, nil
 }
@@ -118,12 +131,13 @@ func (w *walker) pgpMIME(e *entity, depth int, enc bool) error {
 	if p := strings.ToLower(e.params["protocol"]); p != "application/pgp-encrypted" {
 		return bot.Reject(bot.RejectMalformedMIME, "multipart/encrypted with protocol %q: only OpenPGP (RFC 3156) is supported", truncate(p, 60))
 	}
-	children, err := w.children(e)
+	children, err := w.children(e, enc)
 	if err != nil {
 		return err
 	}
 	var payload []byte
-	for _, c := range children {
+	for i := range children {
+		c := &children[i]
 		if c.mediaType == "application/pgp-encrypted" {
 			continue // "Version: 1"
 		}
@@ -189,13 +203,13 @@ func (w *walker) signed(e *entity, depth int, enc bool) error {
 	if len(raw) == 0 {
 		return bot.Reject(bot.RejectMalformedMIME, "multipart/signed without parts (broken MIME structure)")
 	}
-	content, err := w.hp.parseEntity(raw[0], w.d.limits.MaxHeaderBytes)
+	content, err := w.part(raw[0], enc)
 	if err != nil {
 		return err
 	}
 	id := -1
 	if len(raw) >= 2 && strings.EqualFold(e.params["protocol"], "application/pgp-signature") {
-		sigPart, err := w.hp.parseEntity(raw[1], w.d.limits.MaxHeaderBytes)
+		sigPart, err := w.part(raw[1], enc)
 		if err != nil {
 			return err
 		}
@@ -217,30 +231,30 @@ func (w *walker) signed(e *entity, depth int, enc bool) error {
 // alternative reads the plain-text version when there is one, else the
 // richest structure, else HTML converted to text.
 func (w *walker) alternative(e *entity, depth int, enc bool) error {
-	children, err := w.children(e)
+	children, err := w.children(e, enc)
 	if err != nil || len(children) == 0 {
 		if err == nil {
 			err = bot.Reject(bot.RejectMalformedMIME, "multipart/alternative without parts")
 		}
 		return err
 	}
-	pick := children[len(children)-1]
+	pick := &children[len(children)-1]
 	for _, want := range []func(*entity) bool{
 		func(c *entity) bool { return c.mediaType == "text/plain" },
 		func(c *entity) bool { return strings.HasPrefix(c.mediaType, "multipart/") },
 		func(c *entity) bool { return c.mediaType == "text/html" },
 	} {
 		if i := indexFunc(children, want); i >= 0 {
-			pick = children[i]
+			pick = &children[i]
 			break
 		}
 	}
 	return w.walk(pick, depth+1, enc)
 }
 
-func indexFunc(list []*entity, f func(*entity) bool) int {
-	for i, e := range list {
-		if f(e) {
+func indexFunc(list []entity, f func(*entity) bool) int {
+	for i := range list {
+		if f(&list[i]) {
 			return i
 		}
 	}
