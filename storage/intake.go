@@ -32,7 +32,7 @@ func (db *DB) KeepReport(ctx context.Context, r bot.KeptReport) (id int64, dupli
 // wtx.keptFinished).
 func (db *DB) keepReport(ctx context.Context, tx *wtx, r bot.KeptReport, mid any) (id int64, duplicate bool, err error) {
 	var found, sameMessageID sql.NullInt64
-	if err := tx.queryRow(ctx, qReportByHash, r.Hash, mid).Scan(&found, &sameMessageID); err != nil {
+	if err := tx.reportByHash(ctx, r.Hash, mid, &found, &sameMessageID); err != nil {
 		return 0, false, err
 	}
 	if found.Valid {

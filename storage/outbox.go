@@ -30,17 +30,16 @@ func (db *DB) enqueue(ctx context.Context, tx *wtx, m bot.OutboxMessage) error {
 	if err != nil {
 		return err
 	}
-	lastError, err := db.sealString(cell{"outbox", "last_error", id}, "")
-	if err != nil {
-		return err
-	}
 	created := m.Created
 	if created.IsZero() {
 		created = time.Now()
 	}
-	next := m.NextAttempt
-	if next.IsZero() {
-		next = created
+	// Boxed once when equal, as it usually is: each conversion to any
+	// is an allocation.
+	createdMS := any(created.UnixMilli())
+	next := createdMS
+	if !m.NextAttempt.IsZero() && !m.NextAttempt.Equal(created) {
+		next = m.NextAttempt.UnixMilli()
 	}
 	var incident, dedupe any
 	if m.IncidentID != 0 {
@@ -49,8 +48,8 @@ func (db *DB) enqueue(ctx context.Context, tx *wtx, m bot.OutboxMessage) error {
 	if m.DedupeKey != "" {
 		dedupe = m.DedupeKey
 	}
-	_, err = tx.exec(ctx, qInsertOutbox, id, created.UnixMilli(), m.Dest.Platform, m.Dest.Channel, m.Dest.Person, address, m.Kind, incident,
-		body, m.Confidential, dedupe, next.UnixMilli(), lastError)
+	_, err = tx.exec(ctx, qInsertOutbox, id, createdMS, m.Dest.Platform, m.Dest.Channel, m.Dest.Person, address, m.Kind, incident,
+		body, m.Confidential, dedupe, next)
 	if err != nil {
 		return fmt.Errorf("queueing message: %w", err)
 	}
@@ -121,8 +120,11 @@ func (db *DB) DueMessagesWhere(ctx context.Context, f bot.OutboxFilter, now time
 		if m.Dest.Address, err = db.openString(cell{"outbox", "address", m.ID}, address); err != nil {
 			return nil, fmt.Errorf("outbox message %d: %w", m.ID, err)
 		}
-		if m.LastError, err = db.openString(cell{"outbox", "last_error", m.ID}, lastError); err != nil {
-			return nil, fmt.Errorf("outbox message %d: %w", m.ID, err)
+		// '' is the column's default, kept by enqueue: no error yet.
+		if len(lastError) > 0 {
+			if m.LastError, err = db.openString(cell{"outbox", "last_error", m.ID}, lastError); err != nil {
+				return nil, fmt.Errorf("outbox message %d: %w", m.ID, err)
+			}
 		}
 		if err := json.Unmarshal(body, &m.Text); err != nil {
 			return nil, fmt.Errorf("outbox message %d: bad body: %w", m.ID, err)

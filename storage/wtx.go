@@ -107,6 +107,25 @@ func (tx *wtx) nextID(ctx context.Context, table string) (int64, error) {
 	return tx.lastID[i], nil
 }
 
+// reportByHash runs qReportByHash into found and sameMessageID; the first
+// time in tx, it reads the highest ids for nextID as well, in the same
+// query (a new report is numbered next).
+func (tx *wtx) reportByHash(ctx context.Context, hash string, mid any, found, sameMessageID *sql.NullInt64) error {
+	if tx.idsRead {
+		return tx.queryRow(ctx, qReportByHash, hash, mid).Scan(found, sameMessageID)
+	}
+	var dest [len(idTables) + 2]any
+	for j := range tx.lastID {
+		dest[j] = &tx.lastID[j]
+	}
+	dest[len(idTables)], dest[len(idTables)+1] = found, sameMessageID
+	if err := tx.queryRow(ctx, qReportByHashMaxIDs, hash, mid).Scan(dest[:]...); err != nil {
+		return err
+	}
+	tx.idsRead = true
+	return nil
+}
+
 // exec runs query in tx, on its prepared statement if it is a hot one.
 func (tx *wtx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	var res driver.Result
