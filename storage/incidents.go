@@ -181,6 +181,8 @@ func notFound(id int64) error {
 
 // applyChange appends events and queues messages inside tx.
 func (db *DB) applyChange(ctx context.Context, tx *wtx, incidentID int64, ch bot.Change) error {
+	args := tx.rowArgs[:0]
+	var incident any = incidentID // boxed once for every row
 	for _, ev := range ch.Events {
 		id, err := tx.nextID(ctx, "events")
 		if err != nil {
@@ -190,19 +192,13 @@ func (db *DB) applyChange(ctx context.Context, tx *wtx, incidentID int64, ch bot
 		if err != nil {
 			return err
 		}
-		if _, err := tx.exec(ctx, qInsertEvent, id, incidentID, ev.At.UnixMilli(), ev.Actor, ev.Platform, ev.Kind, details); err != nil {
-			return fmt.Errorf("appending event: %w", err)
-		}
+		args = append(args, id, incident, ev.At.UnixMilli(), ev.Actor, ev.Platform, ev.Kind, details)
 	}
-	for _, m := range ch.Outbox {
-		if m.IncidentID == 0 {
-			m.IncidentID = incidentID
-		}
-		if err := db.enqueue(ctx, tx, m); err != nil {
-			return err
-		}
+	tx.rowArgs = args
+	if err := tx.insertRows(ctx, insertEvents, args); err != nil {
+		return fmt.Errorf("appending event: %w", err)
 	}
-	return nil
+	return db.enqueue(ctx, tx, ch.Outbox, incidentID)
 }
 
 // Incident implements bot.IncidentStore.

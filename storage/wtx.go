@@ -25,7 +25,7 @@ type wtx struct {
 	// lastID is each of idTables' highest id, read on the first nextID.
 	lastID  [len(idTables)]int64
 	idsRead bool
-	args    []driver.NamedValue // reused by every statement
+	*txBuffers
 	// quiet is context.WithoutCancel(of), made once for the context every
 	// statement of a transaction is usually given.
 	of, quiet context.Context
@@ -44,6 +44,13 @@ type wtx struct {
 	// keptSameMessageID the first report stored before it under its
 	// Message-ID (0: none), read with its hash (qReportByHash).
 	kept, keptSameMessageID int64
+}
+
+// txBuffers are a write transaction's buffers, kept for the next one (in
+// DB.bufs): every message's transaction would grow them afresh.
+type txBuffers struct {
+	args    []driver.NamedValue // reused by every statement
+	rowArgs []any               // reused for the values of insertRows
 }
 
 // unfinishKept makes the report tx stored finished unfinished, if its
@@ -73,7 +80,20 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *wtx) error) error {
 	// back without the transaction, and Conn.Close waits for it to end.
 	// After Commit it does nothing.
 	defer tx.Rollback()
-	if err := fn(&wtx{Tx: tx, conn: conn, stmts: db.stmts, begun: ctx}); err != nil {
+	bufs, _ := db.bufs.Get().(*txBuffers)
+	if bufs == nil {
+		bufs = &txBuffers{
+			args:    make([]driver.NamedValue, 0, maxRowsPerInsert*insertOutbox.width),
+			rowArgs: make([]any, 0, maxRowsPerInsert*insertOutbox.width),
+		}
+	}
+	defer func() {
+		// No sealed value or argument outlives its transaction here.
+		clear(bufs.args[:cap(bufs.args)])
+		clear(bufs.rowArgs[:cap(bufs.rowArgs)])
+		db.bufs.Put(bufs)
+	}()
+	if err := fn(&wtx{Tx: tx, conn: conn, stmts: db.stmts, begun: ctx, txBuffers: bufs}); err != nil {
 		return diskFull(err)
 	}
 	return diskFull(tx.Commit())
@@ -123,6 +143,22 @@ func (tx *wtx) reportByHash(ctx context.Context, hash string, mid any, found, sa
 		return err
 	}
 	tx.idsRead = true
+	return nil
+}
+
+// insertRows runs ins for the rows whose values are in args (ins.width
+// each, in order), maxRowsPerInsert rows per statement.
+func (tx *wtx) insertRows(ctx context.Context, ins *rowsInsert, args []any) error {
+	for len(args) > 0 {
+		n := min(len(args)/ins.width, maxRowsPerInsert)
+		if n == 0 {
+			return fmt.Errorf("storage: %d values do not make rows of %d", len(args), ins.width)
+		}
+		if _, err := tx.exec(ctx, ins.byRows[n-1], args[:n*ins.width]...); err != nil {
+			return err
+		}
+		args = args[n*ins.width:]
+	}
 	return nil
 }
 
@@ -231,9 +267,6 @@ func (tx *wtx) uncancelled(ctx context.Context) context.Context {
 // every statement of tx (the driver is done with it when the statement
 // returns).
 func (tx *wtx) named(args []any) ([]driver.NamedValue, error) {
-	if tx.args == nil {
-		tx.args = make([]driver.NamedValue, 0, 32) // the widest hot statement: incidents'
-	}
 	tx.args = tx.args[:0]
 	for i, a := range args {
 		switch a.(type) {
