@@ -126,11 +126,8 @@ func (db *DB) DueMessagesWhere(ctx context.Context, f bot.OutboxFilter, now time
 		if m.Dest.Address, err = db.openString(cell{"outbox", "address", m.ID}, address); err != nil {
 			return nil, fmt.Errorf("outbox message %d: %w", m.ID, err)
 		}
-		// '' is the column's default, kept by enqueue: no error yet.
-		if len(lastError) > 0 {
-			if m.LastError, err = db.openString(cell{"outbox", "last_error", m.ID}, lastError); err != nil {
-				return nil, fmt.Errorf("outbox message %d: %w", m.ID, err)
-			}
+		if m.LastError, err = db.openString(cell{"outbox", "last_error", m.ID}, lastError); err != nil {
+			return nil, fmt.Errorf("outbox message %d: %w", m.ID, err)
 		}
 		if err := json.Unmarshal(body, &m.Text); err != nil {
 			return nil, fmt.Errorf("outbox message %d: bad body: %w", m.ID, err)
