@@ -57,7 +57,7 @@ func (db *DB) enqueue(ctx context.Context, tx *wtx, msgs []bot.OutboxMessage, in
 		if m.DedupeKey != "" {
 			dedupe = m.DedupeKey
 		}
-		args = append(args, id, createdMS, m.Dest.Platform, m.Dest.Channel, m.Dest.Person, address, m.Kind, incident,
+		args = append(args, id, createdMS, tx.box(m.Dest.Platform), m.Dest.Channel, m.Dest.Person, address, tx.box(m.Kind), incident,
 			body, m.Confidential, dedupe, next)
 	}
 	tx.rowArgs = args

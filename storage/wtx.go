@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // wtx is one write transaction: a *sql.Tx (BEGIN IMMEDIATE) for any
@@ -51,6 +52,33 @@ type wtx struct {
 type txBuffers struct {
 	args    []driver.NamedValue // reused by every statement
 	rowArgs []any               // reused for the values of insertRows
+	boxes   map[string]any      // see box
+}
+
+// maxBoxes bounds txBuffers.boxes.
+const maxBoxes = 128
+
+// box returns s as an any: converting a string to any allocates, and
+// most of a message's public strings are the same few each time (its
+// platform, its kind, a SIG, a state), so those are converted once and
+// kept. It is for the public columns of a small set of values only: it
+// keeps the first maxBoxes it sees for the life of the process.
+func (b *txBuffers) box(s string) any {
+	if b == nil {
+		return s
+	}
+	if v, ok := b.boxes[s]; ok {
+		return v
+	}
+	if len(b.boxes) >= maxBoxes || len(s) > 64 {
+		return s
+	}
+	if b.boxes == nil {
+		b.boxes = make(map[string]any, maxBoxes)
+	}
+	v := any(strings.Clone(s)) // not a slice of a larger string kept alive
+	b.boxes[v.(string)] = v
+	return v
 }
 
 // unfinishKept makes the report tx stored finished unfinished, if its
