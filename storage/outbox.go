@@ -20,11 +20,15 @@ func (db *DB) enqueue(ctx context.Context, tx *wtx, msgs []bot.OutboxMessage, in
 	if incidentID != 0 {
 		defaultIncident = incidentID // boxed once for every row
 	}
+	var text []byte
 	for i := range msgs {
 		m := &msgs[i]
-		text, err := json.Marshal(m.Text)
-		if err != nil {
-			return err
+		// One post to several platforms shares its Text: marshalled once.
+		if i == 0 || !sameText(m.Text, msgs[i-1].Text) {
+			var err error
+			if text, err = json.Marshal(m.Text); err != nil {
+				return err
+			}
 		}
 		id, err := tx.nextID(ctx, "outbox")
 		if err != nil {
@@ -65,6 +69,12 @@ func (db *DB) enqueue(ctx context.Context, tx *wtx, msgs []bot.OutboxMessage, in
 		return fmt.Errorf("queueing message: %w", err)
 	}
 	return nil
+}
+
+// sameText reports whether a and b are one Text (the same spans), not
+// merely equal ones.
+func sameText(a, b bot.Text) bool {
+	return len(a.Spans) > 0 && len(a.Spans) == len(b.Spans) && &a.Spans[0] == &b.Spans[0]
 }
 
 // Enqueue queues messages outside an incident update (sweeps, intake

@@ -336,3 +336,31 @@ func TestOutboxManyRowsDedupeInOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestOutboxSharedText: one Text queued for several platforms (stored
+// once marshalled), beside a shorter Text over the same spans and another
+// Text, each reads back as its own.
+func TestOutboxSharedText(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openDB(t)
+	var post bot.Text
+	post.Plain("new incident ").Untrusted("title").Plain(" in ").Mention("alice")
+	short := bot.Text{Spans: post.Spans[:2]}
+	msg := func(platform string, text bot.Text) bot.OutboxMessage {
+		return bot.OutboxMessage{Dest: bot.Destination{Platform: platform, Channel: bot.ChannelTriage}, Kind: bot.MessageNotice,
+			Text: text, Created: t0, NextAttempt: t0}
+	}
+	if err := db.Enqueue(ctx, []bot.OutboxMessage{msg("irc", post), msg("mattermost", post), msg("irc", short),
+		msg("irc", bot.PlainText("other")), msg("mattermost", post)}); err != nil {
+		t.Fatal(err)
+	}
+	due, err := db.DueMessages(ctx, t0, 10)
+	if err != nil || len(due) != 5 {
+		t.Fatalf("due %+v, %v", due, err)
+	}
+	for i, want := range []bot.Text{post, post, short, bot.PlainText("other"), post} {
+		if bot.RenderPlain(due[i].Text) != bot.RenderPlain(want) || len(due[i].Text.Spans) != len(want.Spans) {
+			t.Errorf("message %d read back as %+v, want %+v", i, due[i].Text, want)
+		}
+	}
+}
