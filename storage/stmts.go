@@ -65,9 +65,9 @@ var (
 	insertEvents = newRowsInsert(`INSERT INTO events(id, incident_id, at, actor, platform, kind, details)`, 7, ``)
 	// insertOutbox leaves last_error at its default, '': a message not
 	// yet tried has no error, and an empty value is stored so even when
-	// sealed (see sealValue). A row whose
-	// dedupe key was used before, by an earlier row of the same statement
-	// too, is dropped: SQLite inserts a statement's rows in order.
+	// sealed (see sealValue). A row whose dedupe key was used before, by
+	// an earlier row of the same statement too, is dropped: SQLite inserts
+	// a statement's rows in order.
 	insertOutbox = newRowsInsert(`INSERT INTO outbox(id, created_at, platform, channel, person, address, kind, incident_id, body,
 		confidential, dedupe_key, next_attempt_at)`, 12, ` ON CONFLICT DO NOTHING`)
 

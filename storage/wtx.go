@@ -62,7 +62,7 @@ const maxBoxes = 128
 // most of a message's public strings are the same few each time (its
 // platform, its kind, a SIG, a state), so those are converted once and
 // kept. It is for the public columns of a small set of values only: it
-// keeps the first maxBoxes it sees for the life of the process.
+// keeps the first maxBoxes it sees for as long as DB.bufs keeps b.
 func (b *txBuffers) box(s string) any {
 	if b == nil {
 		return s
