@@ -66,6 +66,10 @@ func (t *Text) add(k SpanKind, s string) *Text {
 		t.Spans[n-1].Text += s
 		return t
 	}
+	if t.Spans == nil {
+		// Most texts have a few spans: one allocation, not one per doubling.
+		t.Spans = make([]Span, 0, 4)
+	}
 	t.Spans = append(t.Spans, Span{Kind: k, Text: s})
 	return t
 }

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sectriage/sectriage/bot"
@@ -41,6 +42,8 @@ type DB struct {
 	keyed bool
 	// stmts says which queries the write connection keeps prepared (stmts.go).
 	stmts *stmts
+	// bufs holds *txBuffers: one write transaction at a time uses one.
+	bufs sync.Pool
 }
 
 var (

@@ -34,11 +34,11 @@ func (db *DB) BulkCreateForBench(ctx context.Context, incs []*bot.Incident) erro
 		}
 		for _, inc := range incs {
 			inc.ID, next = next, next+1
-			vals, err := db.incidentValues(inc)
+			vals, err := db.incidentValues(nil, []any{inc.ID}, inc)
 			if err != nil {
 				return err
 			}
-			if _, err := stmt.ExecContext(ctx, append([]any{inc.ID}, vals...)...); err != nil {
+			if _, err := stmt.ExecContext(ctx, vals...); err != nil {
 				return err
 			}
 		}

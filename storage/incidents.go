@@ -64,10 +64,11 @@ func (db *DB) scanIncident(row scanner) (*bot.Incident, error) {
 	return &inc, nil
 }
 
-// incidentValues lists the incident's columns after id, in incidentColumns
-// order, with the confidential ones sealed to the row inc.ID.
-func (db *DB) incidentValues(inc *bot.Incident) ([]any, error) {
-	overrides := "{}"
+// incidentValues appends to vals the incident's columns after id, in
+// incidentColumns order, with the confidential ones sealed to the row
+// inc.ID, boxing its public names with b (which may be nil).
+func (db *DB) incidentValues(b *txBuffers, vals []any, inc *bot.Incident) ([]any, error) {
+	var overrides any = "{}" // a constant: no allocation
 	if len(inc.DueOverrides) > 0 {
 		m := make(map[bot.DeadlineKind]int64, len(inc.DueOverrides))
 		for k, v := range inc.DueOverrides {
@@ -92,11 +93,20 @@ func (db *DB) incidentValues(inc *bot.Incident) ([]any, error) {
 			return nil, err
 		}
 	}
-	return []any{sealed[0], inc.SIG, string(inc.Severity), inc.CVSS, inc.Score, string(inc.State), inc.CloseReason,
-		inc.Assignee, inc.Claimed, inc.Manager, inc.AckedBy, ms(inc.AckedAt), sealed[1], sealed[2],
-		reportID, inc.Encrypted, sealed[3], ms(inc.Embargo), inc.Created.UnixMilli(),
-		inc.Updated.UnixMilli(), inc.StateSince.UnixMilli(), inc.LastActivity.UnixMilli(), overrides,
-		ms(inc.Due), string(inc.DueKind), ms(inc.SnoozedUntil), ms(inc.SweepAt)}, nil
+	// A new incident's four times are one: boxed once (each conversion
+	// to any is an allocation).
+	created := any(inc.Created.UnixMilli())
+	at := func(t time.Time) any {
+		if t.Equal(inc.Created) {
+			return created
+		}
+		return t.UnixMilli()
+	}
+	return append(vals, sealed[0], b.box(inc.SIG), b.box(string(inc.Severity)), inc.CVSS, inc.Score, b.box(string(inc.State)),
+		inc.CloseReason, b.box(inc.Assignee), inc.Claimed, b.box(inc.Manager), b.box(inc.AckedBy), ms(inc.AckedAt),
+		sealed[1], sealed[2], reportID, inc.Encrypted, sealed[3], ms(inc.Embargo), created,
+		at(inc.Updated), at(inc.StateSince), at(inc.LastActivity), overrides,
+		ms(inc.Due), b.box(string(inc.DueKind)), ms(inc.SnoozedUntil), ms(inc.SweepAt)), nil
 }
 
 // CreateIncident implements bot.IncidentStore.
@@ -117,11 +127,12 @@ func (db *DB) createIncident(ctx context.Context, tx *wtx, inc *bot.Incident, bu
 	if inc.ID, err = tx.nextID(ctx, "incidents"); err != nil {
 		return err
 	}
-	vals, err := db.incidentValues(inc)
+	vals, err := db.incidentValues(tx.txBuffers, append(tx.rowArgs[:0], inc.ID), inc)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.exec(ctx, qInsertIncident, append([]any{inc.ID}, vals...)...); err != nil {
+	tx.rowArgs = vals
+	if _, err := tx.exec(ctx, qInsertIncident, vals...); err != nil {
 		return err
 	}
 	return db.applyChange(ctx, tx, inc.ID, build(inc))
@@ -162,11 +173,12 @@ func (db *DB) updateIncidentTx(ctx context.Context, tx *wtx, id int64, fn func(*
 	if err != nil {
 		return nil, err
 	}
-	vals, err := db.incidentValues(inc)
+	vals, err := db.incidentValues(tx.txBuffers, tx.rowArgs[:0], inc)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := tx.exec(ctx, qUpdateIncident, append(vals, id)...); err != nil {
+	tx.rowArgs = append(vals, id)
+	if _, err := tx.exec(ctx, qUpdateIncident, tx.rowArgs...); err != nil {
 		return nil, err
 	}
 	if err := db.applyChange(ctx, tx, id, change); err != nil {
@@ -181,6 +193,8 @@ func notFound(id int64) error {
 
 // applyChange appends events and queues messages inside tx.
 func (db *DB) applyChange(ctx context.Context, tx *wtx, incidentID int64, ch bot.Change) error {
+	args := tx.rowArgs[:0]
+	var incident any = incidentID // boxed once for every row
 	for _, ev := range ch.Events {
 		id, err := tx.nextID(ctx, "events")
 		if err != nil {
@@ -190,19 +204,13 @@ func (db *DB) applyChange(ctx context.Context, tx *wtx, incidentID int64, ch bot
 		if err != nil {
 			return err
 		}
-		if _, err := tx.exec(ctx, qInsertEvent, id, incidentID, ev.At.UnixMilli(), ev.Actor, ev.Platform, ev.Kind, details); err != nil {
-			return fmt.Errorf("appending event: %w", err)
-		}
+		args = append(args, id, incident, ev.At.UnixMilli(), tx.box(ev.Actor), tx.box(ev.Platform), tx.box(ev.Kind), details)
 	}
-	for _, m := range ch.Outbox {
-		if m.IncidentID == 0 {
-			m.IncidentID = incidentID
-		}
-		if err := db.enqueue(ctx, tx, m); err != nil {
-			return err
-		}
+	tx.rowArgs = args
+	if err := tx.insertRows(ctx, insertEvents, args); err != nil {
+		return fmt.Errorf("appending event: %w", err)
 	}
-	return nil
+	return db.enqueue(ctx, tx, ch.Outbox, incidentID)
 }
 
 // Incident implements bot.IncidentStore.

@@ -32,7 +32,7 @@ func (db *DB) KeepReport(ctx context.Context, r bot.KeptReport) (id int64, dupli
 // wtx.keptFinished).
 func (db *DB) keepReport(ctx context.Context, tx *wtx, r bot.KeptReport, mid any) (id int64, duplicate bool, err error) {
 	var found, sameMessageID sql.NullInt64
-	if err := tx.queryRow(ctx, qReportByHash, r.Hash, mid).Scan(&found, &sameMessageID); err != nil {
+	if err := tx.reportByHash(ctx, r.Hash, mid, &found, &sameMessageID); err != nil {
 		return 0, false, err
 	}
 	if found.Valid {
@@ -139,10 +139,8 @@ func (db *DB) FinishReport(ctx context.Context, id int64, msgs []bot.OutboxMessa
 }
 
 func (db *DB) finishReport(ctx context.Context, tx *wtx, id int64, msgs []bot.OutboxMessage, at time.Time) error {
-	for _, m := range msgs {
-		if err := db.enqueue(ctx, tx, m); err != nil {
-			return err
-		}
+	if err := db.enqueue(ctx, tx, msgs, 0); err != nil {
+		return err
 	}
 	return db.finishReportRow(ctx, tx, id, at)
 }
@@ -203,10 +201,8 @@ func (db *DB) quarantineMessage(ctx context.Context, tx *wtx, q *bot.Quarantined
 	}
 	entry := *q
 	entry.ID = id
-	for _, m := range build(&entry) {
-		if err := db.enqueue(ctx, tx, m); err != nil {
-			return 0, false, err
-		}
+	if err := db.enqueue(ctx, tx, build(&entry), 0); err != nil {
+		return 0, false, err
 	}
 	if q.ReportID != 0 {
 		err = db.finishReportRow(ctx, tx, q.ReportID, q.ReceivedAt)

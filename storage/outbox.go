@@ -11,62 +11,77 @@ import (
 	"github.com/sectriage/sectriage/bot"
 )
 
-// enqueue inserts a message; a message whose dedupe key was used before is
-// dropped silently: that ping was already sent or queued.
-func (db *DB) enqueue(ctx context.Context, tx *wtx, m bot.OutboxMessage) error {
-	text, err := json.Marshal(m.Text)
-	if err != nil {
-		return err
+// enqueue inserts msgs (those without an incident id get incidentID, if
+// not 0); a message whose dedupe key was used before is dropped silently:
+// that ping was already sent or queued.
+func (db *DB) enqueue(ctx context.Context, tx *wtx, msgs []bot.OutboxMessage, incidentID int64) error {
+	args := tx.rowArgs[:0]
+	var defaultIncident any
+	if incidentID != 0 {
+		defaultIncident = incidentID // boxed once for every row
 	}
-	id, err := tx.nextID(ctx, "outbox")
-	if err != nil {
-		return err
+	var text []byte
+	for i := range msgs {
+		m := &msgs[i]
+		// One post to several platforms shares its Text: marshalled once.
+		if i == 0 || !sameText(m.Text, msgs[i-1].Text) {
+			var err error
+			if text, err = json.Marshal(m.Text); err != nil {
+				return err
+			}
+		}
+		id, err := tx.nextID(ctx, "outbox")
+		if err != nil {
+			return err
+		}
+		body, err := db.sealText(cell{"outbox", "body", id}, text)
+		if err != nil {
+			return err
+		}
+		address, err := db.sealString(cell{"outbox", "address", id}, m.Dest.Address)
+		if err != nil {
+			return err
+		}
+		created := m.Created
+		if created.IsZero() {
+			created = time.Now()
+		}
+		// Boxed once when equal, as it usually is: each conversion to any
+		// is an allocation.
+		createdMS := any(created.UnixMilli())
+		next := createdMS
+		if !m.NextAttempt.IsZero() && !m.NextAttempt.Equal(created) {
+			next = m.NextAttempt.UnixMilli()
+		}
+		incident := defaultIncident
+		if m.IncidentID != 0 {
+			incident = m.IncidentID
+		}
+		var dedupe any
+		if m.DedupeKey != "" {
+			dedupe = m.DedupeKey
+		}
+		args = append(args, id, createdMS, tx.box(m.Dest.Platform), m.Dest.Channel, m.Dest.Person, address, tx.box(m.Kind), incident,
+			body, m.Confidential, dedupe, next)
 	}
-	body, err := db.sealText(cell{"outbox", "body", id}, text)
-	if err != nil {
-		return err
-	}
-	address, err := db.sealString(cell{"outbox", "address", id}, m.Dest.Address)
-	if err != nil {
-		return err
-	}
-	lastError, err := db.sealString(cell{"outbox", "last_error", id}, "")
-	if err != nil {
-		return err
-	}
-	created := m.Created
-	if created.IsZero() {
-		created = time.Now()
-	}
-	next := m.NextAttempt
-	if next.IsZero() {
-		next = created
-	}
-	var incident, dedupe any
-	if m.IncidentID != 0 {
-		incident = m.IncidentID
-	}
-	if m.DedupeKey != "" {
-		dedupe = m.DedupeKey
-	}
-	_, err = tx.exec(ctx, qInsertOutbox, id, created.UnixMilli(), m.Dest.Platform, m.Dest.Channel, m.Dest.Person, address, m.Kind, incident,
-		body, m.Confidential, dedupe, next.UnixMilli(), lastError)
-	if err != nil {
+	tx.rowArgs = args
+	if err := tx.insertRows(ctx, insertOutbox, args); err != nil {
 		return fmt.Errorf("queueing message: %w", err)
 	}
 	return nil
+}
+
+// sameText reports whether a and b are one Text (the same spans), not
+// merely equal ones.
+func sameText(a, b bot.Text) bool {
+	return len(a.Spans) > 0 && len(a.Spans) == len(b.Spans) && &a.Spans[0] == &b.Spans[0]
 }
 
 // Enqueue queues messages outside an incident update (sweeps, intake
 // notices) in one transaction.
 func (db *DB) Enqueue(ctx context.Context, msgs []bot.OutboxMessage) error {
 	return db.inTx(ctx, func(tx *wtx) error {
-		for _, m := range msgs {
-			if err := db.enqueue(ctx, tx, m); err != nil {
-				return err
-			}
-		}
-		return nil
+		return db.enqueue(ctx, tx, msgs, 0)
 	})
 }
 

@@ -108,12 +108,7 @@ func (db *DB) ChangeRoster(ctx context.Context, since time.Time, fn func(rs *bot
 				return fmt.Errorf("appending roster event: %w", err)
 			}
 		}
-		for _, m := range ch.Outbox {
-			if err := db.enqueue(ctx, tx, m); err != nil {
-				return err
-			}
-		}
-		return nil
+		return db.enqueue(ctx, tx, ch.Outbox, 0)
 	})
 }
 

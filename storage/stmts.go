@@ -28,11 +28,17 @@ import (
 // its status link, marking it finished.
 var hotQueries = []string{
 	qReportByHash, qInsertReport, qSameMessageID, qFinishReport, qUnfinishReport,
-	qInsertIncident, qInsertEvent, qInsertOutbox,
-	qMaxIDs,
+	qInsertIncident,
+	qMaxIDs, qReportByHashMaxIDs,
 	qQuarantineByKey, qInsertQuarantine, qRequarantine,
 	qFollowUpOf, qIncidentByID, qInsertFollowUp, qUpdateIncident,
 	qInsertStatusToken,
+}
+
+func init() {
+	for _, ins := range []*rowsInsert{insertEvents, insertOutbox} {
+		hotQueries = append(hotQueries, ins.byRows[:]...)
+	}
 }
 
 const (
@@ -43,12 +49,8 @@ const (
 	qInsertReport  = `INSERT INTO reports(id, received_at, source, message_id, sha256, raw, sealed, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 	qSameMessageID = `SELECT MIN(o.id) FROM reports r JOIN reports o
 		ON o.message_id = r.message_id AND o.id < r.id WHERE r.id = ? AND r.message_id IS NOT NULL`
-	qFinishReport   = `UPDATE reports SET finished_at = ? WHERE id = ? AND finished_at IS NULL`
-	qUnfinishReport = `UPDATE reports SET finished_at = NULL WHERE id = ?`
-	qInsertEvent    = `INSERT INTO events(id, incident_id, at, actor, platform, kind, details) VALUES (?, ?, ?, ?, ?, ?, ?)`
-	qInsertOutbox   = `INSERT INTO outbox(id, created_at, platform, channel, person, address, kind, incident_id, body,
-		confidential, dedupe_key, next_attempt_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT DO NOTHING`
+	qFinishReport     = `UPDATE reports SET finished_at = ? WHERE id = ? AND finished_at IS NULL`
+	qUnfinishReport   = `UPDATE reports SET finished_at = NULL WHERE id = ?`
 	qQuarantineByKey  = `SELECT id, released_at FROM quarantine WHERE dedupe_key = ? OR (report_id IS NOT NULL AND report_id = ?)`
 	qInsertQuarantine = `INSERT INTO quarantine(id, received_at, source, report_id, dedupe_key, sender, message_id, size, reason, detail)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
@@ -60,6 +62,15 @@ const (
 )
 
 var (
+	insertEvents = newRowsInsert(`INSERT INTO events(id, incident_id, at, actor, platform, kind, details)`, 7, ``)
+	// insertOutbox leaves last_error at its default, '': a message not
+	// yet tried has no error, and an empty value is stored so even when
+	// sealed (see sealValue). A row whose dedupe key was used before, by
+	// an earlier row of the same statement too, is dropped: SQLite inserts
+	// a statement's rows in order.
+	insertOutbox = newRowsInsert(`INSERT INTO outbox(id, created_at, platform, channel, person, address, kind, incident_id, body,
+		confidential, dedupe_key, next_attempt_at)`, 12, ` ON CONFLICT DO NOTHING`)
+
 	qInsertIncident = `INSERT INTO incidents(` + incidentColumns + `) VALUES (` + placeholders(strings.Count(incidentColumns, ",")+1) + `)`
 	qIncidentByID   = `SELECT ` + incidentColumns + ` FROM incidents WHERE id = ?`
 	qUpdateIncident = func() string {
@@ -70,6 +81,29 @@ var (
 		return `UPDATE incidents SET ` + strings.Join(sets, ", ") + ` WHERE id = ?`
 	}()
 )
+
+// maxRowsPerInsert is the most rows a rowsInsert writes in one statement.
+const maxRowsPerInsert = 8
+
+// rowsInsert is an INSERT of one to maxRowsPerInsert rows per statement: a
+// change's events and its queued messages are each one statement (wtx.insertRows)
+// rather than one per row, each of which costs the driver a result, its
+// bindings' bookkeeping and a run of the statement machine.
+type rowsInsert struct {
+	width  int                      // values per row
+	byRows [maxRowsPerInsert]string // byRows[n-1] inserts n rows
+}
+
+// newRowsInsert makes the statements of head (INSERT INTO t(columns))
+// with width values per row, and tail (an ON CONFLICT clause or "").
+func newRowsInsert(head string, width int, tail string) *rowsInsert {
+	ins := &rowsInsert{width: width}
+	row := "(" + placeholders(width) + ")"
+	for n := 1; n <= maxRowsPerInsert; n++ {
+		ins.byRows[n-1] = head + " VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") + tail
+	}
+	return ins
+}
 
 // idTables are the tables whose rows are numbered by nextID, never by
 // SQLite: every INSERT into them names the id nextID gave.
@@ -83,6 +117,11 @@ var qMaxIDs = func() string {
 	}
 	return `SELECT ` + strings.Join(cols, ", ")
 }()
+
+// qReportByHashMaxIDs is qReportByHash followed by qMaxIDs's columns, for
+// the first statement of a report transaction: one query where two would
+// each pay the driver's per-query cost (its rows, their column names).
+var qReportByHashMaxIDs = strings.Replace(qReportByHash, "SELECT ", "SELECT "+strings.TrimPrefix(qMaxIDs, "SELECT ")+", ", 1)
 
 // driverStmt is a statement prepared by the driver.
 type driverStmt interface {

@@ -289,3 +289,78 @@ func TestAlertOfficersDedupes(t *testing.T) {
 		t.Fatalf("queued %+v", due)
 	}
 }
+
+// TestOutboxManyRowsDedupeInOrder: a change's messages are inserted
+// several rows per statement (and more than one statement's worth here);
+// a dedupe key used by an earlier message of the same batch, in the same
+// statement or an earlier one, drops the later message, as one statement
+// per message did.
+func TestOutboxManyRowsDedupeInOrder(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openDB(t)
+	var msgs []bot.OutboxMessage
+	var want []string
+	used := map[string]bool{}
+	for i := range 30 {
+		key := ""
+		if i%2 == 0 {
+			key = fmt.Sprintf("k%d", i%7)
+		}
+		text := fmt.Sprintf("message %d", i)
+		msgs = append(msgs, bot.OutboxMessage{Dest: bot.Destination{Platform: "irc", Channel: bot.ChannelTriage},
+			Kind: bot.MessageNotice, Text: bot.PlainText(text), DedupeKey: key, Created: t0, NextAttempt: t0.Add(time.Duration(i%3) * time.Second)})
+		if key == "" || !used[key] {
+			used[key] = true
+			want = append(want, text)
+		}
+	}
+	if err := db.Enqueue(ctx, msgs); err != nil {
+		t.Fatal(err)
+	}
+	due, err := db.DueMessages(ctx, t0.Add(time.Minute), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range due {
+		got = append(got, bot.RenderPlain(m.Text))
+	}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("queued %q, want %q", got, want)
+	}
+	for _, m := range due {
+		var i int
+		fmt.Sscanf(bot.RenderPlain(m.Text), "message %d", &i)
+		if !m.Created.Equal(t0) || !m.NextAttempt.Equal(t0.Add(time.Duration(i%3)*time.Second)) || m.LastError != "" {
+			t.Errorf("message %d read back as created %v, next %v, error %q", i, m.Created, m.NextAttempt, m.LastError)
+		}
+	}
+}
+
+// TestOutboxSharedText: one Text queued for several platforms (stored
+// once marshalled), beside a shorter Text over the same spans and another
+// Text, each reads back as its own.
+func TestOutboxSharedText(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openDB(t)
+	var post bot.Text
+	post.Plain("new incident ").Untrusted("title").Plain(" in ").Mention("alice")
+	short := bot.Text{Spans: post.Spans[:2]}
+	msg := func(platform string, text bot.Text) bot.OutboxMessage {
+		return bot.OutboxMessage{Dest: bot.Destination{Platform: platform, Channel: bot.ChannelTriage}, Kind: bot.MessageNotice,
+			Text: text, Created: t0, NextAttempt: t0}
+	}
+	if err := db.Enqueue(ctx, []bot.OutboxMessage{msg("irc", post), msg("mattermost", post), msg("irc", short),
+		msg("irc", bot.PlainText("other")), msg("mattermost", post)}); err != nil {
+		t.Fatal(err)
+	}
+	due, err := db.DueMessages(ctx, t0, 10)
+	if err != nil || len(due) != 5 {
+		t.Fatalf("due %+v, %v", due, err)
+	}
+	for i, want := range []bot.Text{post, post, short, bot.PlainText("other"), post} {
+		if bot.RenderPlain(due[i].Text) != bot.RenderPlain(want) || len(due[i].Text.Spans) != len(want.Spans) {
+			t.Errorf("message %d read back as %+v, want %+v", i, due[i].Text, want)
+		}
+	}
+}

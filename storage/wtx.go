@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // wtx is one write transaction: a *sql.Tx (BEGIN IMMEDIATE) for any
@@ -25,7 +26,7 @@ type wtx struct {
 	// lastID is each of idTables' highest id, read on the first nextID.
 	lastID  [len(idTables)]int64
 	idsRead bool
-	args    []driver.NamedValue // reused by every statement
+	*txBuffers
 	// quiet is context.WithoutCancel(of), made once for the context every
 	// statement of a transaction is usually given.
 	of, quiet context.Context
@@ -44,6 +45,40 @@ type wtx struct {
 	// keptSameMessageID the first report stored before it under its
 	// Message-ID (0: none), read with its hash (qReportByHash).
 	kept, keptSameMessageID int64
+}
+
+// txBuffers are a write transaction's buffers, kept for the next one (in
+// DB.bufs): every message's transaction would grow them afresh.
+type txBuffers struct {
+	args    []driver.NamedValue // reused by every statement
+	rowArgs []any               // reused for the values of insertRows
+	boxes   map[string]any      // see box
+}
+
+// maxBoxes bounds txBuffers.boxes.
+const maxBoxes = 128
+
+// box returns s as an any: converting a string to any allocates, and
+// most of a message's public strings are the same few each time (its
+// platform, its kind, a SIG, a state), so those are converted once and
+// kept. It is for the public columns of a small set of values only: it
+// keeps the first maxBoxes it sees for as long as DB.bufs keeps b.
+func (b *txBuffers) box(s string) any {
+	if b == nil {
+		return s
+	}
+	if v, ok := b.boxes[s]; ok {
+		return v
+	}
+	if len(b.boxes) >= maxBoxes || len(s) > 64 {
+		return s
+	}
+	if b.boxes == nil {
+		b.boxes = make(map[string]any, maxBoxes)
+	}
+	v := any(strings.Clone(s)) // not a slice of a larger string kept alive
+	b.boxes[v.(string)] = v
+	return v
 }
 
 // unfinishKept makes the report tx stored finished unfinished, if its
@@ -73,7 +108,20 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *wtx) error) error {
 	// back without the transaction, and Conn.Close waits for it to end.
 	// After Commit it does nothing.
 	defer tx.Rollback()
-	if err := fn(&wtx{Tx: tx, conn: conn, stmts: db.stmts, begun: ctx}); err != nil {
+	bufs, _ := db.bufs.Get().(*txBuffers)
+	if bufs == nil {
+		bufs = &txBuffers{
+			args:    make([]driver.NamedValue, 0, maxRowsPerInsert*insertOutbox.width),
+			rowArgs: make([]any, 0, maxRowsPerInsert*insertOutbox.width),
+		}
+	}
+	defer func() {
+		// No sealed value or argument outlives its transaction here.
+		clear(bufs.args[:cap(bufs.args)])
+		clear(bufs.rowArgs[:cap(bufs.rowArgs)])
+		db.bufs.Put(bufs)
+	}()
+	if err := fn(&wtx{Tx: tx, conn: conn, stmts: db.stmts, begun: ctx, txBuffers: bufs}); err != nil {
 		return diskFull(err)
 	}
 	return diskFull(tx.Commit())
@@ -105,6 +153,41 @@ func (tx *wtx) nextID(ctx context.Context, table string) (int64, error) {
 	}
 	tx.lastID[i]++
 	return tx.lastID[i], nil
+}
+
+// reportByHash runs qReportByHash into found and sameMessageID; the first
+// time in tx, it reads the highest ids for nextID as well, in the same
+// query (a new report is numbered next).
+func (tx *wtx) reportByHash(ctx context.Context, hash string, mid any, found, sameMessageID *sql.NullInt64) error {
+	if tx.idsRead {
+		return tx.queryRow(ctx, qReportByHash, hash, mid).Scan(found, sameMessageID)
+	}
+	var dest [len(idTables) + 2]any
+	for j := range tx.lastID {
+		dest[j] = &tx.lastID[j]
+	}
+	dest[len(idTables)], dest[len(idTables)+1] = found, sameMessageID
+	if err := tx.queryRow(ctx, qReportByHashMaxIDs, hash, mid).Scan(dest[:]...); err != nil {
+		return err
+	}
+	tx.idsRead = true
+	return nil
+}
+
+// insertRows runs ins for the rows whose values are in args (ins.width
+// each, in order), maxRowsPerInsert rows per statement.
+func (tx *wtx) insertRows(ctx context.Context, ins *rowsInsert, args []any) error {
+	for len(args) > 0 {
+		n := min(len(args)/ins.width, maxRowsPerInsert)
+		if n == 0 {
+			return fmt.Errorf("storage: %d values do not make rows of %d", len(args), ins.width)
+		}
+		if _, err := tx.exec(ctx, ins.byRows[n-1], args[:n*ins.width]...); err != nil {
+			return err
+		}
+		args = args[n*ins.width:]
+	}
+	return nil
 }
 
 // exec runs query in tx, on its prepared statement if it is a hot one.
@@ -212,9 +295,6 @@ func (tx *wtx) uncancelled(ctx context.Context) context.Context {
 // every statement of tx (the driver is done with it when the statement
 // returns).
 func (tx *wtx) named(args []any) ([]driver.NamedValue, error) {
-	if tx.args == nil {
-		tx.args = make([]driver.NamedValue, 0, 32) // the widest hot statement: incidents'
-	}
 	tx.args = tx.args[:0]
 	for i, a := range args {
 		switch a.(type) {

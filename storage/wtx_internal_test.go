@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -150,5 +152,30 @@ func TestPanicInATransaction(t *testing.T) {
 	rows.Close()
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBoxKeepsValues: box gives back the string it was given, whether it
+// keeps it (the first maxBoxes short ones), not (past that, or too long)
+// or has no buffers to keep it in.
+func TestBoxKeepsValues(t *testing.T) {
+	b := &txBuffers{}
+	long := strings.Repeat("x", 65)
+	for round := range 2 {
+		for i := range maxBoxes + 10 {
+			s := fmt.Sprintf("value %d", i)
+			if v := b.box(s); v != any(s) {
+				t.Fatalf("round %d: box(%q) = %v", round, s, v)
+			}
+		}
+		if v := b.box(long); v != any(long) {
+			t.Fatalf("box of a long value = %v", v)
+		}
+	}
+	if len(b.boxes) != maxBoxes {
+		t.Errorf("kept %d values, want %d", len(b.boxes), maxBoxes)
+	}
+	if v := (*txBuffers)(nil).box("irc"); v != any("irc") {
+		t.Errorf("nil buffers box to %v", v)
 	}
 }
