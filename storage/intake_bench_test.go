@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/sectriage/sectriage/bot"
+	"github.com/sectriage/sectriage/internal/testenv"
 	"github.com/sectriage/sectriage/storage"
 )
 
@@ -57,7 +56,7 @@ func BenchmarkReportTx(b *testing.B) {
 				msgs[i] = fmt.Appendf(nil, "Subject: report %d\n%s\nMessage-ID: <bench-%d-%d@example.net>", i, body, b.N, i)
 			}
 			b.ReportAllocs()
-			cpu := cpuTime()
+			cpu := testenv.CPUTime()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				res, err := in.Receive(ctx, bot.Submission{Source: bot.SourcePipe, Raw: msgs[i]})
@@ -66,16 +65,7 @@ func BenchmarkReportTx(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N), "cpu-µs/msg")
+			b.ReportMetric(float64((testenv.CPUTime()-cpu).Microseconds())/float64(b.N), "cpu-µs/msg")
 		})
 	}
-}
-
-// cpuTime is the CPU time this process has used, user and system.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 
 	"github.com/sectriage/sectriage/adapters/email"
 	"github.com/sectriage/sectriage/bot"
+	"github.com/sectriage/sectriage/internal/testenv"
 	"github.com/sectriage/sectriage/internal/testenv/gpgtest"
 )
 
@@ -105,7 +105,7 @@ func BenchmarkIngestCommitted(b *testing.B) {
 				msgs[i] = bytes.Replace(raw, []byte("<bench-0@example.net>"), []byte(fmt.Sprintf("<bench-%d-%d@example.net>", b.N, i)), 1)
 			}
 			b.ReportAllocs()
-			cpu := cpuTime()
+			cpu := testenv.CPUTime()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				res, err := p.in.Receive(ctx, bot.Submission{Source: bot.SourcePipe, Raw: msgs[i]})
@@ -114,18 +114,9 @@ func BenchmarkIngestCommitted(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N), "cpu-µs/msg")
+			b.ReportMetric(float64((testenv.CPUTime()-cpu).Microseconds())/float64(b.N), "cpu-µs/msg")
 		})
 	}
-}
-
-// cpuTime is the CPU time this process has used, user and system.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkDecode is the decoder alone, as intake runs it on every
@@ -162,7 +153,7 @@ func BenchmarkDecode(b *testing.B) {
 		}
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
-			cpu := cpuTime()
+			cpu := testenv.CPUTime()
 			i := 0
 			for b.Loop() {
 				raw := msgs[i%len(msgs)]
@@ -173,14 +164,14 @@ func BenchmarkDecode(b *testing.B) {
 					b.Fatalf("%v %+v %+v", err, env, rep)
 				}
 			}
-			b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N), "cpu-µs/msg")
+			b.ReportMetric(float64((testenv.CPUTime()-cpu).Microseconds())/float64(b.N), "cpu-µs/msg")
 		})
 	}
 	b.Run("floor", func(b *testing.B) {
 		payload := armoredPayload(b, combined)
 		ring := append(f.team.DecryptionKeyring(), f.known...)
 		b.ReportAllocs()
-		cpu := cpuTime()
+		cpu := testenv.CPUTime()
 		for b.Loop() {
 			block, err := armor.Decode(bytes.NewReader(payload))
 			if err != nil {
@@ -194,6 +185,6 @@ func BenchmarkDecode(b *testing.B) {
 				b.Fatal(err, md.SignatureError)
 			}
 		}
-		b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N), "cpu-µs/msg")
+		b.ReportMetric(float64((testenv.CPUTime()-cpu).Microseconds())/float64(b.N), "cpu-µs/msg")
 	})
 }
