@@ -202,8 +202,12 @@ func TestFake500sAndDroppedWebsocket(t *testing.T) {
 	if failures != 3 {
 		t.Errorf("%d failed attempts, want 3", failures)
 	}
-	if posts := w.f.postsIn(w.triage); len(posts) != 1 {
-		t.Errorf("%d posts after the retries, want 1", len(posts))
+	// bob's ping follows the announcement into the channel as soon as it
+	// is delivered: count once both are out. The retries left one
+	// announcement, not a copy per attempt.
+	w.c.waitOutboxEmpty(t)
+	if posts := w.f.postsIn(w.triage); len(posts) != 2 || !strings.Contains(posts[0].Message, inc.Name()) || !strings.HasPrefix(posts[1].Message, "@bob ") {
+		t.Errorf("after the retries: %d posts; want the announcement and bob's ping", len(posts))
 	}
 
 	w.f.dropWebSockets()
