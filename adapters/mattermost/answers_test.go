@@ -2,8 +2,16 @@ package mattermost
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/sectriage/sectriage/bot"
 )
 
 // yielded reports whether yield returned within d.
@@ -132,4 +140,43 @@ func TestAnswersBounded(t *testing.T) {
 	defer s.end(an)
 	cancel()
 	s.yield(ctx) // returns: the context is done
+}
+
+// postingWriter is Mattermost at its quickest: the answer's post is made,
+// and seen on the websocket, as soon as the answer's bytes arrive.
+type postingWriter struct {
+	*httptest.ResponseRecorder
+	a             *Adapter
+	channel, user string
+}
+
+func (p postingWriter) Write(b []byte) (int, error) {
+	p.a.pending.seen(p.channel, p.user)
+	return p.ResponseRecorder.Write(b)
+}
+
+// TestFakeAnswerPostedAsSoonAsWritten: an in-channel answer counts its
+// posts before it is written, so that a post coming at once ends it
+// rather than leaving it to hold background work until answerMax.
+func TestFakeAnswerPostedAsSoonAsWritten(t *testing.T) {
+	w := newFakeWorld(t, nil)
+	w.a.pending.mu.Lock()
+	w.a.pending.answerMax = time.Hour // reaching it fails the test
+	w.a.pending.mu.Unlock()
+	w.ready(t)
+	inc := w.c.open(t, "Title")
+	w.c.waitDelivered(t, bot.MessageNewIncident, nil)
+
+	form := w.slashForm(w.alice, fmt.Sprintf("claim %d", inc.ID))
+	req := httptest.NewRequest(http.MethodPost, CommandPath, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := postingWriter{httptest.NewRecorder(), w.a, w.triage, w.alice}
+	w.a.serveCommand(rec, req)
+	resp, err := model.CommandResponseFromHTTPBody(rec.Header().Get("Content-Type"), rec.Body)
+	if err != nil || resp.ResponseType != model.CommandResponseTypeInChannel {
+		t.Fatalf("claim: %+v, %v; want an answer in the channel", resp, err)
+	}
+	if live, _ := w.a.pending.state(); live != 0 {
+		t.Fatalf("%d answers in flight after the answer's post was seen", live)
+	}
 }
