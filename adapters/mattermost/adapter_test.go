@@ -32,7 +32,9 @@ type fakeWorld struct {
 	errc     chan error
 }
 
-func newFakeWorld(t *testing.T, adapt func(*Options)) *fakeWorld {
+// newFakeWorld starts the adapter and the outbox against a fake server;
+// setup runs before they start (the outbox reads its deliverers once).
+func newFakeWorld(t *testing.T, adapt func(*Options), setup ...func(*fakeWorld)) *fakeWorld {
 	t.Helper()
 	f := newFake(t)
 	w := &fakeWorld{f: f, errc: make(chan error, 1)}
@@ -58,6 +60,9 @@ func newFakeWorld(t *testing.T, adapt func(*Options)) *fakeWorld {
 	w.a = a
 	mux.Handle("/mattermost/", a.Handler())
 	w.c.outbox.Register(bot.PlatformMattermost, a)
+	for _, f := range setup {
+		f(w)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(2)

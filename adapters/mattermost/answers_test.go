@@ -107,27 +107,28 @@ func TestAnswersBounded(t *testing.T) {
 		t.Fatalf("after the bound: %d in flight, %d expired; want 0, 1", live, expired)
 	}
 
-	s = &answers{answerMax: time.Hour, yieldMax: 20 * time.Millisecond}
+	// Its own variable: the stream goes on until the test ends.
+	stream := &answers{answerMax: time.Hour, yieldMax: 20 * time.Millisecond}
 	stop, started := make(chan struct{}), make(chan struct{})
 	defer close(stop)
 	go func() { // one answer always in flight
-		an := s.begin()
+		an := stream.begin()
 		close(started)
 		for {
 			select {
 			case <-stop:
-				s.end(an)
+				stream.end(an)
 				return
 			case <-time.After(time.Millisecond):
-				next := s.begin()
-				s.end(an)
+				next := stream.begin()
+				stream.end(an)
 				an = next
 			}
 		}
 	}()
 	<-started
 	start := time.Now()
-	if !yielded(s, 5*time.Second) {
+	if !yielded(stream, 5*time.Second) {
 		t.Fatal("a stream of answers held work for good")
 	}
 	if d := time.Since(start); d < 15*time.Millisecond {
