@@ -186,6 +186,36 @@ func TestFakeBotRemovedFromChannel(t *testing.T) {
 	w.c.waitDelivered(t, bot.MessageAlert, isOfficer("alice"))
 }
 
+// TestFakeBotRemovedUnderAKeptVerdict: the bot is removed and the event
+// saying so is not read yet, so the channel's kept verdict still passes;
+// the post's 403 holds the message, as a failed check would, instead of
+// giving it up, and ends the kept verdicts.
+func TestFakeBotRemovedUnderAKeptVerdict(t *testing.T) {
+	w := newFakeWorld(t, nil)
+	w.ready(t)
+	c := mustConn(t, w.a)
+	k := verdictKey{channel: w.triage, sensitive: true}
+	for deadline := time.Now().Add(10 * time.Second); w.a.verdicts.lookup(k, c) == nil; time.Sleep(20 * time.Millisecond) {
+		if _, err := w.a.verifyChannel(ctxT(t), c, w.triage, true); err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no verdict kept after a passing check")
+		}
+	}
+	w.f.mu.Lock()
+	delete(w.f.channels[w.triage].members, w.f.botID) // no event: the fake sends none
+	w.f.mu.Unlock()
+	w.c.open(t, "x")
+	a := w.c.waitAttempt(t, "the new-incident post", func(a attempt) bool { return a.m.Kind == bot.MessageNewIncident })
+	if !bot.IsHeld(a.err) || !strings.Contains(a.err.Error(), "HTTP 403") {
+		t.Fatalf("post under a stale kept verdict: %v, want it held on a 403", a.err)
+	}
+	if w.a.verdicts.lookup(k, c) != nil {
+		t.Error("the verdict the 403 disproved is still kept")
+	}
+}
+
 // TestFake500sAndDroppedWebsocket: server errors and a cut websocket lose
 // nothing; the outbox retries and the websocket comes back.
 func TestFake500sAndDroppedWebsocket(t *testing.T) {
