@@ -150,6 +150,16 @@ func TestBridgeEndToEnd(t *testing.T) {
 	}
 	step("outsider stopped the relay")
 
+	// Both lines are in the record before the daemon stops: each is taken
+	// as it arrives, which the sleep above does not promise.
+	inside := func() bool {
+		r := runBinary(t, nil, "cmd", "-config", w.config, "-as", "alice", "--", "show", "1", "discussion")
+		return strings.Contains(r.stdout, "said with mallory inside") && strings.Contains(r.stdout, "secret while mallory is inside")
+	}
+	for deadline := time.Now().Add(wait); !inside() && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
+
 	// After a restart the record still has it all.
 	d.stop(t)
 	d = startDaemon(t, w.config)

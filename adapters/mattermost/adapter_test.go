@@ -32,7 +32,9 @@ type fakeWorld struct {
 	errc     chan error
 }
 
-func newFakeWorld(t *testing.T, adapt func(*Options)) *fakeWorld {
+// newFakeWorld starts the adapter and the outbox against a fake server;
+// setup runs before they start (the outbox reads its deliverers once).
+func newFakeWorld(t *testing.T, adapt func(*Options), setup ...func(*fakeWorld)) *fakeWorld {
 	t.Helper()
 	f := newFake(t)
 	w := &fakeWorld{f: f, errc: make(chan error, 1)}
@@ -58,6 +60,9 @@ func newFakeWorld(t *testing.T, adapt func(*Options)) *fakeWorld {
 	w.a = a
 	mux.Handle("/mattermost/", a.Handler())
 	w.c.outbox.Register(bot.PlatformMattermost, a)
+	for _, f := range setup {
+		f(w)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -181,6 +186,36 @@ func TestFakeBotRemovedFromChannel(t *testing.T) {
 	w.c.waitDelivered(t, bot.MessageAlert, isOfficer("alice"))
 }
 
+// TestFakeBotRemovedUnderAKeptVerdict: the bot is removed and the event
+// saying so is not read yet, so the channel's kept verdict still passes;
+// the post's 403 holds the message, as a failed check would, instead of
+// giving it up, and ends the kept verdicts.
+func TestFakeBotRemovedUnderAKeptVerdict(t *testing.T) {
+	w := newFakeWorld(t, nil)
+	w.ready(t)
+	c := mustConn(t, w.a)
+	k := verdictKey{channel: w.triage, sensitive: true}
+	for deadline := time.Now().Add(10 * time.Second); w.a.verdicts.lookup(k, c) == nil; time.Sleep(20 * time.Millisecond) {
+		if _, err := w.a.verifyChannel(ctxT(t), c, w.triage, true); err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no verdict kept after a passing check")
+		}
+	}
+	w.f.mu.Lock()
+	delete(w.f.channels[w.triage].members, w.f.botID) // no event: the fake sends none
+	w.f.mu.Unlock()
+	w.c.open(t, "x")
+	a := w.c.waitAttempt(t, "the new-incident post", func(a attempt) bool { return a.m.Kind == bot.MessageNewIncident })
+	if !bot.IsHeld(a.err) || !strings.Contains(a.err.Error(), "HTTP 403") {
+		t.Fatalf("post under a stale kept verdict: %v, want it held on a 403", a.err)
+	}
+	if w.a.verdicts.lookup(k, c) != nil {
+		t.Error("the verdict the 403 disproved is still kept")
+	}
+}
+
 // TestFake500sAndDroppedWebsocket: server errors and a cut websocket lose
 // nothing; the outbox retries and the websocket comes back.
 func TestFake500sAndDroppedWebsocket(t *testing.T) {
@@ -202,8 +237,12 @@ func TestFake500sAndDroppedWebsocket(t *testing.T) {
 	if failures != 3 {
 		t.Errorf("%d failed attempts, want 3", failures)
 	}
-	if posts := w.f.postsIn(w.triage); len(posts) != 1 {
-		t.Errorf("%d posts after the retries, want 1", len(posts))
+	// bob's ping follows the announcement into the channel as soon as it
+	// is delivered: count once both are out. The retries left one
+	// announcement, not a copy per attempt.
+	w.c.waitOutboxEmpty(t)
+	if posts := w.f.postsIn(w.triage); len(posts) != 2 || !strings.Contains(posts[0].Message, inc.Name()) || !strings.HasPrefix(posts[1].Message, "@bob ") {
+		t.Errorf("after the retries: %d posts; want the announcement and bob's ping", len(posts))
 	}
 
 	w.f.dropWebSockets()

@@ -2,8 +2,16 @@ package mattermost
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/sectriage/sectriage/bot"
 )
 
 // yielded reports whether yield returned within d.
@@ -99,27 +107,28 @@ func TestAnswersBounded(t *testing.T) {
 		t.Fatalf("after the bound: %d in flight, %d expired; want 0, 1", live, expired)
 	}
 
-	s = &answers{answerMax: time.Hour, yieldMax: 20 * time.Millisecond}
+	// Its own variable: the stream goes on until the test ends.
+	stream := &answers{answerMax: time.Hour, yieldMax: 20 * time.Millisecond}
 	stop, started := make(chan struct{}), make(chan struct{})
 	defer close(stop)
 	go func() { // one answer always in flight
-		an := s.begin()
+		an := stream.begin()
 		close(started)
 		for {
 			select {
 			case <-stop:
-				s.end(an)
+				stream.end(an)
 				return
 			case <-time.After(time.Millisecond):
-				next := s.begin()
-				s.end(an)
+				next := stream.begin()
+				stream.end(an)
 				an = next
 			}
 		}
 	}()
 	<-started
 	start := time.Now()
-	if !yielded(s, 5*time.Second) {
+	if !yielded(stream, 5*time.Second) {
 		t.Fatal("a stream of answers held work for good")
 	}
 	if d := time.Since(start); d < 15*time.Millisecond {
@@ -132,4 +141,43 @@ func TestAnswersBounded(t *testing.T) {
 	defer s.end(an)
 	cancel()
 	s.yield(ctx) // returns: the context is done
+}
+
+// postingWriter is Mattermost at its quickest: the answer's post is made,
+// and seen on the websocket, as soon as the answer's bytes arrive.
+type postingWriter struct {
+	*httptest.ResponseRecorder
+	a             *Adapter
+	channel, user string
+}
+
+func (p postingWriter) Write(b []byte) (int, error) {
+	p.a.pending.seen(p.channel, p.user)
+	return p.ResponseRecorder.Write(b)
+}
+
+// TestFakeAnswerPostedAsSoonAsWritten: an in-channel answer counts its
+// posts before it is written, so that a post coming at once ends it
+// rather than leaving it to hold background work until answerMax.
+func TestFakeAnswerPostedAsSoonAsWritten(t *testing.T) {
+	w := newFakeWorld(t, nil)
+	w.a.pending.mu.Lock()
+	w.a.pending.answerMax = time.Hour // reaching it fails the test
+	w.a.pending.mu.Unlock()
+	w.ready(t)
+	inc := w.c.open(t, "Title")
+	w.c.waitDelivered(t, bot.MessageNewIncident, nil)
+
+	form := w.slashForm(w.alice, fmt.Sprintf("claim %d", inc.ID))
+	req := httptest.NewRequest(http.MethodPost, CommandPath, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := postingWriter{httptest.NewRecorder(), w.a, w.triage, w.alice}
+	w.a.serveCommand(rec, req)
+	resp, err := model.CommandResponseFromHTTPBody(rec.Header().Get("Content-Type"), rec.Body)
+	if err != nil || resp.ResponseType != model.CommandResponseTypeInChannel {
+		t.Fatalf("claim: %+v, %v; want an answer in the channel", resp, err)
+	}
+	if live, _ := w.a.pending.state(); live != 0 {
+		t.Fatalf("%d answers in flight after the answer's post was seen", live)
+	}
 }

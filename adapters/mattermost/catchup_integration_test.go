@@ -119,6 +119,7 @@ func TestCatchUpAnswersDMSentWhileAway(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	carolWatch := w.s.WebSocket(t, carol.AuthToken)
 	if _, _, err := carol.CreatePost(ctxT(t), &model.Post{ChannelId: cdm.Id, Message: fmt.Sprintf("claim %d", second.ID)}); err != nil {
 		t.Fatal(err)
 	}
@@ -133,6 +134,10 @@ func TestCatchUpAnswersDMSentWhileAway(t *testing.T) {
 	wg.Go(func() { a.Run(ctx) })
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	watch.WaitFor(t, waitLong, mmserver.IsPosted(dm.Id, "You claimed "+second.Name()))
+	// carol's answer runs on its own: it may come after bob's.
+	carolWatch.WaitFor(t, waitLong, func(ev *model.WebSocketEvent) bool {
+		return mmserver.IsPosted(cdm.Id, "")(ev) && mmserver.PostOf(t, ev).UserId == w.botID
+	})
 	if got := w.c.incident(t, second.ID).Assignee; got != "bob" {
 		t.Errorf("assignee %q, want bob", got)
 	}

@@ -265,6 +265,13 @@ func (a *Adapter) createPost(ctx context.Context, c *connection, m bot.OutboxMes
 			var t bot.Text
 			t.Plain(fmt.Sprintf("Mattermost: the bot may not post in its channel %s (HTTP 403); add it back to the channel.", post.ChannelId))
 			a.alarm(ctx, "mattermost-forbidden|"+post.ChannelId+"|"+a.svc.Clock().Now().UTC().Format("2006-01-02"), t)
+			// The channel passed a check that was kept (its removal event
+			// is not read yet): forget kept verdicts, and hold the
+			// message as a failed check would, rather than give it up.
+			a.verdicts.drop()
+			v := bot.MayReceive(bot.PlaceFacts{Platform: bot.PlatformMattermost, Name: post.ChannelId, Kind: bot.PlaceChannel,
+				Closure: "the bot may not post in it: HTTP 403"})
+			return nil, fmt.Errorf("%w (%w)", bot.Hold(v), errNotPrivate)
 		}
 		return nil, err
 	}

@@ -110,18 +110,19 @@ func postChange(f *fake, event string, p *model.Post) {
 // thread reply, an edit and a deletion as such, and the bot's own posts
 // (the relays from IRC) are not relayed back.
 func TestFakeBridgeRelaysToIRC(t *testing.T) {
-	w := newFakeWorld(t, func(o *Options) { o.ChannelPerIncident = true })
+	relays := make(chan string, 10)
+	w := newFakeWorld(t, func(o *Options) { o.ChannelPerIncident = true }, func(w *fakeWorld) {
+		w.c.outbox.Register(bot.PlatformIRC, bot.DeliverFunc(func(ctx context.Context, m bot.OutboxMessage) error {
+			if m.Kind == bot.MessageRelay {
+				relays <- bot.RenderPlain(m.Text)
+			}
+			return nil
+		}))
+	})
 	st := *w.c.svc.Settings()
 	st.Platforms = []string{bot.PlatformMattermost, bot.PlatformIRC}
 	st.Bridge = []string{bot.PlatformMattermost, bot.PlatformIRC}
 	w.c.svc.SetSettings(&st)
-	relays := make(chan string, 10)
-	w.c.outbox.Register(bot.PlatformIRC, bot.DeliverFunc(func(ctx context.Context, m bot.OutboxMessage) error {
-		if m.Kind == bot.MessageRelay {
-			relays <- bot.RenderPlain(m.Text)
-		}
-		return nil
-	}))
 	w.ready(t)
 	inc := w.c.open(t, "Title")
 	w.c.waitDelivered(t, bot.MessageNewIncident, func(d bot.Destination) bool { return d.Platform == bot.PlatformMattermost })

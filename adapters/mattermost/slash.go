@@ -119,12 +119,13 @@ func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 	defer timer.Stop()
 	select {
 	case resp := <-done:
-		writeCommand(w, resp)
 		if resp.ResponseType == model.CommandResponseTypeInChannel {
-			// In flight until Mattermost has posted it.
+			// In flight until Mattermost has posted it. Counted before it
+			// is written, so that its post cannot come first.
 			a.pending.posting(an, channelID, userID, 1+len(resp.ExtraResponses))
 			posting = true
 		}
+		writeCommand(w, resp)
 	case <-timer.C:
 		if !a.validResponseURL(responseURL) {
 			a.log.Warn("slash command is slow and its response_url is not this server's; the answer will be lost", "response_url_host", hostOf(responseURL))

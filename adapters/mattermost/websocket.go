@@ -144,7 +144,9 @@ func (a *Adapter) session(ctx context.Context, r *resume) (bool, error) {
 				a.live.Store(live)
 				if !resumed {
 					// Changes and direct messages missed while
-					// disconnected show up now.
+					// disconnected show up now. On this connection, as a
+					// copy: take goes on updating c.
+					c := c
 					a.goBackground(func() { a.recheckChannels(ctx, c) })
 					a.goBackground(func() { a.catchUp(ctx, c) })
 				}
