@@ -56,6 +56,8 @@ func TestVerdictKeptOnlyWhileTheWebsocketVouches(t *testing.T) {
 	}{
 		{"typing", event(model.WebsocketEventTyping, ch, map[string]any{"user_id": w.alice}), true},
 		{"posted", event(model.WebsocketEventPosted, ch, map[string]any{"post": `{"id":"x"}`}), true},
+		{"preferences_changed", event(model.WebsocketEventPreferencesChanged, "", map[string]any{"preferences": "[]"}), true},
+		{"sidebar_category_updated", event(model.WebsocketEventSidebarCategoryUpdated, "", nil), true},
 		{"channel_converted", event(model.WebsocketEventChannelConverted, "", map[string]any{"channel_id": ch}), false},
 		{"channel_updated", event(model.WebsocketEventChannelUpdated, ch, map[string]any{"channel": string(channelJSON)}), false},
 		{"user_added", event(model.WebsocketEventUserAdded, ch, map[string]any{"user_id": w.alice, "team_id": "t"}), false},
