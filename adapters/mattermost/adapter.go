@@ -134,6 +134,7 @@ type Adapter struct {
 	alerted   sync.Map          // alert keys queued by this process (privacy.go)
 	verdicts  verdicts          // passing privacy verdicts still known to hold (verdicts.go)
 	live      atomic.Pointer[liveSession]
+	fences    fences  // websocket barriers in flight (barrier.go)
 	pending   answers // commands' answers in flight (answers.go)
 
 	// Work started by callbacks (deferred slash answers, post refreshes,

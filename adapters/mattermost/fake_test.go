@@ -44,6 +44,12 @@ type fake struct {
 	dialogs  chan model.OpenDialogRequest // interactive dialogs opened
 
 	gets map[string]int // GET /channels/{id} calls, by channel
+
+	// While holding, events queue (as on the server's hub) instead of
+	// being written; the websocket's replies still go at once.
+	holding bool
+	held    []*model.WebSocketEvent
+	prefs   chan model.Preferences // each preferences save, as it arrives
 }
 
 type fakeChannel struct {
@@ -56,6 +62,7 @@ func newFake(t testing.TB) *fake {
 		t: t, token: model.NewId(), users: map[string]*model.User{}, channels: map[string]*fakeChannel{},
 		posts: map[string]*model.Post{}, accepted: make(chan struct{}, 100), hooks: make(chan []byte, 10),
 		posted: make(chan *model.Post, 1000), dialogs: make(chan model.OpenDialogRequest, 10),
+		prefs: make(chan model.Preferences, 1000),
 	}
 	f.team = &model.Team{Id: model.NewId(), Name: "security", DisplayName: "Security", Type: model.TeamOpen}
 	f.botID = f.addUser("sectriage", true)
@@ -78,6 +85,7 @@ func newFake(t testing.TB) *fake {
 		"POST /api/v4/files":                                   f.upload,
 		"GET /api/v4/commands":                                 f.commands,
 		"POST /api/v4/actions/dialogs/open":                    f.openDialog,
+		"PUT /api/v4/users/{id}/preferences":                   f.savePreferences,
 		"GET /api/v4/users/{id}/teams/{team}/channels/members": f.notFound,
 	} {
 		mux.Handle(pattern, f.authed(h))
@@ -434,10 +442,66 @@ func (f *fake) websocket(w http.ResponseWriter, r *http.Request) {
 	}()
 }
 
+// savePreferences saves the bot's own preferences and publishes
+// preferences_changed to it, as the server does (app.UpdatePreferences):
+// behind any event queued before.
+func (f *fake) savePreferences(w http.ResponseWriter, r *http.Request) {
+	var prefs model.Preferences
+	if err := json.NewDecoder(r.Body).Decode(&prefs); err != nil {
+		appError(w, 400, "api.context.invalid_body_param.app_error")
+		return
+	}
+	for _, p := range prefs {
+		if r.PathValue("id") != f.botID || p.UserId != f.botID {
+			appError(w, 403, "api.context.permissions.app_error")
+			return
+		}
+	}
+	select {
+	case f.prefs <- prefs:
+	default:
+	}
+	b, _ := json.Marshal(prefs)
+	ev := model.NewWebSocketEvent(model.WebsocketEventPreferencesChanged, "", "", f.botID, nil, "")
+	ev.Add("preferences", string(b))
+	f.sendLocked(ev) // handlers run holding f.mu
+	reply(w, 200, map[string]string{"status": "OK"})
+}
+
+// hold queues the events sent from now on until release writes them, in
+// order: as a busy hub does, while the websocket's replies overtake them.
+func (f *fake) hold() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.holding = true
+}
+
+func (f *fake) release() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.holding = false
+	for _, ev := range f.held {
+		f.write(ev)
+	}
+	f.held = nil
+}
+
 // send pushes an event to every open websocket.
 func (f *fake) send(ev *model.WebSocketEvent) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.sendLocked(ev)
+}
+
+func (f *fake) sendLocked(ev *model.WebSocketEvent) {
+	if f.holding {
+		f.held = append(f.held, ev)
+		return
+	}
+	f.write(ev)
+}
+
+func (f *fake) write(ev *model.WebSocketEvent) {
 	ev = ev.SetSequence(f.wsSeq)
 	f.wsSeq++
 	b, err := ev.ToJSON()

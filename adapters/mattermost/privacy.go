@@ -39,8 +39,8 @@ func (a *Adapter) verifyChannel(ctx context.Context, c *connection, channelID st
 
 // verifyChannelNow is verifyChannel without a kept verdict: it always
 // asks REST (and keeps a passing verdict for others). The websocket
-// session's own goroutine must use it: a kept verdict waits for a ping
-// reply that this goroutine hands over (see syncWebSocket), so it would
+// session's own goroutine must use it: a kept verdict waits for a
+// barrier's event that this goroutine takes (barrier.go), so it would
 // wait for itself until the call timed out.
 func (a *Adapter) verifyChannelNow(ctx context.Context, c *connection, channelID string, sensitive bool) (*model.Channel, error) {
 	k := verdictKey{channel: channelID, sensitive: sensitive}

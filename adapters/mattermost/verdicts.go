@@ -21,10 +21,10 @@ import (
 //     websocket's sequence numbers (a missed event);
 //   - the people and trusted members it was judged against are the same
 //     (*connection is replaced when they are resolved again);
-//   - and, before each use, a websocket round trip (a "ping" request)
-//     has come back: the server writes its events and its replies to one
-//     connection in order, so an event it sent before answering (a member
-//     added just now) has been read, and has dropped the verdict, by then.
+//   - and, before each use, a barrier has come back over the websocket
+//     (barrier.go): an event the server published before the check
+//     began (a member added just now) has been read, and has dropped the
+//     verdict, by then.
 //
 // A verdict made by a REST check is stored only if no such event arrived
 // while the check ran (it may have read the channel before the change).
@@ -47,6 +47,9 @@ var verdictNeutral = map[model.WebsocketEventType]bool{
 	model.WebsocketEventThreadUpdated:          true,
 	model.WebsocketEventThreadReadChanged:      true,
 	model.WebsocketEventEphemeralMessage:       true,
+	// A barrier (barrier.go) makes these two, each time.
+	model.WebsocketEventPreferencesChanged:     true,
+	model.WebsocketEventSidebarCategoryUpdated: true,
 }
 
 type verdictKey struct {
@@ -117,75 +120,19 @@ func (v *verdicts) session(up bool) {
 }
 
 // cachedVerdict returns a kept passing verdict for the channel, after a
-// websocket round trip proves no event has come since (see above), or
-// nil: then the caller checks through REST.
+// websocket barrier proves no event has come since (see above), or nil:
+// then the caller checks through REST.
 func (a *Adapter) cachedVerdict(ctx context.Context, c *connection, k verdictKey) *model.Channel {
 	if a.verdicts.lookup(k, c) == nil {
 		return nil
 	}
-	if !a.syncWebSocket(ctx) {
+	if !a.barrier(ctx) {
 		return nil
 	}
 	return a.verdicts.lookup(k, c)
 }
 
-// liveSession is how syncWebSocket reaches the websocket session.
+// liveSession is how barrier learns the websocket session is live.
 type liveSession struct {
-	pings chan chan bool
-	done  chan struct{} // closed when the session ends
-}
-
-// syncWebSocket sends a ping over the websocket and waits for its reply,
-// which the session hands over only after every event read before it has
-// been taken. false: no live session, or no reply in time.
-func (a *Adapter) syncWebSocket(ctx context.Context) bool {
-	s := a.live.Load()
-	if s == nil {
-		return false
-	}
-	sctx, cancel := a.call(ctx)
-	defer cancel()
-	reply := make(chan bool, 1)
-	select {
-	case s.pings <- reply:
-	case <-s.done:
-		return false
-	case <-sctx.Done():
-		return false
-	}
-	select {
-	case ok := <-reply:
-		return ok
-	case <-s.done:
-		return false
-	case <-sctx.Done():
-		return false
-	}
-}
-
-// pinger is a session's side of syncWebSocket: it sends the pings asked
-// for and answers each waiter once its reply has come.
-type pinger struct {
-	ws      *model.WebSocketClient
-	waiting map[int64]chan bool
-}
-
-func (p *pinger) send(reply chan bool) {
-	if p.waiting == nil {
-		p.waiting = map[int64]chan bool{}
-	}
-	// SendMessage numbers requests from Sequence; only the session's
-	// goroutine sends, so reading it first is exact.
-	p.waiting[p.ws.Sequence] = reply
-	p.ws.SendMessage("ping", nil)
-}
-
-// replied answers the waiter of a reply; false if it answered no ping.
-func (p *pinger) replied(r *model.WebSocketResponse) bool {
-	reply, ok := p.waiting[r.SeqReply]
-	if ok {
-		reply <- r.Status == model.StatusOk
-		delete(p.waiting, r.SeqReply)
-	}
-	return ok
+	done chan struct{} // closed when the session ends
 }

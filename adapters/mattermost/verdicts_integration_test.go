@@ -20,9 +20,9 @@ func TestPrivacyKeptVerdictSeesANewMemberAtOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The pings that follow the announcement make events (a direct
-	// channel's preferences) that end kept verdicts, and they come when
-	// they come: check again until a verdict is kept.
+	// The pings that follow the announcement make events (direct
+	// channels) that may end kept verdicts, and they come when they come:
+	// check again until a verdict is kept.
 	k := verdictKey{channel: w.triage.Id, sensitive: true}
 	w.c.waitOutboxEmpty(t)
 	for deadline := time.Now().Add(waitLong); ; time.Sleep(20 * time.Millisecond) {

@@ -2,6 +2,7 @@ package mattermost
 
 import (
 	"encoding/json"
+	"sync"
 	"testing"
 	"time"
 
@@ -55,6 +56,8 @@ func TestVerdictKeptOnlyWhileTheWebsocketVouches(t *testing.T) {
 	}{
 		{"typing", event(model.WebsocketEventTyping, ch, map[string]any{"user_id": w.alice}), true},
 		{"posted", event(model.WebsocketEventPosted, ch, map[string]any{"post": `{"id":"x"}`}), true},
+		{"preferences_changed", event(model.WebsocketEventPreferencesChanged, "", map[string]any{"preferences": "[]"}), true},
+		{"sidebar_category_updated", event(model.WebsocketEventSidebarCategoryUpdated, "", nil), true},
 		{"channel_converted", event(model.WebsocketEventChannelConverted, "", map[string]any{"channel_id": ch}), false},
 		{"channel_updated", event(model.WebsocketEventChannelUpdated, ch, map[string]any{"channel": string(channelJSON)}), false},
 		{"user_added", event(model.WebsocketEventUserAdded, ch, map[string]any{"user_id": w.alice, "team_id": "t"}), false},
@@ -91,6 +94,112 @@ func TestVerdictKeptOnlyWhileTheWebsocketVouches(t *testing.T) {
 	w.a.verdicts.session(false)
 	if n := verify() + verify(); n != 2 {
 		t.Errorf("without a live websocket: %d fetches for two checks, want 2", n)
+	}
+}
+
+// TestVerdictBarrierWaitsForQueuedEvents: an event the server queued
+// before a check began, but wrote only later (a busy hub; the
+// websocket's own replies overtake it), still ends the kept verdict the
+// check would have used: the barrier's event comes behind it. Checks that
+// arrive while a barrier is in flight share the next one.
+func TestVerdictBarrierWaitsForQueuedEvents(t *testing.T) {
+	// Short: the last case waits the whole timeout for a lost barrier.
+	w := newFakeWorld(t, func(o *Options) { o.RequestTimeout = time.Second })
+	w.ready(t)
+	waitHello(t, w.a)
+	c, err := w.a.current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := w.f.addChannel("barrier-test", model.ChannelTypePrivate, w.f.botID, w.alice, w.bob)
+	verify := func() error {
+		_, err := w.a.verifyChannel(ctxT(t), c, ch, true)
+		return err
+	}
+	warm := func() {
+		t.Helper()
+		if err := verify(); err != nil {
+			t.Fatal(err)
+		}
+		if w.a.verdicts.lookup(verdictKey{channel: ch, sensitive: true}, c) == nil {
+			t.Fatal("no verdict kept")
+		}
+		drainPrefs(w.f)
+	}
+
+	warm()
+	w.f.hold()
+	ev := model.NewWebSocketEvent(model.WebsocketEventUserAdded, "", ch, "", nil, "")
+	ev.Add("user_id", w.alice)
+	w.f.send(ev) // queued: not on the wire yet
+	before := w.f.channelGets(ch)
+	const checks = 8
+	var wg sync.WaitGroup
+	errs := make(chan error, checks)
+	for range checks {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- verify() }()
+	}
+	// The first barrier is saved; the other checks gather behind it.
+	select {
+	case <-w.f.prefs:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no barrier was saved")
+	}
+	for deadline := time.Now().Add(5 * time.Second); w.a.fences.joined() < checks; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d checks joined a barrier", w.a.fences.joined(), checks)
+		}
+	}
+	w.f.release()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := w.f.channelGets(ch) - before; n < 1 {
+		t.Fatal("the kept verdict was used though user_added was queued before the checks")
+	}
+	if n := 1 + drainPrefs(w.f); n > 2 {
+		t.Errorf("%d concurrent checks saved %d barriers, want at most 2", checks, n)
+	}
+
+	// A barrier that never comes back ends in the request timeout; the
+	// check then asks REST.
+	warm()
+	w.f.hold()
+	defer w.f.release()
+	before = w.f.channelGets(ch)
+	if err := verify(); err != nil {
+		t.Fatal(err)
+	}
+	if n := w.f.channelGets(ch) - before; n != 1 {
+		t.Errorf("after a lost barrier: %d fetches, want the channel checked again", n)
+	}
+}
+
+// joined counts the checks waiting on the barrier in flight and the next.
+func (fs *fences) joined() int {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	n := 0
+	for _, f := range []*fence{fs.flying, fs.next} {
+		if f != nil {
+			n += f.waiters
+		}
+	}
+	return n
+}
+
+func drainPrefs(f *fake) int {
+	for n := 0; ; n++ {
+		select {
+		case <-f.prefs:
+		default:
+			return n
+		}
 	}
 }
 

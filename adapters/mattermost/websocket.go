@@ -118,13 +118,12 @@ func (a *Adapter) session(ctx context.Context, r *resume) (bool, error) {
 	ws.Listen()
 	defer closeWebSocket(ws)
 	defer a.wsUp.Store(false)
-	live := &liveSession{pings: make(chan chan bool), done: make(chan struct{})}
+	live := &liveSession{done: make(chan struct{})}
 	defer func() {
 		a.live.CompareAndSwap(live, nil)
 		close(live.done)
 		a.verdicts.session(false)
 	}()
-	p := &pinger{ws: ws}
 	hello := false
 	// take handles one event; it reports false when the connection closed.
 	take := func(ev *model.WebSocketEvent) {
@@ -192,27 +191,8 @@ func (a *Adapter) session(ctx context.Context, r *resume) (bool, error) {
 				return hello, closed()
 			}
 			take(ev)
-		case reply := <-live.pings:
-			p.send(reply)
 		case r, ok := <-ws.ResponseChannel:
 			if !ok {
-				continue
-			}
-			// The client's reader queued every event it read before this
-			// reply already: take them first, so a ping's waiter learns
-			// of no verdict that an earlier event ended.
-			for drained := false; !drained; {
-				select {
-				case ev, ok := <-ws.EventChannel:
-					if !ok {
-						return hello, closed()
-					}
-					take(ev)
-				default:
-					drained = true
-				}
-			}
-			if p.replied(r) {
 				continue
 			}
 			if r.Status == model.StatusFail {
@@ -266,6 +246,8 @@ func (a *Adapter) onEvent(ctx context.Context, c *connection, ev *model.WebSocke
 		model.WebsocketEventUserAdded, model.WebsocketEventUserRemoved:
 		// These fetch from the API: off the read loop.
 		a.goBackground(func() { a.onChannelEvent(ctx, c, ev) })
+	case model.WebsocketEventPreferencesChanged:
+		a.onPreferences(c, ev)
 	}
 }
 
