@@ -165,11 +165,6 @@ func (a *Adapter) placeFacts(ctx context.Context, c *connection, ch *model.Chann
 	return f, nil
 }
 
-func (a *Adapter) allowedMember(c *connection, userID string) bool {
-	_, person := c.ids.byID[userID]
-	return userID == c.botID || person || c.ids.trusted[userID]
-}
-
 // watched reports whether a channel is one sectriage posts incidents to.
 func (a *Adapter) watched(c *connection, channelID string) bool {
 	if channelID == c.triageID {
