@@ -98,7 +98,7 @@ func (db *DB) UpdateAdvisory(ctx context.Context, id int64, fn func(*bot.Inciden
 		if !rec.Stored {
 			return ch, nil
 		}
-		return ch, db.writeAdvisory(ctx, tx.Tx, id, rec, inc.Updated)
+		return ch, db.writeAdvisory(ctx, tx, id, rec, inc.Updated)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -106,7 +106,7 @@ func (db *DB) UpdateAdvisory(ctx context.Context, id int64, fn func(*bot.Inciden
 	return inc, rec, nil
 }
 
-func (db *DB) writeAdvisory(ctx context.Context, tx *sql.Tx, id int64, rec *bot.AdvisoryRecord, now time.Time) error {
+func (db *DB) writeAdvisory(ctx context.Context, tx *wtx, id int64, rec *bot.AdvisoryRecord, now time.Time) error {
 	draft, err := db.encodeDraft(id, rec.Draft)
 	if err != nil {
 		return err

@@ -89,7 +89,7 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 		db.Close()
 		return nil, diskFull(err)
 	}
-	if db.keyed, err = hasDataKey(ctx, db.write); err != nil {
+	if db.keyed, err = hasDataKey(db.write.QueryRowContext(ctx, qCountDataKeys)); err != nil {
 		db.Close()
 		return nil, diskFull(fmt.Errorf("storage: %s: %w", path, err))
 	}

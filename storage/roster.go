@@ -98,7 +98,7 @@ func (db *DB) ChangeRoster(ctx context.Context, since time.Time, fn func(rs *bot
 			}
 		}
 		for _, h := range ch.Handovers {
-			if err := saveHandover(ctx, tx.Tx, h); err != nil {
+			if err := saveHandover(ctx, tx, h); err != nil {
 				return err
 			}
 		}
@@ -112,7 +112,7 @@ func (db *DB) ChangeRoster(ctx context.Context, since time.Time, fn func(rs *bot
 	})
 }
 
-func saveHandover(ctx context.Context, tx *sql.Tx, h *bot.Handover) error {
+func saveHandover(ctx context.Context, tx *wtx, h *bot.Handover) error {
 	if h.ID != 0 {
 		_, err := tx.ExecContext(ctx, `UPDATE handovers SET accepted_at = ?, cancelled_at = ? WHERE id = ?`,
 			ms(h.Accepted), ms(h.Cancelled), h.ID)

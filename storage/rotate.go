@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 )
@@ -64,7 +63,7 @@ func (db *DB) rewrap(ctx context.Context, key TeamKey, from string, dataKey []by
 			return err
 		}
 		rewrapped = true
-		resealed, kept, err = resealReports(ctx, tx.Tx, key, s)
+		resealed, kept, err = resealReports(ctx, tx, key, s)
 		return err
 	})
 	if err != nil {
@@ -84,7 +83,7 @@ func (db *DB) rewrap(ctx context.Context, key TeamKey, from string, dataKey []by
 // resealReports re-encrypts to the current key the stored copies that
 // sectriage sealed to a team key (reports that arrived in plaintext). One
 // that no configured key opens is left as it is and counted in kept.
-func resealReports(ctx context.Context, tx *sql.Tx, key TeamKey, s *sealer) (resealed, kept int, err error) {
+func resealReports(ctx context.Context, tx *wtx, key TeamKey, s *sealer) (resealed, kept int, err error) {
 	type row struct {
 		id     int64
 		stored []byte

@@ -315,12 +315,14 @@ func (db *DB) WrappedTo(ctx context.Context) (string, error) {
 	return fpr, err
 }
 
-// hasDataKey reports whether the database holds a wrapped data key.
-func hasDataKey(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}) (bool, error) {
+// qCountDataKeys is how hasDataKey asks whether the database holds a
+// wrapped data key.
+const qCountDataKeys = `SELECT COUNT(*) FROM data_keys`
+
+// hasDataKey reads the answer of qCountDataKeys.
+func hasDataKey(count scanner) (bool, error) {
 	var n int
-	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM data_keys`).Scan(&n)
+	err := count.Scan(&n)
 	return n > 0, err
 }
 
@@ -367,7 +369,7 @@ func (db *DB) seal(ctx context.Context, key TeamKey) error {
 	migrated, other := 0, false
 	var s *sealer
 	err := db.inTx(ctx, func(tx *wtx) error {
-		if found, err := hasDataKey(ctx, tx); err != nil || found {
+		if found, err := hasDataKey(tx.QueryRowContext(ctx, qCountDataKeys)); err != nil || found {
 			other = found
 			return err
 		}
@@ -385,7 +387,7 @@ func (db *DB) seal(ctx context.Context, key TeamKey) error {
 			wrapped, key.Fingerprint(), time.Now().UnixMilli()); err != nil {
 			return err
 		}
-		migrated, err = sealExisting(ctx, tx.Tx, s)
+		migrated, err = sealExisting(ctx, tx, s)
 		return err
 	})
 	if err != nil {
@@ -410,7 +412,7 @@ func (db *DB) seal(ctx context.Context, key TeamKey) error {
 // that had no data key, so every one of them is plaintext. Append-only
 // triggers are lifted for this one rewrite and put back in the same
 // transaction.
-func sealExisting(ctx context.Context, tx *sql.Tx, s *sealer) (int, error) {
+func sealExisting(ctx context.Context, tx *wtx, s *sealer) (int, error) {
 	total := 0
 	for table, cols := range columns {
 		for column, class := range cols {
@@ -427,7 +429,7 @@ func sealExisting(ctx context.Context, tx *sql.Tx, s *sealer) (int, error) {
 	return total, nil
 }
 
-func sealColumn(ctx context.Context, tx *sql.Tx, s *sealer, table, column string, class Class) (int, error) {
+func sealColumn(ctx context.Context, tx *wtx, s *sealer, table, column string, class Class) (int, error) {
 	type row struct {
 		id    int64
 		value []byte
@@ -465,7 +467,7 @@ func sealColumn(ctx context.Context, tx *sql.Tx, s *sealer, table, column string
 		} else {
 			v = s.seal(cell{table, column, r.id}, r.value)
 		}
-		if _, err := stmt.ExecContext(ctx, v, r.id); err != nil {
+		if _, err := tx.execStmt(ctx, stmt, v, r.id); err != nil {
 			return 0, err
 		}
 	}
@@ -478,7 +480,7 @@ func sealColumn(ctx context.Context, tx *sql.Tx, s *sealer, table, column string
 }
 
 // liftTriggers drops table's triggers and returns the SQL that makes them again.
-func liftTriggers(ctx context.Context, tx *sql.Tx, table string) ([]string, error) {
+func liftTriggers(ctx context.Context, tx *wtx, table string) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?`, table)
 	if err != nil {
 		return nil, err

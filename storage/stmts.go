@@ -33,6 +33,7 @@ var hotQueries = []string{
 	qQuarantineByKey, qInsertQuarantine, qRequarantine,
 	qFollowUpOf, qIncidentByID, qInsertFollowUp, qUpdateIncident,
 	qInsertStatusToken,
+	qBegin, qCommit, qRollback,
 }
 
 func init() {
@@ -59,6 +60,11 @@ const (
 	qFollowUpOf        = `SELECT incident_id FROM followups WHERE report_id = ?`
 	qInsertFollowUp    = `INSERT INTO followups(report_id, incident_id, matched_by, received_at) VALUES (?, ?, ?, ?)`
 	qInsertStatusToken = `INSERT INTO status_tokens(hash, incident_id, created_at) VALUES (?, ?, ?)`
+
+	// Every write transaction's own statements (inTx).
+	qBegin    = `BEGIN IMMEDIATE`
+	qCommit   = `COMMIT`
+	qRollback = `ROLLBACK`
 )
 
 var (
@@ -195,8 +201,8 @@ type sqliteConn interface {
 
 // writeConn is the write connection with the hot queries' statements,
 // prepared by the driver and kept until database/sql closes it (which it
-// also does after rolling back a transaction whose context ended): their
-// lifetime is the connection's, whichever way it ends.
+// also does after a ROLLBACK that failed, see rollback): their lifetime
+// is the connection's, whichever way it ends.
 type writeConn struct {
 	sqliteConn
 	stmts   *stmts

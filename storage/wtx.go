@@ -4,24 +4,35 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 )
 
-// wtx is one write transaction: a *sql.Tx (BEGIN IMMEDIATE) for any
-// statement, begun on a *sql.Conn held for it, through which the hot
-// queries run on the driver's prepared statements (stmts) inside the same
-// transaction. It numbers new rows as well (nextID).
+// wtx is one write transaction on the write connection, held for it as a
+// *sql.Conn: BEGIN IMMEDIATE, COMMIT and ROLLBACK are the connection's own
+// prepared statements (inTx), the hot queries run on the driver's prepared
+// statements (stmts), any other through the *sql.Conn. It numbers new rows
+// as well (nextID).
+//
+// It is not a *sql.Tx: database/sql starts a goroutine for every Tx to
+// watch its context, and the driver one for every BEGIN and COMMIT given a
+// context that can end, each a thread woken and a context switch per
+// message on intake's path. Instead no statement of a write transaction is
+// ever interrupted (each runs without its context's cancellation, see
+// uncancelled): a context that ends stops the transaction at its next
+// statement or before its COMMIT (live), and inTx rolls it back. SQLite
+// rolls back a transaction whose write statement is interrupted, after
+// which later statements would run outside it, each committing on its own;
+// with no interruption, a transaction ends only by inTx's COMMIT or
+// ROLLBACK.
 type wtx struct {
-	*sql.Tx
 	conn  *sql.Conn
 	stmts *stmts
 	// begun is the context the transaction was begun with: once it is
-	// done, database/sql rolls the transaction back, and a statement run
-	// on the connection directly after that would run outside it (and
-	// commit on its own). So every one checks it first (see live), as
-	// database/sql's own Tx does.
+	// done, no statement runs and inTx rolls back (live), as database/sql's
+	// own Tx does.
 	begun context.Context
 	// lastID is each of idTables' highest id, read on the first nextID.
 	lastID  [len(idTables)]int64
@@ -93,21 +104,31 @@ func (tx *wtx) unfinishKept(ctx context.Context) error {
 	return err
 }
 
-// inTx runs fn in a write transaction (BEGIN IMMEDIATE).
+// inTx runs fn in a write transaction (BEGIN IMMEDIATE), committed if fn
+// returns nil and its context has not ended, rolled back otherwise (also
+// when fn panics and someone recovers).
+//
+// BEGIN IMMEDIATE may wait for another process's write lock, up to
+// busy_timeout (10 s), without watching ctx (see wtx): its context is
+// checked before it starts and before anything runs in it.
 func (db *DB) inTx(ctx context.Context, fn func(tx *wtx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	conn, err := db.write.Conn(ctx)
 	if err != nil {
 		return diskFull(err)
 	}
 	defer conn.Close()
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
+	if err := conn.Raw(func(dc any) error { return txControl(dc, qBegin) }); err != nil {
 		return diskFull(err)
 	}
-	// Also when fn panics (and someone recovers): the connection must go
-	// back without the transaction, and Conn.Close waits for it to end.
-	// After Commit it does nothing.
-	defer tx.Rollback()
+	open := true
+	defer func() {
+		if open {
+			conn.Raw(rollback)
+		}
+	}()
 	bufs, _ := db.bufs.Get().(*txBuffers)
 	if bufs == nil {
 		bufs = &txBuffers{
@@ -121,10 +142,49 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *wtx) error) error {
 		clear(bufs.rowArgs[:cap(bufs.rowArgs)])
 		db.bufs.Put(bufs)
 	}()
-	if err := fn(&wtx{Tx: tx, conn: conn, stmts: db.stmts, begun: ctx, txBuffers: bufs}); err != nil {
+	tx := &wtx{conn: conn, stmts: db.stmts, begun: ctx, txBuffers: bufs}
+	if err := fn(tx); err != nil {
 		return diskFull(err)
 	}
-	return diskFull(tx.Commit())
+	if err := tx.live(ctx); err != nil {
+		return err
+	}
+	open = false
+	return diskFull(conn.Raw(func(dc any) error {
+		if err := txControl(dc, qCommit); err != nil {
+			// A COMMIT that fails (a full disk, an I/O error) may leave
+			// the transaction open.
+			return errors.Join(err, rollback(dc))
+		}
+		return nil
+	}))
+}
+
+// txControl runs BEGIN IMMEDIATE, COMMIT or ROLLBACK on the write
+// connection dc, prepared once for its life like the hot queries.
+func txControl(dc any, query string) error {
+	wc, ok := dc.(*writeConn)
+	if !ok {
+		return fmt.Errorf("storage: the write connection is a %T, not a writeConn", dc)
+	}
+	ctx := context.Background() // never interrupted (see wtx)
+	if st := wc.prepared(ctx, query); st != nil {
+		_, err := st.ExecContext(ctx, nil)
+		return err
+	}
+	_, err := wc.ExecContext(ctx, query, nil)
+	return err
+}
+
+// rollback ends the transaction open on dc, if one is. A ROLLBACK that
+// fails (SQLite has rolled back already, after a full disk or an I/O
+// error) makes database/sql close the connection rather than keep it: a
+// new one certainly holds no transaction.
+func rollback(dc any) error {
+	if txControl(dc, qRollback) != nil {
+		return driver.ErrBadConn
+	}
+	return nil
 }
 
 // nextID is the id the next row of table gets, so that its sealed values
@@ -214,7 +274,7 @@ func (tx *wtx) exec(ctx context.Context, query string, args ...any) (sql.Result,
 	}
 	if !prepared {
 		tx.stmts.unprepared.Add(1)
-		return tx.Tx.ExecContext(ctx, query, args...)
+		return tx.ExecContext(ctx, query, args...)
 	}
 	return res, nil
 }
@@ -254,9 +314,50 @@ func (tx *wtx) queryRow(ctx context.Context, query string, args ...any) row {
 		return row{err: err}
 	case !prepared:
 		tx.stmts.unprepared.Add(1)
-		return row{fallback: tx.Tx.QueryRowContext(ctx, query, args...)}
+		return tx.QueryRowContext(ctx, query, args...)
 	}
 	return r
+}
+
+// ExecContext runs query in tx unprepared (exec runs a hot one prepared).
+func (tx *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := tx.live(ctx); err != nil {
+		return nil, err
+	}
+	return tx.conn.ExecContext(tx.uncancelled(ctx), query, args...)
+}
+
+// QueryContext runs query in tx unprepared. Its rows must be closed before
+// fn returns.
+func (tx *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := tx.live(ctx); err != nil {
+		return nil, err
+	}
+	return tx.conn.QueryContext(tx.uncancelled(ctx), query, args...)
+}
+
+// QueryRowContext runs query in tx unprepared.
+func (tx *wtx) QueryRowContext(ctx context.Context, query string, args ...any) row {
+	if err := tx.live(ctx); err != nil {
+		return row{err: err}
+	}
+	return row{fallback: tx.conn.QueryRowContext(tx.uncancelled(ctx), query, args...)}
+}
+
+// PrepareContext prepares query on tx's connection; run it with execStmt.
+func (tx *wtx) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	if err := tx.live(ctx); err != nil {
+		return nil, err
+	}
+	return tx.conn.PrepareContext(tx.uncancelled(ctx), query)
+}
+
+// execStmt runs st, from PrepareContext, in tx.
+func (tx *wtx) execStmt(ctx context.Context, st *sql.Stmt, args ...any) (sql.Result, error) {
+	if err := tx.live(ctx); err != nil {
+		return nil, err
+	}
+	return st.ExecContext(tx.uncancelled(ctx), args...)
 }
 
 // prepared is query's statement on the write connection dc (nil: run it
@@ -268,14 +369,11 @@ func (tx *wtx) prepared(ctx context.Context, dc any, query string) driverStmt {
 	return nil
 }
 
-// live reports whether the transaction is still open, for a statement run
-// with ctx. The statement itself then runs without ctx's cancellation:
-// the driver would start a goroutine for every statement to interrupt it,
-// and the hot statements are point reads and writes inside a transaction
-// that holds the write lock already, with nothing to wait for. It is called holding the connection (in Raw): database/sql
-// rolls back only after the transaction's context is done, and needs the
-// connection to do it, so if neither context is done now, the statement
-// runs inside the transaction.
+// live reports whether a statement run with ctx may run in the
+// transaction: neither ctx nor the transaction's own context has ended.
+// The statement itself then runs without ctx's cancellation (see wtx):
+// the transaction holds the write lock, so it waits for nobody, and the
+// driver would start a goroutine for every statement to interrupt it.
 func (tx *wtx) live(ctx context.Context) error {
 	if err := tx.begun.Err(); err != nil {
 		return fmt.Errorf("%w: %w", sql.ErrTxDone, err)

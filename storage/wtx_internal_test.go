@@ -6,77 +6,221 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 )
 
-// TestStatementsAfterTheTransactionEnded: the hot statements run on the
-// connection directly (wtx), so once database/sql has rolled the
-// transaction back (its context ended) they must refuse to run rather
-// than write outside it, whatever context the statement itself was given.
+// statementKinds are every way a statement runs in a write transaction:
+// the hot ones on the connection's prepared statements, any other
+// through the *sql.Conn. TestStatementKindsAreAllListed keeps the list
+// whole.
+var statementKinds = map[string]func(ctx context.Context, tx *wtx, id int64) error{
+	"exec (hot)": func(ctx context.Context, tx *wtx, id int64) error {
+		_, err := tx.exec(ctx, qInsertReport, id, int64(1), "pipe", nil, fmt.Sprint("hash", id), []byte("raw"), false, nil)
+		return err
+	},
+	"queryRow (hot)": func(ctx context.Context, tx *wtx, id int64) error {
+		var got int64
+		return tx.queryRow(ctx, `INSERT INTO reports(id, received_at, source, sha256, raw) VALUES (?, 1, 'pipe', ?, 'raw') RETURNING id`,
+			id, fmt.Sprint("hash", id)).Scan(&got)
+	},
+	"ExecContext": func(ctx context.Context, tx *wtx, id int64) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO reports(id, received_at, source, sha256, raw) VALUES (?, 1, 'pipe', ?, 'raw')`, id, fmt.Sprint("hash", id))
+		return err
+	},
+	"QueryContext": func(ctx context.Context, tx *wtx, id int64) error {
+		rows, err := tx.QueryContext(ctx, `INSERT INTO reports(id, received_at, source, sha256, raw) VALUES (?, 1, 'pipe', ?, 'raw') RETURNING id`, id, fmt.Sprint("hash", id))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+		}
+		return rows.Err()
+	},
+	"QueryRowContext": func(ctx context.Context, tx *wtx, id int64) error {
+		var got int64
+		return tx.QueryRowContext(ctx, `INSERT INTO reports(id, received_at, source, sha256, raw) VALUES (?, 1, 'pipe', ?, 'raw') RETURNING id`,
+			id, fmt.Sprint("hash", id)).Scan(&got)
+	},
+	"PrepareContext": func(ctx context.Context, tx *wtx, id int64) error {
+		st, err := tx.PrepareContext(ctx, `INSERT INTO reports(id, received_at, source, sha256, raw) VALUES (?, 1, 'pipe', ?, 'raw')`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		_, err = tx.execStmt(ctx, st, id, fmt.Sprint("hash", id))
+		return err
+	},
+}
+
+// TestStatementKindsAreAllListed: every exported method of wtx runs a
+// statement, and is one of statementKinds.
+func TestStatementKindsAreAllListed(t *testing.T) {
+	typ := reflect.TypeFor[*wtx]()
+	for i := range typ.NumMethod() {
+		name := typ.Method(i).Name
+		if _, ok := statementKinds[name]; !ok {
+			t.Errorf("wtx.%s is not in statementKinds: test it with the others", name)
+		}
+	}
+}
+
+// TestStatementsAfterTheTransactionEnded: no statement is interrupted in
+// a write transaction (wtx), so once its context has ended every kind of
+// statement must refuse to run rather than write in a transaction about
+// to be rolled back (or, had SQLite rolled it back, outside it), whatever
+// context the statement itself was given; and nothing commits.
 func TestStatementsAfterTheTransactionEnded(t *testing.T) {
 	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "tx.db"), quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	insert := func(ctx context.Context, tx *wtx, id int64) error {
-		_, err := tx.exec(ctx, qInsertReport, id, int64(1), "pipe", nil, "hash"+string(rune('0'+id)), []byte("raw"), false, nil)
-		return err
-	}
-	for _, stmtCtx := range []string{"its own", "the transaction's"} {
-		t.Run(stmtCtx, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(context.Background())
-			err := db.inTx(ctx, func(tx *wtx) error {
-				if err := insert(ctx, tx, 1); err != nil {
-					return err
+	id := int64(0)
+	for kind, run := range statementKinds {
+		for _, stmtCtx := range []string{"its own", "the transaction's"} {
+			t.Run(kind+"/"+stmtCtx, func(t *testing.T) {
+				ctx, cancel := context.WithCancel(context.Background())
+				err := db.inTx(ctx, func(tx *wtx) error {
+					id++
+					if err := run(ctx, tx, id); err != nil {
+						return err
+					}
+					cancel()
+					sctx := context.Background()
+					if stmtCtx == "the transaction's" {
+						sctx = ctx
+					}
+					id++
+					if err := run(sctx, tx, id); err == nil {
+						t.Error("a statement ran after the transaction's context ended")
+					} else if !errors.Is(err, context.Canceled) {
+						t.Errorf("error %v, want one wrapping context.Canceled", err)
+					}
+					return nil
+				})
+				if err == nil {
+					t.Error("the transaction committed after its context ended")
 				}
-				cancel()
-				// The transaction is rolled back (or about to be): this
-				// insert must not happen, in it or on its own.
-				sctx := context.Background()
-				if stmtCtx == "the transaction's" {
-					sctx = ctx
+				var n int
+				if err := db.read.QueryRow(`SELECT COUNT(*) FROM reports`).Scan(&n); err != nil || n != 0 {
+					t.Fatalf("%d reports stored (%v), want none", n, err)
 				}
-				if err := insert(sctx, tx, 2); err == nil {
-					t.Error("a statement ran after the transaction's context ended")
-				} else if !errors.Is(err, context.Canceled) {
-					t.Errorf("error %v, want one wrapping context.Canceled", err)
-				}
-				return nil
 			})
-			if err == nil {
-				t.Error("the transaction committed after its context ended")
-			}
-			var n int
-			if err := db.read.QueryRow(`SELECT COUNT(*) FROM reports`).Scan(&n); err != nil || n != 0 {
-				t.Fatalf("%d reports stored (%v), want none", n, err)
-			}
-		})
+		}
 	}
-	// And the same statements commit in a live transaction.
-	if err := db.inTx(context.Background(), func(tx *wtx) error { return insert(context.Background(), tx, 3) }); err != nil {
-		t.Fatal(err)
+	// And each commits in a live transaction.
+	for kind, run := range statementKinds {
+		id++
+		if err := db.inTx(context.Background(), func(tx *wtx) error { return run(context.Background(), tx, id) }); err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		var n int
+		if err := db.read.QueryRow(`SELECT COUNT(*) FROM reports WHERE id = ?`, id).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("%s: report %d stored %d times (%v), want once", kind, id, n, err)
+		}
 	}
-	var id, same sql.NullInt64
+	var found, same sql.NullInt64
 	if err := db.inTx(context.Background(), func(tx *wtx) error {
-		return tx.queryRow(context.Background(), qReportByHash, "hash3", nil).Scan(&id, &same)
-	}); err != nil || id.Int64 != 3 || same.Valid {
-		t.Fatalf("report by hash: %v %v (%v), want 3 and none", id, same, err)
+		return tx.queryRow(context.Background(), qReportByHash, fmt.Sprint("hash", id), nil).Scan(&found, &same)
+	}); err != nil || found.Int64 != id || same.Valid {
+		t.Fatalf("report by hash: %v %v (%v), want %d and none", found, same, err, id)
 	}
 	var incident int64
 	if err := db.inTx(context.Background(), func(tx *wtx) error {
-		return tx.queryRow(context.Background(), qFollowUpOf, int64(3)).Scan(&incident)
+		return tx.queryRow(context.Background(), qFollowUpOf, id).Scan(&incident)
 	}); !errors.Is(err, sql.ErrNoRows) {
 		t.Fatalf("no row: %v, want sql.ErrNoRows", err)
 	}
 }
 
-// TestCloseAfterACancelledTransaction: database/sql closes the write
-// connection after rolling back a transaction whose context ended; the
-// statements prepared on it are finalized with it, never after (the
-// driver frees a closed connection's state: finalizing then crashed).
+// TestAFailedCommitRollsBack: a COMMIT that fails leaves SQLite's
+// transaction open (here a deferred foreign key, as a full disk would);
+// inTx rolls it back, so nothing of it stays and the next transaction
+// runs on a clean connection.
+func TestAFailedCommitRollsBack(t *testing.T) {
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "tx.db"), quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	err = db.inTx(ctx, func(tx *wtx) error {
+		if _, err := tx.ExecContext(ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
+			return err
+		}
+		if err := statementKinds["exec (hot)"](ctx, tx, 1); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO events(incident_id, at, actor, platform, kind, details) VALUES (999, 1, 'a', 'console', 'note', '')`)
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "FOREIGN KEY") {
+		t.Fatalf("commit: %v, want a foreign key failure", err)
+	}
+	if err := db.inTx(ctx, func(tx *wtx) error { return statementKinds["exec (hot)"](ctx, tx, 2) }); err != nil {
+		t.Fatalf("the next transaction: %v", err)
+	}
+	var ids []int64
+	rows, err := db.read.Query(`SELECT id FROM reports UNION ALL SELECT -id FROM events ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	if len(ids) != 1 || ids[0] != 2 {
+		t.Errorf("rows %v, want only report 2 (the failed commit's rolled back)", ids)
+	}
+}
+
+// TestWriteTransactionWatchesNoContext: a write transaction given a
+// context that can end starts no goroutine to watch it (database/sql's
+// Tx and the driver's BEGIN and COMMIT each would: a thread woken per
+// message on intake's path), whichever kind of statement it runs.
+func TestWriteTransactionWatchesNoContext(t *testing.T) {
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "tx.db"), quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	id := int64(0)
+	for range 3 {
+		err := db.inTx(ctx, func(tx *wtx) error {
+			for kind, run := range statementKinds {
+				id++
+				if err := run(ctx, tx, id); err != nil {
+					return fmt.Errorf("%s: %w", kind, err)
+				}
+				buf := make([]byte, 1<<20)
+				stacks := string(buf[:runtime.Stack(buf, true)])
+				for _, watcher := range []string{"database/sql.(*Tx).awaitDone", "modernc.org/sqlite.interruptOnDone"} {
+					if strings.Contains(stacks, watcher) {
+						t.Errorf("after %s: a goroutine runs %s", kind, watcher)
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestCloseAfterACancelledTransaction: the write connection whose
+// transaction was rolled back for its ended context closes cleanly, its
+// prepared statements finalized with it, never after (the driver frees a
+// closed connection's state: finalizing then crashed).
 func TestCloseAfterACancelledTransaction(t *testing.T) {
 	for i := range 10 {
 		db, err := Open(context.Background(), filepath.Join(t.TempDir(), "tx.db"), quiet())
