@@ -56,7 +56,7 @@ func BenchmarkReportTx(b *testing.B) {
 				msgs[i] = fmt.Appendf(nil, "Subject: report %d\n%s\nMessage-ID: <bench-%d-%d@example.net>", i, body, b.N, i)
 			}
 			b.ReportAllocs()
-			cpu := testenv.CPUTime()
+			cpu, sys := testenv.CPUTime(), testenv.SystemTime()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				res, err := in.Receive(ctx, bot.Submission{Source: bot.SourcePipe, Raw: msgs[i]})
@@ -66,6 +66,7 @@ func BenchmarkReportTx(b *testing.B) {
 			}
 			b.StopTimer()
 			b.ReportMetric(float64((testenv.CPUTime()-cpu).Microseconds())/float64(b.N), "cpu-µs/msg")
+			b.ReportMetric(float64((testenv.SystemTime()-sys).Microseconds())/float64(b.N), "sys-µs/msg")
 		})
 	}
 }
