@@ -31,6 +31,17 @@ import (
 // One barrier is in flight at a time; checks arriving meanwhile gather
 // on the next one, which starts when the one in flight ends: it began
 // after all of them arrived, so it proves for all of them.
+//
+// A check may be proven as of an earlier point than its call: the
+// answer to a slash command as of the request's arrival (slash.go). The
+// handler takes a mark (fences.mark) when the request arrives and starts
+// a barrier at once, beside the command; a check given that mark takes
+// any barrier begun after it (one in flight, or the latest that came
+// back), so the command and the barrier overlap. Every event published
+// before the request arrived has then been read, and has dropped the
+// verdict; a change made while the command ran is seen only if its
+// event came before the answer was rendered. Marks count barriers, not
+// time: "begun after" holds however coarse the clock.
 
 // barrierCategory is the bot's own preference category the barriers
 // write; only its value (the nonce) changes.
@@ -38,15 +49,27 @@ const barrierCategory = "sectriage_barrier"
 
 type fences struct {
 	mu     sync.Mutex
+	begun  uint64 // barriers begun so far; each is numbered in that order
+	last   *fence // the latest-begun barrier that came back
 	flying *fence // its preference saved or being saved, its event not yet seen
 	next   *fence // gathering checks for after flying; nil if none waits
 }
 
 type fence struct {
+	seq     uint64       // its number in fences.begun, set when it begins
+	s       *liveSession // the session it began in
 	nonce   string
 	done    chan struct{} // closed when ended; ok says how
 	ok      bool
 	waiters int // checks that joined it
+}
+
+// mark returns the point now in the order barriers begin: a barrier
+// numbered above it began after mark returned.
+func (fs *fences) mark() uint64 {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.begun
 }
 
 // end ends the fence (once) and frees the slot if it held it.
@@ -61,6 +84,9 @@ func (fs *fences) end(f *fence, ok bool) {
 	default:
 		f.ok = ok
 		close(f.done)
+		if ok && (fs.last == nil || f.seq > fs.last.seq) {
+			fs.last = f
+		}
 	}
 }
 
@@ -74,12 +100,14 @@ func (fs *fences) seen(nonce string) {
 	}
 }
 
-// barrier reports whether every event published before it was called has
-// been taken by the websocket session (and so has dropped any verdict it
-// ends). false: no live session, or no proof in time; the caller asks
-// REST instead. The session's goroutine must not call it (it takes the
-// event that ends the wait).
-func (a *Adapter) barrier(ctx context.Context) bool {
+// barrier reports whether every event published before since (a mark)
+// has been taken by the websocket session (and so has dropped any
+// verdict it ends). A barrier of this session begun after since proves
+// it: the latest that came back, the one in flight, or else the next.
+// false: no live session, or no proof in time; the caller asks REST
+// instead. The session's goroutine must not call it (it takes the event
+// that ends the wait).
+func (a *Adapter) barrier(ctx context.Context, since uint64) bool {
 	s := a.live.Load()
 	if s == nil {
 		return false
@@ -88,6 +116,15 @@ func (a *Adapter) barrier(ctx context.Context) bool {
 	defer cancel()
 	fs := &a.fences
 	fs.mu.Lock()
+	if l := fs.last; l != nil && l.s == s && l.seq > since {
+		fs.mu.Unlock()
+		return true
+	}
+	if fl := fs.flying; fl != nil && fl.s == s && fl.seq > since {
+		fl.waiters++
+		fs.mu.Unlock()
+		return awaitFence(bctx, s, fl)
+	}
 	if fs.next == nil {
 		fs.next = &fence{done: make(chan struct{})}
 	}
@@ -102,6 +139,8 @@ func (a *Adapter) barrier(ctx context.Context) bool {
 		}
 		prev := fs.flying
 		if prev == nil {
+			fs.begun++
+			f.seq, f.s = fs.begun, s
 			fs.flying, fs.next = f, nil
 			f.nonce = model.NewId()
 			fs.mu.Unlock()
@@ -116,12 +155,17 @@ func (a *Adapter) barrier(ctx context.Context) bool {
 			return false
 		}
 	}
+	return awaitFence(bctx, s, f)
+}
+
+// awaitFence waits for a fence another check sends.
+func awaitFence(ctx context.Context, s *liveSession, f *fence) bool {
 	select {
 	case <-f.done:
 		return f.ok
 	case <-s.done:
 		return false
-	case <-bctx.Done():
+	case <-ctx.Done():
 		return false
 	}
 }

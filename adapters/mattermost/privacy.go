@@ -30,8 +30,15 @@ var errNotPrivate = errors.New("the channel is not verified private")
 // verdict the websocket shows to still hold is reused (verdicts.go);
 // otherwise the channel is fetched and judged again.
 func (a *Adapter) verifyChannel(ctx context.Context, c *connection, channelID string, sensitive bool) (*model.Channel, error) {
+	return a.verifyChannelAsOf(ctx, c, channelID, sensitive, a.fences.mark())
+}
+
+// verifyChannelAsOf is verifyChannel proven as of since, a fences.mark
+// taken earlier (a slash request's arrival): a kept verdict needs only a
+// barrier begun after it, which may have come back already.
+func (a *Adapter) verifyChannelAsOf(ctx context.Context, c *connection, channelID string, sensitive bool, since uint64) (*model.Channel, error) {
 	k := verdictKey{channel: channelID, sensitive: sensitive}
-	if ch := a.cachedVerdict(ctx, c, k); ch != nil {
+	if ch := a.cachedVerdict(ctx, c, k, since); ch != nil {
 		return ch, nil
 	}
 	return a.verifyChannelNow(ctx, c, channelID, sensitive)

@@ -51,7 +51,50 @@ func readBody(w http.ResponseWriter, r *http.Request) bool {
 // readOnly commands answer only the user who asked, wherever they ask.
 var readOnly = map[string]bool{"help": true, "list": true, "show": true, "oncall": true}
 
+// quickCommand bounds how old the privacy proof of a command's answer
+// may be. The answer is checked as of the request's arrival, by a
+// barrier started then, beside the command (barrier.go), so that the
+// user does not wait for the command and the barrier one after the
+// other. A command that ran longer than this (a slow disk, a busy
+// database) gets a barrier begun after it ran, as any post does: the
+// arrival is then too long ago to vouch for the channel. 50 ms is ten
+// times a whole claim through Mattermost, and far less than anyone
+// takes to add a member and have them read along.
+const quickCommand = 50 * time.Millisecond
+
+// arrival is when a slash request arrived: a fences mark and the time.
+type arrival struct {
+	mark uint64
+	at   time.Time
+}
+
+// answerMayGoPublic says whether a command's answer may be shown to the
+// whole channel, as far as is known before the command runs: a person of
+// the team asked, in one of sectriage's channels, a command that does
+// not only read (those answer whoever asked alone). commandResponse
+// shows it only if, besides, the command succeeded, shows no report
+// content, and the channel passes the privacy rule.
+func (a *Adapter) answerMayGoPublic(c *connection, actor bot.Actor, channelID, line string) bool {
+	name, _, _ := strings.Cut(line, " ")
+	return actor.Person != nil && !readOnly[strings.ToLower(name)] && a.watched(c, channelID)
+}
+
+// startBarrier starts the barrier that a command's answer will need
+// (barrier.go), beside the command, when its check can use a kept
+// verdict at all. Not tied to the command's end: a barrier in flight may
+// carry other checks, which its cancellation would send to REST. Like
+// every barrier it ends when its event comes, the session ends, or after
+// the call timeout; if the answer does not need it (the command failed,
+// or shows report content) it has cost one preference save.
+func (a *Adapter) startBarrier(ctx context.Context, c *connection, channelID string, since uint64) {
+	if a.verdicts.lookup(verdictKey{channel: channelID, sensitive: true}, c) == nil {
+		return // the answer's check asks REST
+	}
+	a.goBackground(func() { a.barrier(ctx, since) })
+}
+
 func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
+	arrived := arrival{mark: a.fences.mark(), at: a.svc.Clock().Now()}
 	if !readBody(w, r) {
 		return
 	}
@@ -106,13 +149,16 @@ func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 	// way and gets the answer through response_url.
 	done := make(chan *model.CommandResponse, 1)
 	base := context.WithoutCancel(r.Context()) // the work outlives the request
+	if a.answerMayGoPublic(c, actor, channelID, line) {
+		a.startBarrier(base, c, channelID, arrived.mark)
+	}
 	a.goBackground(func() {
 		ctx, cancel := context.WithTimeout(base, slashTimeout)
 		defer cancel()
 		// Ephemeral answers reach only the user, so the reply may show
 		// report content; commandResponse decides what goes public.
 		reply := a.runner.Run(ctx, actor, line, true)
-		done <- a.commandResponse(ctx, c, reply, channelID, line)
+		done <- a.commandResponse(ctx, c, actor, reply, channelID, line, arrived)
 		a.refreshAfter(ctx, line, 0, reply)
 	})
 	timer := time.NewTimer(a.opts.SlashBudget)
@@ -159,16 +205,21 @@ func (a *Adapter) slashTokenOK(r *http.Request) bool {
 }
 
 // commandResponse renders a reply. It goes to the whole channel only when
-// that is safe: the command succeeded, changed something, shows no report
-// content, and the channel is one of sectriage's and passes the privacy
-// rule now (private, nobody in it but the team): the echo of a CVE id or
-// an embargo date is about an incident too.
-func (a *Adapter) commandResponse(ctx context.Context, c *connection, reply commands.Reply, channelID, line string) *model.CommandResponse {
+// that is safe: it may (answerMayGoPublic), the command succeeded and
+// shows no report content, and the channel passes the privacy rule
+// (private, nobody in it but the team): the echo of a CVE id or an
+// embargo date is about an incident too. The rule is proven as of the
+// request's arrival if the command was quick (quickCommand), else as of
+// now.
+func (a *Adapter) commandResponse(ctx context.Context, c *connection, actor bot.Actor, reply commands.Reply, channelID, line string, arrived arrival) *model.CommandResponse {
 	typ := model.CommandResponseTypeEphemeral
 	text := reply.Text
-	name, _, _ := strings.Cut(line, " ")
-	if !reply.Failed && !reply.Confidential && !readOnly[strings.ToLower(name)] && a.watched(c, channelID) {
-		if ch, err := a.verifyChannel(ctx, c, channelID, true); err == nil && ch.Type == model.ChannelTypePrivate {
+	if !reply.Failed && !reply.Confidential && a.answerMayGoPublic(c, actor, channelID, line) {
+		since := a.fences.mark()
+		if a.svc.Clock().Now().Sub(arrived.at) <= quickCommand {
+			since = arrived.mark
+		}
+		if ch, err := a.verifyChannelAsOf(ctx, c, channelID, true, since); err == nil && ch.Type == model.ChannelTypePrivate {
 			typ = model.CommandResponseTypeInChannel
 			var t bot.Text
 			t.Untrusted("/" + a.opts.Trigger + " " + line).Line().Append(reply.Text)

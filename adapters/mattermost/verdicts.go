@@ -24,7 +24,8 @@ import (
 //   - and, before each use, a barrier has come back over the websocket
 //     (barrier.go): an event the server published before the check
 //     began (a member added just now) has been read, and has dropped the
-//     verdict, by then.
+//     verdict, by then. A slash command's answer is checked as of the
+//     request's arrival instead, when the command was quick (slash.go).
 //
 // A verdict made by a REST check is stored only if no such event arrived
 // while the check ran (it may have read the channel before the change).
@@ -120,13 +121,14 @@ func (v *verdicts) session(up bool) {
 }
 
 // cachedVerdict returns a kept passing verdict for the channel, after a
-// websocket barrier proves no event has come since (see above), or nil:
+// websocket barrier proves that every event published before since (a
+// fences.mark) has been taken and none dropped it (see above), or nil:
 // then the caller checks through REST.
-func (a *Adapter) cachedVerdict(ctx context.Context, c *connection, k verdictKey) *model.Channel {
+func (a *Adapter) cachedVerdict(ctx context.Context, c *connection, k verdictKey, since uint64) *model.Channel {
 	if a.verdicts.lookup(k, c) == nil {
 		return nil
 	}
-	if !a.barrier(ctx) {
+	if !a.barrier(ctx, since) {
 		return nil
 	}
 	return a.verdicts.lookup(k, c)
