@@ -13,6 +13,39 @@ import (
 	"time"
 )
 
+// openTx opens a fresh database in a test's directory, closed after it.
+func openTx(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "tx.db"), quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// readIDs runs query, which reads one integer a row.
+func readIDs(t *testing.T, db *DB, query string) []int64 {
+	t.Helper()
+	rows, err := db.read.Query(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
 // statementKinds are every way a statement runs in a write transaction:
 // the hot ones on the connection's prepared statements, any other
 // through the *sql.Conn. TestStatementKindsAreAllListed keeps the list
@@ -75,11 +108,7 @@ func TestStatementKindsAreAllListed(t *testing.T) {
 // to be rolled back (or, had SQLite rolled it back, outside it), whatever
 // context the statement itself was given; and nothing commits.
 func TestStatementsAfterTheTransactionEnded(t *testing.T) {
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "tx.db"), quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTx(t)
 	id := int64(0)
 	for kind, run := range statementKinds {
 		for _, stmtCtx := range []string{"its own", "the transaction's"} {
@@ -143,13 +172,9 @@ func TestStatementsAfterTheTransactionEnded(t *testing.T) {
 // inTx rolls it back, so nothing of it stays and the next transaction
 // runs on a clean connection.
 func TestAFailedCommitRollsBack(t *testing.T) {
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "tx.db"), quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTx(t)
 	ctx := context.Background()
-	err = db.inTx(ctx, func(tx *wtx) error {
+	err := db.inTx(ctx, func(tx *wtx) error {
 		if _, err := tx.ExecContext(ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
 			return err
 		}
@@ -165,18 +190,7 @@ func TestAFailedCommitRollsBack(t *testing.T) {
 	if err := db.inTx(ctx, func(tx *wtx) error { return statementKinds["exec (hot)"](ctx, tx, 2) }); err != nil {
 		t.Fatalf("the next transaction: %v", err)
 	}
-	var ids []int64
-	rows, err := db.read.Query(`SELECT id FROM reports UNION ALL SELECT -id FROM events ORDER BY 1`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		rows.Scan(&id)
-		ids = append(ids, id)
-	}
-	if len(ids) != 1 || ids[0] != 2 {
+	if ids := readIDs(t, db, `SELECT id FROM reports UNION ALL SELECT -id FROM events ORDER BY 1`); len(ids) != 1 || ids[0] != 2 {
 		t.Errorf("rows %v, want only report 2 (the failed commit's rolled back)", ids)
 	}
 }
@@ -186,11 +200,7 @@ func TestAFailedCommitRollsBack(t *testing.T) {
 // Tx and the driver's BEGIN and COMMIT each would: a thread woken per
 // message on intake's path), whichever kind of statement it runs.
 func TestWriteTransactionWatchesNoContext(t *testing.T) {
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "tx.db"), quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTx(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	id := int64(0)
@@ -279,21 +289,9 @@ func TestPanicInATransaction(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the write connection stayed taken after a panic")
 	}
-	var ids []int64
-	rows, err := db.read.Query(`SELECT id FROM reports ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		rows.Scan(&id)
-		ids = append(ids, id)
-	}
-	if len(ids) != 1 || ids[0] != 2 {
+	if ids := readIDs(t, db, `SELECT id FROM reports ORDER BY id`); len(ids) != 1 || ids[0] != 2 {
 		t.Errorf("reports %v, want only 2 (the panicking transaction's rolled back)", ids)
 	}
-	rows.Close()
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
