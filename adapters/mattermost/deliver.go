@@ -34,11 +34,19 @@ func (a *Adapter) deliver(ctx context.Context, c *connection, m bot.OutboxMessag
 	case m.Dest.Channel == bot.ChannelTriage:
 		return a.deliverToChannel(ctx, c, m, c.triageID)
 	case m.Dest.Channel == bot.ChannelIncident:
-		ch, err := a.incidentChannel(ctx, c, m.IncidentID)
+		ch, created, err := a.incidentChannel(ctx, c, m.IncidentID)
 		if err != nil {
 			return err
 		}
-		return a.deliverToChannel(ctx, c, m, ch)
+		if err := a.deliverToChannel(ctx, c, m, ch); err != nil {
+			return err
+		}
+		if ch != c.triageID && (created || m.Kind == bot.MessageNewIncident) {
+			// The incident's people come in once its post is there; a
+			// retried new-incident message adds whoever is still missing.
+			return a.addIncidentPeople(ctx, c, m.IncidentID, ch)
+		}
+		return nil
 	default:
 		return bot.Permanent(fmt.Errorf("mattermost cannot deliver to %s", m.Dest))
 	}
@@ -74,9 +82,14 @@ func (a *Adapter) deliverToPerson(ctx context.Context, c *connection, m bot.Outb
 		return bot.Permanent(fmt.Errorf("%s has no Mattermost account sectriage recognises", p.Name))
 	}
 	if p.Notify == bot.NotifyChannel && m.Kind != bot.MessageAlert {
-		ch, err := a.incidentChannel(ctx, c, m.IncidentID)
+		ch, created, err := a.incidentChannel(ctx, c, m.IncidentID)
 		if err != nil {
 			return err
+		}
+		if created {
+			if err := a.addIncidentPeople(ctx, c, m.IncidentID, ch); err != nil {
+				return err
+			}
 		}
 		cctx, cancel := a.call(ctx)
 		_, resp, err := a.client.GetChannelMember(cctx, ch, userID, "")
@@ -280,20 +293,24 @@ func (a *Adapter) createPost(ctx context.Context, c *connection, m bot.OutboxMes
 
 // incidentChannel returns where an incident's messages go: its own
 // private channel, made on first use, or the triage channel.
-func (a *Adapter) incidentChannel(ctx context.Context, c *connection, incidentID int64) (string, error) {
+func (a *Adapter) incidentChannel(ctx context.Context, c *connection, incidentID int64) (id string, created bool, err error) {
 	if !a.opts.ChannelPerIncident || incidentID == 0 {
-		return c.triageID, nil
+		return c.triageID, false, nil
 	}
-	id, err := a.store.MattermostIncidentChannel(ctx, incidentID)
+	id, err = a.store.MattermostIncidentChannel(ctx, incidentID)
 	if err != nil || id != "" {
-		return id, err
+		return id, false, err
 	}
-	return a.createIncidentChannel(ctx, c, incidentID)
+	id, err = a.createIncidentChannel(ctx, c, incidentID)
+	return id, err == nil, err
 }
 
-// createIncidentChannel makes an incident's private channel and adds the
-// assignee, the manager and the officers. The name is predictable, so a
-// channel of that name made by anyone but the bot is refused.
+// createIncidentChannel makes an incident's private channel, with the bot
+// alone in it: the message that needed it is posted first, and the
+// incident's people are added after (addIncidentPeople), so that the post
+// does not wait for Mattermost to add each of them (about 10 ms a person)
+// and is there when they arrive. The name is predictable, so a channel of
+// that name made by anyone but the bot is refused.
 func (a *Adapter) createIncidentChannel(ctx context.Context, c *connection, incidentID int64) (string, error) {
 	inc, err := a.store.Incident(ctx, incidentID)
 	if err != nil {
@@ -322,19 +339,6 @@ func (a *Adapter) createIncidentChannel(ctx context.Context, c *connection, inci
 		}
 		ch = existing
 	}
-	for _, person := range channelPeople(a.svc.Settings(), inc) {
-		userID := c.ids.byPerson[strings.ToLower(person)]
-		if userID == "" {
-			continue
-		}
-		_, resp, err := a.client.AddChannelMember(cctx, ch.Id, userID)
-		if err := apiErr("adding "+person+" to "+name, resp, err); err != nil {
-			if transient(err) {
-				return "", err
-			}
-			a.log.Warn("cannot add a person to the incident channel", "person", person, "channel", name, "err", err)
-		}
-	}
 	if err := a.store.SetMattermostIncidentChannel(ctx, incidentID, ch.Id, a.svc.Clock().Now()); err != nil {
 		return "", err
 	}
@@ -342,6 +346,44 @@ func (a *Adapter) createIncidentChannel(ctx context.Context, c *connection, inci
 	a.incidents[ch.Id] = incidentID
 	a.mu.Unlock()
 	return ch.Id, nil
+}
+
+// addIncidentPeople adds the assignee, the manager and the officers to the
+// incident's channel, in one call. Mattermost adds whom it can and skips
+// who is there already, so calling it again adds whoever is missing.
+func (a *Adapter) addIncidentPeople(ctx context.Context, c *connection, incidentID int64, channelID string) error {
+	inc, err := a.store.Incident(ctx, incidentID)
+	if err != nil {
+		return err
+	}
+	byID := map[string]string{}
+	var ids []string
+	for _, person := range channelPeople(a.svc.Settings(), inc) {
+		if userID := c.ids.byPerson[strings.ToLower(person)]; userID != "" && byID[userID] == "" {
+			byID[userID] = person
+			ids = append(ids, userID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	cctx, cancel := a.call(ctx)
+	defer cancel()
+	members, resp, err := a.client.AddChannelMembers(cctx, channelID, "", ids)
+	if err := apiErr("adding "+inc.Name()+"'s people to its channel", resp, err); err != nil {
+		if transient(err) {
+			return err
+		}
+		members = nil // Mattermost added nobody
+		a.log.Warn("cannot add the incident's people to its channel", "incident", inc.ID, "channel", channelID, "err", err)
+	}
+	for _, m := range members {
+		delete(byID, m.UserId)
+	}
+	for _, person := range byID {
+		a.log.Warn("cannot add a person to the incident channel", "person", person, "incident", inc.ID, "channel", channelID)
+	}
+	return nil
 }
 
 // channelPeople is who belongs in an incident's channel.

@@ -45,6 +45,10 @@ type fake struct {
 
 	gets map[string]int // GET /channels/{id} calls, by channel
 
+	failAdds  int            // the next failAdds member additions answer 503
+	adds      int            // member additions asked for (calls)
+	membersAt map[string]int // post id → members of its channel when it was made
+
 	// While holding, events queue (as on the server's hub) instead of
 	// being written; the websocket's replies still go at once.
 	holding bool
@@ -315,14 +319,40 @@ func (f *fake) addMember(w http.ResponseWriter, r *http.Request) {
 	if !f.visible(w, fc) {
 		return
 	}
-	var body map[string]string
+	f.adds++
+	if f.failAdds > 0 {
+		f.failAdds--
+		appError(w, 503, "app.channel.save_member.app_error")
+		return
+	}
+	// One user_id, or user_ids: as Mattermost, those it can add are
+	// added, and it fails only if it added nobody.
+	var body struct {
+		UserID  string   `json:"user_id"`
+		UserIDs []string `json:"user_ids"`
+	}
 	_ = json.NewDecoder(r.Body).Decode(&body)
-	if f.users[body["user_id"]] == nil {
+	if body.UserIDs == nil {
+		if f.users[body.UserID] == nil {
+			appError(w, 400, "api.channel.add_member.missing")
+			return
+		}
+		fc.members[body.UserID] = true
+		reply(w, 201, &model.ChannelMember{ChannelId: fc.ch.Id, UserId: body.UserID})
+		return
+	}
+	added := []*model.ChannelMember{}
+	for _, id := range body.UserIDs {
+		if f.users[id] != nil {
+			fc.members[id] = true
+			added = append(added, &model.ChannelMember{ChannelId: fc.ch.Id, UserId: id})
+		}
+	}
+	if len(added) == 0 {
 		appError(w, 400, "api.channel.add_member.missing")
 		return
 	}
-	fc.members[body["user_id"]] = true
-	reply(w, 201, &model.ChannelMember{ChannelId: fc.ch.Id, UserId: body["user_id"]})
+	reply(w, 201, added)
 }
 
 func (f *fake) direct(w http.ResponseWriter, r *http.Request) {
@@ -366,6 +396,10 @@ func (f *fake) createPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.Id, p.UserId, p.CreateAt = model.NewId(), f.botID, model.GetMillis()
+	if f.membersAt == nil {
+		f.membersAt = map[string]int{}
+	}
+	f.membersAt[p.Id] = len(fc.members)
 	f.posts[p.Id] = &p
 	f.order = append(f.order, p.Id)
 	select {
