@@ -19,12 +19,18 @@ type mmPost struct {
 	Mentions    string // JSON list of user ids the server notified, "" when none
 }
 
-// mmWatch records every post one user's websocket is told about. Unlike
-// mmserver.WebSocket it never drops events, so waits in any order work.
+// mmWatch records every post one user's websocket is told about, and,
+// when the user is added to a channel, the posts it held already, which
+// a client shows on joining (an incident's post goes in before its people
+// are added). Unlike mmserver.WebSocket it never drops events, so waits
+// in any order work.
 type mmWatch struct {
-	posts *feed[mmPost]
-	ws    *model.WebSocketClient
-	hello chan struct{} // closed when the server's hello has arrived
+	posts  *feed[mmPost]
+	ws     *model.WebSocketClient
+	client *model.Client4
+	userID string
+	seen   map[string]bool // post ids recorded, read by drain only
+	hello  chan struct{}   // closed when the server's hello has arrived
 }
 
 // watchMattermost opens user's websocket and returns once the server has
@@ -38,7 +44,11 @@ func (w *world) watchMattermost(t testing.TB, user string) *mmWatch {
 	if err != nil {
 		t.Fatalf("websocket for %s: %v", user, err)
 	}
-	m := &mmWatch{posts: newFeed[mmPost](), ws: ws, hello: make(chan struct{})}
+	me, _, err := c.GetMe(context.Background(), "")
+	if err != nil {
+		t.Fatalf("websocket for %s: %v", user, err)
+	}
+	m := &mmWatch{posts: newFeed[mmPost](), ws: ws, client: c, userID: me.Id, seen: map[string]bool{}, hello: make(chan struct{})}
 	ws.Listen()
 	go m.drain()
 	t.Cleanup(ws.Close)
@@ -65,21 +75,52 @@ func (m *mmWatch) drain() {
 				helloSeen = true
 				close(m.hello)
 			}
-			if ev.EventType() != model.WebsocketEventPosted {
-				continue
-			}
 			data := ev.GetData()
-			raw, _ := data["post"].(string)
-			var p model.Post
-			if json.Unmarshal([]byte(raw), &p) != nil {
-				continue
+			switch ev.EventType() {
+			case model.WebsocketEventUserAdded:
+				if uid, _ := data["user_id"].(string); uid == m.userID {
+					m.joined(ev.GetBroadcast().ChannelId)
+				}
+			case model.WebsocketEventPosted:
+				raw, _ := data["post"].(string)
+				var p model.Post
+				if json.Unmarshal([]byte(raw), &p) != nil {
+					continue
+				}
+				typ, _ := data["channel_type"].(string)
+				mentions, _ := data["mentions"].(string)
+				m.record(mmPost{Post: &p, ChannelType: typ, Mentions: mentions})
 			}
-			typ, _ := data["channel_type"].(string)
-			mentions, _ := data["mentions"].(string)
-			m.posts.add(mmPost{Post: &p, ChannelType: typ, Mentions: mentions})
 		case <-m.ws.ResponseChannel:
 		case <-m.ws.PingTimeoutChannel:
 		}
+	}
+}
+
+// record adds p, once.
+func (m *mmWatch) record(p mmPost) {
+	if !m.seen[p.Id] {
+		m.seen[p.Id] = true
+		m.posts.add(p)
+	}
+}
+
+// joined records the posts a channel the user was just added to holds,
+// oldest first, as a client loads them on joining. Which users the server
+// notified of them is not known then (Mentions "").
+func (m *mmWatch) joined(channelID string) {
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	ch, _, err := m.client.GetChannel(ctx, channelID)
+	if err != nil {
+		return
+	}
+	list, _, err := m.client.GetPostsForChannel(ctx, channelID, 0, 200, "", false, false)
+	if err != nil {
+		return
+	}
+	for i := len(list.Order) - 1; i >= 0; i-- {
+		m.record(mmPost{Post: list.Posts[list.Order[i]], ChannelType: string(ch.Type)})
 	}
 }
 
